@@ -1,0 +1,115 @@
+"""What a plugin registers: a light description of a backend, dataset, router or embedder.
+
+A :class:`PluginSpec` is cheap to build and to list. Its ``target`` is imported only when the
+thing is used, and its ``requires`` are checked with ``importlib.util.find_spec`` so
+``rbench list`` can say "missing dependency: torch" without importing torch.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol
+
+Kind = Literal["backend", "dataset", "router", "embedder"]
+KINDS: tuple[Kind, ...] = ("backend", "dataset", "router", "embedder")
+
+
+class PluginLoadError(RuntimeError):
+    """A registered target could not be imported or is missing a dependency."""
+
+
+@dataclass
+class PluginSpec:
+    """One registered backend, dataset, router or embedder."""
+
+    kind: Kind
+    name: str
+    target: str | Callable[..., Any]
+    summary: str = ""
+    capabilities: Mapping[str, Any] = field(default_factory=dict)
+    requires: tuple[str, ...] = ()
+    plugin: str = ""
+    distribution: str = ""
+    version: str = ""
+
+    def missing_requirements(self) -> list[str]:
+        """Import names in ``requires`` that are not installed (found without importing)."""
+        missing = []
+        for module in self.requires:
+            try:
+                found = importlib.util.find_spec(module) is not None
+            except (ImportError, ValueError):
+                found = False
+            if not found:
+                missing.append(module)
+        return missing
+
+    @property
+    def status(self) -> str:
+        missing = self.missing_requirements()
+        if missing:
+            return "missing dependency: " + ", ".join(missing)
+        return "ok"
+
+    def load(self) -> Any:
+        """Import and return the target (a class or factory)."""
+        if callable(self.target):
+            return self.target
+        missing = self.missing_requirements()
+        if missing:
+            raise PluginLoadError(
+                f"{self.kind} {self.name!r} (from {self.distribution or self.plugin}) needs "
+                f"{', '.join(missing)}; install it, e.g. `pip install -c constraints.txt "
+                f"{self.distribution or missing[0]}`"
+            )
+        module_name, _, attr = self.target.partition(":")
+        if not attr:
+            raise PluginLoadError(
+                f"{self.kind} {self.name!r}: target {self.target!r} must look like 'module:attr'"
+            )
+        try:
+            module = importlib.import_module(module_name)
+        except ImportError as exc:
+            raise PluginLoadError(
+                f"{self.kind} {self.name!r} (from {self.distribution or self.plugin}): "
+                f"cannot import {module_name}: {exc}"
+            ) from exc
+        obj: Any = module
+        for part in attr.split("."):
+            try:
+                obj = getattr(obj, part)
+            except AttributeError as exc:
+                raise PluginLoadError(
+                    f"{self.kind} {self.name!r}: {module_name} has no attribute {attr!r}"
+                ) from exc
+        return obj
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "name": self.name,
+            "distribution": self.distribution,
+            "version": self.version,
+            "status": self.status,
+            "summary": self.summary,
+            "capabilities": dict(self.capabilities),
+            "plugin": self.plugin,
+            "target": self.target if isinstance(self.target, str) else repr(self.target),
+        }
+
+
+class Register(Protocol):
+    """The callback handed to every ``register_*`` hook."""
+
+    def __call__(
+        self,
+        name: str,
+        target: str | Callable[..., Any],
+        summary: str = "",
+        *,
+        capabilities: Mapping[str, Any] | None = None,
+        requires: Sequence[str] = (),
+    ) -> None: ...

@@ -79,5 +79,7 @@ def main(argv: list[str] | None = None) -> None:
     app(args=argv, obj=State(host=host), prog_name="rbench")
 
 
-if __name__ == "__main__":
-    main()
+if __name__ == "__main__":  # `python -m routerbench_core.cli`: use the importable module's
+    from routerbench_core.cli import main as _main  # State, not a second copy in __main__
+
+    _main()

@@ -1,0 +1,264 @@
+"""The plugin system: discovery, isolation of broken plugins, strict mode, blocking, duplicates,
+lazy loading and hook validation. Subprocess tests use real installed distributions."""
+
+from __future__ import annotations
+
+import json
+import sys
+import types
+from pathlib import Path
+
+import pytest
+
+from routerbench_core import hookimpl
+from routerbench_core.plugins import PluginError, UnknownNameError, make_plugin_manager
+from routerbench_core.spec import PluginLoadError
+
+sys.path.insert(0, str(Path(__file__).parent))
+from fakedist import install_fake_dist, run_rbench  # noqa: E402
+
+GOOD_PLUGIN = """
+from routerbench_core import hookimpl
+
+@hookimpl
+def register_routers(register):
+    register("goodrouter", "good_impl:GoodRouter", "A router from a third party",
+             capabilities={"settings": ["perf"]})
+"""
+GOOD_IMPL = """
+import sys
+IMPORTED = True
+class GoodRouter:
+    pass
+"""
+
+
+def _plugin_module(name: str, **hooks: object) -> types.ModuleType:
+    module = types.ModuleType(name)
+    for hook_name, fn in hooks.items():
+        setattr(module, hook_name, hookimpl(fn))  # type: ignore[arg-type]
+    return module
+
+
+def _routers(register):  # noqa: ANN001
+    register("alpha", "json:loads", "alpha router", capabilities={"settings": ["perf"]})
+
+
+def test_hook_register_routers_collects_specs_with_distribution() -> None:
+    host = make_plugin_manager(load_entrypoints=False, extra_plugins=[
+        _plugin_module("alpha_plugin", register_routers=_routers)
+    ])
+    spec = host.get("router", "alpha")
+    assert spec.kind == "router"
+    assert spec.plugin == "alpha_plugin"
+    assert spec.summary == "alpha router"
+    assert spec.load() is json.loads
+
+
+def test_hook_register_backends_datasets_embedders() -> None:
+    def backends(register):  # noqa: ANN001
+        register("b1", "json:dumps", "a backend")
+
+    def datasets(register):  # noqa: ANN001
+        register("d1", "json:dumps", "a dataset", capabilities={"category": "math", "size": 3})
+
+    def embedders(register):  # noqa: ANN001
+        register("e1", "json:dumps", "an embedder")
+
+    host = make_plugin_manager(load_entrypoints=False, extra_plugins=[_plugin_module(
+        "multi", register_backends=backends, register_datasets=datasets,
+        register_embedders=embedders,
+    )])
+    assert "b1" in host.names("backend")
+    assert host.get("dataset", "d1").capabilities == {"category": "math", "size": 3}
+    assert "e1" in host.names("embedder")
+
+
+def test_hook_register_commands_adds_a_command() -> None:
+    import typer
+    from typer.testing import CliRunner
+
+    def commands(app):  # noqa: ANN001
+        @app.command("hello")
+        def hello() -> None:
+            typer.echo("hello from a plugin")
+
+    host = make_plugin_manager(load_entrypoints=False, extra_plugins=[
+        _plugin_module("cmds", register_commands=commands)
+    ])
+    from routerbench_core.cli import State, build_app
+
+    app = build_app(host)
+    result = CliRunner().invoke(app, ["hello"], obj=State(host=host))
+    assert result.exit_code == 0, result.output
+    assert "hello from a plugin" in result.output
+
+
+def test_builtins_register_through_the_same_hooks() -> None:
+    host = make_plugin_manager(load_entrypoints=False)
+    builtin = [r for r in host.records if r.distribution == "rbench"]
+    assert builtin, "the core registers its built-ins as plugins"
+    assert all(r.error is None for r in builtin), [r.status for r in builtin]
+    assert any("register_commands" in r.hooks for r in builtin)
+    for spec in host.specs():
+        if spec.plugin.startswith("rbench."):
+            assert spec.distribution == "rbench"
+
+
+def test_duplicate_name_is_an_error_naming_both() -> None:
+    host = make_plugin_manager(load_entrypoints=False, extra_plugins=[
+        _plugin_module("first_dist", register_routers=_routers),
+        _plugin_module("second_dist", register_routers=_routers),
+    ])
+    with pytest.raises(PluginError) as info:
+        host.specs()
+    message = str(info.value)
+    assert "'alpha'" in message and "first_dist" in message and "second_dist" in message
+
+
+def test_failing_hook_is_isolated_and_strict_mode_raises() -> None:
+    def broken(register):  # noqa: ANN001
+        register("halfway", "json:loads")
+        raise RuntimeError("plugin bug")
+
+    plugins = [
+        _plugin_module("broken_plugin", register_routers=broken),
+        _plugin_module("fine_plugin", register_routers=_routers),
+    ]
+    host = make_plugin_manager(load_entrypoints=False, extra_plugins=plugins)
+    assert host.names("router").count("alpha") == 1
+    assert "halfway" not in host.names("router"), "a failed plugin's partial specs are dropped"
+    failed = {r.name: r.status for r in host.failures()}
+    assert "plugin bug" in failed["broken_plugin"]
+
+    strict = make_plugin_manager(load_entrypoints=False, extra_plugins=plugins, strict=True)
+    with pytest.raises(PluginError, match="plugin bug"):
+        strict.specs()
+
+
+def test_misspelled_hook_fails_check_pending() -> None:
+    module = types.ModuleType("typo_plugin")
+    module.register_ruoters = hookimpl(lambda register: None)  # type: ignore[attr-defined]
+    with pytest.raises(PluginError, match="register_ruoters"):
+        make_plugin_manager(load_entrypoints=False, extra_plugins=[module])
+
+
+def test_unknown_name_suggests_close_matches() -> None:
+    host = make_plugin_manager(load_entrypoints=False, extra_plugins=[
+        _plugin_module("alpha_plugin", register_routers=_routers)
+    ])
+    with pytest.raises(UnknownNameError) as info:
+        host.get("router", "alpah")
+    assert "did you mean alpha?" in str(info.value)
+    assert "Installed:" in str(info.value)
+
+
+def test_missing_dependency_is_reported_without_importing() -> None:
+    def routers(register):  # noqa: ANN001
+        register("needs_dep", "no_such_module_xyz.impl:Router", "needs a library",
+                 requires=["no_such_module_xyz"])
+
+    host = make_plugin_manager(load_entrypoints=False, extra_plugins=[
+        _plugin_module("dep_plugin", register_routers=routers)
+    ])
+    spec = host.get("router", "needs_dep")
+    assert spec.status == "missing dependency: no_such_module_xyz"
+    with pytest.raises(PluginLoadError, match="needs no_such_module_xyz"):
+        spec.load()
+
+
+def test_entry_point_plugin_is_discovered_lazily(tmp_path: Path, monkeypatch) -> None:  # noqa: ANN001
+    site = install_fake_dist(
+        tmp_path / "site", "rbench-router-good",
+        {"good_plugin": GOOD_PLUGIN, "good_impl": GOOD_IMPL}, {"good": "good_plugin"},
+        version="2.5",
+    )
+    monkeypatch.syspath_prepend(str(site))
+    sys.modules.pop("good_impl", None)
+    host = make_plugin_manager()
+    spec = host.get("router", "goodrouter")
+    assert (spec.distribution, spec.version, spec.plugin) == ("rbench-router-good", "2.5", "good")
+    assert "good_impl" not in sys.modules, "listing must not import the implementation"
+    assert spec.load().__name__ == "GoodRouter"
+    assert "good_impl" in sys.modules
+
+
+def _broken_site(tmp_path: Path) -> Path:
+    site = install_fake_dist(
+        tmp_path / "site", "rbench-router-good",
+        {"good_plugin": GOOD_PLUGIN, "good_impl": GOOD_IMPL}, {"good": "good_plugin"},
+    )
+    install_fake_dist(
+        site, "rbench-router-broken",
+        {"broken_plugin": "import this_dependency_is_not_installed\n"},
+        {"broken": "broken_plugin"},
+    )
+    return site
+
+
+def test_broken_plugin_does_not_break_the_cli(tmp_path: Path) -> None:
+    site = _broken_site(tmp_path)
+    result = run_rbench("list", "--json", sites=[site], cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    rows = json.loads(result.stdout)
+    by_name = {r["name"]: r for r in rows}
+    assert by_name["goodrouter"]["status"] == "ok"
+    assert by_name["broken"]["status"].startswith("failed: ModuleNotFoundError")
+    assert by_name["broken"]["distribution"] == "rbench-router-broken"
+    for row in rows:
+        assert {"kind", "name", "distribution", "version", "status", "summary"} <= set(row)
+
+    table = run_rbench("list", sites=[site], cwd=tmp_path)
+    assert table.returncode == 0
+    assert "rbench-router-broken" in table.stdout and "still work" in table.stdout
+
+    plugins = run_rbench("plugins", "--json", sites=[site], cwd=tmp_path)
+    assert plugins.returncode == 0
+    assert {"good", "broken"} <= {p["name"] for p in json.loads(plugins.stdout)}
+
+
+def test_strict_mode_makes_a_broken_plugin_fatal(tmp_path: Path) -> None:
+    site = _broken_site(tmp_path)
+    result = run_rbench("list", sites=[site], env={"RBENCH_STRICT_PLUGINS": "1"}, cwd=tmp_path)
+    assert result.returncode == 2
+    assert "broken" in result.stderr and "RBENCH_STRICT_PLUGINS" in result.stderr
+
+
+def test_disable_plugins_blocks_them(tmp_path: Path) -> None:
+    site = _broken_site(tmp_path)
+    result = run_rbench(
+        "plugins", "--json", sites=[site], cwd=tmp_path,
+        env={"RBENCH_DISABLE_PLUGINS": "broken,rbench-router-good", "RBENCH_STRICT_PLUGINS": "1"},
+    )
+    assert result.returncode == 0, result.stderr
+    status = {p["name"]: p["status"] for p in json.loads(result.stdout)}
+    assert status["broken"] == "disabled" and status["good"] == "disabled"
+
+    autoload_off = run_rbench(
+        "list", "--json", sites=[site], cwd=tmp_path,
+        env={"RBENCH_DISABLE_PLUGIN_AUTOLOAD": "1"},
+    )
+    names = {r["name"] for r in json.loads(autoload_off.stdout)}
+    assert "goodrouter" not in names and "broken" not in names
+
+
+HEAVY = ["torch", "sklearn", "openai", "vllm", "sentence_transformers", "torch_geometric",
+         "matplotlib", "pyarrow", "scipy", "transformers"]
+
+
+@pytest.mark.parametrize("argv", [["list", "--json"], ["--help"], ["list"]])
+def test_list_and_help_import_no_heavy_library(argv: list[str]) -> None:
+    code = (
+        "import sys, json\n"
+        "from routerbench_core.cli import main\n"
+        f"try:\n    main({argv!r})\nexcept SystemExit:\n    pass\n"
+        f"heavy = [m for m in {HEAVY!r} if m in sys.modules]\n"
+        "sys.stderr.write('HEAVY=' + json.dumps(heavy))\n"
+    )
+    import subprocess
+
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            timeout=120)
+    marker = result.stderr.rsplit("HEAVY=", 1)
+    assert len(marker) == 2, result.stderr
+    assert json.loads(marker[1]) == [], f"{argv} imported heavy modules"

@@ -55,23 +55,34 @@ def test_hook_register_routers_collects_specs_with_distribution() -> None:
     assert spec.load() is json.loads
 
 
-def test_hook_register_backends_datasets_embedders() -> None:
-    def backends(register):  # noqa: ANN001
-        register("b1", "json:dumps", "a backend")
+def _one_hook_host(hook_name: str, fn):  # noqa: ANN001, ANN202
+    return make_plugin_manager(
+        load_entrypoints=False, extra_plugins=[_plugin_module(f"p_{hook_name}", **{hook_name: fn})]
+    )
 
+
+def test_hook_register_backends() -> None:
+    def backends(register):  # noqa: ANN001
+        register("b1", "json:dumps", "a backend", requires=["json"])
+
+    spec = _one_hook_host("register_backends", backends).get("backend", "b1")
+    assert (spec.kind, spec.status, spec.summary) == ("backend", "ok", "a backend")
+
+
+def test_hook_register_datasets() -> None:
     def datasets(register):  # noqa: ANN001
         register("d1", "json:dumps", "a dataset", capabilities={"category": "math", "size": 3})
 
+    spec = _one_hook_host("register_datasets", datasets).get("dataset", "d1")
+    assert spec.capabilities == {"category": "math", "size": 3}
+
+
+def test_hook_register_embedders() -> None:
     def embedders(register):  # noqa: ANN001
         register("e1", "json:dumps", "an embedder")
 
-    host = make_plugin_manager(load_entrypoints=False, extra_plugins=[_plugin_module(
-        "multi", register_backends=backends, register_datasets=datasets,
-        register_embedders=embedders,
-    )])
-    assert "b1" in host.names("backend")
-    assert host.get("dataset", "d1").capabilities == {"category": "math", "size": 3}
-    assert "e1" in host.names("embedder")
+    host = _one_hook_host("register_embedders", embedders)
+    assert host.get("embedder", "e1").load() is json.dumps
 
 
 def test_hook_register_commands_adds_a_command() -> None:

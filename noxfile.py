@@ -1,0 +1,71 @@
+"""Development sessions. Every install uses constraints.txt (torch==2.13.0, the CPU build).
+
+    nox -s tests        install the core and every plugin editable, run the default suite
+    nox -s demo         run `rbench demo` on the embedded synthetic benchmark
+    nox -s lint         ruff
+    nox -s bench        the performance scripts in bench/ (they print figures)
+    nox -s plugin       each plugin alone: core + that plugin, its own tests
+    nox -s integration  opt-in: a real llama.cpp OpenAI-compatible server end to end
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+
+import nox
+
+nox.options.sessions = ["tests"]
+nox.options.reuse_existing_virtualenvs = True
+nox.options.default_venv_backend = "venv"
+
+PYTHON = "3.11"
+PLUGINS = sorted(glob.glob("plugins/*/rbench-*"))
+CORE_EXTRAS = ".[parquet,plot,ml,embed,test]"
+
+
+def install_all(session: nox.Session) -> None:
+    """Core (with extras) and every plugin, editable, in one resolver run."""
+    editable = [arg for plugin in PLUGINS for arg in ("-e", plugin)]
+    session.install("-c", "constraints.txt", "-e", CORE_EXTRAS, *editable)
+
+
+@nox.session(python=PYTHON)
+def tests(session: nox.Session) -> None:
+    install_all(session)
+    session.run(
+        "pytest", "-m", "not slow and not integration and not gpu and not vllm",
+        *session.posargs, env={"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"},
+    )
+
+
+@nox.session(python=PYTHON)
+def demo(session: nox.Session) -> None:
+    install_all(session)
+    session.run("rbench", "demo", *session.posargs, env={"HF_HUB_OFFLINE": "1"})
+
+
+@nox.session(python=PYTHON)
+def lint(session: nox.Session) -> None:
+    session.install("ruff")
+    session.run("ruff", "check", "src", "plugins", "tests", "bench", "examples", "noxfile.py")
+
+
+@nox.session(python=PYTHON)
+def bench(session: nox.Session) -> None:
+    install_all(session)
+    for script in sorted(glob.glob("bench/*.py")):
+        session.run("python", script, *session.posargs, env={"HF_HUB_OFFLINE": "1"})
+
+
+@nox.session(python=PYTHON)
+@nox.parametrize("plugin", PLUGINS)
+def plugin(session: nox.Session, plugin: str) -> None:
+    """One plugin installed alone on the core: proves it declares its own dependencies."""
+    session.install("-c", "constraints.txt", "-e", ".[test]", "-e", plugin)
+    session.run("pytest", os.path.join(plugin, "tests"), "-m", "not slow and not gpu",
+                env={"HF_HUB_OFFLINE": "1"})
+
+
+if os.path.exists("noxfile_integration.py"):
+    from noxfile_integration import integration  # noqa: E402,F401  (opt-in, real server)

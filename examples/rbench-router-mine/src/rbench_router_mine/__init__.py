@@ -1,0 +1,1 @@
+"""Example third-party rbench plugin: a kNN router over query embeddings."""

@@ -1,0 +1,130 @@
+"""Tests of the shared numerical helpers in routerbench_core.ml."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from routerbench_core import ml
+from routerbench_core.routing import LabeledSet, QuerySet
+
+
+def _blobs(k: int = 4, per: int = 30, d: int = 8, seed: int = 0):
+    rng = np.random.default_rng(seed)
+    centres = np.eye(d)[:k] * 5
+    x = np.concatenate([c + rng.normal(0, 0.3, (per, d)) for c in centres])
+    return x, np.repeat(np.arange(k), per)
+
+
+def test_kmeans_recovers_separated_blobs_and_is_seeded():
+    x, truth = _blobs()
+    a = ml.kmeans(x, 4, seed=1)
+    b = ml.kmeans(x, 4, seed=1)
+    assert np.array_equal(a.labels, b.labels)
+    # each true blob maps to exactly one cluster and vice versa
+    pairs = {(int(t), int(l)) for t, l in zip(truth, a.labels, strict=True)}
+    assert len(pairs) == 4 and len({p[1] for p in pairs}) == 4
+    assert np.array_equal(ml.assign(x, a.centroids), a.labels)
+
+
+def test_kmeans_more_clusters_than_distinct_points():
+    x = np.array([[1.0, 0.0]] * 5 + [[0.0, 1.0]] * 5)
+    res = ml.kmeans(x, 4, seed=0)
+    assert res.centroids.shape == (4, 2)
+    assert res.inertia == pytest.approx(0.0, abs=1e-9)
+
+
+def test_nearest_centroids_and_weights():
+    c = np.array([[1.0, 0.0], [0.0, 1.0], [-1.0, 0.0]])
+    idx, dist = ml.nearest_centroids(np.array([[0.9, 0.1]]), c, top_k=2)
+    assert idx.tolist() == [[0, 1]]
+    assert dist[0, 0] < dist[0, 1]
+    w = ml.centroid_weights(dist, beta=9.0)
+    assert w.sum() == pytest.approx(1.0) and w[0, 0] > w[0, 1]
+    assert ml.centroid_weights(dist, beta=0.0)[0].tolist() == pytest.approx([0.5, 0.5])
+
+
+def test_cluster_means_missing_and_prior():
+    labels = np.array([0, 0, 1])
+    values = np.array([[1.0, np.nan], [0.0, np.nan], [1.0, 1.0]])
+    m = ml.cluster_means(labels, values, k=3)
+    assert m[0].tolist() == pytest.approx([0.5, 1.0])  # model 1 unknown in cluster 0: global
+    assert m[2].tolist() == pytest.approx([2 / 3, 1.0])  # empty cluster: global means
+    shrunk = ml.cluster_means(labels, values, k=3, prior_weight=1.0)
+    assert shrunk[1, 0] == pytest.approx((1.0 + 2 / 3) / 2)
+
+
+def test_minmax_and_softmax():
+    assert ml.minmax(np.array([[1.0, 3.0, 2.0]])).tolist() == [[0.0, 1.0, 0.5]]
+    assert ml.minmax(np.array([[2.0, 2.0]])).tolist() == [[1.0, 1.0]]
+    assert ml.softmax(np.array([1000.0, 1000.0])).tolist() == pytest.approx([0.5, 0.5])
+
+
+def test_threshold_for_share():
+    p = np.linspace(0, 1, 101)
+    for share in (0.1, 0.5, 0.9):
+        t = ml.threshold_for_share(p, share)
+        assert np.mean(p >= t) == pytest.approx(share, abs=0.02)
+    assert np.mean(p >= ml.threshold_for_share(p, 0.0)) == 0.0
+    assert np.mean(p >= ml.threshold_for_share(p, 1.0)) == 1.0
+    assert ml.share_grid(5) == [0.0, 0.25, 0.5, 0.75, 1.0]
+
+
+def _labeled(score, cost, datasets=None):
+    n, m = score.shape
+    return LabeledSet(
+        keys=np.array([f"k{i}" for i in range(n)]),
+        datasets=np.array(datasets if datasets is not None else ["a"] * n),
+        texts=[f"q{i}" for i in range(n)], models=[f"m{j}" for j in range(m)],
+        score=score, cost=cost,
+    )
+
+
+def test_best_cheapest_and_avgacc():
+    score = np.array([[1, 0, 1], [1, 1, 0], [0, 1, 1], [1, 0, 1]], dtype=float)
+    cost = np.array([[3, 1, 2]] * 4, dtype=float)
+    train = _labeled(score, cost, datasets=["a", "a", "b", "b"])
+    # AvgAcc per model: m0 (1+0.5)/2, m1 (0.5+0.5)/2, m2 (0.5+1)/2 -> tie m0/m2, m2 cheaper
+    assert ml.dataset_mean_accuracy(score, train.datasets).tolist() == [0.75, 0.5, 0.75]
+    assert ml.best_model(train) == 2
+    assert ml.cheapest_model(train) == 1
+    assert ml.pareto_models(np.array([0.75, 0.5, 0.75]), np.array([3.0, 1.0, 2.0])) == [1, 2]
+
+
+def test_unknown_cost_is_an_error():
+    from routerbench_core.routing import RouterError
+
+    train = _labeled(np.ones((2, 2)), np.array([[1.0, np.nan], [1.0, np.nan]]))
+    with pytest.raises(RouterError, match="m1"):
+        ml.cheapest_model(train)
+
+
+def test_soft_logistic_learns_and_handles_constant_labels():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(200, 2))
+    y = 1 / (1 + np.exp(-3 * x[:, 0]))  # soft labels
+    model = ml.fit_soft_logistic(x, y)
+    p = model.predict(np.array([[2.0, 0.0], [-2.0, 0.0]]))
+    assert p[0] > 0.9 and p[1] < 0.1
+    const = ml.fit_soft_logistic(x, np.ones(200))
+    assert const.predict(x[:3]).tolist() == [1.0, 1.0, 1.0]
+
+
+def test_subset_keeps_outputs_and_labels():
+    seen = []
+
+    def outputs(model, keys):
+        seen.append(list(keys))
+        return [f"{model}:{k}" for k in keys]
+
+    train = LabeledSet(
+        keys=np.array(["a", "b", "c"]), datasets=np.array(["d"] * 3), texts=["x", "y", "z"],
+        models=["m"], _outputs=outputs, score=np.array([[1.0], [0.0], [1.0]]),
+        cost=np.ones((3, 1)),
+    )
+    sub = ml.subset(train, [2, 0])
+    assert isinstance(sub, LabeledSet)
+    assert sub.score[:, 0].tolist() == [1.0, 1.0] and sub.texts == ["z", "x"]
+    assert sub.outputs("m") == ["m:c", "m:a"] and seen == [["c", "a"]]
+    q = ml.subset(train.queries(), [1])
+    assert type(q) is QuerySet and q.keys.tolist() == ["b"]

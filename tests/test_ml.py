@@ -22,7 +22,7 @@ def test_kmeans_recovers_separated_blobs_and_is_seeded():
     b = ml.kmeans(x, 4, seed=1)
     assert np.array_equal(a.labels, b.labels)
     # each true blob maps to exactly one cluster and vice versa
-    pairs = {(int(t), int(l)) for t, l in zip(truth, a.labels, strict=True)}
+    pairs = {(int(t), int(c)) for t, c in zip(truth, a.labels, strict=True)}
     assert len(pairs) == 4 and len({p[1] for p in pairs}) == 4
     assert np.array_equal(ml.assign(x, a.centroids), a.labels)
 

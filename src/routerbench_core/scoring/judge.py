@@ -1,0 +1,435 @@
+"""LLM-as-judge: grade free-form answers with another model, through any backend.
+
+Two judges share one cached caller (:class:`LLMJudge`):
+
+* :class:`ReferenceJudge` — one verdict against a reference answer, as SimpleQA and HLE grade:
+  ``correct`` / ``incorrect`` / ``not_attempted`` (SimpleQA's three grades; HLE's judge only
+  says yes/no, so it never returns ``not_attempted``). Score 1 for correct, else 0.
+* :class:`PairwiseJudge` — ArenaHard's comparison against a baseline answer, asked in BOTH
+  orders to cancel position bias. Each round yields one of ``A>>B, A>B, A=B, B>A, B>>A``;
+  seen from the judged model a strong preference weighs 3 and a slight one 1 (ArenaHard-auto's
+  weighting); the sign of the two rounds' sum gives 1 (better), 0.5 (tie) or 0 (worse).
+
+Why a judge call is cached like any other request: re-grading (a new dataset grader version,
+``rbench grade --regrade``) must not pay for the same judgement twice, and a judge run killed
+half-way resumes where it stopped. The key is a hash of the backend identity, judge model,
+messages and sampling parameters, stored in the store's ``request_cache``. Failed calls are never
+cached.
+
+A judge that fails (the backend returned an error, or the reply has no parseable verdict) gives
+``score=None`` with the error in ``details`` — never a 0, which would blame the judged model for
+the judge's failure.
+
+Prompts are versioned: changing a prompt's text must bump its ``version``, and datasets that use
+it bump their ``grader_version`` so stored grades can be told apart and re-scored.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import re
+import threading
+from collections.abc import Coroutine, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
+
+from routerbench_core.schema import GenerationRequest, ModelSpec, Response
+
+if TYPE_CHECKING:
+    from routerbench_core.backends import Backend
+    from routerbench_core.store import Store
+
+Verdict = Literal["correct", "incorrect", "not_attempted"]
+T = TypeVar("T")
+
+#: Bumped whenever the cache-key recipe changes (old entries are then simply not found).
+CACHE_KEY_VERSION = "judge-cache-1"
+
+
+class JudgeError(ValueError):
+    """A judge is misconfigured (unknown prompt, bad parameters)."""
+
+
+# -- prompts ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class JudgePrompt:
+    """A versioned judge prompt: a system message and a user template with ``{fields}``."""
+
+    name: str
+    version: str
+    system: str
+    user: str
+
+    @property
+    def ident(self) -> str:
+        return f"{self.name}@{self.version}"
+
+    def render(self, **fields: str) -> list[dict[str, Any]]:
+        return [
+            {"role": "system", "content": self.system},
+            {"role": "user", "content": self.user.format(**fields)},
+        ]
+
+
+SIMPLEQA_PROMPT = JudgePrompt(
+    name="simpleqa",
+    version="1",
+    system=(
+        "You grade answers to short factual questions. You are given the question, the gold "
+        "target answer and a predicted answer. Decide whether the prediction is CORRECT, "
+        "INCORRECT or NOT_ATTEMPTED.\n"
+        "- CORRECT: the prediction states the gold target's meaning (extra detail is fine if it "
+        "does not contradict the target; spelling, capitalisation and formatting differences "
+        "do not matter; a number must match to the precision the target gives).\n"
+        "- INCORRECT: the prediction states an answer that contradicts the target, or hedges "
+        "between several candidates one of which is wrong.\n"
+        "- NOT_ATTEMPTED: the prediction gives no answer (a refusal, 'I don't know', or "
+        "information that neither states nor contradicts the target).\n"
+        "Judge only the final answer, not the reasoning. Reply with a brief justification and "
+        "end with a line of the form 'Verdict: CORRECT', 'Verdict: INCORRECT' or "
+        "'Verdict: NOT_ATTEMPTED'."
+    ),
+    user=(
+        "Question: {question}\n\nGold target: {reference}\n\nPredicted answer: {answer}\n\n"
+        "Grade the predicted answer."
+    ),
+)
+
+HLE_PROMPT = JudgePrompt(
+    name="hle",
+    version="1",
+    system=(
+        "You judge whether a response to a hard exam question reaches the correct final answer. "
+        "Extract the final answer the response commits to, compare it with the correct answer "
+        "and decide whether they agree. Small numerical rounding differences are acceptable; "
+        "for multiple choice the chosen option must be the correct one. Anything else - a "
+        "different answer, several inconsistent answers, or no final answer - is not correct."
+    ),
+    user=(
+        "Question: {question}\n\nResponse: {answer}\n\nCorrect answer: {reference}\n\n"
+        "Reply in exactly this format:\n"
+        "extracted_final_answer: <the response's final answer, or None>\n"
+        "reasoning: <one or two sentences comparing it with the correct answer>\n"
+        "correct: <yes or no>"
+    ),
+)
+
+_PAIRWISE_SYSTEM = (
+    "You are an impartial judge of two AI assistants' answers to the same user prompt. "
+    "{own_answer}Compare both answers for correctness, helpfulness, relevance, concision and, "
+    "where it matters, creativity and missing important information. Do not let the order of "
+    "the answers, their length or the assistants' names influence you. Explain briefly, then "
+    "give your final verdict as exactly one label:\n"
+    "[[A>>B]] Assistant A is significantly better\n"
+    "[[A>B]] Assistant A is slightly better\n"
+    "[[A=B]] a tie, relatively the same\n"
+    "[[B>A]] Assistant B is slightly better\n"
+    "[[B>>A]] Assistant B is significantly better\n"
+    'For example: "My final verdict is [[B>A]]".'
+)
+
+_PAIRWISE_USER = (
+    "<|User Prompt|>\n{question}\n\n<|The Start of Assistant A's Answer|>\n{answer_a}\n"
+    "<|The End of Assistant A's Answer|>\n\n<|The Start of Assistant B's Answer|>\n{answer_b}\n"
+    "<|The End of Assistant B's Answer|>"
+)
+
+ARENA_HARD_PROMPT = JudgePrompt(
+    name="arenahard-hard-prompt",
+    version="1",
+    system=_PAIRWISE_SYSTEM.format(
+        own_answer="Before judging, write your own answer to the prompt and use it to check "
+        "both assistants' answers for mistakes. "
+    ),
+    user=_PAIRWISE_USER,
+)
+
+ARENA_CREATIVE_PROMPT = JudgePrompt(
+    name="arenahard-creative-writing",
+    version="1",
+    system=_PAIRWISE_SYSTEM.format(own_answer=""),
+    user=_PAIRWISE_USER,
+)
+
+PROMPTS: dict[str, JudgePrompt] = {
+    p.name: p for p in (SIMPLEQA_PROMPT, HLE_PROMPT, ARENA_HARD_PROMPT, ARENA_CREATIVE_PROMPT)
+}
+
+
+def get_prompt(name: str) -> JudgePrompt:
+    try:
+        return PROMPTS[name]
+    except KeyError:
+        raise JudgeError(
+            f"unknown judge prompt {name!r}; choose one of {', '.join(sorted(PROMPTS))}"
+        ) from None
+
+
+# -- verdict parsing ---------------------------------------------------------------------------
+
+_VERDICT_LINE = re.compile(r"verdict\s*[:：]\s*\**\s*(CORRECT|INCORRECT|NOT[_ ]ATTEMPTED)", re.I)
+_BARE_VERDICT = re.compile(r"^\W*(CORRECT|INCORRECT|NOT[_ ]ATTEMPTED)\W*$", re.I)
+_HLE_CORRECT = re.compile(r"correct\s*[:：]\s*\**\s*(yes|no)\b", re.I)
+_PAIR_LABEL = re.compile(r"\[\[\s*([AB])\s*(>>|>|=|<<|<)\s*([AB])\s*\]\]")
+
+#: Preference for assistant A, by label (ArenaHard-auto's weights: strong 3, slight 1).
+_PREFERENCE_A = {"A>>B": 3, "A>B": 1, "A=B": 0, "B=A": 0, "B>A": -1, "B>>A": -3}
+
+
+def parse_reference_verdict(prompt: JudgePrompt, text: str) -> Verdict | None:
+    """The verdict in a judge reply, or None when it gives none."""
+    if prompt.name == HLE_PROMPT.name:
+        found = _HLE_CORRECT.findall(text)
+        if not found:
+            return None
+        return "correct" if found[-1].lower() == "yes" else "incorrect"
+    found = _VERDICT_LINE.findall(text)
+    if not found:
+        bare = _BARE_VERDICT.match(text.strip())
+        found = [bare.group(1)] if bare else []
+    if not found:
+        return None
+    word = found[-1].upper().replace(" ", "_")
+    return {"CORRECT": "correct", "INCORRECT": "incorrect"}.get(word, "not_attempted")  # type: ignore[return-value]
+
+
+def parse_pair_label(text: str) -> str | None:
+    """The last ``[[A>B]]``-style label in a reply, normalised (``A<B`` → ``B>A``)."""
+    labels = _PAIR_LABEL.findall(text.upper())
+    if not labels:
+        return None
+    left, op, right = labels[-1]
+    if left == right:
+        return None
+    if op in ("<", "<<"):
+        left, right, op = right, left, op.replace("<", ">")
+    if op == "=":
+        return "A=B"
+    return f"{left}{op}{right}"
+
+
+def combine_rounds(label_model_second: str, label_model_first: str) -> float:
+    """Score of the judged model from both rounds: 1 better, 0.5 tie, 0 worse.
+
+    :param label_model_second: round 1 label, the baseline shown as A and the model as B.
+    :param label_model_first: round 2 label, the model shown as A and the baseline as B.
+    """
+    total = -_PREFERENCE_A[label_model_second] + _PREFERENCE_A[label_model_first]
+    return 1.0 if total > 0 else 0.5 if total == 0 else 0.0
+
+
+# -- the cached caller ------------------------------------------------------------------------
+
+
+def _run_sync(coro: Coroutine[Any, Any, T]) -> T:
+    """Run a coroutine from sync code, even when called inside a running event loop."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coro)
+    box: dict[str, Any] = {}
+
+    def target() -> None:
+        try:
+            box["value"] = asyncio.run(coro)
+        except BaseException as exc:  # re-raised in the caller's thread
+            box["error"] = exc
+
+    thread = threading.Thread(target=target, daemon=True)
+    thread.start()
+    thread.join()
+    if "error" in box:
+        raise box["error"]
+    return box["value"]
+
+
+@dataclass
+class JudgeOutcome:
+    """What a judge decided. ``score`` is None when the judge failed (see ``error``)."""
+
+    score: float | None
+    verdict: str | None
+    error: str | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+
+    def grade_details(self) -> dict[str, Any]:
+        """Details to store on the :class:`~routerbench_core.schema.Grade`."""
+        out = {"judge_verdict": self.verdict, **self.details}
+        if self.error is not None:
+            out["error"] = self.error
+        return out
+
+
+class LLMJudge:
+    """Sends judge prompts to a model through a backend; caches successful replies.
+
+    :param backend: any :class:`~routerbench_core.backends.Backend`.
+    :param model: the judge model (a :class:`ModelSpec` or its name).
+    :param params: sampling parameters (default ``temperature=0``: judgements should repeat).
+    :param store: where cached judgements live (its ``request_cache``); None disables caching.
+    """
+
+    def __init__(
+        self,
+        backend: Backend,
+        model: ModelSpec | str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        store: Store | None = None,
+    ) -> None:
+        self.backend = backend
+        self.model = model if isinstance(model, ModelSpec) else ModelSpec(name=model)
+        self.params: dict[str, Any] = dict({"temperature": 0.0} if params is None else params)
+        self.store = store
+        self.calls = 0  # backend calls actually made (cache misses); tests and reports read it
+
+    def request_hash(self, messages: list[dict[str, Any]]) -> str:
+        payload = {
+            "kind": CACHE_KEY_VERSION,
+            "backend": self.backend.cache_identity(),
+            "model": self.model.name,
+            "messages": messages,
+            "params": self.params,
+        }
+        blob = json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+        return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+
+    async def acomplete(self, messages: list[dict[str, Any]], *, query_key: str = "judge") -> Response:
+        """The judge model's reply (from the cache when present). Never raises for API errors."""
+        key = self.request_hash(messages)
+        if self.store is not None:
+            hit = self.store.cache_get(key)
+            if hit is not None:
+                response = Response.model_validate(hit)
+                response.metadata = {**response.metadata, "cached": True}
+                return response
+        request = GenerationRequest(
+            model=self.model, messages=messages, params=dict(self.params), query_key=query_key
+        )
+        self.calls += 1
+        try:
+            response = await self.backend.agenerate(request)
+        except Exception as exc:  # a backend must not raise, but a judge must not crash a run
+            return Response(
+                query_key=query_key, model=self.model.name,
+                error=f"judge backend raised {type(exc).__name__}: {exc}",
+            )
+        response.request_hash = key
+        if self.store is not None and response.ok and response.raw_output is not None:
+            self.store.cache_put(
+                key,
+                str(self.backend.cache_identity().get("backend", type(self.backend).__name__)),
+                self.model.name,
+                request.model_dump(mode="json"),
+                response.model_dump(mode="json"),
+            )
+        return response
+
+    def describe(self) -> dict[str, Any]:
+        return {"judge_model": self.model.name, "judge_params": self.params}
+
+
+def _call_details(response: Response) -> dict[str, Any]:
+    return {
+        "judge_cost": response.cost,
+        "judge_prompt_tokens": response.prompt_tokens,
+        "judge_completion_tokens": response.completion_tokens,
+        "judge_cached": bool(response.metadata.get("cached", False)),
+    }
+
+
+class ReferenceJudge:
+    """One verdict of an answer against a reference (SimpleQA, HLE)."""
+
+    SCORES: dict[str, float] = {"correct": 1.0, "incorrect": 0.0, "not_attempted": 0.0}
+
+    def __init__(self, judge: LLMJudge, prompt: JudgePrompt | str = SIMPLEQA_PROMPT) -> None:
+        self.judge = judge
+        self.prompt = get_prompt(prompt) if isinstance(prompt, str) else prompt
+
+    async def ajudge(
+        self, question: str, reference: str, answer: str, *, query_key: str = "judge"
+    ) -> JudgeOutcome:
+        messages = self.prompt.render(question=question, reference=reference, answer=answer)
+        response = await self.judge.acomplete(messages, query_key=query_key)
+        details = {
+            "judge_prompt": self.prompt.ident, **self.judge.describe(), **_call_details(response)
+        }
+        if not response.ok or response.raw_output is None:
+            return JudgeOutcome(None, None, f"judge call failed: {response.error}", details)
+        details["judge_output"] = response.raw_output
+        verdict = parse_reference_verdict(self.prompt, response.raw_output)
+        if verdict is None:
+            return JudgeOutcome(
+                None, None,
+                f"judge reply has no verdict ({self.prompt.ident} expects "
+                f"{'correct: yes/no' if self.prompt.name == 'hle' else 'Verdict: ...'})",
+                details,
+            )
+        return JudgeOutcome(self.SCORES[verdict], verdict, None, details)
+
+    def judge_sync(self, question: str, reference: str, answer: str, **kw: Any) -> JudgeOutcome:
+        return _run_sync(self.ajudge(question, reference, answer, **kw))
+
+
+class PairwiseJudge:
+    """An answer against a baseline answer, judged in both orders (ArenaHard)."""
+
+    def __init__(
+        self, judge: LLMJudge, prompts: Mapping[str, JudgePrompt | str] | None = None,
+        default: str = "hard_prompt",
+    ) -> None:
+        self.judge = judge
+        chosen = prompts or {
+            "hard_prompt": ARENA_HARD_PROMPT, "creative_writing": ARENA_CREATIVE_PROMPT,
+        }
+        self.prompts = {k: get_prompt(v) if isinstance(v, str) else v for k, v in chosen.items()}
+        if default not in self.prompts:
+            raise JudgeError(f"default category {default!r} has no prompt")
+        self.default = default
+
+    def prompt_for(self, category: str | None) -> JudgePrompt:
+        return self.prompts.get(category or self.default, self.prompts[self.default])
+
+    async def ajudge(
+        self, question: str, answer: str, baseline: str, *, category: str | None = None,
+        query_key: str = "judge",
+    ) -> JudgeOutcome:
+        prompt = self.prompt_for(category)
+        round1, round2 = await asyncio.gather(
+            self.judge.acomplete(
+                prompt.render(question=question, answer_a=baseline, answer_b=answer),
+                query_key=query_key,
+            ),
+            self.judge.acomplete(
+                prompt.render(question=question, answer_a=answer, answer_b=baseline),
+                query_key=query_key,
+            ),
+        )
+        details: dict[str, Any] = {"judge_prompt": prompt.ident, **self.judge.describe()}
+        labels: list[str | None] = []
+        errors: list[str] = []
+        for name, response in (("baseline_first", round1), ("model_first", round2)):
+            details[f"{name}_call"] = _call_details(response)
+            if not response.ok or response.raw_output is None:
+                errors.append(f"{name} judge call failed: {response.error}")
+                labels.append(None)
+                continue
+            details[f"{name}_output"] = response.raw_output
+            label = parse_pair_label(response.raw_output)
+            if label is None:
+                errors.append(f"{name} judge reply has no [[A>B]]-style verdict label")
+            labels.append(label)
+        details["baseline_first_label"], details["model_first_label"] = labels
+        if errors or labels[0] is None or labels[1] is None:
+            return JudgeOutcome(None, None, "; ".join(errors), details)
+        score = combine_rounds(labels[0], labels[1])
+        verdict = {1.0: "win", 0.5: "tie", 0.0: "loss"}[score]
+        return JudgeOutcome(score, verdict, None, details)
+
+    def judge_sync(self, question: str, answer: str, baseline: str, **kw: Any) -> JudgeOutcome:
+        return _run_sync(self.ajudge(question, answer, baseline, **kw))

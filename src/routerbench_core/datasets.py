@@ -11,7 +11,12 @@ re-scores stored answers with the new grader.
 
 from __future__ import annotations
 
+import csv
+import gzip
+import io
+import json
 from abc import ABC, abstractmethod
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
@@ -53,6 +58,13 @@ class Dataset(ABC):
     def grade(self, query: Query, response: Response, **context: Any) -> Grade:
         """Score a successful response. Never called for failed calls (they stay failures)."""
 
+    def grade_many(
+        self, items: Sequence[tuple[Query, Response]], *, workers: int = 1, **context: Any
+    ) -> list[Grade]:
+        """Grade many responses; datasets whose grading is slow (code execution) run them in
+        parallel with ``workers``. The default grades one by one."""
+        return [self.grade(query, response, **context) for query, response in items]
+
     @property
     def grader_name(self) -> str:
         return f"{self.name}"
@@ -71,3 +83,259 @@ class Dataset(ABC):
             grader_version=self.grader_version,
             details=details,
         )
+
+
+# ---------------------------------------------------------------------------------------------
+# Shared loading helpers: every dataset reads a local ``--data-file`` or its hub repository.
+
+#: Suffixes :func:`read_records` understands.
+RECORD_FORMATS = (".jsonl", ".jsonl.gz", ".ndjson", ".json", ".json.gz", ".parquet", ".csv")
+
+
+def _open_text(path: Path) -> io.TextIOBase:
+    if path.name.endswith(".gz"):
+        return io.TextIOWrapper(gzip.open(path, "rb"), encoding="utf-8")  # type: ignore[return-value]
+    return path.open("r", encoding="utf-8")  # type: ignore[return-value]
+
+
+def _records_from_json(value: Any, path: Path) -> list[dict[str, Any]]:
+    if isinstance(value, dict):
+        # {"data": [...]} / {"test": [...]} / {"rows": [...]} wrappers, or {id: record}
+        for key in ("data", "rows", "examples", "test", "train", "validation", "items"):
+            if isinstance(value.get(key), list):
+                value = value[key]
+                break
+        else:
+            if value and all(isinstance(v, dict) for v in value.values()):
+                value = [{"id": k, **v} if "id" not in v else v for k, v in value.items()]
+    if not isinstance(value, list):
+        raise DatasetError(
+            f"{path}: expected a JSON list of records (or an object with a 'data' list), "
+            f"got {type(value).__name__}"
+        )
+    for i, record in enumerate(value):
+        if not isinstance(record, dict):
+            raise DatasetError(f"{path}: record {i} is {type(record).__name__}, expected an object")
+    return value
+
+
+def read_records(path: str | Path) -> list[dict[str, Any]]:
+    """The records of a local data file: JSONL, JSON, Parquet or CSV (``.gz`` for JSON/L).
+
+    Errors name the file and line (or record) and never return partial data.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise DatasetError(f"data file {path} does not exist; check the --data-file path")
+    if path.is_dir():
+        raise DatasetError(f"data file {path} is a folder; pass the JSONL/JSON/Parquet file in it")
+    name = path.name.lower()
+    try:
+        if name.endswith((".jsonl", ".jsonl.gz", ".ndjson")):
+            records: list[dict[str, Any]] = []
+            with _open_text(path) as handle:
+                for lineno, line in enumerate(handle, start=1):
+                    if not line.strip():
+                        continue
+                    try:
+                        record = json.loads(line)
+                    except json.JSONDecodeError as exc:
+                        raise DatasetError(
+                            f"{path}, line {lineno}: not valid JSON ({exc.msg}); each line must "
+                            "be one JSON object"
+                        ) from None
+                    if not isinstance(record, dict):
+                        raise DatasetError(
+                            f"{path}, line {lineno}: expected a JSON object, got "
+                            f"{type(record).__name__}"
+                        )
+                    records.append(record)
+            return records
+        if name.endswith((".json", ".json.gz")):
+            with _open_text(path) as handle:
+                try:
+                    value = json.load(handle)
+                except json.JSONDecodeError as exc:
+                    raise DatasetError(
+                        f"{path}: not valid JSON at line {exc.lineno}, column {exc.colno} ({exc.msg})"
+                    ) from None
+            return _records_from_json(value, path)
+        if name.endswith(".parquet"):
+            try:
+                import pyarrow.parquet as pq
+            except ImportError:
+                raise DatasetError(
+                    f"{path}: reading Parquet needs pyarrow; `pip install -c constraints.txt "
+                    "'rbench[parquet]'` or convert the file to JSONL"
+                ) from None
+            return pq.read_table(path).to_pylist()
+        if name.endswith(".csv"):
+            csv.field_size_limit(1 << 30)
+            with path.open(newline="", encoding="utf-8") as handle:
+                return [dict(row) for row in csv.DictReader(handle)]
+    except (OSError, UnicodeDecodeError) as exc:
+        raise DatasetError(f"cannot read data file {path}: {exc}") from exc
+    raise DatasetError(
+        f"data file {path}: unknown format; use one of {', '.join(RECORD_FORMATS)}"
+    )
+
+
+def load_hub_records(
+    repo_id: str, *, revision: str | None, split: str, config: str | None = None,
+    dataset_name: str = "",
+) -> list[dict[str, Any]]:
+    """Rows of a hub dataset through the ``datasets`` library (needs a network or its cache)."""
+    try:
+        import datasets as hf_datasets  # the Hugging Face library, not this module
+    except ImportError:
+        label = f"dataset {dataset_name!r}" if dataset_name else "this dataset"
+        raise DatasetError(
+            f"{label} has no local file and the `datasets` library is not installed: pass "
+            f"--data-file PATH (JSONL/JSON/Parquet in the format of {repo_id}), or `pip install "
+            f"-c constraints.txt datasets` to download {repo_id} (revision {revision or 'main'})"
+        ) from None
+    try:
+        table = hf_datasets.load_dataset(repo_id, config, split=split, revision=revision)
+    except Exception as exc:  # network, auth, unknown split: all need the user to act
+        raise DatasetError(
+            f"cannot load {repo_id} (config {config}, split {split}, revision {revision}) from "
+            f"the hub: {type(exc).__name__}: {exc}. Pass --data-file PATH to use a local copy"
+        ) from exc
+    return [dict(row) for row in table]
+
+
+def load_records(
+    data_file: str | Path | None,
+    *,
+    hub_id: str | None,
+    hub_revision: str | None,
+    hub_split: str = "test",
+    hub_config: str | None = None,
+    dataset_name: str = "",
+) -> list[dict[str, Any]]:
+    """Records from ``data_file`` when given, else from the hub; a clear error when neither works."""
+    if data_file is not None:
+        return read_records(data_file)
+    if not hub_id:
+        raise DatasetError(
+            f"dataset {dataset_name!r} has no public hub repository; pass --data-file PATH"
+        )
+    return load_hub_records(
+        hub_id, revision=hub_revision, split=hub_split, config=hub_config,
+        dataset_name=dataset_name,
+    )
+
+
+def require_fields(
+    record: Mapping[str, Any], fields: Iterable[str], *, source: str, index: int
+) -> None:
+    """Raise a :class:`DatasetError` naming the source, record number and missing fields."""
+    missing = [f for f in fields if f not in record or record[f] is None]
+    if missing:
+        present = ", ".join(sorted(record)) or "none"
+        raise DatasetError(
+            f"{source}: record {index} lacks field(s) {', '.join(missing)} (it has: {present}); "
+            "is this the right file for this dataset?"
+        )
+
+
+def ensure_gradable(response: Response) -> str:
+    """The response text, or an error for a failed call: failures are never scored 0."""
+    if response.error is not None:
+        raise DatasetError(
+            f"response of {response.model} to {response.query_key} is a failed call "
+            f"({response.error}); failed calls are not graded — retry them with `rbench collect`"
+        )
+    if response.raw_output is None:
+        raise DatasetError(
+            f"response of {response.model} to {response.query_key} has no output and no error; "
+            "it cannot be graded"
+        )
+    return response.raw_output
+
+
+ScoreResult = float | None | tuple[float | None, dict[str, Any]]
+
+
+class TemplateDataset(Dataset):
+    """The common dataset shape: records → queries, a prompt template, an extractor, a scorer.
+
+    A plugin sets the metadata class attributes plus ``prompt_template`` (``str.format`` fields
+    from :meth:`prompt_fields`), implements :meth:`to_query`, :meth:`extract` and :meth:`score`,
+    and inherits loading (``--data-file`` or hub), prompt building and grading. ``score``
+    returns a float in [0, 1], None (not gradable), or ``(score, details)``.
+    """
+
+    prompt_template: ClassVar[str] = "{question}"
+    system_prompt: ClassVar[str | None] = None
+    hub_split: ClassVar[str] = "test"
+    hub_config: ClassVar[str | None] = None
+    #: Fields every source record must have (checked with a clear error before conversion).
+    required_fields: ClassVar[tuple[str, ...]] = ()
+
+    def load(self, data_file: Path | None = None, *, limit: int | None = None) -> list[Query]:
+        records = load_records(
+            data_file, hub_id=self.hub_id, hub_revision=self.hub_revision,
+            hub_split=self.hub_split, hub_config=self.hub_config, dataset_name=self.name,
+        )
+        source = str(data_file) if data_file is not None else f"{self.hub_id}@{self.hub_revision}"
+        queries: list[Query] = []
+        seen: dict[str, int] = {}
+        for index, record in enumerate(records):
+            if limit is not None and len(queries) >= limit:
+                break
+            require_fields(record, self.required_fields, source=source, index=index)
+            try:
+                query = self.to_query(record, index)
+            except DatasetError:
+                raise
+            except (KeyError, TypeError, ValueError) as exc:
+                raise DatasetError(
+                    f"{source}: record {index} cannot be read as a {self.name} item: "
+                    f"{type(exc).__name__}: {exc}"
+                ) from exc
+            if query.id in seen:
+                raise DatasetError(
+                    f"{source}: records {seen[query.id]} and {index} share the id {query.id!r}; "
+                    "ids must be unique"
+                )
+            seen[query.id] = index
+            queries.append(query)
+        if not queries:
+            raise DatasetError(f"{source}: no {self.name} items found")
+        return queries
+
+    @abstractmethod
+    def to_query(self, record: Mapping[str, Any], index: int) -> Query:
+        """One source record as a :class:`Query` (hidden answers/tests go in ``ground_truth``)."""
+
+    def prompt_fields(self, query: Query) -> dict[str, Any]:
+        """The fields :attr:`prompt_template` is formatted with: the question and metadata."""
+        return {**query.metadata, "question": query.text}
+
+    def build_messages(self, query: Query) -> list[dict[str, Any]]:
+        content = self.prompt_template.format(**self.prompt_fields(query))
+        messages: list[dict[str, Any]] = []
+        if self.system_prompt:
+            messages.append({"role": "system", "content": self.system_prompt})
+        messages.append({"role": "user", "content": content})
+        return messages
+
+    @abstractmethod
+    def extract(self, output: str, query: Query) -> Any:
+        """The model's answer in ``output``, or None when it gave none."""
+
+    @abstractmethod
+    def score(self, prediction: Any, query: Query) -> ScoreResult:
+        """Score an extracted (non-None) prediction against ``query.ground_truth``."""
+
+    def grade(self, query: Query, response: Response, **context: Any) -> Grade:
+        output = ensure_gradable(response)
+        prediction = self.extract(output, query)
+        if prediction is None:
+            return self.make_grade(query, response, 0.0, None, reason="no answer found")
+        result = self.score(prediction, query)
+        details: dict[str, Any] = {}
+        if isinstance(result, tuple):
+            result, details = result
+        return self.make_grade(query, response, result, prediction, **details)

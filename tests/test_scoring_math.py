@@ -1,0 +1,127 @@
+"""Math equivalence: numbers, fractions, percentages, LaTeX and symbolic forms."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from routerbench_core.scoring.math import (
+    math_equal,
+    normalize_math_text,
+    parse_number,
+    rounded_equal,
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("1,234.5", 1234.5),
+        ("-3", -3.0),
+        (".5", 0.5),
+        ("2.5e3", 2500.0),
+        ("3/4", 0.75),
+        (r"\frac{3}{4}", 0.75),
+        (r"\dfrac{-1}{8}", -0.125),
+        (r"-\frac{1}{2}", -0.5),
+        (r"\frac34", 0.75),
+        (r"1.2\times10^{3}", 1200.0),
+        ("$5", 5.0),
+        ("50%", 50.0),
+        (r"x = 9", 9.0),
+        (r"10^\circ", 10.0),
+        ("12 dollars", 12.0),
+        (7, 7.0),
+        ("1,2", None),
+        (r"\sqrt{2}", None),
+        ("1/0", None),
+        (None, None),
+        (True, None),
+    ],
+)
+def test_parse_number(text: object, value: float | None) -> None:
+    assert parse_number(text) == value
+
+
+def test_normalize_math_text() -> None:
+    assert normalize_math_text(r"$\left( 1, \dfrac{1}{2} \right)$") == r"(1,\frac{1}{2})"
+    assert normalize_math_text(r"\text{(B)}") == "(B)"
+    assert normalize_math_text("5 units.") == "5"
+
+
+@pytest.mark.parametrize(
+    ("pred", "gold"),
+    [
+        ("42", "42"),
+        ("042", "42"),
+        ("0.5", r"\frac{1}{2}"),
+        (r"\dfrac{1}{2}", "1/2"),
+        ("1,000", "1000"),
+        ("50%", "0.5"),
+        ("0.5", r"50\%"),
+        (r"2\sqrt{3}", r"\sqrt{12}"),
+        (r"\frac{\sqrt{2}}{2}", r"\frac{1}{\sqrt{2}}"),
+        ("sqrt(2)/2", "1/sqrt(2)"),
+        (r"x^2+2x+1", r"(x+1)^2"),
+        (r"(1, 2)", r"(1,2)"),
+        (r"\pi", r"\pi"),
+        (r"3.14159265", r"\pi"),
+        ("x = 3", "3"),
+        ("1, 2, 3", "1,2,3"),
+    ],
+)
+def test_math_equal_true(pred: str, gold: str) -> None:
+    assert math_equal(pred, gold), (pred, gold)
+
+
+@pytest.mark.parametrize(
+    ("pred", "gold"),
+    [
+        ("41", "42"),
+        ("0.51", r"\frac{1}{2}"),
+        ("50", "0.5"),  # no percent sign: 50 is not 0.5
+        (r"2\sqrt{2}", r"\sqrt{12}"),
+        (r"x^2+1", r"(x+1)^2"),
+        ("", "1"),
+        (None, "1"),
+        ("1, 2", "1,2,3"),
+        ("banana", "42"),
+    ],
+)
+def test_math_equal_false(pred: str | None, gold: str) -> None:
+    assert not math_equal(pred, gold), (pred, gold)
+
+
+def test_math_equal_tolerance_is_configurable() -> None:
+    assert not math_equal("3.14", "3.14159")
+    assert math_equal("3.14", "3.14159", rel_tol=1e-3)
+
+
+def test_symbolic_check_works_off_the_main_thread() -> None:
+    """math-verify's alarm timeouts only work on the main thread; graders run in pools."""
+    results: list[bool] = []
+    thread = threading.Thread(
+        target=lambda: results.append(math_equal(r"2\sqrt{3}", r"\sqrt{12}"))
+    )
+    thread.start()
+    thread.join()
+    assert results == [True]
+
+
+@pytest.mark.parametrize(
+    ("pred", "gold", "expected"),
+    [
+        ("0.1234", "0.123", True),  # rounded to the reference's precision
+        ("12.3%", "0.123", True),  # percentage vs ratio
+        ("12.3", "0.123", True),
+        ("0.13", "0.123", False),
+        ("1,234", "1234.0", True),
+        ("0.004", "0", False),  # rounding must not make a small number equal zero
+        ("0.0004", "0", False),
+        ("0.00", "0", True),
+        ("abc", "1", False),
+    ],
+)
+def test_rounded_equal(pred: str, gold: str, expected: bool) -> None:
+    assert rounded_equal(pred, gold) is expected

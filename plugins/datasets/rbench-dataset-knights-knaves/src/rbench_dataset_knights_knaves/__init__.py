@@ -1,0 +1,1 @@
+"""rbench dataset plugin ``knights-knaves``: Knights and Knaves logic puzzles; correct only when every identity is right."""

@@ -68,3 +68,27 @@ def cached_embed(
     if not texts:
         return np.zeros((0, 0), dtype=np.float32)
     return l2_normalise(np.stack([found[h] for h in hashes]))
+
+
+#: The embedder used when a run names none: all-MiniLM-L6-v2, offline.
+DEFAULT_EMBEDDER = "minilm"
+
+
+def parse_options(items: Sequence[str]) -> dict[str, str]:
+    """``["key=value", ...]`` (from ``--embedder-option``) into a dict, with a clear error."""
+    out: dict[str, str] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise ValueError(f"embedder option {item!r} must look like key=value")
+        out[key.strip()] = value
+    return out
+
+
+def load_embedder(host: Any, name: str, options: dict[str, Any] | None = None) -> Embedder:
+    """Instantiate the embedder registered as ``name`` (through the plugin host)."""
+    cls = host.load("embedder", name)
+    embedder = cls(**(options or {}))
+    if not isinstance(embedder, Embedder):
+        raise TypeError(f"embedder {name!r} did not build an Embedder (got {type(embedder).__name__})")
+    return embedder

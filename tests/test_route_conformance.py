@@ -1,0 +1,102 @@
+"""The router conformance kit, run on a real embedding router and on the built-in baselines."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+import numpy as np
+import pytest
+
+from routerbench_core.baselines import RandomPick
+from routerbench_core.routing import LabeledSet, QuerySet, Router, RouterContext, Routing
+from routerbench_core.testing.routers import RouterConformance, conformance_bench
+
+
+class NearestCentroid(Router):
+    """A minimal real embedding router: per model, the centroid of train queries it got right;
+    cost-aware sweep trades accuracy for a cost penalty."""
+
+    settings: ClassVar[tuple[str, ...]] = ("perf", "perf-cost")
+
+    def __init__(self, ctx: RouterContext, penalty: float = 0.0, **params: Any) -> None:
+        super().__init__(ctx, **params)
+        self.penalty = float(penalty)
+
+    def fit(self, train: LabeledSet, valid: LabeledSet) -> None:
+        emb = train.embeddings()
+        s = train.filled_score()
+        self.centroids = (s.T @ emb) / np.maximum(s.sum(axis=0)[:, None], 1)
+        self.cost = np.nan_to_num(train.mean_cost())
+
+    def route(self, queries: QuerySet, config: Mapping[str, Any] | None = None) -> Routing:
+        lam = (config or {}).get("penalty", self.penalty)
+        sims = queries.embeddings() @ self.centroids.T
+        return Routing(choice=np.argmax(sims - lam * self.cost / self.cost.max(), axis=1))
+
+    def sweep(self) -> list[dict[str, Any]]:
+        return [{"penalty": p} for p in (0.0, 0.1, 1.0)]
+
+
+class TestNearestCentroidConformance(RouterConformance):
+    def make_router(self, ctx: RouterContext, **params: Any) -> Router:
+        return NearestCentroid(ctx, **{**self.router_params, **params})
+
+
+class TestBestSingleConformance(RouterConformance):
+    router_name = "best-single"
+    min_gain_over_random = -1.0  # a single model cannot read the text
+
+
+class TestCheapestConformance(RouterConformance):
+    router_name = "cheapest"
+    min_gain_over_random = -1.0
+
+
+def test_kit_catches_a_router_that_does_not_beat_random():
+    class Kit(RouterConformance):
+        def make_router(self, ctx: RouterContext, **params: Any) -> Router:
+            return RandomPick(ctx, **params)
+
+    with pytest.raises(AssertionError, match="does not beat random"):
+        Kit().test_beats_random_on_synthetic_bench()
+
+
+def test_kit_catches_a_nondeterministic_router():
+    class Flaky(RandomPick):
+        def route(self, queries, config=None):
+            return Routing(choice=np.random.default_rng().integers(0, 4, len(queries)))
+
+    class Kit(RouterConformance):
+        def make_router(self, ctx: RouterContext, **params: Any) -> Router:
+            return Flaky(ctx, **params)
+
+    with pytest.raises(AssertionError):
+        Kit().test_deterministic_with_fixed_seed()
+
+
+def test_kit_catches_out_of_range_choice():
+    class Bad(RandomPick):
+        def route(self, queries, config=None):
+            return Routing(choice=np.full(len(queries), len(queries.models)))
+
+    class Kit(RouterConformance):
+        def make_router(self, ctx: RouterContext, **params: Any) -> Router:
+            return Bad(ctx, **params)
+
+    with pytest.raises(AssertionError):
+        Kit().test_fit_route_shapes_and_indices()
+
+
+def test_synthetic_bench_has_known_answers():
+    b = conformance_bench()
+    m = b.matrix
+    assert m.metadata["synthetic"] is True
+    rows = np.arange(m.n_queries)
+    expert_acc = np.nanmean(m.score[rows, b.expert])
+    assert expert_acc > 0.85
+    others = m.score.copy()
+    others[rows, b.expert] = np.nan
+    assert np.nanmean(others) < 0.4
+    assert len(set(m.texts)) == m.n_queries
+    assert (np.diff(np.nanmean(m.cost, axis=0)) > 0).all()  # model 0 cheapest

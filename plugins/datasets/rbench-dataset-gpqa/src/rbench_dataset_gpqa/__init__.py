@@ -1,0 +1,1 @@
+"""rbench dataset plugin ``gpqa``: GPQA-diamond: graduate-level science multiple choice, choices shuffled with a seeded shuffle."""

@@ -1,0 +1,51 @@
+"""GPQA-diamond: CSV loader, seeded option shuffle, letter extraction and scoring."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from rbench_dataset_gpqa.dataset import GPQA, shuffled_options
+
+from routerbench_core.datasets import DatasetError
+from routerbench_core.schema import Response
+
+FIXTURE = Path(__file__).parent / "fixtures" / "gpqa_diamond.csv"
+
+
+def reply(q, text):
+    return Response(query_key=q.key, model="m", raw_output=text)
+
+
+def test_load_shuffle_is_seeded_per_record():
+    qs = GPQA().load(FIXTURE)
+    assert [q.id for q in qs] == ["recFixture0001", "recFixture0002"]
+    again = GPQA().load(FIXTURE)
+    assert [q.metadata["options"] for q in qs] == [q.metadata["options"] for q in again]
+    for q in qs:  # the gold letter points at the correct answer
+        correct = {"recFixture0001": "1/2", "recFixture0002": "3"}[q.id]
+        assert q.metadata["options"]["ABCD".index(q.ground_truth)] == correct
+    # order does not depend on the other records loaded
+    assert shuffled_options("x", ["a", "b", "c"], "0:rec1") == shuffled_options("x", ["a", "b", "c"], "0:rec1")
+    orders = {tuple(shuffled_options("x", ["a", "b", "c"], f"{s}:rec1")[0]) for s in range(20)}
+    assert len(orders) > 1  # the seed really changes the order
+    golds = {shuffled_options("x", ["a", "b", "c"], f"0:rec{i}")[1] for i in range(40)}
+    assert golds == set("ABCD")  # the correct answer is not always in one position
+
+
+def test_prompt_and_grading():
+    ds = GPQA()
+    q = ds.load(FIXTURE)[0]
+    content = ds.build_messages(q)[0]["content"]
+    assert q.text in content and "(A) " in content and "one of ABCD" in content
+    assert ds.grade(q, reply(q, f"|1/sqrt2|^2.\nAnswer: {q.ground_truth}")).score == 1.0
+    wrong = next(letter for letter in "ABCD" if letter != q.ground_truth)
+    assert ds.grade(q, reply(q, f"Answer: {wrong}")).score == 0.0
+    assert ds.grade(q, reply(q, "no idea")).prediction is None
+
+
+def test_missing_column_is_clear(tmp_path):
+    bad = tmp_path / "bad.csv"
+    bad.write_text("Question,Correct Answer\nq,a\n")
+    with pytest.raises(DatasetError, match="Incorrect Answer 1"):
+        GPQA().load(bad)

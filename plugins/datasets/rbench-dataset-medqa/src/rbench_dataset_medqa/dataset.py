@@ -1,0 +1,68 @@
+"""MedQA (Jin et al., 2021), USMLE questions with 4 options: 1,273 test questions, 0-shot."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from routerbench_core.datasets import DatasetError, TemplateDataset
+from routerbench_core.schema import Query
+from routerbench_core.scoring.choice import extract_choice, format_choices, score_choice
+
+PROMPT = """The following is a multiple choice question from a medical licensing exam. Think step by step, then finish with a line of the form "Answer: $LETTER" (without quotes), where LETTER is one of {letters}.
+
+Question: {question}
+
+Options:
+{options}"""
+
+
+class MedQA(TemplateDataset):
+    """MedQA-USMLE 4-option test split."""
+
+    name = "medqa"
+    category = "multiple-choice"
+    size = 1273
+    metric = "accuracy"
+    settings = ("perf",)
+    shots = 0
+    grader_version = "1"
+    hub_id = "GBaker/MedQA-USMLE-4-options"
+    hub_revision = "main"
+    hub_split = "test"
+    prompt_template = PROMPT
+    required_fields = ("question", "options", "answer_idx")
+
+    def to_query(self, record: Mapping[str, Any], index: int) -> Query:
+        raw = record["options"]
+        if isinstance(raw, Mapping):
+            letters = sorted(raw)
+            options = [str(raw[k]) for k in letters]
+        else:
+            letters = list("ABCDEFGHIJ"[: len(raw)])
+            options = [str(o) for o in raw]
+        if letters != list("ABCDEFGHIJ"[: len(options)]):
+            raise DatasetError(f"record {index}: option keys {letters} are not A, B, C, ...")
+        gold = str(record["answer_idx"]).strip().upper()
+        if gold not in letters:
+            raise DatasetError(f"record {index}: answer_idx {gold!r} is not one of {letters}")
+        if "answer" in record and str(record["answer"]).strip() != options[letters.index(gold)].strip():
+            raise DatasetError(
+                f"record {index}: answer {record['answer']!r} differs from option {gold} "
+                f"({options[letters.index(gold)]!r}); the file is inconsistent"
+            )
+        return Query(
+            dataset=self.name, id=str(record.get("id", index)), text=str(record["question"]),
+            ground_truth=gold, metadata={"options": options, "meta_info": record.get("meta_info")},
+        )
+
+    def prompt_fields(self, query: Query) -> dict[str, Any]:
+        options = query.metadata["options"]
+        return {"question": query.text, "options": format_choices(options),
+                "letters": "ABCDEFGHIJ"[: len(options)]}
+
+    def extract(self, output: str, query: Query) -> str | None:
+        return extract_choice(output, len(query.metadata["options"]))
+
+    def score(self, prediction: str, query: Query) -> float:
+        return score_choice(prediction, query.ground_truth)

@@ -1,0 +1,97 @@
+"""MMLU-Pro (Wang et al., 2024): 10-option multiple choice, letters A–J, 0-shot.
+
+LLMRouterBench evaluates a 1,000-question sample in the performance setting and a
+3,000-question sample in the performance–cost setting. The sample here is a seeded draw
+(``seed``, default 42) of question ids, kept in source order, so the same options always give
+the same questions; ``subset_size=0`` keeps everything and ``ids_file`` (one question_id per
+line) reproduces any published subset exactly.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from routerbench_core.datasets import DatasetError, TemplateDataset
+from routerbench_core.schema import Query
+from routerbench_core.scoring.choice import extract_choice, format_choices, score_choice
+
+PROMPT = """Answer the following multiple choice question about {subject}. Think step by step, then finish with a line of the form "Answer: $LETTER" (without quotes), where LETTER is one of {letters}.
+
+Question: {question}
+
+Options:
+{options}"""
+
+SUBSET_SIZES = {"perf": 1000, "perf-cost": 3000}
+
+
+class MMLUPro(TemplateDataset):
+    """MMLU-Pro test split; options: ``setting`` (perf|perf-cost), ``subset_size``, ``seed``,
+    ``ids_file``."""
+
+    name = "mmlu-pro"
+    category = "multiple-choice"
+    size = 1000
+    metric = "accuracy"
+    settings = ("perf", "perf-cost")
+    shots = 0
+    grader_version = "1"
+    hub_id = "TIGER-Lab/MMLU-Pro"
+    hub_revision = "main"
+    hub_split = "test"
+    prompt_template = PROMPT
+    required_fields = ("question", "options", "answer")
+
+    def load(self, data_file: Path | None = None, *, limit: int | None = None) -> list[Query]:
+        queries = super().load(data_file)
+        ids_file = self.options.get("ids_file")
+        if ids_file:
+            wanted = [line.strip() for line in Path(ids_file).read_text().splitlines() if line.strip()]
+            by_id = {q.id: q for q in queries}
+            unknown = [i for i in wanted if i not in by_id]
+            if unknown:
+                raise DatasetError(
+                    f"ids_file {ids_file}: {len(unknown)} question ids are not in the data, "
+                    f"e.g. {unknown[:3]}"
+                )
+            queries = [by_id[i] for i in wanted]
+        else:
+            setting = self.options.get("setting", "perf")
+            if setting not in SUBSET_SIZES:
+                raise DatasetError(f"mmlu-pro: unknown setting {setting!r}; use perf or perf-cost")
+            n = int(self.options.get("subset_size", SUBSET_SIZES[setting]))
+            if 0 < n < len(queries):
+                rng = random.Random(int(self.options.get("seed", 42)))
+                keep = sorted(rng.sample(range(len(queries)), n))
+                queries = [queries[i] for i in keep]
+        return queries[:limit] if limit is not None else queries
+
+    def to_query(self, record: Mapping[str, Any], index: int) -> Query:
+        options = [str(o) for o in record["options"]]
+        if not 2 <= len(options) <= 10:
+            raise DatasetError(f"record {index}: {len(options)} options; MMLU-Pro has 2 to 10")
+        answer = str(record["answer"]).strip().upper()
+        if answer not in "ABCDEFGHIJ"[: len(options)] or len(answer) != 1:
+            raise DatasetError(f"record {index}: answer {answer!r} is not one of the option letters")
+        qid = str(record.get("question_id", index))
+        return Query(
+            dataset=self.name, id=qid, text=str(record["question"]), ground_truth=answer,
+            metadata={"options": options, "subject": str(record.get("category") or "various subjects"),
+                      "src": record.get("src")},
+        )
+
+    def prompt_fields(self, query: Query) -> dict[str, Any]:
+        options = query.metadata["options"]
+        return {
+            "question": query.text, "subject": query.metadata["subject"],
+            "options": format_choices(options), "letters": "ABCDEFGHIJ"[: len(options)],
+        }
+
+    def extract(self, output: str, query: Query) -> str | None:
+        return extract_choice(output, len(query.metadata["options"]))
+
+    def score(self, prediction: str, query: Query) -> float:
+        return score_choice(prediction, query.ground_truth)

@@ -15,6 +15,7 @@ import contextlib
 import difflib
 import hashlib
 import json
+import operator
 import os
 import sqlite3
 import threading
@@ -31,6 +32,7 @@ from routerbench_core.schema import Grade, ModelSpec, Query, Response
 
 SCHEMA_VERSION = 1
 DEFAULT_STORE = "rbench.db"
+_QM = operator.itemgetter(0, 1)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -261,9 +263,61 @@ class Store:
     def delete_bench(self, name: str) -> None:
         bench_id = self.bench_id(name)
         with self.transaction() as conn:
-            for table in ("grades", "responses", "queries", "models"):
-                conn.execute(f"DELETE FROM {table} WHERE bench_id=?", (bench_id,))
-            conn.execute("DELETE FROM benches WHERE id=?", (bench_id,))
+            self._delete_bench_rows(conn, bench_id)
+
+    @staticmethod
+    def _delete_bench_rows(conn: sqlite3.Connection, bench_id: int) -> None:
+        for table in ("grades", "responses", "queries", "models"):
+            conn.execute(f"DELETE FROM {table} WHERE bench_id=?", (bench_id,))
+        conn.execute("DELETE FROM benches WHERE id=?", (bench_id,))
+
+    def write_bench(
+        self,
+        name: str,
+        *,
+        models: Sequence[ModelSpec],
+        query_rows: Iterable[tuple[Any, ...]],
+        response_rows: Iterable[tuple[Any, ...]] = (),
+        grade_rows: Iterable[tuple[Any, ...]] = (),
+        source: str | None = None,
+        metadata: dict[str, Any] | None = None,
+        replace: bool = False,
+    ) -> int:
+        """Write a whole bench in one transaction (the importers' fast path).
+
+        Rows are the table's columns without the leading bench id: queries ``(idx, key,
+        dataset, qid, text, messages, ground_truth, source_split, metadata)``, responses
+        ``(q, m, <_RESPONSE_COLUMNS>)``, grades ``(q, m, score, prediction, grader,
+        grader_version, details, created_at)``; model ``i`` of ``models`` gets index ``i``.
+        An existing bench of that name is an error unless ``replace``, in which case it is
+        deleted in the same transaction: if anything fails, the old bench is untouched.
+        """
+        with self.transaction() as conn:
+            row = conn.execute("SELECT id FROM benches WHERE name=?", (name,)).fetchone()
+            if row is not None:
+                if not replace:
+                    raise StoreError(
+                        f"bench {name!r} already exists in {self.path}; choose another --name, "
+                        f"pass --replace, or delete it first with `rbench data delete {name}`"
+                    )
+                self._delete_bench_rows(conn, int(row[0]))
+            bench_id = self.create_bench(name, source=source, metadata=metadata, conn=conn)
+            conn.executemany(
+                "INSERT INTO models (bench_id, idx, name, spec) VALUES (?,?,?,?)",
+                [(bench_id, i, s.name, s.model_dump_json()) for i, s in enumerate(models)],
+            )
+            conn.executemany(
+                "INSERT INTO queries VALUES (?,?,?,?,?,?,?,?,?,?)",
+                ((bench_id, *r) for r in query_rows),
+            )
+            # Outcome tables are clustered on (bench, q, m): inserting in that order appends to
+            # the B-tree instead of splitting pages all over it (about 3x faster for 400k rows).
+            for rows, write in ((response_rows, self.write_response_rows),
+                                (grade_rows, self.write_grade_rows)):
+                ordered = sorted(rows, key=_QM)
+                write(conn, ((bench_id, *r) for r in ordered))
+                del ordered
+        return bench_id
 
     def bench_metadata(self, name: str) -> dict[str, Any]:
         row = self.execute("SELECT metadata FROM benches WHERE name=?", (name,)).fetchone()
@@ -429,7 +483,7 @@ class Store:
         return len(rows)
 
     @staticmethod
-    def write_response_rows(conn: sqlite3.Connection, rows: Sequence[tuple[Any, ...]]) -> None:
+    def write_response_rows(conn: sqlite3.Connection, rows: Iterable[tuple[Any, ...]]) -> None:
         """Fast path for importers: rows are ``(bench_id, q, m, <_RESPONSE_COLUMNS>)``."""
         conn.executemany(
             f"INSERT OR REPLACE INTO responses (bench_id, q, m, {_RESPONSE_COLUMNS}) "
@@ -438,7 +492,7 @@ class Store:
         )
 
     @staticmethod
-    def write_grade_rows(conn: sqlite3.Connection, rows: Sequence[tuple[Any, ...]]) -> None:
+    def write_grade_rows(conn: sqlite3.Connection, rows: Iterable[tuple[Any, ...]]) -> None:
         """Fast path: rows are ``(bench_id, q, m, score, prediction, grader, grader_version,
         details_json, created_at)``."""
         conn.executemany("INSERT OR REPLACE INTO grades VALUES (?,?,?,?,?,?,?,?,?)", rows)

@@ -1,0 +1,146 @@
+"""Import speed: a synthetic LLMRouterBench-layout release imported into a fresh store.
+
+Generates ``--models`` × ``--queries`` records (default 20 × 20,000 = 400,000) spread over
+``--datasets`` datasets in ``results/bench/<dataset>/test/<model>/<model>_<stamp>.json``, with
+realistic field shapes (a prompt of ~``--prompt-chars`` characters, a raw output of
+~``--output-chars``, token counts, cost, a 0/1 score), imports it with
+``rbench data import llmrouterbench`` (in-process, the same code path), then loads the outcome
+matrix. Prints records/s, matrix load seconds and peak memory.
+
+Targets (issue #2): import ≥ 20,000 records/s, matrix load < 2 s.
+
+    python bench/import_speed.py                 # the 400k-record target
+    python bench/import_speed.py --queries 2000  # a quick look
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import random
+import resource
+import sys
+import tempfile
+import time
+import tracemalloc
+from pathlib import Path
+
+WORDS = (
+    "route model query answer cost token latency bench score matrix dataset split oracle "
+    "router embed cluster prompt solve compute value number prove reason step final"
+).split()
+
+
+def _text(rng: random.Random, chars: int) -> str:
+    out: list[str] = []
+    n = 0
+    while n < chars:
+        w = rng.choice(WORDS)
+        out.append(w)
+        n += len(w) + 1
+    return " ".join(out)
+
+
+def generate(root: Path, n_models: int, n_queries: int, n_datasets: int, prompt_chars: int,
+             output_chars: int, seed: int = 0) -> int:
+    """Write the release; returns the number of records."""
+    rng = random.Random(seed)
+    per_dataset = [n_queries // n_datasets + (i < n_queries % n_datasets)
+                   for i in range(n_datasets)]
+    prompts = [[_text(rng, prompt_chars) + f" #{d}.{i}" for i in range(n)]
+               for d, n in enumerate(per_dataset)]
+    outputs = [_text(rng, output_chars) for _ in range(256)]  # reused bodies, varied per record
+    total = 0
+    for m in range(n_models):
+        model = f"model-{m:02d}"
+        skill = 0.3 + 0.6 * m / max(1, n_models - 1)
+        price = 0.1 + m * 0.05
+        for d, n in enumerate(per_dataset):
+            dataset = f"dataset{d:02d}"
+            records = []
+            for i in range(n):
+                pt = prompt_chars // 4 + rng.randrange(20)
+                ct = rng.randrange(10, output_chars // 2)
+                score = 1.0 if rng.random() < skill else 0.0
+                records.append({
+                    "index": i, "origin_query": prompts[d][i], "prompt": prompts[d][i],
+                    "prediction": str(rng.randrange(100)), "ground_truth": str(i % 100),
+                    "score": score, "prompt_tokens": pt, "completion_tokens": ct,
+                    "cost": (pt + ct) * price / 1e6,
+                    "raw_output": outputs[(i + m) % 256] + f" answer {i}",
+                })
+            doc = {"dataset_name": dataset, "split": "test", "model_name": model,
+                   "performance": sum(r["score"] for r in records) / max(1, n),
+                   "cost": sum(r["cost"] for r in records),
+                   "counts": {"total": n}, "records": records}
+            folder = root / "results" / "bench" / dataset / "test" / model
+            folder.mkdir(parents=True, exist_ok=True)
+            with open(folder / f"{model}_20250101_000000.json", "w", encoding="utf-8") as fh:
+                json.dump(doc, fh, ensure_ascii=False)
+            total += n
+    return total
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--models", type=int, default=20)
+    ap.add_argument("--queries", type=int, default=20_000)
+    ap.add_argument("--datasets", type=int, default=8)
+    ap.add_argument("--prompt-chars", type=int, default=400)
+    ap.add_argument("--output-chars", type=int, default=600)
+    ap.add_argument("--workdir", type=Path, default=None, help="keep files here (default: temp)")
+    ap.add_argument("--tracemalloc", action="store_true",
+                    help="also trace Python allocations (slows the import down ~2x)")
+    args = ap.parse_args(argv)
+
+    from routerbench_core.importers import import_bench
+    from routerbench_core.store import Store
+
+    with tempfile.TemporaryDirectory(prefix="rbench-import-") as tmp:
+        work = args.workdir or Path(tmp)
+        work.mkdir(parents=True, exist_ok=True)
+        t0 = time.perf_counter()
+        n = generate(work / "release", args.models, args.queries, args.datasets,
+                     args.prompt_chars, args.output_chars)
+        size = sum(p.stat().st_size for p in (work / "release").rglob("*.json"))
+        print(f"generated {n:,} records ({size / 1e6:,.0f} MB of JSON) in "
+              f"{time.perf_counter() - t0:.1f} s")
+        gc.collect()
+        store_path = work / "bench.db"
+        if store_path.exists():
+            store_path.unlink()
+        store = Store(store_path)
+        trace = args.tracemalloc
+        if trace:
+            tracemalloc.start()
+        t0 = time.perf_counter()
+        result = import_bench(store, "llmrouterbench", work / "release", "synthetic")
+        import_s = time.perf_counter() - t0
+        import_peak = tracemalloc.get_traced_memory()[1] if trace else None
+        if trace:
+            tracemalloc.stop()
+        store.close()
+
+        store = Store(store_path)
+        t0 = time.perf_counter()
+        matrix = store.load_matrix("synthetic")
+        load_s = time.perf_counter() - t0
+        store.close()
+        assert matrix.shape == (args.queries, args.models), matrix.shape
+        rate = n / import_s
+        rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        print(f"import: {n:,} records in {import_s:.2f} s = {rate:,.0f} records/s "
+              f"(parse+validate {result.parse_s:.2f} s, write {result.write_s:.2f} s)")
+        print(f"matrix load: {matrix.shape[0]:,} x {matrix.shape[1]} in {load_s:.2f} s")
+        if import_peak is not None:
+            print(f"peak traced Python memory during import: {import_peak / 1e6:,.0f} MB")
+        print(f"peak RSS of this process: {rss_mb:,.0f} MB; store file "
+              f"{store_path.stat().st_size / 1e6:,.0f} MB")
+        ok = rate >= 20_000 and load_s < 2.0
+        print(f"targets (>= 20,000 records/s, load < 2 s): {'met' if ok else 'NOT met'}")
+        return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

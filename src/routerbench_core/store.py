@@ -363,6 +363,26 @@ class Store:
         )
         return {d: int(n) for d, n in rows}
 
+    def split_counts(self, name: str) -> dict[str | None, int]:
+        """Queries per source split (``None`` for queries imported without one)."""
+        bench_id = self.bench_id(name)
+        rows = self.execute(
+            "SELECT source_split, COUNT(*) FROM queries WHERE bench_id=? GROUP BY source_split "
+            "ORDER BY MIN(idx)",
+            (bench_id,),
+        )
+        return {s: int(n) for s, n in rows}
+
+    def cost_source_counts(self, name: str) -> dict[str | None, int]:
+        """Responses per cost source (``None`` = no cost known)."""
+        bench_id = self.bench_id(name)
+        rows = self.execute(
+            "SELECT cost_source, COUNT(*) FROM responses WHERE bench_id=? GROUP BY cost_source "
+            "ORDER BY cost_source",
+            (bench_id,),
+        )
+        return {s: int(n) for s, n in rows}
+
     # -- models ----------------------------------------------------------------------------
 
     def add_models(

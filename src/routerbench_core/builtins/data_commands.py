@@ -1,0 +1,176 @@
+"""Built-in ``rbench data`` commands: import, export, info, list and delete benches.
+
+Kept light: this module imports typer only; the importers, the store and numpy are imported
+inside each command when it runs, so ``rbench --help`` and ``rbench list`` stay fast.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from routerbench_core.hookspecs import hookimpl
+
+IMPORT_HELP = "llmrouterbench, llmrouter, routerdc, routerbench or parquet"
+EXPORT_HELP = "llmrouterbench, parquet or csv"
+
+
+def bench_info(store: Any, name: str) -> dict[str, Any]:
+    """Everything ``rbench data info`` shows about one bench, as plain JSON-able data."""
+    s = store.summary(name)
+    meta = s.metadata
+    return {
+        "name": s.name,
+        "source": s.source,
+        "format": meta.get("import_format"),
+        "queries": s.n_queries,
+        "models": [m.name for m in store.models(name)],
+        "n_models": s.n_models,
+        "datasets": store.dataset_counts(name),
+        "source_splits": store.split_counts(name),
+        "responses": s.n_responses,
+        "failures": s.n_failures,
+        "grades": s.n_grades,
+        "cost_sources": store.cost_source_counts(name),
+        "cost_estimated": bool(meta.get("cost_estimated", False)),
+        "metadata": meta,
+    }
+
+
+def _print_info(info: dict[str, Any]) -> None:
+    echo = typer.echo
+    echo(f"bench {info['name']}  ({info['source'] or 'unknown source'})")
+    echo(f"  queries   {info['queries']:,}")
+    echo(f"  models    {info['n_models']}: {', '.join(info['models'])}")
+    echo(f"  responses {info['responses']:,} ({info['failures']:,} failed)")
+    echo(f"  grades    {info['grades']:,} scored")
+    sources = ", ".join(f"{k or 'none'} {v:,}" for k, v in info["cost_sources"].items())
+    echo(f"  cost      {sources or 'none'}"
+         + ("  [ESTIMATED: not measured per query]" if info["cost_estimated"] else ""))
+    if info["source_splits"]:
+        echo("  splits    " + ", ".join(f"{k or 'none'} {v:,}"
+                                        for k, v in info["source_splits"].items()))
+    echo("  datasets")
+    width = max((len(d) for d in info["datasets"]), default=0)
+    for dataset, n in info["datasets"].items():
+        echo(f"    {dataset:<{width}}  {n:>7,}")
+
+
+@hookimpl
+def register_commands(app: typer.Typer) -> None:
+    from routerbench_core.cli import fail, state
+
+    data = typer.Typer(
+        help="Import, export and inspect benches (queries × models outcomes) in the store.",
+        no_args_is_help=True,
+    )
+    app.add_typer(data, name="data")
+
+    def _errors() -> tuple[type[BaseException], ...]:
+        from routerbench_core.importers import DataFormatError
+        from routerbench_core.importers.base import MissingDependencyError
+        from routerbench_core.store import StoreError
+
+        return (DataFormatError, MissingDependencyError, StoreError)
+
+    @data.command("import")
+    def import_command(
+        ctx: typer.Context,
+        fmt: str = typer.Argument(..., metavar="FORMAT", help=IMPORT_HELP),
+        path: Path = typer.Argument(..., help="File or folder to import."),
+        name: str = typer.Option(..., "--name", "-n", help="Name of the bench to create."),
+        replace: bool = typer.Option(
+            False, "--replace", help="Replace an existing bench of that name (atomically)."
+        ),
+    ) -> None:
+        """Import PATH as a new bench. All-or-nothing: on any error nothing is stored."""
+        from routerbench_core.importers import import_bench
+
+        try:
+            with state(ctx).open_store() as store:
+                result = import_bench(store, fmt, path, name, replace=replace)
+        except _errors() as exc:
+            raise fail(f"import failed, nothing was stored: {exc}") from None
+        typer.echo(
+            f"imported {result.n_queries:,} queries × {result.n_models} models "
+            f"({result.n_records:,} records) as bench {name!r} in "
+            f"{result.parse_s + result.write_s:.1f} s"
+        )
+
+    @data.command("export")
+    def export_command(
+        ctx: typer.Context,
+        bench: str = typer.Argument(..., help="Bench to export."),
+        fmt: str = typer.Argument(..., metavar="FORMAT", help=EXPORT_HELP),
+        out: Path = typer.Argument(..., help="Output folder (or .csv file for csv)."),
+    ) -> None:
+        """Write a bench in FORMAT under OUT."""
+        from routerbench_core.importers import export_bench
+
+        try:
+            with state(ctx).open_store() as store:
+                files = export_bench(store, bench, fmt, out)
+        except _errors() as exc:
+            raise fail(str(exc)) from None
+        typer.echo(f"wrote {len(files)} file(s) under {out}")
+
+    @data.command("info")
+    def info_command(
+        ctx: typer.Context,
+        bench: str = typer.Argument(None, help="Bench to describe (default: every bench)."),
+        as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+    ) -> None:
+        """Queries, models, per-dataset counts, responses, failures, grades and cost source."""
+        try:
+            with state(ctx).open_store() as store:
+                names = [bench] if bench is not None else store.bench_names()
+                infos = [bench_info(store, n) for n in names]
+        except _errors() as exc:
+            raise fail(str(exc)) from None
+        if as_json:
+            typer.echo(json.dumps(infos[0] if bench is not None else infos, indent=2))
+            return
+        if not infos:
+            typer.echo("no benches in the store; import one with `rbench data import`")
+        for info in infos:
+            _print_info(info)
+
+    @data.command("list")
+    def list_command(
+        ctx: typer.Context,
+        as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+    ) -> None:
+        """List the benches in the store."""
+        try:
+            with state(ctx).open_store() as store:
+                rows = []
+                for n in store.bench_names():
+                    s = store.summary(n)
+                    rows.append({"name": n, "queries": s.n_queries, "models": s.n_models,
+                                 "responses": s.n_responses, "source": s.source})
+        except _errors() as exc:
+            raise fail(str(exc)) from None
+        if as_json:
+            typer.echo(json.dumps(rows, indent=2))
+            return
+        if not rows:
+            typer.echo("no benches in the store; import one with `rbench data import`")
+        for r in rows:
+            typer.echo(f"{r['name']:<24} {r['queries']:>8,} queries  {r['models']:>3} models  "
+                       f"{r['responses']:>9,} responses  {r['source'] or ''}")
+
+    @data.command("delete")
+    def delete_command(
+        ctx: typer.Context,
+        bench: str = typer.Argument(..., help="Bench to delete with all its outcomes."),
+    ) -> None:
+        """Delete a bench and all its queries, responses and grades."""
+        try:
+            with state(ctx).open_store() as store:
+                store.delete_bench(bench)
+        except _errors() as exc:
+            raise fail(str(exc)) from None
+        typer.echo(f"deleted bench {bench!r}")

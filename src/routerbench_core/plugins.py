@@ -37,8 +37,10 @@ CORE_DISTRIBUTION = "rbench"
 #: Built-in plugins: modules in the core registered through the same hooks as third parties.
 BUILTIN_MODULES: tuple[str, ...] = (
     "routerbench_core.builtins.commands",
+    "routerbench_core.builtins.data_commands",
     "routerbench_core.builtins.baselines",
     "routerbench_core.builtins.embedders",
+    "routerbench_core.builtins.route_commands",
     "routerbench_core.builtins.collect_commands",
 )
 

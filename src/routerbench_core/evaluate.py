@@ -507,3 +507,38 @@ class Evaluator:
             if on_seed is not None:
                 on_seed(seed)
         return RouterRun(name=name, seeds=seeds, reference=True)
+
+
+# -- running registered routers ----------------------------------------------------------------
+
+
+def router_class(host: Any, name: str) -> type[Router]:
+    """The class registered as router ``name`` (with "did you mean" errors from the host)."""
+    return host.load("router", name)
+
+
+def needs_embeddings(host: Any, names: Sequence[str]) -> bool:
+    """Whether any of these routers needs query embeddings (references never do)."""
+    from routerbench_core.baselines import reference_name
+
+    for name in names:
+        cls = router_class(host, name)
+        if reference_name(cls) is None and getattr(cls, "needs_embeddings", True):
+            return True
+    return False
+
+
+def run_registered(
+    ev: Evaluator, host: Any, name: str, params: Mapping[str, Any] | None = None,
+    on_seed: Callable[[int], None] | None = None,
+) -> RouterRun:
+    """Run the router registered as ``name``; references are computed by the evaluator."""
+    from routerbench_core.baselines import reference_name
+
+    cls = router_class(host, name)
+    ref = reference_name(cls)
+    if ref is not None:
+        if params:
+            raise RouterError(f"{name!r} is a reference and takes no parameters")
+        return ev.run_reference(ref, on_seed=on_seed)
+    return ev.run(cls, name=name, params=params, on_seed=on_seed)

@@ -53,3 +53,14 @@ def test_unknown_emotion_is_rejected(tmp_path):
 def test_no_hub_means_data_file_is_required():
     with pytest.raises(DatasetError, match="--data-file"):
         EmoryNLP().load()
+
+
+from routerbench_core.testing.datasets import DatasetConformance  # noqa: E402
+
+
+class TestEmoryNLPConformance(DatasetConformance):
+    dataset_name = "emorynlp"
+    fixture = FIX / "emorynlp_mc.jsonl"
+    expects_hub = False
+    good_answers = {"0": "Calm, matter-of-fact.\nAnswer: C", "1": "Answer: F"}
+    bad_answers = {"0": "Answer: A", "1": "Answer: C"}

@@ -97,3 +97,23 @@ def test_hub_without_datasets_library_is_a_clear_error(ds, monkeypatch):
     monkeypatch.setitem(sys.modules, "datasets", None)
     with pytest.raises(DatasetError, match="--data-file"):
         ds.load()
+
+
+from routerbench_core.testing.datasets import DatasetConformance  # noqa: E402
+
+
+class TestKnightsKnavesConformance(DatasetConformance):
+    dataset_name = "knights-knaves"
+    fixture = FIXTURE
+    good_answers = {
+        "2ppl-0": "CONCLUSION:\n(1) Zoey is a knave\n(2) Oliver is a knight",
+        "3ppl-1": "CONCLUSION:\n(1) Alice is a knight\n(2) Bob is a knave\n(3) Carol is a knave",
+    }
+    bad_answers = {
+        "2ppl-0": "CONCLUSION:\n(1) Zoey is a knight\n(2) Oliver is a knave",
+        "3ppl-1": "CONCLUSION:\n(1) Alice is a knight\n(2) Bob is a knave",
+    }
+
+    def test_metadata_is_sane(self, spec):
+        pytest.skip("hub_revision not pinned: no verified commit of K-and-K/knights-and-knaves "
+                    "was available offline (README, 'Deviations')")

@@ -36,3 +36,13 @@ def test_inconsistent_record_is_rejected(tmp_path):
                                "options": {"A": "y", "B": "x"}}) + "\n")
     with pytest.raises(DatasetError, match="inconsistent"):
         MedQA().load(bad)
+
+
+from routerbench_core.testing.datasets import DatasetConformance  # noqa: E402
+
+
+class TestMedQAConformance(DatasetConformance):
+    dataset_name = "medqa"
+    fixture = FIXTURE
+    good_answers = {"0": "Answer: B", "1": "Answer: C"}
+    bad_answers = {"0": "Answer: C", "1": "Answer: B"}

@@ -43,3 +43,14 @@ def test_csv_without_release_columns(tmp_path):
     bad.write_text("Utterance,Speaker\nhi,A\n")
     with pytest.raises(DatasetError, match="Emotion"):
         MELD().load(bad)
+
+
+from routerbench_core.testing.datasets import DatasetConformance  # noqa: E402
+
+
+class TestMELDConformance(DatasetConformance):
+    dataset_name = "meld"
+    fixture = FIX / "meld_mc.jsonl"
+    expects_hub = False
+    good_answers = {"0": "Answer: E", "1": "Answer: G"}
+    bad_answers = {"0": "Answer: A", "1": "Answer: E"}

@@ -69,3 +69,13 @@ def test_bad_answer_letter(tmp_path):
     bad.write_text(json.dumps({"question": "q", "options": ["a", "b"], "answer": "C"}) + "\n")
     with pytest.raises(DatasetError, match="not one of the option letters"):
         MMLUPro().load(bad)
+
+
+from routerbench_core.testing.datasets import DatasetConformance  # noqa: E402
+
+
+class TestMMLUProConformance(DatasetConformance):
+    dataset_name = "mmlu-pro"
+    fixture = FIXTURE
+    good_answers = {"70": "Answer: I", "11200": "56 - 6 = 50.\nAnswer: B", "11201": "Answer: D"}
+    bad_answers = {"70": "Answer: A", "11200": "Answer: D", "11201": "Answer: A"}

@@ -28,7 +28,7 @@ class MedQA(TemplateDataset):
     shots = 0
     grader_version = "1"
     hub_id = "GBaker/MedQA-USMLE-4-options"
-    hub_revision = "main"
+    hub_revision = "0fb93dd23a7339b6dcd27e241cb9b5eca62d4d18"
     hub_split = "test"
     prompt_template = PROMPT
     required_fields = ("question", "options", "answer_idx")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import typer
 
@@ -79,12 +79,11 @@ def register_commands(app: typer.Typer) -> None:
     @data.command("import")
     def import_command(
         ctx: typer.Context,
-        fmt: str = typer.Argument(..., metavar="FORMAT", help=IMPORT_HELP),
-        path: Path = typer.Argument(..., help="File or folder to import."),
-        name: str = typer.Option(..., "--name", "-n", help="Name of the bench to create."),
-        replace: bool = typer.Option(
-            False, "--replace", help="Replace an existing bench of that name (atomically)."
-        ),
+        fmt: Annotated[str, typer.Argument(metavar="FORMAT", help=IMPORT_HELP)],
+        path: Annotated[Path, typer.Argument(help="File or folder to import.")],
+        name: Annotated[str, typer.Option("--name", "-n", help="Name of the bench to create.")],
+        replace: Annotated[bool, typer.Option(
+            "--replace", help="Replace an existing bench of that name (atomically).")] = False,
     ) -> None:
         """Import PATH as a new bench. All-or-nothing: on any error nothing is stored."""
         from routerbench_core.importers import import_bench
@@ -103,9 +102,9 @@ def register_commands(app: typer.Typer) -> None:
     @data.command("export")
     def export_command(
         ctx: typer.Context,
-        bench: str = typer.Argument(..., help="Bench to export."),
-        fmt: str = typer.Argument(..., metavar="FORMAT", help=EXPORT_HELP),
-        out: Path = typer.Argument(..., help="Output folder (or .csv file for csv)."),
+        bench: Annotated[str, typer.Argument(help="Bench to export.")],
+        fmt: Annotated[str, typer.Argument(metavar="FORMAT", help=EXPORT_HELP)],
+        out: Annotated[Path, typer.Argument(help="Output folder (or .csv file for csv).")],
     ) -> None:
         """Write a bench in FORMAT under OUT."""
         from routerbench_core.importers import export_bench

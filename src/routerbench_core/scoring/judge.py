@@ -31,11 +31,11 @@ import hashlib
 import json
 import re
 import threading
-from collections.abc import Coroutine, Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
-from routerbench_core.schema import GenerationRequest, ModelSpec, Response
+from routerbench_core.schema import GenerationRequest, Grade, ModelSpec, Query, Response
 
 if TYPE_CHECKING:
     from routerbench_core.backends import Backend
@@ -433,3 +433,81 @@ class PairwiseJudge:
 
     def judge_sync(self, question: str, answer: str, baseline: str, **kw: Any) -> JudgeOutcome:
         return _run_sync(self.ajudge(question, answer, baseline, **kw))
+
+
+# -- wiring judges into dataset graders -------------------------------------------------------
+
+
+def resolve_judge(context: Mapping[str, Any], *, dataset: str) -> LLMJudge:
+    """The judge a judged dataset's ``grade(..., **context)`` should use.
+
+    ``context["judge"]`` is an :class:`LLMJudge`, or a backend together with
+    ``context["judge_model"]`` (and optionally ``judge_params`` and ``store`` for the cache).
+    Missing configuration is an error, never a 0 score.
+    """
+    from routerbench_core.backends import Backend
+
+    judge = context.get("judge")
+    if isinstance(judge, LLMJudge):
+        return judge
+    if isinstance(judge, Backend):
+        model = context.get("judge_model")
+        if not model:
+            raise JudgeError(
+                f"dataset {dataset!r}: a judge backend was given without judge_model; name the "
+                "judge model (e.g. --judge-model gpt-4.1-mini)"
+            )
+        return LLMJudge(judge, model, params=context.get("judge_params"),
+                        store=context.get("store"))
+    raise JudgeError(
+        f"dataset {dataset!r} is graded by an LLM judge: pass judge=<LLMJudge or Backend> and "
+        "judge_model=<name> to grade (e.g. `rbench grade --judge-backend openai --judge-model "
+        "gpt-4.1-mini`); its answers stay ungraded until then"
+    )
+
+
+def gather_bounded(
+    factories: Sequence[Callable[[], Awaitable[T]]], concurrency: int = 16
+) -> list[T]:
+    """Run coroutine factories with at most ``concurrency`` in flight; results in order.
+
+    Judged datasets grade many answers at once this way (each grade is one or two judge calls).
+    """
+
+    async def main() -> list[T]:
+        gate = asyncio.Semaphore(max(1, concurrency))
+
+        async def one(factory: Callable[[], Awaitable[T]]) -> T:
+            async with gate:
+                return await factory()
+
+        return list(await asyncio.gather(*(one(f) for f in factories)))
+
+    return _run_sync(main())
+
+
+class JudgedGrading:
+    """Mixin for datasets graded by an LLM judge: implement ``async agrade(query, response,
+    **context) -> Grade`` and inherit ``grade`` and a concurrent ``grade_many``.
+
+    Put it before the dataset base class (``class HLE(JudgedGrading, TemplateDataset)``).
+    ``context["judge_concurrency"]`` bounds the judge calls in flight (default 16).
+    """
+
+    async def agrade(self, query: Query, response: Response, **context: Any) -> Grade:
+        raise NotImplementedError
+
+    def grade(self, query: Query, response: Response, **context: Any) -> Grade:
+        return gather_bounded([lambda: self.agrade(query, response, **context)])[0]
+
+    def grade_many(
+        self, items: Sequence[tuple[Query, Response]], *, workers: int = 1, **context: Any
+    ) -> list[Grade]:
+        from routerbench_core.datasets import ensure_gradable
+
+        for _, response in items:  # refuse failed calls before paying for any judgement
+            ensure_gradable(response)
+        concurrency = int(context.pop("judge_concurrency", 16))
+        return gather_bounded(
+            [lambda q=q, r=r: self.agrade(q, r, **context) for q, r in items], concurrency
+        )

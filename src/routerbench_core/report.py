@@ -260,7 +260,9 @@ def render_tables(report: dict[str, Any], console: Any) -> None:
     console.print(t)
     for key in ("best_single", "cheapest"):
         picks = report["baselines"][key].get("models") or []
-        if picks:
+        if picks and len(set(picks)) == 1:
+            console.print(f"{key}: {picks[0]} (every seed)")
+        elif picks:
             console.print(f"{key} per seed: {', '.join(picks)}")
     if perf_cost:
         p = Table(title=f"Cost–accuracy (vs best single) — {title(report)}",

@@ -1,0 +1,312 @@
+"""The OpenAI-compatible backend: chat completions and embeddings over plain ``aiohttp``.
+
+Why not the ``openai`` client: we need the raw status, headers (Retry-After) and JSON
+(OpenRouter's ``usage.cost``, vLLM's extra fields) and our own retry schedule; the official
+client hides or duplicates all three. Why ``aiohttp`` and not ``httpx``: at 64 requests in
+flight httpx's connection pool spends its time rescanning connections (measured here: ~70
+requests/s against a loopback server that aiohttp drives at ~3,000/s).
+
+Retries (exponential backoff with jitter, Retry-After honoured) on 429, 5xx, timeouts and
+connection errors; any other 4xx fails at once. A call that still fails comes back as a
+``Response`` with ``error`` set — recorded as a failure, never scored.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import time
+from collections.abc import Sequence
+from typing import Any, ClassVar
+
+import aiohttp
+
+from routerbench_core.backends import (
+    Backend,
+    BackendError,
+    RetryPolicy,
+    api_model_name,
+    failed_response,
+    has_price,
+    parse_retry_after,
+    response_cost,
+)
+from routerbench_core.schema import GenerationRequest, ModelSpec, Response, UnpricedModelError
+
+DEFAULT_BASE_URL = "https://api.openai.com/v1"
+#: Request parameters that configure the call rather than go into the JSON body.
+_NOT_BODY = frozenset({"extra_body", "timeout"})
+
+
+class _Retryable(Exception):
+    def __init__(self, message: str, retry_after: float | None = None):
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class _Fatal(Exception):
+    pass
+
+
+class OpenAIBackend(Backend):
+    """Talks to any OpenAI-compatible server.
+
+    Options (all keyword): ``base_url`` (default ``$OPENAI_BASE_URL`` or OpenAI's),
+    ``api_key`` (programmatic use) or ``api_key_env`` (the variable holding it; default
+    ``OPENAI_API_KEY`` if set, else no key — local servers need none), ``timeout`` (s per
+    attempt, default 600), ``max_retries`` (5), ``backoff_base`` (0.5 s), ``backoff_max``
+    (30 s), ``max_retry_after`` (300 s), ``concurrency`` (connection pool size, 64),
+    ``allow_unpriced`` (False), ``headers`` (extra HTTP headers).
+    """
+
+    name: ClassVar[str] = "openai"
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        base = options.get("base_url") or os.environ.get("OPENAI_BASE_URL") or DEFAULT_BASE_URL
+        self.base_url = str(base).rstrip("/")
+        self.api_key = self._resolve_key(options)
+        self.timeout = float(options.get("timeout", 600.0))
+        self.retry = RetryPolicy(
+            max_retries=int(options.get("max_retries", 5)),
+            base_delay=float(options.get("backoff_base", 0.5)),
+            max_delay=float(options.get("backoff_max", 30.0)),
+            max_retry_after=float(options.get("max_retry_after", 300.0)),
+        )
+        self.pool_size = int(options.get("concurrency", 64))
+        self.allow_unpriced = bool(options.get("allow_unpriced", False))
+        self.headers = {"Content-Type": "application/json", **dict(options.get("headers") or {})}
+        if self.api_key:
+            self.headers["Authorization"] = f"Bearer {self.api_key}"
+        self._clients: dict[int, aiohttp.ClientSession] = {}
+
+    @staticmethod
+    def _resolve_key(options: dict[str, Any]) -> str | None:
+        if options.get("api_key"):
+            return str(options["api_key"])
+        env = options.get("api_key_env")
+        if env:
+            value = os.environ.get(str(env))
+            if not value:
+                raise BackendError(
+                    f"api_key_env {env!r}: environment variable {env} is not set; export it "
+                    "(or remove api_key_env for a local server that needs no key)"
+                )
+            return value
+        return os.environ.get("OPENAI_API_KEY") or None
+
+    # -- plumbing --------------------------------------------------------------------------
+
+    def _client(self) -> aiohttp.ClientSession:
+        """One pooled session per event loop (``generate`` runs a fresh loop each call)."""
+        loop = asyncio.get_running_loop()
+        client = self._clients.get(id(loop))
+        if client is None or client.closed:
+            client = aiohttp.ClientSession(
+                headers=self.headers,
+                timeout=aiohttp.ClientTimeout(total=self.timeout,
+                                              sock_connect=min(self.timeout, 30.0)),
+                connector=aiohttp.TCPConnector(limit=self.pool_size),
+            )
+            self._clients = {id(loop): client}
+        return client
+
+    def cache_identity(self) -> dict[str, Any]:
+        return {"backend": self.name, "base_url": self.base_url}
+
+    async def aclose(self) -> None:
+        clients, self._clients = self._clients, {}
+        for client in clients.values():
+            try:
+                await client.close()
+            except RuntimeError:  # created on another, already closed loop
+                pass
+
+    async def _post(self, path: str, body: dict[str, Any], timeout: float | None
+                    ) -> tuple[dict[str, Any], int]:
+        """POST with retries; returns (JSON, attempts) or raises _Fatal with the last error."""
+        client = self._client()
+        attempt = 0
+        while True:
+            try:
+                return await self._attempt(client, path, body, timeout), attempt + 1
+            except _Retryable as exc:
+                if attempt >= self.retry.max_retries:
+                    raise _Fatal(f"{exc} (gave up after {attempt + 1} attempts)") from None
+                await asyncio.sleep(self.retry.delay(attempt, exc.retry_after))
+                attempt += 1
+
+    async def _attempt(self, client: aiohttp.ClientSession, path: str, body: dict[str, Any],
+                       timeout: float | None) -> dict[str, Any]:
+        url = self.base_url + path
+        kwargs: dict[str, Any] = {}
+        if timeout is not None:
+            kwargs["timeout"] = aiohttp.ClientTimeout(total=float(timeout))
+        try:
+            async with client.post(url, data=json.dumps(body), **kwargs) as r:
+                status = r.status
+                text = await r.text()
+                headers = dict(r.headers)
+        except asyncio.TimeoutError:
+            raise _Retryable(f"timeout after {timeout or self.timeout:g} s calling {url}"
+                             ) from None
+        except (aiohttp.ClientConnectionError, aiohttp.ClientPayloadError) as exc:
+            raise _Retryable(
+                f"connection error ({type(exc).__name__}: {exc}) calling {url}"
+            ) from None
+        if status == 429 or status >= 500:
+            raise _Retryable(f"HTTP {status}: {_snippet(text)}", parse_retry_after(headers))
+        if status >= 400:
+            raise _Fatal(f"HTTP {status}: {_snippet(text)}")
+        try:
+            data = json.loads(text)
+        except ValueError:
+            raise _Fatal(f"malformed response body (not JSON): {_snippet(text)}") from None
+        if not isinstance(data, dict):
+            raise _Fatal(f"malformed response body (not an object): {_snippet(text)}")
+        return data
+
+    # -- chat completions ------------------------------------------------------------------
+
+    def build_body(self, request: GenerationRequest) -> dict[str, Any]:
+        """The JSON body: model, messages, sampling parameters, then ``extra_body`` merged."""
+        body: dict[str, Any] = {"model": api_model_name(request.model),
+                                "messages": request.messages}
+        for key, value in request.params.items():
+            if key not in _NOT_BODY and value is not None:
+                body[key] = value
+        body.update(request.params.get("extra_body") or {})
+        return body
+
+    async def agenerate(self, request: GenerationRequest) -> Response:
+        spec = request.model
+        if not has_price(spec) and not self.allow_unpriced:
+            raise UnpricedModelError(
+                f"model {spec.name!r} has no price (input_price/output_price, USD per million "
+                "tokens); add one to its config, or pass --allow-unpriced to record the "
+                "API-reported cost when there is one and leave it unknown otherwise"
+            )
+        body = self.build_body(request)
+        timeout = request.params.get("timeout")
+        start = time.perf_counter()
+        try:
+            data, attempts = await self._post("/chat/completions", body, timeout)
+        except _Fatal as exc:
+            return failed_response(request, str(exc), latency_s=time.perf_counter() - start)
+        latency = time.perf_counter() - start
+        try:
+            return self._parse(request, data, latency, attempts)
+        except (_Fatal, UnpricedModelError) as exc:
+            return failed_response(request, str(exc), latency_s=latency)
+
+    def _parse(self, request: GenerationRequest, data: dict[str, Any], latency: float,
+               attempts: int) -> Response:
+        choices = data.get("choices")
+        if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
+            if "error" in data:
+                raise _Fatal(f"API error in a 200 answer: {_snippet(json.dumps(data['error']))}")
+            raise _Fatal(f"malformed response body (no choices): {_snippet(json.dumps(data))}")
+        message = choices[0].get("message") or {}
+        content = message.get("content")
+        usage = data.get("usage") or {}
+        prompt = _int(usage.get("prompt_tokens"))
+        completion = _int(usage.get("completion_tokens"))
+        reasoning = _int((usage.get("completion_tokens_details") or {}).get("reasoning_tokens"))
+        cached = _int((usage.get("prompt_tokens_details") or {}).get("cached_tokens"))
+        if cached is None:  # Anthropic-style gateways
+            cached = _int(usage.get("cache_read_input_tokens"))
+        reported = usage.get("cost")
+        reported = float(reported) if isinstance(reported, int | float) else None
+        cost, source = response_cost(
+            request.model, prompt, completion, cached_tokens=cached, reported_cost=reported,
+            allow_unpriced=self.allow_unpriced,
+        )
+        metadata: dict[str, Any] = {"finish_reason": choices[0].get("finish_reason"),
+                                    "attempts": attempts}
+        if data.get("model"):
+            metadata["response_model"] = data["model"]
+        if data.get("id"):
+            metadata["response_id"] = data["id"]
+        thinking = message.get("reasoning_content") or message.get("reasoning")
+        if thinking:
+            metadata["reasoning"] = thinking
+        if len(choices) > 1:
+            metadata["choices"] = [(c.get("message") or {}).get("content") for c in choices]
+        if not usage:
+            metadata["usage_missing"] = True
+        return Response(
+            query_key=request.query_key or "", model=request.model.name,
+            raw_output="" if content is None else str(content),
+            prompt_tokens=prompt, completion_tokens=completion, reasoning_tokens=reasoning,
+            cached_tokens=cached, cost=cost, cost_source=source, latency_s=latency,
+            metadata=metadata,
+        )
+
+    def cost_note(self, spec: ModelSpec) -> str:
+        note = super().cost_note(spec)
+        return f"{note} (endpoint {self.base_url})"
+
+    # -- embeddings ------------------------------------------------------------------------
+
+    async def aembed(self, texts: Sequence[str], model: str, *, batch_size: int = 64,
+                     dimensions: int | None = None) -> list[list[float]]:
+        """Embed ``texts`` with an OpenAI-compatible ``/embeddings`` endpoint.
+
+        Unlike chat calls, an embedding failure raises :class:`BackendError` (a router cannot
+        train on a missing vector); retries follow the same policy.
+        """
+        out: list[list[float]] = []
+        for i in range(0, len(texts), batch_size):
+            batch = list(texts[i: i + batch_size])
+            body: dict[str, Any] = {"model": model, "input": batch}
+            if dimensions is not None:
+                body["dimensions"] = dimensions
+            try:
+                data, _ = await self._post("/embeddings", body, None)
+            except _Fatal as exc:
+                raise BackendError(f"embedding {len(batch)} texts with {model!r} failed: {exc}"
+                                   ) from None
+            rows = data.get("data")
+            if not isinstance(rows, list) or len(rows) != len(batch):
+                raise BackendError(
+                    f"embedding endpoint returned {len(rows) if isinstance(rows, list) else 0} "
+                    f"vectors for {len(batch)} texts"
+                )
+            rows = sorted(rows, key=lambda r: r.get("index", 0))
+            out.extend([float(v) for v in r["embedding"]] for r in rows)
+        return out
+
+    def embed(self, texts: Sequence[str], model: str, **kwargs: Any) -> list[list[float]]:
+        """Synchronous :meth:`aembed`."""
+        async def run() -> list[list[float]]:
+            try:
+                return await self.aembed(texts, model, **kwargs)
+            finally:
+                await self.aclose()
+
+        return asyncio.run(run())
+
+    def generate(self, request: GenerationRequest) -> Response:
+        async def run() -> Response:
+            try:
+                return await self.agenerate(request)
+            finally:
+                await self.aclose()
+
+        return asyncio.run(run())
+
+
+def _int(value: Any) -> int | None:
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return None
+
+
+def _snippet(text: str, limit: int = 300) -> str:
+    text = text.strip().replace("\n", " ")
+    return text if len(text) <= limit else text[:limit] + "…"

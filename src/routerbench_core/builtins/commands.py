@@ -64,20 +64,26 @@ def register_commands(app: typer.Typer) -> None:
         from rich.console import Console
         from rich.table import Table
 
-        table = Table(show_lines=False)
-        for column in ("kind", "name", "distribution", "version", "status", "summary",
-                       "capabilities"):
-            table.add_column(column, overflow="fold")
-        for row in rows:
-            status = row["status"]
-            style = "" if status == "ok" else "yellow"
-            table.add_row(
-                row["kind"], row["name"], row["distribution"], row["version"],
-                f"[{style}]{status}[/]" if style else status, row["summary"],
-                _format_capabilities(row["capabilities"]),
-            )
         console = Console()
-        console.print(table)
+        for kind_name in ("backend", "dataset", "router", "embedder"):
+            kind_rows = [r for r in rows if r["kind"] == kind_name]
+            if not kind_rows:
+                continue
+            table = Table(title=f"{kind_name}s", title_justify="left", expand=False)
+            table.add_column("name", no_wrap=True, style="bold", min_width=8)
+            table.add_column("distribution", overflow="fold", min_width=12)
+            table.add_column("version", no_wrap=True, min_width=7)
+            table.add_column("status", overflow="fold", min_width=6)
+            table.add_column("summary", overflow="ellipsis", no_wrap=True, max_width=44)
+            table.add_column("capabilities", overflow="ellipsis", no_wrap=True, max_width=36)
+            for row in kind_rows:
+                status = row["status"]
+                table.add_row(
+                    row["name"], row["distribution"], row["version"],
+                    status if status == "ok" else f"[yellow]{status}[/yellow]",
+                    row["summary"], _format_capabilities(row["capabilities"]),
+                )
+            console.print(table)
         for b in broken:
             console.print(
                 f"[red]plugin {b['name']} ({b['distribution']}) {b['status']}[/red] — the "

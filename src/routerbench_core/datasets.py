@@ -17,6 +17,7 @@ import io
 import json
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
@@ -257,6 +258,28 @@ def ensure_gradable(response: Response) -> str:
 ScoreResult = float | None | tuple[float | None, dict[str, Any]]
 
 
+@dataclass(frozen=True)
+class HubSource:
+    """One hub table a dataset is read from (some benchmarks span several: AIME 2024 + 2025)."""
+
+    repo_id: str
+    revision: str | None
+    split: str = "test"
+    config: str | None = None
+
+
+def load_hub_sources(sources: Sequence[HubSource], *, dataset_name: str = "") -> list[dict[str, Any]]:
+    """Rows of every source in order; each row gets ``_hub_source`` = ``repo@revision``."""
+    rows: list[dict[str, Any]] = []
+    for source in sources:
+        for row in load_hub_records(
+            source.repo_id, revision=source.revision, split=source.split,
+            config=source.config, dataset_name=dataset_name,
+        ):
+            rows.append({**row, "_hub_source": f"{source.repo_id}@{source.revision}"})
+    return rows
+
+
 class TemplateDataset(Dataset):
     """The common dataset shape: records → queries, a prompt template, an extractor, a scorer.
 
@@ -273,12 +296,41 @@ class TemplateDataset(Dataset):
     #: Fields every source record must have (checked with a clear error before conversion).
     required_fields: ClassVar[tuple[str, ...]] = ()
 
+    #: Several hub tables instead of the single ``hub_id``/``hub_split``/``hub_config``.
+    hub_sources: ClassVar[tuple[HubSource, ...]] = ()
+
+    def sources(self) -> tuple[HubSource, ...]:
+        """The hub tables to read; a ``revision`` option overrides the pinned revision."""
+        revision = self.options.get("revision")
+        if self.hub_sources:
+            sources = self.hub_sources
+        elif self.hub_id:
+            sources = (HubSource(self.hub_id, self.hub_revision, self.hub_split, self.hub_config),)
+        else:
+            sources = ()
+        if revision:
+            sources = tuple(
+                HubSource(s.repo_id, revision, s.split, s.config) for s in sources
+            )
+        return sources
+
+    def read_source_records(self, data_file: Path | None) -> list[dict[str, Any]]:
+        """Raw records from ``data_file`` or the hub (override for unusual layouts)."""
+        if data_file is not None:
+            return read_records(data_file)
+        sources = self.sources()
+        if not sources:
+            raise DatasetError(
+                f"dataset {self.name!r} has no public hub repository; pass --data-file PATH"
+            )
+        return load_hub_sources(sources, dataset_name=self.name)
+
     def load(self, data_file: Path | None = None, *, limit: int | None = None) -> list[Query]:
-        records = load_records(
-            data_file, hub_id=self.hub_id, hub_revision=self.hub_revision,
-            hub_split=self.hub_split, hub_config=self.hub_config, dataset_name=self.name,
+        records = self.read_source_records(data_file)
+        source = (
+            str(data_file) if data_file is not None
+            else ", ".join(f"{s.repo_id}@{s.revision}" for s in self.sources())
         )
-        source = str(data_file) if data_file is not None else f"{self.hub_id}@{self.hub_revision}"
         queries: list[Query] = []
         seen: dict[str, int] = {}
         for index, record in enumerate(records):
@@ -339,3 +391,74 @@ class TemplateDataset(Dataset):
         if isinstance(result, tuple):
             result, details = result
         return self.make_grade(query, response, result, prediction, **details)
+
+
+class CodeExecDataset(TemplateDataset):
+    """Code benchmarks: extract the program, run it with hidden tests in the sandbox.
+
+    Subclasses implement :meth:`build_program` (the answer's code plus the item's hidden tests
+    as a :class:`~routerbench_core.scoring.sandbox.Program`) and may override
+    :meth:`entry_point`. Options: ``timeout_s`` (per program), ``memory_mb``, ``workers``.
+    A sandbox that cannot run raises :class:`~routerbench_core.scoring.sandbox.SandboxError`:
+    an infrastructure failure is never recorded as a wrong answer.
+    """
+
+    category: ClassVar[Category] = "code"
+    metric: ClassVar[str] = "pass@1"
+    timeout_s: ClassVar[float] = 10.0
+    memory_mb: ClassVar[int] = 2048
+
+    _sandbox: Any = None
+
+    def entry_point(self, query: Query) -> str | None:
+        """The function the tests call (used to pick the right code block)."""
+        return None
+
+    @abstractmethod
+    def build_program(self, code: str, query: Query) -> Any:
+        """A sandbox ``Program`` running ``code`` against the item's hidden tests."""
+
+    def extract(self, output: str, query: Query) -> Any:
+        from routerbench_core.scoring.code import extract_code, sanitize_code
+
+        entry = self.entry_point(query)
+        code = extract_code(output, entry_point=entry)
+        if code is None or not code.strip():
+            return None
+        return sanitize_code(code, entry_point=entry)
+
+    def sandbox(self) -> Any:
+        if self._sandbox is None:
+            from routerbench_core.scoring.sandbox import Sandbox, SandboxLimits
+
+            limits = SandboxLimits(
+                timeout_s=float(self.options.get("timeout_s", self.timeout_s)),
+                memory_mb=int(self.options.get("memory_mb", self.memory_mb)),
+            )
+            self._sandbox = Sandbox(limits, workers=self.options.get("workers"))
+        return self._sandbox
+
+    @staticmethod
+    def _verdict(result: Any) -> tuple[float, dict[str, Any]]:
+        return (1.0 if result.passed else 0.0), {"execution": result.summary()}
+
+    def score(self, prediction: Any, query: Query) -> ScoreResult:
+        return self._verdict(self.sandbox().run(self.build_program(prediction, query)))
+
+    def grade_many(
+        self, items: Sequence[tuple[Query, Response]], *, workers: int = 1, **context: Any
+    ) -> list[Grade]:
+        outputs = [ensure_gradable(response) for _, response in items]  # refuse failures first
+        predictions = [self.extract(out, query) for out, (query, _) in zip(outputs, items, strict=True)]
+        runnable = [i for i, p in enumerate(predictions) if p is not None]
+        programs = [self.build_program(predictions[i], items[i][0]) for i in runnable]
+        results = self.sandbox().run_many(programs, workers=max(1, workers))
+        by_index = dict(zip(runnable, results, strict=True))
+        grades = []
+        for i, (query, response) in enumerate(items):
+            if i not in by_index:
+                grades.append(self.make_grade(query, response, 0.0, None, reason="no code found"))
+                continue
+            score, details = self._verdict(by_index[i])
+            grades.append(self.make_grade(query, response, score, predictions[i], **details))
+        return grades

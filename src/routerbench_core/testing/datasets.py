@@ -134,11 +134,25 @@ class DatasetConformance:
         assert cls.settings and set(cls.settings) <= SETTINGS, cls.settings
         assert isinstance(cls.shots, int) and cls.shots >= 0
         assert isinstance(cls.grader_version, str) and cls.grader_version.strip()
-        if self.expects_hub:
-            assert cls.hub_id, "set hub_id to the benchmark's public hub repository"
-            assert cls.hub_revision and cls.hub_revision not in {"main", "master"}, (
-                "pin hub_revision to a commit or tag so results are reproducible"
+        if not self.expects_hub:
+            return
+        dataset = cls(**dict(self.options))
+        sources = (
+            [(s.repo_id, s.revision) for s in dataset.sources()]
+            if hasattr(dataset, "sources")
+            else [(cls.hub_id, cls.hub_revision)]
+        )
+        assert sources and all(repo for repo, _ in sources), (
+            "set hub_id (or hub_sources) to the benchmark's public hub repository, or set "
+            "expects_hub = False in the conformance test if it has none"
+        )
+        for repo, revision in sources:
+            assert revision not in {"main", "master"}, (
+                f"{repo}: pin the revision to a commit or tag, not a moving branch"
             )
+        unpinned = [repo for repo, revision in sources if not revision]
+        if unpinned:
+            pytest.skip(f"hub revision not pinned yet for {', '.join(unpinned)} (see README)")
 
     # -- loading ---------------------------------------------------------------------------
 

@@ -6,6 +6,11 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from rbench_dataset_knights_knaves.scoring import (
+    extract_identities,
+    gold_identities,
+    score_identities,
+)
 from routerbench_core.datasets import (
     DatasetError,
     TemplateDataset,
@@ -14,12 +19,6 @@ from routerbench_core.datasets import (
 )
 from routerbench_core.schema import Query
 from routerbench_core.scoring.extract import strip_reasoning
-
-from rbench_dataset_knights_knaves.scoring import (
-    extract_identities,
-    gold_identities,
-    score_identities,
-)
 
 PROMPT = """Solve this logic puzzle. Every inhabitant of the island is either a knight, who always tells the truth, or a knave, who always lies. From the statements below, deduce the identity of every character.
 

@@ -1,0 +1,86 @@
+"""Humanity's Last Exam (Phan et al., 2025), text-only questions, graded by an LLM judge.
+
+LLMRouterBench uses the 2,158 questions without an image. A response is judged against the
+reference answer by a judge model (``routerbench_core.scoring.judge``, prompt ``hle``): the
+judge extracts the final answer and says whether it matches; score 1 or 0. A judge failure
+leaves the grade's score ``None`` with the error in ``details`` (never a 0).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from routerbench_core.datasets import TemplateDataset, ensure_gradable
+from routerbench_core.schema import Grade, Query, Response
+from routerbench_core.scoring.extract import answer_line, strip_reasoning
+from routerbench_core.scoring.judge import (
+    HLE_PROMPT,
+    JudgedGrading,
+    ReferenceJudge,
+    resolve_judge,
+)
+
+SYSTEM = (
+    "Answer the question. Your response must be in this format:\n"
+    "Explanation: <your reasoning>\n"
+    "Answer: <your final answer{choice_hint}>\n"
+    "Confidence: <your confidence in the answer, from 0% to 100%>"
+)
+
+
+class HLE(JudgedGrading, TemplateDataset):
+    """HLE test split, questions without images; needs ``judge=`` (and ``judge_model=``)."""
+
+    name = "hle"
+    category = "judged"
+    size = 2158
+    metric = "accuracy (LLM judge)"
+    settings = ("perf-cost",)
+    shots = 0
+    grader_version = f"1+{HLE_PROMPT.ident}"
+    hub_id = "cais/hle"
+    hub_revision = "main"
+    hub_split = "test"
+    required_fields = ("id", "question", "answer")
+
+    def load(self, data_file=None, *, limit=None):  # type: ignore[no-untyped-def]
+        queries = super().load(data_file)
+        text_only = [q for q in queries if not q.metadata.get("has_image")]
+        return text_only[:limit] if limit is not None else text_only
+
+    def to_query(self, record: Mapping[str, Any], index: int) -> Query:
+        return Query(
+            dataset=self.name, id=str(record["id"]), text=str(record["question"]),
+            ground_truth=str(record["answer"]),
+            metadata={
+                "answer_type": record.get("answer_type") or "exactMatch",
+                "has_image": bool(record.get("image")),
+                "category": record.get("category"), "raw_subject": record.get("raw_subject"),
+            },
+        )
+
+    def build_messages(self, query: Query) -> list[dict[str, Any]]:
+        hint = " (the letter of the chosen option)" if query.metadata.get("answer_type") == "multipleChoice" else ""
+        return [
+            {"role": "system", "content": SYSTEM.format(choice_hint=hint)},
+            {"role": "user", "content": query.text},
+        ]
+
+    # unused by grade() below, kept for the TemplateDataset contract
+    def extract(self, output: str, query: Query) -> str | None:
+        return answer_line(strip_reasoning(output))
+
+    def score(self, prediction: Any, query: Query) -> float:
+        raise NotImplementedError("HLE is scored by an LLM judge; call grade()")
+
+    async def agrade(self, query: Query, response: Response, **context: Any) -> Grade:
+        output = strip_reasoning(ensure_gradable(response))
+        if not output.strip():  # nothing to judge: no need to pay for a judge call
+            return self.make_grade(query, response, 0.0, None, judge_verdict="incorrect",
+                                   reason="empty answer")
+        judge = ReferenceJudge(resolve_judge(context, dataset=self.name), HLE_PROMPT)
+        outcome = await judge.ajudge(query.text, str(query.ground_truth), output,
+                                     query_key=query.key)
+        return self.make_grade(query, response, outcome.score, answer_line(output),
+                               **outcome.grade_details())

@@ -24,7 +24,8 @@ class OpenAIEmbedder(Embedder):
     """Options: ``model`` (required), ``base_url`` (default ``$OPENAI_BASE_URL`` or
     https://api.openai.com/v1), ``api_key_env`` (name of the env var holding the key, default
     ``OPENAI_API_KEY``; no key is sent when it is unset), ``batch_size`` (default 128),
-    ``timeout`` seconds (default 60), ``retries`` (default 3, on 429/5xx/timeouts), ``dimensions``.
+    ``timeout`` seconds (default 60), ``retries`` (default 3, on 429/5xx/timeouts) with
+    exponential ``backoff`` (first wait 0.5 s), ``dimensions``.
     """
 
     name: ClassVar[str] = "openai"
@@ -33,12 +34,12 @@ class OpenAIEmbedder(Embedder):
         self, model: str | None = None, base_url: str | None = None,
         api_key_env: str = "OPENAI_API_KEY", batch_size: int | str = 128,
         timeout: float | str = 60.0, retries: int | str = 3, dimensions: int | str | None = None,
-        **options: Any,
+        backoff: float | str = 0.5, **options: Any,
     ) -> None:
         if options:
             raise ValueError(
                 f"openai embedder: unknown option(s) {', '.join(sorted(options))}; known: model, "
-                "base_url, api_key_env, batch_size, timeout, retries, dimensions"
+                "base_url, api_key_env, batch_size, timeout, retries, dimensions, backoff"
             )
         if not model:
             raise ValueError("the openai embedder needs model=NAME (e.g. text-embedding-3-small)")
@@ -49,6 +50,7 @@ class OpenAIEmbedder(Embedder):
         self.batch_size = int(batch_size)
         self.timeout = float(timeout)
         self.retries = int(retries)
+        self.backoff = float(backoff)
         self.dimensions = None if dimensions in (None, "") else int(dimensions)  # type: ignore[arg-type]
         super().__init__(model=self.model, base_url=self.base_url, dimensions=self.dimensions)
 
@@ -80,7 +82,7 @@ class OpenAIEmbedder(Embedder):
                 if r.status_code != 429 and r.status_code < 500:
                     break
             if attempt < self.retries:
-                time.sleep(min(0.5 * 2**attempt, 8.0))
+                time.sleep(min(self.backoff * 2**attempt, 8.0))
         raise EmbeddingEndpointError(
             f"embeddings endpoint {self.base_url}/embeddings (model {self.model}) failed: {last}"
         )

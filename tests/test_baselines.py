@@ -51,7 +51,7 @@ def test_best_single_averages_over_datasets_not_queries():
 
 
 def test_cheapest_ignores_missing_costs():
-    train = _labeled(np.zeros((2, 3)), [[np.nan, 2, 3], [np.nan, 2, 1]], ["a", "a"])
+    train = _labeled(np.zeros((2, 3)), [[np.nan, 2, 3], [np.nan, 2, 0.5]], ["a", "a"])
     valid = _labeled(np.zeros((0, 3)), np.zeros((0, 3)), [])
     r = Cheapest(_ctx())
     r.fit(train, valid)

@@ -15,6 +15,7 @@ Two kinds, kept apart on purpose:
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
@@ -80,7 +81,9 @@ class Cheapest(_Fixed):
     """The model with the lowest mean cost per query on train + valid."""
 
     def fit(self, train: LabeledSet, valid: LabeledSet) -> None:
-        cost = _merge(train, valid).mean_cost()
+        with warnings.catch_warnings():  # a model with no known cost is NaN, handled below
+            warnings.simplefilter("ignore", RuntimeWarning)
+            cost = _merge(train, valid).mean_cost()
         if np.isnan(cost).all():
             raise RouterError("cheapest: no model has a known cost on train/valid")
         self.model = int(np.nanargmin(np.where(np.isnan(cost), np.inf, cost)))

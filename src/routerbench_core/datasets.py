@@ -339,8 +339,10 @@ class TemplateDataset(Dataset):
             require_fields(record, self.required_fields, source=source, index=index)
             try:
                 query = self.to_query(record, index)
-            except DatasetError:
-                raise
+            except DatasetError as exc:
+                if source in str(exc):
+                    raise
+                raise DatasetError(f"{source}: {exc}") from exc
             except (KeyError, TypeError, ValueError) as exc:
                 raise DatasetError(
                     f"{source}: record {index} cannot be read as a {self.name} item: "
@@ -462,3 +464,44 @@ class CodeExecDataset(TemplateDataset):
             score, details = self._verdict(by_index[i])
             grades.append(self.make_grade(query, response, score, predictions[i], **details))
         return grades
+
+
+#: The zero-shot math prompt (Qwen/DeepSeek style) the paper's math sets use.
+MATH_PROMPT = (
+    "{question}\n\nPlease reason step by step, and put your final answer within \\boxed{{}}."
+)
+
+
+class BoxedMathDataset(TemplateDataset):
+    """Math with one final answer: last ``\\boxed{}`` (else "Answer:") → math equivalence.
+
+    Subclasses set metadata and implement :meth:`to_query` with the reference answer as
+    ``ground_truth`` (a string). ``extraction`` orders the extractors (see
+    :func:`routerbench_core.scoring.extract.extract_final_answer`).
+    """
+
+    category: ClassVar[Category] = "math"
+    prompt_template: ClassVar[str] = MATH_PROMPT
+    extraction: ClassVar[tuple[str, ...]] = ("boxed", "answer")
+
+    def extract(self, output: str, query: Query) -> Any:
+        from routerbench_core.scoring.extract import extract_final_answer
+
+        answer, _ = extract_final_answer(output, methods=self.extraction)
+        return answer
+
+    def score(self, prediction: Any, query: Query) -> ScoreResult:
+        from routerbench_core.scoring.math import math_equal
+
+        return 1.0 if math_equal(prediction, query.ground_truth) else 0.0
+
+
+def content_id(*parts: Any, length: int = 12) -> str:
+    """A stable id from an item's content, for releases whose records carry no id.
+
+    Hash-based, so it does not depend on file order or on which other items are loaded.
+    """
+    import hashlib
+
+    digest = hashlib.sha1("\x1f".join(str(p) for p in parts).encode("utf-8")).hexdigest()
+    return digest[:length]

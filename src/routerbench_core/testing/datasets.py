@@ -82,20 +82,22 @@ class DatasetConformance:
     # -- helpers ---------------------------------------------------------------------------
 
     @pytest.fixture(scope="class")
-    def spec(self) -> Any:
+    @classmethod
+    def spec(cls) -> Any:
         from routerbench_core.plugins import make_plugin_manager
 
         host = make_plugin_manager()
-        return host.get("dataset", self.dataset_name)
+        return host.get("dataset", cls.dataset_name)
 
     @pytest.fixture(scope="class")
-    def dataset(self, spec: Any) -> Dataset:
-        cls = spec.load()
-        return cls(**dict(self.options))
+    @classmethod
+    def dataset(cls, spec: Any) -> Dataset:
+        return spec.load()(**dict(cls.options))
 
     @pytest.fixture(scope="class")
-    def queries(self, dataset: Dataset) -> list[Query]:
-        return dataset.load(self.fixture)
+    @classmethod
+    def queries(cls, dataset: Dataset) -> list[Query]:
+        return dataset.load(cls.fixture)
 
     def _response(self, query: Query, text: str | None, **kwargs: Any) -> Response:
         return Response(query_key=query.key, model="conformance-model", raw_output=text, **kwargs)

@@ -154,7 +154,7 @@ class DatasetConformance:
             )
         unpinned = [repo for repo, revision in sources if not revision]
         if unpinned:
-            pytest.skip(f"hub revision not pinned yet for {', '.join(unpinned)} (see README)")
+            pytest.skip(f"hub revision not pinned yet for {', '.join(sorted(set(unpinned)))} (see README)")
 
     # -- loading ---------------------------------------------------------------------------
 

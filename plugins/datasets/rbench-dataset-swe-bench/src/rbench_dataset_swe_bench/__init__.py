@@ -1,0 +1,1 @@
+"""rbench dataset plugin ``swe-bench``: SWE-bench Verified: imports the official harness's per-instance resolved results."""

@@ -165,3 +165,14 @@ def test_route_rb_perf_cost_matches_numpy(shared_data, tmp_path):
     assert m["oracle"]["cost_save"]["mean"] == pytest.approx(np.mean(save), rel=1e-6)
     assert 0.0 <= m["cheapest"]["pareto_ratio"]["mean"] <= 1.0
     assert len(report["points"]["best-single"]) == len(DEFAULT_SEEDS)
+
+
+def test_route_nim9_source_split_drops_the_119_overlaps(shared_data, tmp_path):
+    rbench("--store", "s.db", "data", "import", "llmrouter", str(shared_data / "llmrouter-nim9"),
+           "--name", "nim9", cwd=tmp_path)
+    out = rbench("--store", "s.db", "route", "--router", "oracle", "--bench", "nim9",
+                 "--seeds", "42", "--split", "source", "--json", "out.json", cwd=tmp_path)
+    assert "119 cross-split duplicate" in out
+    split = json.loads((tmp_path / "out.json").read_text())["splits"][0]
+    assert split["source"] == "source"
+    assert split["n_dropped_cross_split_duplicates"] == 119 and split["n_test"] == 381

@@ -177,7 +177,8 @@ def split_from_source(
     bad = sorted({str(s) for s in source_splits if s not in ("train", "test", "valid", "dev")})
     if bad:
         raise SplitError(
-            f"source split must be train/valid/dev/test for every query; found {', '.join(bad)}"
+            f"--split source needs every query's source split to be train/valid/dev/test; "
+            f"found {', '.join(bad)} (this bench has no usable source split: use --split protocol)"
         )
     src = np.asarray(source_splits, dtype=object)
     train: list[int] = []

@@ -542,3 +542,17 @@ def run_registered(
             raise RouterError(f"{name!r} is a reference and takes no parameters")
         return ev.run_reference(ref, on_seed=on_seed)
     return ev.run(cls, name=name, params=params, on_seed=on_seed)
+
+
+def run_all(
+    ev: Evaluator, host: Any, names: Sequence[str],
+    params: Mapping[str, Mapping[str, Any]] | None = None,
+    on_seed: Callable[[str, int], None] | None = None,
+) -> list[RouterRun]:
+    """Run several registered routers/references in order (what ``rbench route`` does);
+    ``on_seed(router, seed)`` is called after each seed, e.g. to advance a progress bar."""
+    runs = []
+    for name in names:
+        cb = None if on_seed is None else (lambda s, _n=name: on_seed(_n, s))
+        runs.append(run_registered(ev, host, name, (params or {}).get(name), on_seed=cb))
+    return runs

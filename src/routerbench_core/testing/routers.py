@@ -116,7 +116,9 @@ class RouterConformance:
     def evaluator(self, setting: str | None = None) -> Evaluator:
         from routerbench_core.embedding.hashing import HashingEmbedder
 
-        probe = self.make_router(RouterContext(models=self.bench().matrix.models, model_specs={}))
+        m = self.bench().matrix
+        probe = self.make_router(RouterContext(models=list(m.models),
+                                               model_specs=dict(m.model_specs)))
         chosen = setting or ("perf" if "perf" in probe.settings else probe.settings[0])
         return Evaluator(self.bench().matrix, setting=chosen, seeds=self.seeds,  # type: ignore[arg-type]
                          embedder=HashingEmbedder())

@@ -107,17 +107,28 @@ def make_synthetic_bench(
     score = (rng.random((n, n_models)) < p).astype(np.float64)
     length = np.array([len(t) for t in texts], dtype=np.float64)
     cost = cost_per_model[None, :] * (0.5 + length[:, None] / length.mean() / 2)
+    hole = rng.random((n, n_models)) < missing_rate
     if missing_rate > 0:
-        hole = rng.random((n, n_models)) < missing_rate
         score[hole] = np.nan
         cost[hole] = np.nan
     keys = np.array([f"{ds[i]}/{i}" for i in range(n)], dtype=object)
-    nan = np.full((n, n_models), np.nan)
-    specs = {name: ModelSpec(name=name, input_price=float(c) * 1000, output_price=float(c) * 1000)
-             for name, c in zip(models, cost_per_model, strict=True)}
+    prompt_tokens = np.repeat(np.ceil(length / 4)[:, None], n_models, axis=1)
+    completion_tokens = np.tile(64.0 * (1 + 0.25 * np.arange(n_models)), (n, 1))
+    latency = completion_tokens / 50.0
+    if missing_rate > 0:
+        for grid in (prompt_tokens, completion_tokens, latency):
+            grid[hole] = np.nan
+    specs = {
+        name: ModelSpec(
+            name=name, input_price=float(c) * 1000, output_price=float(c) * 1000,
+            description=f"{name}: a synthetic model, expert in "
+            + (", ".join(topics[k] for k in range(n_clusters) if k % n_models == j) or "nothing"),
+        )
+        for j, (name, c) in enumerate(zip(models, cost_per_model, strict=True))
+    }
     matrix = OutcomeMatrix(
         bench=bench, models=models, keys=keys, datasets=ds, texts=texts, score=score, cost=cost,
-        prompt_tokens=nan.copy(), completion_tokens=nan.copy(), latency=nan.copy(),
+        prompt_tokens=prompt_tokens, completion_tokens=completion_tokens, latency=latency,
         failed=np.zeros((n, n_models), dtype=bool), model_specs=specs,
         metadata={"synthetic": True, "generator": "routerbench_core.testing.synthetic",
                   "generator_version": GENERATOR_VERSION, "seed": seed},
@@ -148,10 +159,15 @@ def store_matrix(store: object, matrix: OutcomeMatrix, *, grader: str = "synthet
         for j, model in enumerate(matrix.models):
             if np.isnan(matrix.score[i, j]) and np.isnan(matrix.cost[i, j]):
                 continue
-            c = matrix.cost[i, j]
-            responses.append(Response(query_key=key, model=model, raw_output=f"answer {i}/{j}",
-                                      cost=None if np.isnan(c) else float(c),
-                                      cost_source="imported"))
+            c, pt, ct, lat = (matrix.cost[i, j], matrix.prompt_tokens[i, j],
+                              matrix.completion_tokens[i, j], matrix.latency[i, j])
+            responses.append(Response(
+                query_key=key, model=model, raw_output=f"answer {i}/{j}",
+                cost=None if np.isnan(c) else float(c), cost_source="imported",
+                prompt_tokens=None if np.isnan(pt) else int(pt),
+                completion_tokens=None if np.isnan(ct) else int(ct),
+                latency_s=None if np.isnan(lat) else float(lat),
+            ))
             s = matrix.score[i, j]
             grades.append(Grade(query_key=key, model=model,
                                 score=None if np.isnan(s) else float(s),

@@ -58,6 +58,15 @@ class QuerySet:
             self._cache["emb"] = emb
         return self._cache["emb"]
 
+    def embed_texts(self, texts: Sequence[str]) -> np.ndarray:
+        """Embed other texts (model descriptions, task names) in the same space as the queries,
+        through the run's cached embedder; (len(texts), d) float32."""
+        if self._embed is None:
+            raise RouterError("no embedder is configured for this run (use --embedder)")
+        if not texts:
+            return np.zeros((0, 0), dtype=np.float32)
+        return np.asarray(self._embed(list(texts)), dtype=np.float32)
+
     def outputs(self, model: str) -> list[str | None]:
         """Stored answer texts of ``model`` for these queries, as a cascade would receive them.
 

@@ -289,6 +289,16 @@ def render_tables(report: dict[str, Any], console: Any) -> None:
     for ds in datasets:
         d.add_row(ds, *[_pct(report["per_dataset"][n].get(ds)) for n in names])
     console.print(d)
+    routed = list(report["router"])
+    if routed:
+        r = Table(title="Routing distribution (% of test queries per model, default config)")
+        r.add_column("model")
+        for n in routed:
+            r.add_column(n, justify="right")
+        for model in next(iter(report["distribution"].values())):
+            r.add_row(model, *[f"{100 * report['distribution'][n].get(model, 0.0):.1f}"
+                               for n in routed])
+        console.print(r)
     for name in report["router"]:
         c = report["counts"].get(name, {})
         if c.get("n_missing_choice"):

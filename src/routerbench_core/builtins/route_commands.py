@@ -81,7 +81,7 @@ def register_commands(app: typer.Typer) -> None:
         from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
         from routerbench_core.embedders import DEFAULT_EMBEDDER, load_embedder, parse_options
-        from routerbench_core.evaluate import Evaluator, needs_embeddings, run_registered
+        from routerbench_core.evaluate import Evaluator, needs_embeddings, run_all
         from routerbench_core.plugins import UnknownNameError
         from routerbench_core.protocol import SplitError
         from routerbench_core.report import build_report, plot_pareto, render_tables
@@ -136,7 +136,6 @@ def register_commands(app: typer.Typer) -> None:
                 split_source=split, source_splits=source_splits,  # type: ignore[arg-type]
                 outputs=outputs,
             )
-            runs = []
             with Progress(TextColumn("{task.description}"), BarColumn(),
                           TextColumn("{task.completed}/{task.total} seed runs"),
                           TimeElapsedColumn(), console=console, transient=True) as progress:
@@ -145,13 +144,11 @@ def register_commands(app: typer.Typer) -> None:
                 def report_progress(message: str, fraction: float) -> None:
                     progress.update(task, description=f"{message} ({100 * fraction:.0f}%)")
 
+                def seed_done(name: str, seed: int) -> None:
+                    progress.update(task, description=f"{name} seed {seed} done", advance=1)
+
                 ev.progress = report_progress
-                for name in router:
-                    progress.update(task, description=f"{name}")
-                    runs.append(run_registered(
-                        ev, host, name, params.get(name),
-                        on_seed=lambda _s: progress.advance(task),
-                    ))
+                runs = run_all(ev, host, list(router), params, on_seed=seed_done)
             report = build_report(ev, runs)
         except (StoreError, SplitError, RouterError, PluginLoadError, UnknownNameError,
                 ValueError) as exc:

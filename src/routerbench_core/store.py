@@ -33,6 +33,13 @@ from routerbench_core.schema import Grade, ModelSpec, Query, Response
 SCHEMA_VERSION = 1
 DEFAULT_STORE = "rbench.db"
 _QM = operator.itemgetter(0, 1)
+_RESPONSE_DTYPE = np.dtype([
+    ("q", np.int64), ("m", np.int64), ("cost", np.float64), ("pt", np.float64),
+    ("ct", np.float64), ("lat", np.float64), ("nulls", np.int8), ("err", np.bool_),
+    ("src", np.int32),
+])
+_GRADE_DTYPE = np.dtype([("q", np.int64), ("m", np.int64), ("score", np.float64),
+                         ("null", np.bool_)])
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -83,6 +90,9 @@ CREATE TABLE IF NOT EXISTS responses (
     metadata TEXT NOT NULL DEFAULT '{}',
     PRIMARY KEY (bench_id, q, m)
 ) WITHOUT ROWID;
+-- Covers the outcome-matrix query, so loading a matrix never reads the (long) raw outputs.
+CREATE INDEX IF NOT EXISTS responses_outcomes ON responses
+    (bench_id, q, m, cost, prompt_tokens, completion_tokens, latency, cost_source, error);
 CREATE TABLE IF NOT EXISTS grades (
     bench_id INTEGER NOT NULL,
     q INTEGER NOT NULL,
@@ -306,17 +316,21 @@ class Store:
                 "INSERT INTO models (bench_id, idx, name, spec) VALUES (?,?,?,?)",
                 [(bench_id, i, s.name, s.model_dump_json()) for i, s in enumerate(models)],
             )
-            conn.executemany(
-                "INSERT INTO queries VALUES (?,?,?,?,?,?,?,?,?,?)",
-                ((bench_id, *r) for r in query_rows),
-            )
+            # The bench id is an integer we just made, so it is written into the SQL text
+            # instead of being prepended to 400k row tuples.
+            bid = int(bench_id)
+            conn.executemany(f"INSERT INTO queries VALUES ({bid},?,?,?,?,?,?,?,?,?)", query_rows)
             # Outcome tables are clustered on (bench, q, m): inserting in that order appends to
             # the B-tree instead of splitting pages all over it (about 3x faster for 400k rows).
-            for rows, write in ((response_rows, self.write_response_rows),
-                                (grade_rows, self.write_grade_rows)):
-                ordered = sorted(rows, key=_QM)
-                write(conn, ((bench_id, *r) for r in ordered))
-                del ordered
+            ordered = sorted(response_rows, key=_QM)
+            conn.executemany(
+                f"INSERT INTO responses (bench_id, q, m, {_RESPONSE_COLUMNS}) "
+                f"VALUES ({bid},?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                ordered,
+            )
+            ordered = sorted(grade_rows, key=_QM)
+            conn.executemany(f"INSERT INTO grades VALUES ({bid},?,?,?,?,?,?,?,?)", ordered)
+            del ordered
         return bench_id
 
     def bench_metadata(self, name: str) -> dict[str, Any]:
@@ -618,30 +632,49 @@ class Store:
         score, cost, pt, ct, lat = grid(), grid(), grid(), grid(), grid()
         failed = np.zeros((n, m), dtype=bool)
         cost_source = np.full((n, m), None, dtype=object)
-        rows = self.execute(
-            "SELECT r.q, r.m, r.cost, r.prompt_tokens, r.completion_tokens, r.latency, "
-            "r.error IS NOT NULL, r.cost_source, g.score FROM responses r LEFT JOIN grades g "
-            "ON g.bench_id=r.bench_id AND g.q=r.q AND g.m=r.m WHERE r.bench_id=?",
-            (bench_id,),
-        ).fetchall()
-        if rows:
-            cols = list(zip(*rows, strict=True))
-            qi = np.fromiter(cols[0], dtype=np.int64, count=len(rows))
-            mi = np.fromiter(cols[1], dtype=np.int64, count=len(rows))
-
-            def col(i: int) -> np.ndarray:
-                return np.array(cols[i], dtype=np.float64)  # None -> nan
-
-            err = np.array(cols[6], dtype=bool)
-            cost[qi, mi] = col(2)
-            pt[qi, mi] = col(3)
-            ct[qi, mi] = col(4)
-            lat[qi, mi] = col(5)
-            failed[qi, mi] = err
-            cost_source[qi, mi] = np.array(cols[7], dtype=object)
-            s = col(8)
-            s[err] = np.nan  # a failed call is missing, never a score
-            score[qi, mi] = s
+        # Fast path: numeric columns straight from the cursor into a structured array (no
+        # per-row Python objects beyond the cursor's tuples). SQLite has no NaN, so each
+        # nullable column comes with an IS NULL flag; cost sources come as small codes.
+        sources = [r[0] for r in self.execute(
+            "SELECT DISTINCT cost_source FROM responses WHERE bench_id=? "
+            "AND cost_source IS NOT NULL", (bench_id,)).fetchall()]
+        case = "".join(f" WHEN ? THEN {i}" for i in range(len(sources)))
+        case = f"CASE cost_source{case} ELSE -1 END" if sources else "-1"
+        cur = self.execute(
+            "SELECT q, m, IFNULL(cost, 0), IFNULL(prompt_tokens, 0), IFNULL(completion_tokens, 0), "
+            # SQLite's | and << share one precedence level: every shift is parenthesised
+            "IFNULL(latency, 0), (cost IS NULL) | ((prompt_tokens IS NULL) << 1) | "
+            "((completion_tokens IS NULL) << 2) | ((latency IS NULL) << 3), error IS NOT NULL, "
+            f"{case} "
+            "FROM responses WHERE bench_id=?",
+            (*sources, bench_id),
+        )
+        r = np.fromiter(cur, dtype=_RESPONSE_DTYPE)
+        if len(r):
+            qi, mi = r["q"], r["m"]
+            has = np.zeros((n, m), dtype=bool)
+            has[qi, mi] = True
+            nulls = r["nulls"]
+            for bit, (grid_, value) in enumerate(((cost, "cost"), (pt, "pt"), (ct, "ct"),
+                                                  (lat, "lat"))):
+                col = r[value].copy()
+                col[(nulls >> bit) & 1 == 1] = np.nan
+                grid_[qi, mi] = col
+            failed[qi, mi] = r["err"]
+            if sources:
+                codes = r["src"]
+                known = codes >= 0
+                cost_source[qi[known], mi[known]] = np.array(sources, dtype=object)[codes[known]]
+            g = np.fromiter(
+                self.execute("SELECT q, m, IFNULL(score, 0), score IS NULL FROM grades "
+                             "WHERE bench_id=?", (bench_id,)),
+                dtype=_GRADE_DTYPE,
+            )
+            col = g["score"].copy()
+            col[g["null"]] = np.nan
+            score[g["q"], g["m"]] = col
+            # a score counts only for a call that was made and did not fail
+            score[~has | failed] = np.nan
         meta = self.bench_metadata(bench)
         return OutcomeMatrix(
             bench=bench, models=models, keys=keys, datasets=datasets, texts=texts, score=score,

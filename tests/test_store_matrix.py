@@ -1,0 +1,54 @@
+"""``Store.load_matrix``'s fast path: every column's missing values, failures and cost sources
+land in the right cells."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from routerbench_core.schema import Grade, ModelSpec, Query, Response
+from routerbench_core.store import Store
+
+
+def test_load_matrix_cells(rbench_store: Store) -> None:
+    s = rbench_store
+    s.create_bench("b")
+    s.add_models("b", [ModelSpec(name="m0"), ModelSpec(name="m1")])
+    s.add_queries("b", [Query(dataset="d" if i < 2 else "e", id=str(i), text=f"t{i}")
+                        for i in range(4)])
+    s.put_responses("b", [
+        Response(query_key="d/0", model="m0", cost=0.5, cost_source="reported",
+                 prompt_tokens=3, completion_tokens=None, latency_s=1.5),
+        Response(query_key="d/0", model="m1", cost=None, prompt_tokens=None,
+                 completion_tokens=7, latency_s=None),
+        Response(query_key="d/1", model="m0", error="HTTP 500", cost=0.1, cost_source="priced"),
+        Response(query_key="e/2", model="m1", cost=0.0, cost_source="free", prompt_tokens=0,
+                 completion_tokens=0, latency_s=0.0),
+    ])
+    grade = dict(grader="g", grader_version="1")
+    s.put_grades("b", [
+        Grade(query_key="d/0", model="m0", score=1.0, **grade),
+        Grade(query_key="d/0", model="m1", score=None, **grade),   # not gradable
+        Grade(query_key="d/1", model="m0", score=1.0, **grade),    # a failed call: no score
+        Grade(query_key="e/2", model="m1", score=0.0, **grade),
+        Grade(query_key="e/3", model="m0", score=1.0, **grade),    # no response at all
+    ])
+    m = s.load_matrix("b")
+    nan = np.nan
+    np.testing.assert_array_equal(m.score, [[1, nan], [nan, nan], [nan, 0], [nan, nan]])
+    np.testing.assert_array_equal(m.cost, [[0.5, nan], [0.1, nan], [nan, 0], [nan, nan]])
+    np.testing.assert_array_equal(m.prompt_tokens, [[3, nan], [nan, nan], [nan, 0], [nan, nan]])
+    np.testing.assert_array_equal(m.completion_tokens,
+                                  [[nan, 7], [nan, nan], [nan, 0], [nan, nan]])
+    np.testing.assert_array_equal(m.latency, [[1.5, nan], [nan, nan], [nan, 0], [nan, nan]])
+    assert m.failed.tolist() == [[False, False], [True, False], [False, False], [False, False]]
+    assert m.cost_source.tolist() == [["reported", None], ["priced", None], [None, "free"],
+                                      [None, None]]
+    assert list(m.keys) == ["d/0", "d/1", "e/2", "e/3"] and m.dataset_names() == ["d", "e"]
+
+
+def test_load_matrix_empty_bench(rbench_store: Store) -> None:
+    rbench_store.create_bench("b")
+    rbench_store.add_models("b", [ModelSpec(name="m0")])
+    rbench_store.add_queries("b", [Query(dataset="d", id="0", text="t")])
+    m = rbench_store.load_matrix("b")
+    assert m.shape == (1, 1) and np.isnan(m.score).all() and not m.failed.any()

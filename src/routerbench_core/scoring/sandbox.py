@@ -132,6 +132,7 @@ class ExecResult:
             "error": self.error,
             "duration_s": round(self.duration_s, 4),
             "returncode": self.returncode,
+            "stdout_tail": self.stdout[-500:],
             "stderr_tail": self.stderr[-500:],
             "isolation": list(self.layers),
         }

@@ -1,0 +1,75 @@
+"""HumanEval (Chen et al., 2021): 164 Python functions checked by hidden unit tests.
+
+The model sees the function signature and docstring (the release's ``prompt``) and writes the
+whole function. The hidden ``test`` (a ``check`` function) runs in the sandbox against the
+answer; pass@1 = every assert passes within the time and memory limits.
+
+The prompt's own preamble (imports and helper functions some problems define before the
+target function, e.g. ``encode_cyclic`` for ``decode_cyclic``) is prepended to the answer, so a
+model that writes only the asked-for function is not failed for omitting code it was given.
+"""
+
+from __future__ import annotations
+
+import re
+import textwrap
+from collections.abc import Mapping
+from typing import Any
+
+from routerbench_core.datasets import CodeExecDataset
+from routerbench_core.schema import Query
+from routerbench_core.scoring.sandbox import Program
+
+PROMPT = (
+    "Complete the following Python function. Write the complete function (signature and body) "
+    "in a single ```python code block.\n\n```python\n{prompt}```"
+)
+
+
+def preamble(prompt: str, entry_point: str) -> str:
+    """Everything in ``prompt`` before the target function's ``def`` line."""
+    match = re.search(rf"^def\s+{re.escape(entry_point)}\s*\(", prompt, re.MULTILINE)
+    return prompt[: match.start()] if match else ""
+
+
+class HumanEval(CodeExecDataset):
+    """HumanEval, zero-shot, whole-function answers, hidden tests in the sandbox."""
+
+    name = "humaneval"
+    size = 164
+    settings = ("perf",)
+    shots = 0
+    grader_version = "1"
+    hub_id = "openai/openai_humaneval"
+    hub_revision = "7dce6050a7d6d172f3cc5c32aa97f52fa1a2e544"
+    hub_split = "test"
+    prompt_template = PROMPT
+    required_fields = ("task_id", "prompt", "test", "entry_point")
+    timeout_s = 10.0
+
+    def to_query(self, record: Mapping[str, Any], index: int) -> Query:
+        entry = str(record["entry_point"])
+        return Query(
+            dataset=self.name, id=str(record["task_id"]), text=str(record["prompt"]),
+            ground_truth={  # hidden from the model; the entry point is not secret
+                "test": str(record["test"]),
+                "canonical_solution": record.get("canonical_solution"),
+            },
+            metadata={"entry_point": entry},
+        )
+
+    def prompt_fields(self, query: Query) -> dict[str, Any]:
+        return {"prompt": query.text}
+
+    def entry_point(self, query: Query) -> str | None:
+        return str(query.metadata["entry_point"])
+
+    def build_program(self, code: str, query: Query) -> Program:
+        entry = str(query.metadata["entry_point"])
+        if re.search(rf"^\s*(?:async\s+)?def\s+{re.escape(entry)}\s*\(", code, re.MULTILINE):
+            program = preamble(query.text, entry) + "\n" + code
+        else:  # a body-only completion: append it to the signature and docstring
+            body = code if code.startswith((" ", "\t")) else textwrap.indent(code, "    ")
+            program = query.text + body
+        tests = f"{query.ground_truth['test']}\n\ncheck({entry})\n"
+        return Program(code=program, tests=tests)

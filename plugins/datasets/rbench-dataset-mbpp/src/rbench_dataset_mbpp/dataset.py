@@ -1,0 +1,103 @@
+"""MBPP (Austin et al., 2021): 974 crowd-sourced basic Python problems with three asserts each.
+
+The original MBPP prompt shows the three test asserts; rbench keeps tests hidden, so the model
+sees the task text and the function signature (name and parameters, taken from the reference
+solution) instead — enough to write a function the hidden asserts can call.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Mapping
+from typing import Any
+
+from routerbench_core.datasets import CodeExecDataset, DatasetError, HubSource
+from routerbench_core.schema import Query
+from routerbench_core.scoring.sandbox import Program
+
+PROMPT = (
+    "You are an expert Python programmer. Here is your task:\n\n{question}\n\n"
+    "Write a Python function with the signature `{signature}`. Put the complete code in a "
+    "single ```python code block."
+)
+
+_REVISION = "4bb6404fdc6cacfda99d4ac4205087b89d32030c"
+
+
+def called_function(test: str) -> str | None:
+    """The name of the function an ``assert f(...) == ...`` line calls first."""
+    try:
+        tree = ast.parse(test)
+    except SyntaxError:
+        return None
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+            if node.func.id not in {"set", "sorted", "len", "abs", "round", "list", "tuple",
+                                    "math", "isclose", "str", "int", "float", "frozenset"}:
+                return node.func.id
+    return None
+
+
+def signature(code: str, name: str) -> str | None:
+    """``def name(params):`` as written in the reference ``code``."""
+    try:
+        tree = ast.parse(code)
+    except SyntaxError:
+        return None
+    for node in ast.walk(tree):
+        if isinstance(node, ast.FunctionDef) and node.name == name:
+            return f"def {name}({ast.unparse(node.args)}):"
+    return None
+
+
+class MBPP(CodeExecDataset):
+    """MBPP (all 974 items of the full release), zero-shot, hidden asserts in the sandbox."""
+
+    name = "mbpp"
+    size = 974
+    settings = ("perf",)
+    shots = 0
+    grader_version = "1"
+    hub_id = "google-research-datasets/mbpp"
+    hub_revision = _REVISION
+    hub_config = "full"
+    hub_sources = tuple(
+        HubSource("google-research-datasets/mbpp", _REVISION, split, "full")
+        for split in ("train", "test", "validation", "prompt")
+    )
+    prompt_template = PROMPT
+    required_fields = ("task_id", "code", "test_list")
+    timeout_s = 10.0
+
+    def to_query(self, record: Mapping[str, Any], index: int) -> Query:
+        text = record.get("text") or record.get("prompt")
+        if not text:
+            raise DatasetError(f"MBPP record {index} has no task text ('text' or 'prompt')")
+        tests = [str(t) for t in record["test_list"]]
+        if not tests:
+            raise DatasetError(f"MBPP record {index} (task {record['task_id']}) has no tests")
+        entry = called_function(tests[0])
+        sig = signature(str(record["code"]), entry) if entry else None
+        if entry is None or sig is None:
+            raise DatasetError(
+                f"MBPP task {record['task_id']}: cannot find the tested function in "
+                f"{tests[0]!r} and the reference code"
+            )
+        imports = record.get("test_imports") or []
+        setup = "\n".join([*map(str, imports), str(record.get("test_setup_code") or "")]).strip()
+        return Query(
+            dataset=self.name, id=str(record["task_id"]), text=str(text).strip(),
+            ground_truth={"tests": tests, "setup": setup, "reference": str(record["code"])},
+            metadata={"entry_point": entry, "signature": sig},
+        )
+
+    def prompt_fields(self, query: Query) -> dict[str, Any]:
+        return {"question": query.text, "signature": query.metadata["signature"]}
+
+    def entry_point(self, query: Query) -> str | None:
+        return str(query.metadata["entry_point"])
+
+    def build_program(self, code: str, query: Query) -> Program:
+        setup = query.ground_truth.get("setup") or ""
+        tests = "\n".join([setup, *query.ground_truth["tests"]]).strip() + "\n"
+        return Program(code=code, tests=tests)

@@ -230,3 +230,29 @@ def test_cli_bad_config_names_the_key(tmp_path, capsys) -> None:
     assert exc.value.code == 2
     err = capsys.readouterr().err
     assert "models[0].temprature" in err and "unknown key" in err
+
+
+def test_missing_api_key_variable_is_a_clear_cli_error(server, tmp_path, capsys,
+                                                        monkeypatch) -> None:
+    monkeypatch.delenv("NO_SUCH_KEY_VAR", raising=False)
+    with pytest.raises(SystemExit) as exc:
+        support.run_cli(["collect", "--model", "m", "--base-url", server.url, "--api-key-env",
+                         "NO_SUCH_KEY_VAR", "--input-price", "1", "--output-price", "1",
+                         "--dataset", "toyadd", "--store", str(tmp_path / "k.db")])
+    assert exc.value.code == 2
+    assert "NO_SUCH_KEY_VAR is not set" in capsys.readouterr().err
+    assert server.count() == 0
+
+
+def test_rich_progress_tracks_rate_spend_and_failures() -> None:
+    from routerbench_core.builtins.collect_commands import RichProgress
+
+    progress = RichProgress()
+    progress.start(10, "m")
+    progress.advance(4, cost=0.25, failures=1)
+    progress.advance(2, cost=0.5, failures=0)
+    task = progress.progress.tasks[-1]
+    progress.finish()
+    assert task.completed == 6 and task.total == 10
+    assert task.fields["spend"] == pytest.approx(0.75) and task.fields["failures"] == 1
+    assert task.fields["rate"].endswith("req/s")

@@ -175,9 +175,12 @@ def register_commands(app: typer.Typer) -> None:
         no_progress: bool = typer.Option(False, "--no-progress", help="No progress bar."),
     ) -> None:
         """Ask models the queries of datasets and store every answer (cached, resumable)."""
+        from routerbench_core.backends import BackendError
         from routerbench_core.collect import CollectError, collect
+        from routerbench_core.datasets import DatasetError
         from routerbench_core.runconfig import RunConfigError
         from routerbench_core.schema import UnpricedModelError
+        from routerbench_core.spec import PluginLoadError
         from routerbench_core.store import Store, StoreError
 
         st = state(ctx)
@@ -197,7 +200,8 @@ def register_commands(app: typer.Typer) -> None:
         try:
             with Store(path) as db:
                 report = collect(cfg, st.host, db, progress=progress)
-        except (CollectError, RunConfigError, StoreError, UnpricedModelError) as exc:
+        except (CollectError, RunConfigError, StoreError, UnpricedModelError, BackendError,
+                DatasetError, PluginLoadError) as exc:
             raise fail(str(exc)) from None
         for line in report.lines():
             typer.echo(line)

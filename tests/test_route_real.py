@@ -125,11 +125,24 @@ def _check_refs(report, direct):
         assert s["ci_low"] <= s["mean"] + 1e-12 and s["mean"] <= s["ci_high"] + 1e-12
 
 
-def test_route_nim9_matches_numpy(shared_data, tmp_path):
-    rbench("--store", "s.db", "data", "import", "llmrouter", str(shared_data / "llmrouter-nim9"),
-           "--name", "nim9", cwd=tmp_path)
-    out = rbench("--store", "s.db", "route", "--router", "best-single", "--router", "oracle",
-                 "--bench", "nim9", "--json", "out.json", cwd=tmp_path)
+@pytest.fixture(scope="module")
+def nim9_dir(tmp_path_factory):
+    """A store with nim9 imported once through `rbench data import` (shared by the tests)."""
+    from routerbench_core.testing import shared_data_dir
+
+    data = shared_data_dir()
+    if data is None or not (data / "llmrouter-nim9").is_dir():
+        pytest.skip("real routing data not found: set RBENCH_SHARED_DATA or place "
+                    "../shared/data beside the repository")
+    path = tmp_path_factory.mktemp("nim9")
+    rbench("--store", "s.db", "data", "import", "llmrouter", str(data / "llmrouter-nim9"),
+           "--name", "nim9", cwd=path)
+    return path
+
+
+def test_route_nim9_matches_numpy(shared_data, nim9_dir, tmp_path):
+    out = rbench("--store", str(nim9_dir / "s.db"), "route", "--router", "best-single",
+                 "--router", "oracle", "--bench", "nim9", "--json", "out.json", cwd=tmp_path)
     assert "cost estimated" in out
     report = json.loads((tmp_path / "out.json").read_text())
     for key in ("router", "setting", "seeds", "metrics", "baselines", "per_dataset", "points"):
@@ -167,10 +180,8 @@ def test_route_rb_perf_cost_matches_numpy(shared_data, tmp_path):
     assert len(report["points"]["best-single"]) == len(DEFAULT_SEEDS)
 
 
-def test_route_nim9_source_split_drops_the_119_overlaps(shared_data, tmp_path):
-    rbench("--store", "s.db", "data", "import", "llmrouter", str(shared_data / "llmrouter-nim9"),
-           "--name", "nim9", cwd=tmp_path)
-    out = rbench("--store", "s.db", "route", "--router", "oracle", "--bench", "nim9",
+def test_route_nim9_source_split_drops_the_119_overlaps(nim9_dir, tmp_path):
+    out = rbench("--store", str(nim9_dir / "s.db"), "route", "--router", "oracle", "--bench", "nim9",
                  "--seeds", "42", "--split", "source", "--json", "out.json", cwd=tmp_path)
     assert "119 cross-split duplicate" in out
     split = json.loads((tmp_path / "out.json").read_text())["splits"][0]

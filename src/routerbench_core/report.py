@@ -48,11 +48,15 @@ def _clean(x: Any) -> Any:
         return {str(k): _clean(v) for k, v in x.items()}
     if isinstance(x, list | tuple):
         return [_clean(v) for v in x]
+    if isinstance(x, np.ndarray):
+        return _clean(x.tolist())
     if isinstance(x, np.generic):
         x = x.item()
     if isinstance(x, float) and not math.isfinite(x):
         return None
-    return x
+    if x is None or isinstance(x, bool | int | float | str):
+        return x
+    return str(x)  # a router's describe() may hold anything; the report stays valid JSON
 
 
 def labels(metadata: dict[str, Any]) -> list[str]:

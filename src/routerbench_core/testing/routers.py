@@ -138,6 +138,15 @@ class RouterConformance:
         assert set(router.settings) <= {"perf", "perf-cost"}, router.settings
         assert isinstance(router.describe(), dict)
 
+    def test_describe_is_json_ready(self) -> None:
+        ev = self.evaluator()
+        router, _ = self.fitted(ev, self.seeds[0])
+        from routerbench_core.report import _clean
+
+        described = router.describe()
+        assert isinstance(described, dict)
+        json.dumps(_clean(described), allow_nan=False)
+
     def test_fit_route_shapes_and_indices(self) -> None:
         ev = self.evaluator()
         router, test = self.fitted(ev, self.seeds[0])

@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import gc
 import json
+import os
 import random
 import resource
 import sys
@@ -114,25 +115,30 @@ def main(argv: list[str] | None = None) -> int:
         trace = args.tracemalloc
         if trace:
             tracemalloc.start()
-        t0 = time.perf_counter()
+        load_before = os.getloadavg()[0]
+        t0, c0 = time.perf_counter(), time.process_time()
         result = import_bench(store, "llmrouterbench", work / "release", "synthetic")
-        import_s = time.perf_counter() - t0
+        import_s, import_cpu = time.perf_counter() - t0, time.process_time() - c0
         import_peak = tracemalloc.get_traced_memory()[1] if trace else None
         if trace:
             tracemalloc.stop()
         store.close()
 
         store = Store(store_path)
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         matrix = store.load_matrix("synthetic")
-        load_s = time.perf_counter() - t0
+        load_s, load_cpu = time.perf_counter() - t0, time.process_time() - c0
         store.close()
         assert matrix.shape == (args.queries, args.models), matrix.shape
         rate = n / import_s
         rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        print(f"machine load average before the import: {load_before:.1f} "
+              f"on {os.cpu_count()} CPUs (wall times stretch when it exceeds the CPU count)")
         print(f"import: {n:,} records in {import_s:.2f} s = {rate:,.0f} records/s "
-              f"(parse+validate {result.parse_s:.2f} s, write {result.write_s:.2f} s)")
-        print(f"matrix load: {matrix.shape[0]:,} x {matrix.shape[1]} in {load_s:.2f} s")
+              f"(parse+validate {result.parse_s:.2f} s, write {result.write_s:.2f} s; "
+              f"CPU time {import_cpu:.2f} s = {n / import_cpu:,.0f} records per CPU-second)")
+        print(f"matrix load: {matrix.shape[0]:,} x {matrix.shape[1]} in {load_s:.2f} s "
+              f"(CPU time {load_cpu:.2f} s)")
         if import_peak is not None:
             print(f"peak traced Python memory during import: {import_peak / 1e6:,.0f} MB")
         print(f"peak RSS of this process: {rss_mb:,.0f} MB; store file "

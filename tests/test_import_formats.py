@@ -520,3 +520,9 @@ def test_wide_csv_export_reads_back(tmp_path: Path, rbench_store: Store,
 def test_unknown_format_suggests(tmp_path: Path) -> None:
     with pytest.raises(DataFormatError, match="Did you mean llmrouter"):
         parse("llmroutr", tmp_path)
+
+
+def test_llmrouterbench_index_7_and_string_7_are_one_record(tmp_path: Path) -> None:
+    write_lrb(tmp_path / "r", "d", "test", "m", [lrb_record(7, "m"), lrb_record(0, "m", index="7")])
+    with pytest.raises(DataFormatError, match="duplicate record"):
+        parse("llmrouterbench", tmp_path / "r")

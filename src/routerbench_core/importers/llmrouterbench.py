@@ -49,6 +49,7 @@ DEFAULT_SPLIT = "unsplit"
 _FIELD_NAMES = ("index", "score", "prompt", "origin_query", "raw_output", "prediction",
                 "prompt_tokens", "completion_tokens", "cost")
 _FIELDS = operator.itemgetter(*_FIELD_NAMES)
+_INF = float("inf")
 
 
 def bench_root(path: Path) -> Path:
@@ -105,6 +106,10 @@ def _top_name(data: dict[str, Any], field: str, fallback: str, path: Path) -> st
 
 
 def parse(path: Path) -> ImportedBench:
+    """Parse a release. This is the format of the 400k-record releases, so its record loop
+    appends rows to the builder's lists directly (with the same checks as
+    ``BenchBuilder.add_query``/``add_outcome``: a record key is unique within its run file
+    and a run gives one model's outcomes, so no (query, model) cell can repeat)."""
     root = bench_root(Path(path))
     builder = BenchBuilder(FORMAT, path)
     bench = builder.bench
@@ -141,7 +146,7 @@ def parse(path: Path) -> ImportedBench:
         files_used += 1
         m = builder.add_model(ModelSpec(name=model))
         prefix = f"{dataset}/{split}/"
-        indices_seen: dict[Any, int] = {}
+        indices_seen: dict[str, int] = {}
         for pos, rec in enumerate(records):
             try:
                 index, score, prompt, origin, raw, pred, pt, ct, cost = _FIELDS(rec)
@@ -161,18 +166,19 @@ def parse(path: Path) -> ImportedBench:
                 raise Where(file, pos).error(
                     "index", f"expected an integer or string, got {type(index).__name__}"
                 )
-            if index in indices_seen:
+            key = prefix + str(index)  # 7 and "7" name the same record
+            if key in indices_seen:
                 raise Where(file, f"{pos} (index {index})").error(
                     "index", f"duplicate record: index {index!r} already at record "
-                    f"{indices_seen[index]}"
+                    f"{indices_seen[key]}"
                 )
-            indices_seen[index] = pos
+            indices_seen[key] = pos
             error = rec.get("error")
             # Fast path: the common, well-typed record skips the per-field validators.
             if not (
                 (type(score) is float or type(score) is int) and 0 <= score <= 1
                 and type(pt) is int and pt >= 0 and type(ct) is int and ct >= 0
-                and (type(cost) is float or type(cost) is int) and 0 <= cost < float("inf")
+                and (type(cost) is float or type(cost) is int) and 0 <= cost < _INF
                 and (type(raw) is str or raw is None)
                 and (type(prompt) is str or prompt is None)
                 and (type(origin) is str or origin is None)
@@ -189,7 +195,6 @@ def parse(path: Path) -> ImportedBench:
                 error = as_text(error, "error", where)
             if pred is not None and type(pred) is not str:
                 pred = dumps(pred)
-            key = prefix + str(index)
             q = qindex.get(key)
             text = prompt if prompt is not None else origin
             if q is None:

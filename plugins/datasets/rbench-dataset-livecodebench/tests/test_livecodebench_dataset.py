@@ -1,0 +1,84 @@
+"""LiveCodeBench: stdin and functional problems, encoded private tests, per-case timeouts."""
+
+from __future__ import annotations
+
+import base64
+import pickle
+import zlib
+from pathlib import Path, PurePosixPath
+
+import pytest
+from rbench_dataset_livecodebench.dataset import LiveCodeBench, decode_tests
+
+from routerbench_core.datasets import DatasetError
+from routerbench_core.schema import Response
+from routerbench_core.testing.datasets import DatasetConformance
+
+FIXTURE = Path(__file__).parent / "fixtures" / "livecodebench.jsonl"
+
+SUM_OK = "```python\na, b = map(int, input().split())\nprint(a + b)\n```"
+SUM_BUFFER = "```python\nimport sys\nprint(sum(map(int, sys.stdin.buffer.read().split())))\n```"
+EVEN_OK = (
+    "```python\nclass Solution:\n    def countEvenDigits(self, num: int) -> int:\n"
+    "        return sum(int(d) % 2 == 0 for d in str(num))\n\n"
+    "print(Solution().countEvenDigits(2468))\n```"
+)
+REVERSE_OK = "```python\nprint(*reversed(open(0).read().split()))\n```"
+
+
+class TestLiveCodeBenchConformance(DatasetConformance):
+    dataset_name = "livecodebench"
+    fixture = FIXTURE
+    good_answers = {"rbench_abc001_a": SUM_OK, "9901": EVEN_OK, "rbench_cf_9001": REVERSE_OK}
+    bad_answers = {
+        # right on the public sample, wrong on the hidden ones
+        "rbench_abc001_a": "```python\ninput()\nprint(5)\n```",
+        "9901": "```python\nclass Solution:\n    def countEvenDigits(self, num):\n        return len(str(num))\n```",
+        "rbench_cf_9001": "```python\nprint('models pick routers')\n```",
+    }
+
+
+def _grade(ds: LiveCodeBench, qid: str, text: str) -> dict:
+    query = next(q for q in ds.load(FIXTURE) if q.id == qid)
+    grade = ds.grade(query, Response(query_key=query.key, model="m", raw_output=text))
+    return {"score": grade.score, **grade.details.get("execution", {})}
+
+
+def test_private_tests_are_decoded_and_hidden() -> None:
+    ds = LiveCodeBench()
+    atcoder, leetcode, _ = ds.load(FIXTURE)
+    assert atcoder.metadata["mode"] == "stdin" and len(atcoder.ground_truth["tests"]) == 2
+    assert leetcode.metadata["mode"] == "functional"
+    assert leetcode.metadata["fn_name"] == "countEvenDigits"
+    system, user = ds.build_messages(leetcode)
+    assert system["role"] == "system" and "class Solution" in user["content"]
+    assert "13579" not in user["content"]  # a private input
+    assert "stdin" in ds.build_messages(atcoder)[1]["content"]
+
+
+def test_stdin_variants_pass() -> None:
+    ds = LiveCodeBench()
+    assert _grade(ds, "rbench_abc001_a", SUM_BUFFER)["score"] == 1.0
+    with_exit = "```python\nimport sys\na, b = map(int, input().split())\nprint(a + b)\nsys.exit(0)\n```"
+    assert _grade(ds, "rbench_abc001_a", with_exit)["score"] == 1.0
+
+
+def test_per_case_timeout_fails_fast() -> None:
+    ds = LiveCodeBench(per_case_timeout_s=0.5)
+    slow = "```python\nimport time\ntry:\n    time.sleep(30)\nexcept Exception:\n    pass\nprint(5)\n```"
+    result = _grade(ds, "rbench_abc001_a", slow)
+    assert result["score"] == 0.0 and "time limit" in result["error"]
+    assert result["duration_s"] < 5
+
+
+def test_wrong_answer_names_the_case() -> None:
+    result = _grade(LiveCodeBench(), "rbench_cf_9001", "```python\nprint('models pick routers')\n```")
+    assert result["error"] == "AssertionError: test 1: wrong answer"
+
+
+def test_decode_tests_refuses_objects() -> None:
+    blob = base64.b64encode(zlib.compress(pickle.dumps(PurePosixPath("/etc")))).decode()
+    with pytest.raises(DatasetError, match="refusing"):
+        decode_tests(blob)
+    assert decode_tests('[{"input": "1", "output": "2"}]') == [{"input": "1", "output": "2"}]
+    assert decode_tests(None) == []

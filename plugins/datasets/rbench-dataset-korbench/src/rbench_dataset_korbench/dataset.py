@@ -1,0 +1,124 @@
+"""KOR-Bench (Ma et al., 2024, "Knowledge-Orthogonal Reasoning"): 1,250 questions that can only
+be answered by applying a newly stated rule — 5 categories (cipher, counterfactual, logic,
+operation, puzzle) × 25 rules × 10 questions — 3-shot with three solved questions of the same
+rule.
+
+Sources (``--data-file``):
+
+* the release's ``data`` folder (or one category folder inside it): per category
+  ``rule.jsonl`` (``idx``, ``rule_content``), ``sample.jsonl`` (``rule_id``, ``idx``,
+  ``question``, ``answer``) and ``three-shot.jsonl`` (``rule_id``, ``question``, ``answer``);
+* or a JSONL of prepared items: ``category``, ``rule_id``, ``idx``, ``rule_content``,
+  ``question``, ``answer``, ``shots`` (a list of three ``{"question", "answer"}``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from rbench_dataset_korbench.scoring import CATEGORIES, check, extract_bracketed, unwrap
+from routerbench_core.datasets import DatasetError, TemplateDataset, read_records
+from routerbench_core.schema import Query
+
+PROMPT = """You will be given a rule of the "{category}" kind that you may never have seen before. Apply the rule exactly as stated — not what you know from elsewhere — to answer the question. Reason step by step, then give the final answer wrapped in double square brackets, like [[answer]].
+
+### Rule:
+{rule}
+
+{shots}
+
+### Question:
+{question}
+
+### Answer:"""
+
+N_SHOTS = 3
+
+
+class KORBench(TemplateDataset):
+    """KOR-Bench, all five categories (or those present in the given folder)."""
+
+    name = "korbench"
+    category = "logic"
+    size = 1250
+    metric = "accuracy"
+    settings = ("perf",)
+    shots = 3
+    grader_version = "1"
+    hub_id = None  # released on GitHub (KOR-Bench/KOR-Bench, folder data/)
+    hub_revision = None
+    prompt_template = PROMPT
+    required_fields = ("category", "rule_id", "idx", "rule_content", "question", "answer", "shots")
+
+    def load(self, data_file: Path | None = None, *, limit: int | None = None) -> list[Query]:
+        if data_file is not None and Path(data_file).is_dir():
+            queries = self._from_release(Path(data_file))
+            return queries[:limit] if limit is not None else queries
+        return super().load(data_file, limit=limit)
+
+    def _from_release(self, root: Path) -> list[Query]:
+        folders = [root / c for c in CATEGORIES if (root / c).is_dir()]
+        if not folders and root.name in CATEGORIES:
+            folders = [root]
+        if not folders:
+            raise DatasetError(
+                f"{root}: no KOR-Bench category folders ({', '.join(CATEGORIES)}) with "
+                "rule.jsonl, sample.jsonl and three-shot.jsonl"
+            )
+        queries: list[Query] = []
+        for folder in folders:
+            category = folder.name
+            for needed in ("rule.jsonl", "sample.jsonl", "three-shot.jsonl"):
+                if not (folder / needed).exists():
+                    raise DatasetError(f"{folder}: missing {needed}")
+            rules = {str(r["idx"]): str(r["rule_content"]) for r in read_records(folder / "rule.jsonl")}
+            shots: dict[str, list[dict[str, str]]] = {}
+            for r in read_records(folder / "three-shot.jsonl"):
+                shots.setdefault(str(r["rule_id"]), []).append(
+                    {"question": str(r["question"]), "answer": str(r["answer"])})
+            for i, item in enumerate(read_records(folder / "sample.jsonl")):
+                rule_id = str(item.get("rule_id"))
+                if rule_id not in rules:
+                    raise DatasetError(f"{folder / 'sample.jsonl'}: item {i} names rule "
+                                       f"{rule_id!r}, which rule.jsonl does not define")
+                queries.append(self.to_query({
+                    **item, "category": category, "rule_content": rules[rule_id],
+                    "shots": shots.get(rule_id, []),
+                }, i))
+        return queries
+
+    def to_query(self, record: Mapping[str, Any], index: int) -> Query:
+        category = str(record["category"])
+        if category not in CATEGORIES:
+            raise DatasetError(f"record {index}: category {category!r} is not one of {CATEGORIES}")
+        shots = list(record["shots"])
+        if len(shots) < N_SHOTS:
+            raise DatasetError(
+                f"record {index} ({category} rule {record['rule_id']}): {len(shots)} exemplar(s), "
+                f"KOR-Bench is {N_SHOTS}-shot; three-shot.jsonl lacks this rule's examples"
+            )
+        return Query(
+            dataset=self.name, id=f"{category}-{record['idx']}", text=str(record["question"]),
+            ground_truth=unwrap(str(record["answer"])), source_split=category,
+            metadata={"category": category, "rule_id": str(record["rule_id"]),
+                      "rule": str(record["rule_content"]), "shots": shots[:N_SHOTS]},
+        )
+
+    def prompt_fields(self, query: Query) -> dict[str, Any]:
+        shots = "\n\n".join(
+            f"### Question:\n{s['question']}\n\n### Answer:\n{s['answer']}"
+            for s in query.metadata["shots"]
+        )
+        return {"question": query.text, "category": query.metadata["category"],
+                "rule": query.metadata["rule"], "shots": shots}
+
+    def extract(self, output: str, query: Query) -> str | None:
+        return extract_bracketed(output)
+
+    def score(self, prediction: str, query: Query) -> tuple[float, dict[str, Any]]:
+        ok = check(prediction, str(query.ground_truth), query.metadata["category"])
+        return (1.0 if ok else 0.0), {"category": query.metadata["category"],
+                                      "rule_id": query.metadata["rule_id"]}
+

@@ -309,6 +309,10 @@ def render_tables(report: dict[str, Any], console: Any) -> None:
             console.print(f"[yellow]{name}: {c['n_missing_choice']} routed queries (all seeds) "
                           f"went to a model with no score there (counted per "
                           f"missing={report['missing_policy']})[/yellow]")
+        if c.get("n_missing_cost"):
+            console.print(f"[yellow]{name}: {c['n_missing_cost']} paid calls (all seeds) have no "
+                          "recorded cost and add nothing to its cost: its cost is a lower "
+                          "bound[/yellow]")
     dropped = sum(s["n_dropped_cross_split_duplicates"] for s in report["splits"])
     unscorable = sum(s["n_unscorable_test_dropped"] for s in report["splits"])
     if dropped or unscorable:

@@ -246,3 +246,18 @@ def test_prompts_are_versioned_and_known():
         assert p.version and p.ident == f"{name}@{p.version}"
     with pytest.raises(JudgeError, match="unknown judge prompt"):
         get_prompt("nope")
+
+
+def test_judge_shares_the_collectors_cache_key_and_shape(rbench_store):
+    from routerbench_core.backends import request_hash
+
+    backend = RuleJudgeBackend()
+    judge = LLMJudge(backend, "j", store=rbench_store)
+    messages = SIMPLEQA_PROMPT.render(question="q", reference="a", answer="a")
+    key = request_hash(backend.cache_identity(), "j", messages, {"temperature": 0.0})
+    assert judge.request_hash(messages) == key
+    # an entry written the way the collector writes it (no query_key/model/request_hash)
+    rbench_store.cache_put(key, "rule-judge", "j", {"messages": messages},
+                           {"raw_output": "Verdict: INCORRECT", "cost": 0.5})
+    out = ReferenceJudge(judge).judge_sync("q", "a", "a")
+    assert backend.seen == [] and out.verdict == "incorrect" and out.details["judge_cached"]

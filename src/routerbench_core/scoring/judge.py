@@ -12,9 +12,10 @@ Two judges share one cached caller (:class:`LLMJudge`):
 
 Why a judge call is cached like any other request: re-grading (a new dataset grader version,
 ``rbench grade --regrade``) must not pay for the same judgement twice, and a judge run killed
-half-way resumes where it stopped. The key is a hash of the backend identity, judge model,
-messages and sampling parameters, stored in the store's ``request_cache``. Failed calls are never
-cached.
+half-way resumes where it stopped. The key is the collector's own
+:func:`routerbench_core.backends.request_hash` (backend identity, judge model, messages,
+output-changing sampling parameters) and entries are stored in the store's ``request_cache`` in
+the collector's shape. Failed calls are never cached.
 
 A judge that fails (the backend returned an error, or the reply has no parseable verdict) gives
 ``score=None`` with the error in ``details`` — never a 0, which would blame the judged model for
@@ -27,8 +28,6 @@ it bump their ``grader_version`` so stored grades can be told apart and re-score
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import json
 import re
 import threading
 from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
@@ -43,9 +42,6 @@ if TYPE_CHECKING:
 
 Verdict = Literal["correct", "incorrect", "not_attempted"]
 T = TypeVar("T")
-
-#: Bumped whenever the cache-key recipe changes (old entries are then simply not found).
-CACHE_KEY_VERSION = "judge-cache-1"
 
 
 class JudgeError(ValueError):
@@ -288,15 +284,12 @@ class LLMJudge:
         self.calls = 0  # backend calls actually made (cache misses); tests and reports read it
 
     def request_hash(self, messages: list[dict[str, Any]]) -> str:
-        payload = {
-            "kind": CACHE_KEY_VERSION,
-            "backend": self.backend.cache_identity(),
-            "model": self.model.name,
-            "messages": messages,
-            "params": self.params,
-        }
-        blob = json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-        return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+        """The same key the collector uses for this request, so judge calls share the cache."""
+        from routerbench_core.backends import api_model_name, request_hash
+
+        return request_hash(
+            self.backend.cache_identity(), api_model_name(self.model), messages, self.params
+        )
 
     async def acomplete(self, messages: list[dict[str, Any]], *, query_key: str = "judge") -> Response:
         """The judge model's reply (from the cache when present). Never raises for API errors."""
@@ -304,9 +297,10 @@ class LLMJudge:
         if self.store is not None:
             hit = self.store.cache_get(key)
             if hit is not None:
-                response = Response.model_validate(hit)
-                response.metadata = {**response.metadata, "cached": True}
-                return response
+                data = {**hit, "query_key": query_key, "model": self.model.name,
+                        "request_hash": key}
+                data["metadata"] = {**(data.get("metadata") or {}), "cached": True}
+                return Response.model_validate(data)
         request = GenerationRequest(
             model=self.model, messages=messages, params=dict(self.params), query_key=query_key
         )
@@ -320,12 +314,14 @@ class LLMJudge:
             )
         response.request_hash = key
         if self.store is not None and response.ok and response.raw_output is not None:
+            # stored in the collector's shape, so either can answer the other's request
             self.store.cache_put(
                 key,
-                str(self.backend.cache_identity().get("backend", type(self.backend).__name__)),
+                str(getattr(self.backend, "name", type(self.backend).__name__)),
                 self.model.name,
-                request.model_dump(mode="json"),
-                response.model_dump(mode="json"),
+                {"model": self.model.name, "messages": messages, "params": self.params,
+                 "purpose": "judge"},
+                response.model_dump(mode="json", exclude={"query_key", "model", "request_hash"}),
             )
         return response
 

@@ -290,6 +290,7 @@ class Evaluator:
         self._embed = _EmbeddingTable(embedder, store, matrix.texts) if embedder else None
         self._outputs = outputs
         self._splits: dict[int, Split] = {}
+        self._n_unscorable: dict[int, int] = {}
         self._refs: dict[int, References] = {}
         self.unscorable = ~(~np.isnan(matrix.score)).any(axis=1)
 
@@ -310,24 +311,18 @@ class Evaluator:
             else:
                 s = make_split(m.datasets, m.texts, seed, test_fraction=self.test_fraction,
                                valid_fraction=self.valid_fraction, ood=self.ood)
-            test = s.test[~self.unscorable[s.test]]
+            unscorable = self.unscorable[s.test]
+            self._n_unscorable[seed] = int(unscorable.sum())
             self._splits[seed] = Split(
-                seed=s.seed, train=s.train, valid=s.valid, test=test, dropped=s.dropped,
-                ood=s.ood, duplicate_rows=s.duplicate_rows, source=s.source,
+                seed=s.seed, train=s.train, valid=s.valid, test=s.test[~unscorable],
+                dropped=s.dropped, ood=s.ood, duplicate_rows=s.duplicate_rows, source=s.source,
             )
         return self._splits[seed]
 
     def n_unscorable_test(self, seed: int) -> int:
         """Test queries dropped because no model has a score on them."""
-        m = self.matrix
-        if self.split_source == "source":
-            assert self.source_splits is not None
-            s = split_from_source(m.datasets, m.texts, self.source_splits, seed,
-                                  valid_fraction=self.valid_fraction)
-        else:
-            s = make_split(m.datasets, m.texts, seed, test_fraction=self.test_fraction,
-                           valid_fraction=self.valid_fraction, ood=self.ood)
-        return int(self.unscorable[s.test].sum())
+        self.split(seed)
+        return self._n_unscorable[seed]
 
     def _query_view(self, rows: np.ndarray) -> QuerySet:
         m = self.matrix

@@ -261,3 +261,22 @@ def test_judge_shares_the_collectors_cache_key_and_shape(rbench_store):
                            {"raw_output": "Verdict: INCORRECT", "cost": 0.5})
     out = ReferenceJudge(judge).judge_sync("q", "a", "a")
     assert backend.seen == [] and out.verdict == "incorrect" and out.details["judge_cached"]
+
+
+def test_judge_context_builds_a_cached_judge_from_a_registered_backend(rbench_store):
+    from routerbench_core.plugins import make_plugin_manager
+    from routerbench_core.scoring.judge import judge_context, resolve_judge
+
+    class Plugin:
+        from routerbench_core.hookspecs import hookimpl
+
+        @staticmethod
+        @hookimpl
+        def register_backends(register):
+            register("rule-judge", RuleJudgeBackend, "test judge")
+
+    host = make_plugin_manager(load_entrypoints=False, extra_plugins=[Plugin])
+    ctx = judge_context(host, "rule-judge", "jm", store=rbench_store)
+    judge = resolve_judge(ctx, dataset="simpleqa")
+    assert isinstance(judge.backend, RuleJudgeBackend) and judge.store is rbench_store
+    assert ReferenceJudge(judge).judge_sync("q", "x", "x").score == 1.0

@@ -462,6 +462,24 @@ def resolve_judge(context: Mapping[str, Any], *, dataset: str) -> LLMJudge:
     )
 
 
+def judge_context(
+    host: Any, backend: str, model: str | ModelSpec, *, store: Store | None = None,
+    backend_options: Mapping[str, Any] | None = None, params: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The ``context`` for ``grade_bench``/``Dataset.grade`` that judged datasets need.
+
+    :param host: the plugin host (:func:`routerbench_core.plugins.make_plugin_manager`).
+    :param backend: a registered backend name, e.g. ``"openai"``.
+    :param model: the judge model; a :class:`ModelSpec` carries prices for cost accounting.
+
+    For a CLI: ``grade_bench(store, bench, host, context=judge_context(host, "openai",
+    "gpt-4.1-mini", store=store, backend_options={"base_url": ...}))``.
+    """
+    backend_cls = host.load("backend", backend)
+    instance = backend_cls(**dict(backend_options or {}))
+    return {"judge": LLMJudge(instance, model, params=params, store=store)}
+
+
 def gather_bounded(
     factories: Sequence[Callable[[], Awaitable[T]]], concurrency: int = 16
 ) -> list[T]:

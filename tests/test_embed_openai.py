@@ -14,6 +14,8 @@ import pytest
 from routerbench_core.embedders import cached_embed, load_embedder
 from routerbench_core.embedding.openai_compat import EmbeddingEndpointError, OpenAIEmbedder
 
+pytest.importorskip("httpx", reason="the openai embedder needs httpx (pip install rbench[embed])")
+
 
 class _Server:
     """Answers POST /v1/embeddings with hash-derived vectors; fails on demand."""

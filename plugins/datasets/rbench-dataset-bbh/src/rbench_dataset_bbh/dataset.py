@@ -49,7 +49,7 @@ class BBH(TemplateDataset):
     shots = 3
     grader_version = "1"
     hub_id = "lukaemon/bbh"
-    hub_revision = "main"
+    hub_revision = "982bb89fd79532a8ac676a61fc42eb1aeec63f99"
     hub_split = "test"
     prompt_template = PROMPT
     required_fields = ("input", "target")

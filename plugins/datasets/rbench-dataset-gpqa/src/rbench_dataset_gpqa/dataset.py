@@ -45,7 +45,7 @@ class GPQA(TemplateDataset):
     shots = 0
     grader_version = "1"
     hub_id = "Idavidrein/gpqa"
-    hub_revision = "main"
+    hub_revision = "633f5ee89ab8ad4522a9f850766b73f62147ffdd"
     hub_config = "gpqa_diamond"
     hub_split = "train"  # the release has a single split named train
     prompt_template = PROMPT

@@ -40,7 +40,7 @@ class HLE(JudgedGrading, TemplateDataset):
     shots = 0
     grader_version = f"1+{HLE_PROMPT.ident}"
     hub_id = "cais/hle"
-    hub_revision = "main"
+    hub_revision = "5a81a4c7271a2a2a312b9a690f0c2fde837e4c29"
     hub_split = "test"
     required_fields = ("id", "question", "answer")
 

@@ -48,7 +48,7 @@ class SimpleQA(JudgedGrading, TemplateDataset):
     shots = 0
     grader_version = f"1+{SIMPLEQA_PROMPT.ident}"
     hub_id = "basicv8vc/SimpleQA"
-    hub_revision = "main"
+    hub_revision = "e319282ab125c3dbd0c7fd00be2e4dd54e7e8f94"
     hub_split = "test"
     prompt_template = "{question}"
     required_fields = ("problem", "answer")

@@ -125,3 +125,20 @@ def test_symbolic_check_works_off_the_main_thread() -> None:
 )
 def test_rounded_equal(pred: str, gold: str, expected: bool) -> None:
     assert rounded_equal(pred, gold) is expected
+
+
+@pytest.mark.parametrize(
+    ("pred", "gold", "expected"),
+    [
+        ("0.24", "0.23913", True),  # the exact value rounded to the prediction's decimals
+        ("23.9%", "0.23913", True),
+        ("24%", "0.23913", True),
+        ("0.2", "0.23913", False),  # one significant digit is too coarse
+        ("0", "0.23913", False),
+        ("0.25", "0.23913", False),
+        ("380", "380.12345", True),
+        ("$1,234 million", "1234", True),
+    ],
+)
+def test_rounded_equal_to_prediction_precision(pred: str, gold: str, expected: bool) -> None:
+    assert rounded_equal(pred, gold, round_to_prediction=True) is expected

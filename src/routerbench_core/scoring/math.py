@@ -33,7 +33,8 @@ DEFAULT_ABS_TOL = 1e-8
 _TEXT_WRAPPERS = re.compile(r"\\(?:text|textbf|mathrm|mathbf|mbox)\s*\{([^{}]*)\}")
 _UNITS = re.compile(
     r"\s*(?:\\!|\\,|\\;|\\:|\\ )?\s*(?:dollars?|cents?|units?|degrees?|percent|meters?|cm|km|"
-    r"inches|inch|feet|foot|ft|hours?|minutes?|seconds?|mph|sq\.?\s*units?)\s*$",
+    r"inches|inch|feet|foot|ft|hours?|minutes?|seconds?|mph|sq\.?\s*units?|"
+    r"millions?|billions?|thousands?|mn|bn)\s*$",
     re.IGNORECASE,
 )
 
@@ -125,12 +126,23 @@ def _decimals(text: str) -> int | None:
     return len(s.split(".", 1)[1]) if "." in s else 0
 
 
-def rounded_equal(pred: Any, gold: Any, *, percent: bool = True, rel_tol: float = 1e-3) -> bool:
+def _significant_digits(text: str) -> int:
+    digits = normalize_math_text(text).rstrip("%").replace(",", "").lstrip("-+").replace(".", "")
+    return len(digits.lstrip("0")) if digits.isdigit() else 0
+
+
+def rounded_equal(
+    pred: Any, gold: Any, *, percent: bool = True, rel_tol: float = 1e-3,
+    round_to_prediction: bool = False,
+) -> bool:
     """Numeric match that forgives rounding: the grader FinQA-style answers need.
 
     True when the prediction rounded to the reference's number of decimals equals the
-    reference, or they agree within ``rel_tol`` (a zero reference needs a zero). With ``percent`` a value and its percentage
-    (``0.123`` vs ``12.3%``/``12.3``) match as well, because reports state ratios both ways.
+    reference, or they agree within ``rel_tol`` (a zero reference needs a zero). With
+    ``percent`` a value and its percentage (``0.123`` vs ``12.3%``/``12.3``) match as well,
+    because reports state ratios both ways. With ``round_to_prediction`` a prediction written
+    with at least two significant digits also matches the reference rounded to the
+    prediction's decimals (``0.24`` for ``0.23913``), as a reader rounding the exact value would.
     """
     p, g = parse_number(pred), parse_number(gold)
     if p is None or g is None:
@@ -145,6 +157,13 @@ def rounded_equal(pred: Any, gold: Any, *, percent: bool = True, rel_tol: float 
         # rounding must not turn a small prediction into a match for a zero reference
         if places is not None and g != 0 and round(value, places) == round(g, places):
             return True
+    if round_to_prediction and isinstance(pred, str) and _significant_digits(pred) >= 2:
+        pred_places = _decimals(pred)
+        if pred_places is not None:
+            scale = [1.0, 100.0, 0.01] if percent else [1.0]
+            for factor in scale:
+                if g != 0 and round(g * factor, pred_places) == round(p, pred_places):
+                    return True
     return False
 
 

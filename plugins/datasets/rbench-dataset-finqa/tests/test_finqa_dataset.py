@@ -1,0 +1,61 @@
+"""FinQA: both layouts, table rendering, rounding/percent-tolerant grading, conformance."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from rbench_dataset_finqa.dataset import FinQA
+
+from routerbench_core.datasets import DatasetError
+from routerbench_core.schema import Response
+from routerbench_core.testing.datasets import DatasetConformance
+
+FIXTURE = Path(__file__).parent / "fixtures" / "finqa_test.json"
+REVENUE, CASH, DIVIDEND = "RBX/2019/page_12.pdf-1", "RBX/2020/page_40.pdf-2", "RBX/2021/page_7.pdf-3"
+
+
+class TestFinQAConformance(DatasetConformance):
+    dataset_name = "finqa"
+    fixture = FIXTURE
+    good_answers = {
+        REVENUE: "(1250 - 1000) / 1000 = 0.25, i.e. \\boxed{25\\%}",
+        CASH: "4520 / 3875 = 1.1665 so the ratio is \\boxed{1.17}",
+        DIVIDEND: "0.48 > 0.44, so \\boxed{\\text{yes}}",
+    }
+    bad_answers = {
+        REVENUE: "\\boxed{20\\%}",
+        CASH: "The ratio is \\boxed{0.857}",
+        DIVIDEND: "Answer: no",
+    }
+
+
+def test_context_renders_text_and_table() -> None:
+    ds = FinQA()
+    query = ds.load(FIXTURE)[0]
+    content = ds.build_messages(query)[0]["content"]
+    assert "| net revenue | $ 1250 | $ 1000 |" in content
+    assert content.index("summarized below") < content.index("| net revenue") < content.index(
+        "driven by new contracts")
+    assert query.ground_truth == "0.25" and "Question: what was the percentage" in content
+
+
+def test_flattened_hub_layout(tmp_path: Path) -> None:
+    path = tmp_path / "finqa.jsonl"
+    path.write_text(json.dumps({
+        "id": "X-1", "question": "what is 2+2?", "answer": "4", "pre_text": ["p"],
+        "post_text": [], "table": [["a", "b"], ["1", "2"]],
+    }) + "\n")
+    ds = FinQA()
+    (query,) = ds.load(path)
+    assert (query.id, query.ground_truth) == ("X-1", "4")
+    grade = ds.grade(query, Response(query_key=query.key, model="m", raw_output="so it is 4.0"))
+    assert grade.score == 1.0  # last-number fallback for unboxed answers
+
+
+def test_missing_table_is_a_clear_error(tmp_path: Path) -> None:
+    path = tmp_path / "finqa.jsonl"
+    path.write_text(json.dumps({"id": "X", "question": "q", "answer": "1"}) + "\n")
+    with pytest.raises(DatasetError, match="needs a question, an answer"):
+        FinQA().load(path)

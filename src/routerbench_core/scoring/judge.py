@@ -451,14 +451,14 @@ def resolve_judge(context: Mapping[str, Any], *, dataset: str) -> LLMJudge:
         if not model:
             raise JudgeError(
                 f"dataset {dataset!r}: a judge backend was given without judge_model; name the "
-                "judge model (e.g. --judge-model gpt-4.1-mini)"
+                "judge model (e.g. judge_model='gpt-4.1-mini')"
             )
         return LLMJudge(judge, model, params=context.get("judge_params"),
                         store=context.get("store"))
     raise JudgeError(
-        f"dataset {dataset!r} is graded by an LLM judge: pass judge=<LLMJudge or Backend> and "
-        "judge_model=<name> to grade (e.g. `rbench grade --judge-backend openai --judge-model "
-        "gpt-4.1-mini`); its answers stay ungraded until then"
+        f"dataset {dataset!r} is graded by an LLM judge: grade it with a judge in the context, "
+        "e.g. grade_bench(store, bench, host, context=judge_context(host, 'openai', "
+        "'gpt-4.1-mini', store=store)); its answers stay ungraded until then"
     )
 
 

@@ -91,8 +91,16 @@ def test_judge_failure_is_none_not_zero(judge_server, judge_backend):
 def test_missing_judge_is_an_error_not_a_zero():
     ds = HLE()
     q0 = ds.load(FIXTURE)[0]
-    with pytest.raises(JudgeError, match="judge_model"):
+    with pytest.raises(JudgeError, match="graded by an LLM judge"):
         ds.grade(q0, reply(q0, "Answer: 25"))
+    class Idle(Backend):
+        name = "idle"
+
+        async def agenerate(self, request):
+            raise AssertionError("must not be called")
+
+    with pytest.raises(JudgeError, match="judge_model"):
+        ds.grade(q0, reply(q0, "Answer: 25"), judge=Idle())
 
 
 def test_grade_many_runs_concurrently_and_refuses_failures():

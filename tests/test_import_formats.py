@@ -526,3 +526,8 @@ def test_llmrouterbench_index_7_and_string_7_are_one_record(tmp_path: Path) -> N
     write_lrb(tmp_path / "r", "d", "test", "m", [lrb_record(7, "m"), lrb_record(0, "m", index="7")])
     with pytest.raises(DataFormatError, match="duplicate record"):
         parse("llmrouterbench", tmp_path / "r")
+
+
+def test_bad_bench_name_fails_before_parsing(rbench_store: Store, tmp_path: Path) -> None:
+    with pytest.raises(StoreError, match="invalid bench name"):
+        import_bench(rbench_store, "llmrouterbench", tmp_path / "does-not-matter", "a/b")

@@ -150,6 +150,12 @@ def default_store_path() -> Path:
     return Path(os.environ.get("RBENCH_STORE") or DEFAULT_STORE)
 
 
+def validate_bench_name(name: str) -> None:
+    """Refuse names that cannot round-trip through paths and command lines."""
+    if not name or "/" in name:
+        raise StoreError(f"invalid bench name {name!r}: use letters, digits, '-', '_' or '.'")
+
+
 def text_hash(text: str) -> str:
     """The hash used to key cached embeddings and detect duplicate prompts."""
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
@@ -248,8 +254,7 @@ class Store:
         conn: sqlite3.Connection | None = None,
     ) -> int:
         """Create an empty bench. Refuses an existing name (never overwrites stored data)."""
-        if not name or "/" in name:
-            raise StoreError(f"invalid bench name {name!r}: use letters, digits, '-', '_' or '.'")
+        validate_bench_name(name)
         c = conn or self._conn
         if c.execute("SELECT 1 FROM benches WHERE name=?", (name,)).fetchone():
             raise StoreError(

@@ -79,8 +79,9 @@ def import_bench(
     store: Store, fmt: str, path: str | Path, name: str, *, replace: bool = False
 ) -> ImportResult:
     """Import ``path`` as bench ``name``: all-or-nothing."""
-    from routerbench_core.store import StoreError
+    from routerbench_core.store import StoreError, validate_bench_name
 
+    validate_bench_name(name)  # fail before a long parse, not after
     if store.has_bench(name) and not replace:
         raise StoreError(
             f"bench {name!r} already exists in {store.path}; choose another --name, pass "

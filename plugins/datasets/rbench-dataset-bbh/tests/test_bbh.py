@@ -99,3 +99,23 @@ class TestBBHConformance(DatasetConformance):
                     "date_understanding-8": "Answer: (A)", "object_counting-12": "Answer: 6"}
     bad_answers = {"boolean_expressions-3": "Answer: False", "boolean_expressions-4": "Answer: True",
                    "date_understanding-8": "Answer: (C)", "object_counting-12": "Answer: 7"}
+
+
+def test_hub_path_reads_every_task_config(monkeypatch):
+    """One hub config per task, the task kept on each row (a stand-in `datasets` module)."""
+    import sys
+    import types
+
+    calls = []
+
+    def load_dataset(repo, config, split, revision):
+        calls.append((repo, config, split, revision))
+        return [{"input": f"{config} q{i}", "target": "True"} for i in range(5)]
+
+    monkeypatch.setitem(sys.modules, "datasets", types.SimpleNamespace(load_dataset=load_dataset))
+    qs = BBH().load()
+    assert len(calls) == 27 and {c[0] for c in calls} == {"lukaemon/bbh"}
+    assert {c[3] for c in calls} == {"982bb89fd79532a8ac676a61fc42eb1aeec63f99"}
+    assert len(qs) == 27 * 2  # 3 exemplars + 2 evaluated per task
+    assert {q.metadata["task"] for q in qs} == {c[1] for c in calls}
+    assert BBH(revision="abc").load() and calls[-1][3] == "abc"

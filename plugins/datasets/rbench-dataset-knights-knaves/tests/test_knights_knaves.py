@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -117,3 +118,24 @@ class TestKnightsKnavesConformance(DatasetConformance):
     def test_metadata_is_sane(self, spec):
         pytest.skip("hub_revision not pinned: no verified commit of K-and-K/knights-and-knaves "
                     "was available offline (README, 'Deviations')")
+
+
+def test_hub_path_reads_one_split_per_size(monkeypatch):
+    """The hub loader asks for every size split and keeps it (a stand-in `datasets` module
+    records the calls; tests never touch the hub)."""
+    import sys
+    import types
+
+    calls = []
+    rows = [json.loads(line) for line in FIXTURE.read_text().splitlines()]
+
+    def load_dataset(repo, config, split, revision):
+        calls.append((repo, config, split, revision))
+        n = int(split[0])
+        return [r for r in rows if len(r["names"]) == n]
+
+    monkeypatch.setitem(sys.modules, "datasets", types.SimpleNamespace(load_dataset=load_dataset))
+    qs = KnightsKnaves().load()
+    assert [c[2] for c in calls] == [f"{n}ppl" for n in range(2, 9)]
+    assert {c[:2] for c in calls} == {("K-and-K/knights-and-knaves", "test")}
+    assert [(q.id, q.source_split) for q in qs] == [("2ppl-0", "2ppl"), ("3ppl-1", "3ppl")]

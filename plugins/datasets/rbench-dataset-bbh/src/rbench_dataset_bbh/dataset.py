@@ -22,6 +22,7 @@ from typing import Any
 from rbench_dataset_bbh.scoring import TASK_FORMATS, answer_format, extract_answer, score_answer
 from routerbench_core.datasets import (
     DatasetError,
+    HubSource,
     TemplateDataset,
     load_hub_records,
     read_records,
@@ -53,15 +54,20 @@ class BBH(TemplateDataset):
     hub_split = "test"
     prompt_template = PROMPT
     required_fields = ("input", "target")
+    #: One hub config per task.
+    hub_sources = tuple(
+        HubSource("lukaemon/bbh", "982bb89fd79532a8ac676a61fc42eb1aeec63f99", "test", task)
+        for task in sorted(TASK_FORMATS)
+    )
 
     def load(self, data_file: Path | None = None, *, limit: int | None = None) -> list[Query]:
         if data_file is None:
             records = []
-            for task in sorted(TASK_FORMATS):  # one hub config per task
-                rows = load_hub_records(self.hub_id, revision=self.hub_revision, split="test",
-                                        config=task, dataset_name=self.name)
-                records += [{**r, "task": task} for r in rows]
-            queries = self._from_records(records, f"{self.hub_id}@{self.hub_revision}")
+            for src in self.sources():  # one hub config per task
+                rows = load_hub_records(src.repo_id, revision=src.revision, split=src.split,
+                                        config=src.config, dataset_name=self.name)
+                records += [{**r, "task": src.config} for r in rows]
+            queries = self._from_records(records, f"{self.hub_id}@{self.sources()[0].revision}")
         else:
             queries = self._from_records(read_records(data_file), str(data_file))
         if not queries:

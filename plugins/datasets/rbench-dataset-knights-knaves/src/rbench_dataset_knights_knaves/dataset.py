@@ -13,9 +13,9 @@ from rbench_dataset_knights_knaves.scoring import (
 )
 from routerbench_core.datasets import (
     DatasetError,
+    HubSource,
     TemplateDataset,
     load_hub_records,
-    require_fields,
 )
 from routerbench_core.schema import Query
 from routerbench_core.scoring.extract import strip_reasoning
@@ -52,18 +52,20 @@ class KnightsKnaves(TemplateDataset):
     prompt_template = PROMPT
     required_fields = ("quiz", "names", "solution")
 
-    def load(self, data_file: Path | None = None, *, limit: int | None = None) -> list[Query]:
+    #: The hub keeps one split per puzzle size.
+    hub_sources = tuple(
+        HubSource("K-and-K/knights-and-knaves", "main", f"{n}ppl", "test") for n in SIZES
+    )
+
+    def read_source_records(self, data_file: Path | None) -> list[dict[str, Any]]:
         if data_file is not None:
-            return super().load(data_file, limit=limit)
-        queries: list[Query] = []
-        for n in SIZES:  # the hub keeps one split per puzzle size
-            split = f"{n}ppl"
-            rows = load_hub_records(self.hub_id, revision=self.hub_revision, split=split,
-                                    config=self.hub_config, dataset_name=self.name)
-            for i, row in enumerate(rows):
-                require_fields(row, self.required_fields, source=f"{self.hub_id}:{split}", index=i)
-                queries.append(self.to_query({**row, "_split": split, "index": i}, i))
-        return queries[:limit] if limit is not None else queries
+            return super().read_source_records(data_file)
+        rows: list[dict[str, Any]] = []
+        for src in self.sources():  # keep each row's split: it names the puzzle size
+            rows += [{**r, "_split": src.split} for r in load_hub_records(
+                src.repo_id, revision=src.revision, split=src.split, config=src.config,
+                dataset_name=self.name)]
+        return rows
 
     def to_query(self, record: Mapping[str, Any], index: int) -> Query:
         names = [str(n) for n in record["names"]]

@@ -162,9 +162,13 @@ def test_llmrouterbench_model_names_with_slashes_round_trip(tmp_path: Path,
 def test_llmrouterbench_skips_demo_runs(tmp_path: Path) -> None:
     write_lrb(tmp_path / "r", "d", "test", "a", [lrb_record(0, "a")])
     write_lrb(tmp_path / "r", "d", "test", "b", [lrb_record(0, "b")], demo=True)
+    # a newer demo run does not hide the real run beside it
+    write_lrb(tmp_path / "r", "d", "test", "a", [lrb_record(0, "a", score=0.0)], demo=True,
+              name="a_20300101_000000.json")
     bench = parse("llmrouterbench", tmp_path / "r")
     assert [m.name for m in bench.models] == ["a"]
-    assert bench.metadata["skipped_demo_files"] == 1
+    assert [g[2] for g in bench.grades] == [1.0]
+    assert bench.metadata["skipped_demo_runs"] == ["d/test/b"]
 
 
 # -- malformed input -------------------------------------------------------------------------

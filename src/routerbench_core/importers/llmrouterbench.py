@@ -9,7 +9,7 @@ Each file holds one model's run on one dataset split: top-level ``dataset_name``
 Several runs of one (dataset, split, model) may sit side by side; the newest wins: the file
 whose name ends in a ``YYYYMMDD_HHMMSS`` timestamp latest in time, and for names without one,
 the file's modification time (a name with a timestamp is compared by that timestamp read as
-UTC). Files with ``"demo": true`` are sample runs and are skipped.
+UTC). Files with ``"demo": true`` are sample runs and never win: the newest other file does.
 
 The query key is ``<dataset>/<split>/<index>``: stable for the same record in every model's
 file, and distinct across splits of one dataset.
@@ -73,8 +73,8 @@ def file_time(path: Path) -> float:
     return path.stat().st_mtime
 
 
-def newest_files(root: Path) -> list[tuple[str, str, str, Path]]:
-    """``(dataset, split, model_folder, file)`` for the newest file of every run folder."""
+def run_folders(root: Path) -> list[tuple[str, str, str, list[Path]]]:
+    """``(dataset, split, model_folder, files)`` for every run folder, in name order."""
     groups: dict[tuple[str, str, str], list[Path]] = defaultdict(list)
     for dataset_dir in sorted(p for p in root.iterdir() if p.is_dir()):
         for split_dir in sorted(p for p in dataset_dir.iterdir() if p.is_dir()):
@@ -88,11 +88,24 @@ def newest_files(root: Path) -> list[tuple[str, str, str, Path]]:
         raise DataFormatError(
             f"no result files under {root}: expected <dataset>/<split>/<model>/<file>.json"
         )
-    out = []
-    for (dataset, split, model), files in sorted(groups.items()):
-        newest = max(files, key=lambda p: (file_time(p), p.name))
-        out.append((dataset, split, model, newest))
-    return out
+    return [
+        (dataset, split, model, files) for (dataset, split, model), files in sorted(groups.items())
+    ]
+
+
+def _age(path: Path) -> tuple[float, str]:
+    return (file_time(path), path.name)
+
+
+def _newest_real_run(files: list[Path]) -> tuple[Path, dict[str, Any]] | None:
+    """The newest file of a run folder that is not a demo run (None if all are demos)."""
+    for file in sorted(files, key=_age, reverse=True):
+        data = read_json(file)
+        if not isinstance(data, dict):
+            raise DataFormatError("expected a JSON object with 'records'", file=file)
+        if data.get("demo") is not True:
+            return file, data
+    return None
 
 
 def _top_name(data: dict[str, Any], field: str, fallback: str, path: Path) -> str:
@@ -121,15 +134,14 @@ def parse(path: Path) -> ImportedBench:
     grader = builder.grader
 
     seen_runs: dict[tuple[str, str, str], Path] = {}
-    demo_files: list[str] = []
+    demo_runs: list[str] = []
     files_used = 0
-    for dataset_dir, split_dir, model_dir, file in newest_files(root):
-        data = read_json(file)
-        if not isinstance(data, dict):
-            raise DataFormatError("expected a JSON object with 'records'", file=file)
-        if data.get("demo") is True:
-            demo_files.append(str(file))
+    for dataset_dir, split_dir, model_dir, files in run_folders(root):
+        found = _newest_real_run(files)
+        if found is None:
+            demo_runs.append(f"{dataset_dir}/{split_dir}/{model_dir}")
             continue
+        file, data = found
         dataset = _top_name(data, "dataset_name", dataset_dir, file)
         split = _top_name(data, "split", split_dir, file)
         model = _top_name(data, "model_name", model_dir, file)
@@ -224,8 +236,8 @@ def parse(path: Path) -> ImportedBench:
             if error is None:
                 grades.append((q, m, score, pred, grader, IMPORTER_VERSION, "{}", created))
     metadata: dict[str, Any] = {"files": files_used}
-    if demo_files:
-        metadata["skipped_demo_files"] = len(demo_files)
+    if demo_runs:
+        metadata["skipped_demo_runs"] = demo_runs
     return builder.finish(**metadata)
 
 

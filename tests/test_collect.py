@@ -256,3 +256,27 @@ def test_rich_progress_tracks_rate_spend_and_failures() -> None:
     assert task.completed == 6 and task.total == 10
     assert task.fields["spend"] == pytest.approx(0.75) and task.fields["failures"] == 1
     assert task.fields["rate"].endswith("req/s")
+
+
+def test_loopback_server_runs_as_a_process() -> None:
+    import json
+    import subprocess
+    import sys
+    import urllib.request
+
+    proc = subprocess.Popen([sys.executable, "-m", "routerbench_core.testing.openai_server",
+                             "--latency", "0", "--model-field", "picked", "--cost-per-token",
+                             "0.5"], stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None
+        url = proc.stdout.readline().strip()
+        body = json.dumps({"model": "x", "messages": [{"role": "user", "content": "a b"}]})
+        request = urllib.request.Request(url + "/chat/completions", data=body.encode(),
+                                         headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=10) as r:
+            data = json.loads(r.read())
+        assert data["model"] == "picked" and data["choices"][0]["message"]["content"] == "echo: a b"
+        assert data["usage"]["cost"] == pytest.approx((2 + 3) * 0.5)
+    finally:
+        proc.terminate()
+        proc.wait(10)

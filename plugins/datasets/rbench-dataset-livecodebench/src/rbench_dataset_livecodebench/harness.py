@@ -47,9 +47,9 @@ def stdout_matches(got, expected):
         return True
     if len(got_lines) != len(want_lines):
         return False
-    for g, w in zip(got_lines, want_lines):
+    for g, w in zip(got_lines, want_lines, strict=True):
         gt, wt = g.split(), w.split()
-        if len(gt) != len(wt) or not all(_tokens_equal(x, y) for x, y in zip(gt, wt)):
+        if len(gt) != len(wt) or not all(_tokens_equal(x, y) for x, y in zip(gt, wt, strict=True)):
             return False
     return True
 

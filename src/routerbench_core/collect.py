@@ -173,7 +173,8 @@ def preflight(config: RunConfig, host: PluginHost) -> None:
 
 
 def _make_backends(config: RunConfig, host: PluginHost) -> dict[str, Backend]:
-    """One backend per model (models sharing identical options share one instance)."""
+    """One backend per model; HTTP models with identical options share one instance (one
+    connection pool), batch backends (vLLM: one engine per model) never do."""
     shared: dict[str, Backend] = {}
     out: dict[str, Backend] = {}
     for m in config.models:
@@ -181,7 +182,9 @@ def _make_backends(config: RunConfig, host: PluginHost) -> dict[str, Backend]:
         if config.run.allow_unpriced:
             options.setdefault("allow_unpriced", True)
         options.setdefault("concurrency", config.run.concurrency)
-        key = json.dumps([m.backend, options], sort_keys=True, default=str)
+        per_model = bool(host.get("backend", m.backend).capabilities.get("batch"))
+        key = json.dumps([m.backend, options, m.name if per_model else None], sort_keys=True,
+                         default=str)
         if key not in shared:
             shared[key] = host.load("backend", m.backend)(**options)
         out[m.name] = shared[key]
@@ -290,8 +293,9 @@ async def acollect(
     }
     writer = _Writer(store, bench_id, qi, mi)
     reports: list[ModelReport] = []
+    closed: set[int] = set()
     try:
-        for m, spec in zip(config.models, specs, strict=True):
+        for position, (m, spec) in enumerate(zip(config.models, specs, strict=True)):
             backend = backends[m.name]
             report = ModelReport(model=m.name, backend=m.backend, total=len(queries),
                                  cost_note=cost_notes[m.name])
@@ -307,8 +311,11 @@ async def acollect(
             if not config.run.refresh and todo:
                 todo = _answer_from_cache(store, writer, todo, report)
             await _ask(backend, todo, writer, report, config.run.concurrency, progress)
+            later = {id(backends[n.name]) for n in config.models[position + 1:]}
+            if id(backend) not in later:  # free its connections / GPU before the next model
+                closed.add(id(backend))
+                await backend.aclose()
     finally:
-        closed: set[int] = set()
         for b in backends.values():
             if id(b) not in closed:
                 closed.add(id(b))

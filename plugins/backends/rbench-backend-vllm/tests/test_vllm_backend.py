@@ -263,10 +263,20 @@ def test_collect_end_to_end_with_vllm_and_cache(fake_vllm, tmp_path: Path) -> No
         rows = list(store.responses("v"))
         assert {r.cost_source for r in rows} == {"gpu-hours"}
         assert len(list(store.grades("v"))) == 10
+        two = parse_run_config({
+            "models": [{"name": n, "backend": "vllm", "api_model": f"org/{n}", "free": True}
+                       for n in ("small", "large")],
+            "datasets": [{"name": "toyadd", "options": {"n": 3}}], "run": {"bench": "two"},
+        })
+        FAKE.instances.clear()
+        collect(two, host, store)
+        assert [llm.model for llm in FAKE.instances] == ["org/small", "org/large"]
+        assert {r.model for r in store.responses("two")} == {"small", "large"}
+        FAKE.instances.clear()
         again = collect(cfg.model_copy(update={"run": cfg.run.model_copy(
             update={"bench": "v2"})}), host, store)
         assert again.models[0].from_cache == 10
-        assert len(FAKE.instances) == 1  # the cached re-run never started an engine
+        assert FAKE.instances == []  # the cached re-run never started an engine
 
 
 def test_rbench_list_reports_missing_vllm() -> None:

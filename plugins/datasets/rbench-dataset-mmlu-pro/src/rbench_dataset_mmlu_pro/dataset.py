@@ -49,7 +49,11 @@ class MMLUPro(TemplateDataset):
         queries = super().load(data_file)
         ids_file = self.options.get("ids_file")
         if ids_file:
-            wanted = [line.strip() for line in Path(ids_file).read_text().splitlines() if line.strip()]
+            try:
+                lines = Path(ids_file).read_text(encoding="utf-8").splitlines()
+            except OSError as exc:
+                raise DatasetError(f"cannot read ids_file {ids_file}: {exc}") from exc
+            wanted = [line.strip() for line in lines if line.strip()]
             by_id = {q.id: q for q in queries}
             unknown = [i for i in wanted if i not in by_id]
             if unknown:

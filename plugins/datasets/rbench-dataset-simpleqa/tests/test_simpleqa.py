@@ -84,3 +84,38 @@ class TestSimpleQAConformance(DatasetConformance):
     @pytest.fixture(autouse=True)
     def _judge(self, judge_backend):
         type(self).grade_context = {"judge": judge_backend, "judge_model": JUDGE_MODEL}
+
+
+def test_grade_bench_end_to_end_with_cached_regrade(rbench_store):
+    """Stored answers graded by `grade_bench` through a registered backend; a regrade is
+    answered from the judge cache; a failed call stays ungraded."""
+    pytest.importorskip("rbench_backend_openai")
+    from routerbench_core.grading import grade_bench
+    from routerbench_core.plugins import make_plugin_manager
+    from routerbench_core.schema import ModelSpec as MS
+    from routerbench_core.scoring.judge import judge_context
+    from routerbench_core.testing.openai_server import OpenAIServer
+
+    ds = SimpleQA()
+    qs = ds.load(FIXTURE)
+    store = rbench_store
+    bench_id = store.ensure_bench("b")
+    with store.transaction() as conn:
+        store.add_models(bench_id, [MS(name="m")], conn=conn)
+        store.add_queries(bench_id, qs, conn=conn)
+    store.put_responses("b", [
+        Response(query_key=qs[0].key, model="m", raw_output="Michio Sugeno"),
+        Response(query_key=qs[1].key, model="m", raw_output="Sydney"),
+        Response(query_key=qs[2].key, model="m", error="HTTP 500"),
+    ])
+    host = make_plugin_manager()
+    with OpenAIServer(reply=judge_reply) as server:
+        ctx = judge_context(host, "openai", JUDGE_MODEL, store=store,
+                            backend_options={"base_url": server.url, "max_retries": 0})
+        report = grade_bench(store, "b", host, context=ctx)
+        assert report.graded == 2 and report.failed_calls == 1 and report.n_errors == 0
+        asked = len(server.requests)
+        again = grade_bench(store, "b", host, context=ctx, regrade=True)
+        assert again.graded == 2 and len(server.requests) == asked  # judge cache hit
+    scores = {g.query_key: g.score for g in store.grades("b")}
+    assert scores == {qs[0].key: 1.0, qs[1].key: 0.0}

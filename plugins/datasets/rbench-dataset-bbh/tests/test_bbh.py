@@ -72,6 +72,7 @@ def test_format_rules():
     assert normalise("(C) 12/14/1937", "choice") == "C" and normalise("C.", "choice") == "C"
     assert score_answer("6.0", "6", "number") == 1.0 and score_answer("invalid", "valid", "binary") == 0.0
     assert score_answer("valid.", "valid", "binary") == 1.0
+    assert score_answer("6 fruits", "6", "number") == 1.0 and score_answer("7 fruits", "6", "number") == 0.0
 
 
 def test_per_task_sampling_is_seeded(tmp_path):

@@ -92,6 +92,8 @@ def normalise(answer: str, fmt: Format) -> str | None:
         return word if word in BINARY_WORDS else None
     if fmt == "number":
         value = parse_number(a)
+        if value is None:  # "6 fruits", "a total of 6"
+            value = parse_number(last_number(a))
         return None if value is None else repr(float(value))
     if fmt == "sequence":
         return re.sub(r"\s+", "", a) or None

@@ -191,10 +191,11 @@ def _make_backends(config: RunConfig, host: PluginHost) -> dict[str, Backend]:
     return out
 
 
-def _response_row(bench_id: int, q: int, m: int, r: Response) -> tuple[Any, ...]:
+def _response_row(bench_id: int, q: int, m: int, r: Response, request_hash: str
+                  ) -> tuple[Any, ...]:
     return (bench_id, q, m, r.raw_output, r.prompt_tokens, r.completion_tokens,
             r.reasoning_tokens, r.cached_tokens, r.cost, r.cost_source, r.latency_s, r.error,
-            r.request_hash, r.created_at, json.dumps(r.metadata, ensure_ascii=False))
+            request_hash, r.created_at, json.dumps(r.metadata, ensure_ascii=False))
 
 
 class _Writer:
@@ -212,13 +213,13 @@ class _Writer:
         now = time.time()
         for item, r in pairs:
             q, m = self.qi[item.query.key], self.mi[item.spec.name]
-            rows.append(_response_row(self.bench_id, q, m, r))
+            rows.append(_response_row(self.bench_id, q, m, r, item.hash))
             stale.append((self.bench_id, q, m))
             if cache and r.ok:
-                stored = r.model_dump(exclude={"query_key", "model", "request_hash"})
-                cached.append((item.hash, item.model.backend,
-                               item.spec.name, json.dumps(_request_record(item)),
-                               json.dumps(stored, ensure_ascii=False), now))
+                stored = r.model_dump_json(exclude={"query_key", "model", "request_hash"})
+                cached.append((item.hash, item.model.backend, item.spec.name,
+                               json.dumps(_request_record(item), ensure_ascii=False), stored,
+                               now))
         with self.store.transaction() as conn:
             Store.write_response_rows(conn, rows)
             conn.executemany("DELETE FROM grades WHERE bench_id=? AND q=? AND m=?", stale)
@@ -403,14 +404,12 @@ async def _ask(backend: Backend, todo: list[_Item], writer: _Writer, report: Mod
                 if entry is end:
                     finished = True
                 elif isinstance(entry, BaseException):
-                    _flush(writer, pending, report, progress)
+                    await _flush(writer, pending, report, progress)
                     raise entry
                 else:
                     position, response = entry
-                    item = todo[position]
-                    pending.append((item, response.model_copy(
-                        update={"request_hash": item.hash, "query_key": item.query.key})))
-            _flush(writer, pending, report, progress)
+                    pending.append((todo[position], response))
+            await _flush(writer, pending, report, progress)
     finally:
         if not task.done():
             task.cancel()
@@ -419,19 +418,21 @@ async def _ask(backend: Backend, todo: list[_Item], writer: _Writer, report: Mod
             progress.finish()
 
 
-def _flush(writer: _Writer, pending: list[tuple[_Item, Response]], report: ModelReport,
-           progress: Progress | None) -> None:
+async def _flush(writer: _Writer, pending: list[tuple[_Item, Response]], report: ModelReport,
+                 progress: Progress | None) -> None:
+    """Commit a batch in a worker thread (SQLite releases the GIL), so answers keep arriving
+    on the event loop while it writes; the next batch waits for this one."""
     if not pending:
         return
-    writer.write(pending)
+    await asyncio.to_thread(writer.write, pending)
     failures, cost = 0, 0.0
-    for _, r in pending:
+    for item, r in pending:
         report.asked += 1
         if not r.ok:
             failures += 1
             report.failed += 1
             if len(report.errors) < 3:
-                report.errors.append(f"{r.query_key}: {r.error}")
+                report.errors.append(f"{item.query.key}: {r.error}")
         elif r.cost is None:
             report.unknown_cost += 1
         else:

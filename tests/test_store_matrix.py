@@ -52,3 +52,14 @@ def test_load_matrix_empty_bench(rbench_store: Store) -> None:
     rbench_store.add_queries("b", [Query(dataset="d", id="0", text="t")])
     m = rbench_store.load_matrix("b")
     assert m.shape == (1, 1) and np.isnan(m.score).all() and not m.failed.any()
+
+
+def test_matrix_query_never_reads_raw_outputs(rbench_store: Store) -> None:
+    """The matrix is read from the covering index: long answers cost nothing to load."""
+    from routerbench_core.store import matrix_sql
+
+    for n in (0, 3):
+        plan = rbench_store.execute(
+            "EXPLAIN QUERY PLAN " + matrix_sql(n), (*["x"] * n, 1)).fetchall()
+        detail = " ".join(str(row[-1]) for row in plan)
+        assert "COVERING INDEX responses_outcomes" in detail, detail

@@ -150,6 +150,21 @@ def default_store_path() -> Path:
     return Path(os.environ.get("RBENCH_STORE") or DEFAULT_STORE)
 
 
+def matrix_sql(n_sources: int) -> str:
+    """The outcome-matrix query over ``responses`` (parameters: the ``n_sources`` distinct cost
+    sources, then the bench id). Every column it reads is in the ``responses_outcomes``
+    index, so SQLite answers it from that index alone (a test checks the plan)."""
+    case = "".join(f" WHEN ? THEN {i}" for i in range(n_sources))
+    case = f"CASE cost_source{case} ELSE -1 END" if n_sources else "-1"
+    return (
+        "SELECT q, m, IFNULL(cost, 0), IFNULL(prompt_tokens, 0), IFNULL(completion_tokens, 0), "
+        # SQLite's | and << share one precedence level: every shift is parenthesised
+        "IFNULL(latency, 0), (cost IS NULL) | ((prompt_tokens IS NULL) << 1) | "
+        "((completion_tokens IS NULL) << 2) | ((latency IS NULL) << 3), error IS NOT NULL, "
+        f"{case} FROM responses WHERE bench_id=?"
+    )
+
+
 def validate_bench_name(name: str) -> None:
     """Refuse names that cannot round-trip through paths and command lines."""
     if not name or "/" in name:
@@ -643,17 +658,7 @@ class Store:
         sources = [r[0] for r in self.execute(
             "SELECT DISTINCT cost_source FROM responses WHERE bench_id=? "
             "AND cost_source IS NOT NULL", (bench_id,)).fetchall()]
-        case = "".join(f" WHEN ? THEN {i}" for i in range(len(sources)))
-        case = f"CASE cost_source{case} ELSE -1 END" if sources else "-1"
-        cur = self.execute(
-            "SELECT q, m, IFNULL(cost, 0), IFNULL(prompt_tokens, 0), IFNULL(completion_tokens, 0), "
-            # SQLite's | and << share one precedence level: every shift is parenthesised
-            "IFNULL(latency, 0), (cost IS NULL) | ((prompt_tokens IS NULL) << 1) | "
-            "((completion_tokens IS NULL) << 2) | ((latency IS NULL) << 3), error IS NOT NULL, "
-            f"{case} "
-            "FROM responses WHERE bench_id=?",
-            (*sources, bench_id),
-        )
+        cur = self.execute(matrix_sql(len(sources)), (*sources, bench_id))
         r = np.fromiter(cur, dtype=_RESPONSE_DTYPE)
         if len(r):
             qi, mi = r["q"], r["m"]

@@ -280,3 +280,20 @@ def test_judge_context_builds_a_cached_judge_from_a_registered_backend(rbench_st
     judge = resolve_judge(ctx, dataset="simpleqa")
     assert isinstance(judge.backend, RuleJudgeBackend) and judge.store is rbench_store
     assert ReferenceJudge(judge).judge_sync("q", "x", "x").score == 1.0
+
+
+def test_sync_judge_calls_share_one_event_loop():
+    """Backends keep connection pools per loop: every synchronous grade must reuse one loop."""
+    import asyncio
+
+    loops = []
+
+    class LoopSpy(RuleJudgeBackend):
+        async def agenerate(self, request):
+            loops.append(asyncio.get_running_loop())
+            return await super().agenerate(request)
+
+    judge = ReferenceJudge(LLMJudge(LoopSpy(), "j"))
+    for answer in ("a", "b", "c"):
+        judge.judge_sync("q", "a", answer)
+    assert len(loops) == 3 and len({id(lp) for lp in loops}) == 1

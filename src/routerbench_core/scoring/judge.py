@@ -221,26 +221,38 @@ def combine_rounds(label_model_second: str, label_model_first: str) -> float:
 # -- the cached caller ------------------------------------------------------------------------
 
 
+_loop_lock = threading.Lock()
+_loop: asyncio.AbstractEventLoop | None = None
+
+
+def _judge_loop() -> asyncio.AbstractEventLoop:
+    """One long-lived event loop in a daemon thread for every synchronous judge call.
+
+    Why not ``asyncio.run`` per call: graders are called once per answer, and a fresh loop per
+    answer would make an HTTP backend open (and leak) a new connection pool each time. On one
+    loop its clients and connections are reused across thousands of grades.
+    """
+    global _loop
+    with _loop_lock:
+        if _loop is None or _loop.is_closed():
+            loop = asyncio.new_event_loop()
+            threading.Thread(target=loop.run_forever, name="rbench-judge-loop",
+                             daemon=True).start()
+            _loop = loop
+        return _loop
+
+
 def _run_sync(coro: Coroutine[Any, Any, T]) -> T:
-    """Run a coroutine from sync code, even when called inside a running event loop."""
+    """Run a coroutine to completion from sync code (inside a running event loop too)."""
+    loop = _judge_loop()
     try:
-        asyncio.get_running_loop()
+        running = asyncio.get_running_loop()
     except RuntimeError:
-        return asyncio.run(coro)
-    box: dict[str, Any] = {}
-
-    def target() -> None:
-        try:
-            box["value"] = asyncio.run(coro)
-        except BaseException as exc:  # re-raised in the caller's thread
-            box["error"] = exc
-
-    thread = threading.Thread(target=target, daemon=True)
-    thread.start()
-    thread.join()
-    if "error" in box:
-        raise box["error"]
-    return box["value"]
+        running = None
+    if running is loop:
+        coro.close()
+        raise RuntimeError("a synchronous judge call from inside the judge loop; await it instead")
+    return asyncio.run_coroutine_threadsafe(coro, loop).result()
 
 
 @dataclass

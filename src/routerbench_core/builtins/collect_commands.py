@@ -71,7 +71,7 @@ def build_config(
     config_path: Path | None, *, models: list[str], datasets: list[str], backend: str | None,
     api_model: str | None, base_url: str | None, api_key_env: str | None,
     input_price: float | None, output_price: float | None, free: bool,
-    temperature: float | None, max_tokens: int | None, splits: list[str],
+    gpu_hour_price: float | None, temperature: float | None, max_tokens: int | None, splits: list[str],
     data_file: Path | None, limit: int | None, concurrency: int | None, bench: str | None,
     refresh: bool, allow_unpriced: bool, grade: bool,
 ) -> RunConfig:
@@ -109,6 +109,7 @@ def build_config(
                                      "api_model": api_model or name}
             for key, value in (("base_url", base_url), ("api_key_env", api_key_env),
                                ("input_price", input_price), ("output_price", output_price),
+                               ("gpu_hour_price", gpu_hour_price),
                                ("temperature", temperature), ("max_tokens", max_tokens)):
                 if value is not None:
                     entry[key] = value
@@ -162,6 +163,8 @@ def register_commands(app: typer.Typer) -> None:
         input_price: float = typer.Option(None, "--input-price", help="USD / M input tokens."),
         output_price: float = typer.Option(None, "--output-price", help="USD / M output tokens."),
         free: bool = typer.Option(False, "--free", help="Own hardware: cost is $0 (stated)."),
+        gpu_hour_price: float = typer.Option(None, "--gpu-hour-price",
+                                             help="vllm: USD per GPU-hour."),
         temperature: float = typer.Option(None, "--temperature"),
         max_tokens: int = typer.Option(None, "--max-tokens"),
         limit: int = typer.Option(None, "--limit", help="At most N queries per dataset split."),
@@ -188,7 +191,8 @@ def register_commands(app: typer.Typer) -> None:
             cfg = build_config(
                 config, models=model, datasets=dataset, backend=backend, api_model=api_model,
                 base_url=base_url, api_key_env=api_key_env, input_price=input_price,
-                output_price=output_price, free=free, temperature=temperature,
+                output_price=output_price, free=free, gpu_hour_price=gpu_hour_price,
+                temperature=temperature,
                 max_tokens=max_tokens, splits=split, data_file=data_file, limit=limit,
                 concurrency=concurrency, bench=bench, refresh=refresh,
                 allow_unpriced=allow_unpriced, grade=not no_grade,

@@ -312,3 +312,32 @@ def test_real_vllm_generates() -> None:
     r = backend.generate(req("Say hello.", spec=spec, temperature=0.0, max_tokens=16))
     assert r.ok and r.raw_output and r.prompt_tokens and r.completion_tokens
     assert r.cost and r.cost_source == "gpu-hours"
+
+
+def test_cli_flags_for_vllm(fake_vllm, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    spec = importlib.util.spec_from_file_location(
+        "rbench_test_collect_support",
+        Path(__file__).parents[4] / "tests" / "test_collect_support.py")
+    if spec is None or not Path(spec.origin or "").exists():
+        pytest.skip("core test helpers not found beside this plugin")
+    support = importlib.util.module_from_spec(spec)
+    assert spec.loader
+    spec.loader.exec_module(support)
+    from routerbench_core.cli import State, build_app
+    from routerbench_core.store import Store
+
+    host = make_plugin_manager(load_entrypoints=False,
+                               extra_plugins=[vllm_plugin, support.TOY_PLUGIN])
+    db = tmp_path / "cli.db"
+    with pytest.raises(SystemExit) as exc:
+        build_app(host)(args=["--store", str(db), "collect", "--backend", "vllm", "--model",
+                              "org/tiny", "--gpu-hour-price", "3", "--dataset", "toyadd",
+                              "--limit", "4", "--no-progress"],
+                        obj=State(host=host), prog_name="rbench")
+    assert exc.value.code == 0
+    out = capsys.readouterr().out
+    assert "4 asked, 0 failed" in out and "$3.0/GPU-hour" in out
+    assert FAKE.instances[0].model == "org/tiny"
+    with Store(db) as store:
+        assert {r.cost_source for r in store.responses("collected")} == {"gpu-hours"}
+        assert store.models("collected")[0].name == "org--tiny"

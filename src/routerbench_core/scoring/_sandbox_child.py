@@ -51,9 +51,10 @@ def _read_job(fd):
 
 def _libc():
     import ctypes
-    import ctypes.util
 
-    return ctypes, ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True)
+    # the interpreter links libc: its own symbol table has unshare/mount/syscall, and looking
+    # a library up by name (ctypes.util) would spawn ldconfig
+    return ctypes, ctypes.CDLL(None, use_errno=True)
 
 
 def _join_cgroup(path, layers, notes):
@@ -111,11 +112,10 @@ def _namespaces(job, layers, notes):
 
 def _readonly_mounts(ctypes, libc, workdir, notes):
     """Make every mount read-only except a bind mount of the work dir."""
-    import platform
-
-    number = SYS_MOUNT_SETATTR.get(platform.machine())
+    machine = os.uname().machine
+    number = SYS_MOUNT_SETATTR.get(machine)
     if number is None:
-        notes.append(f"fs-readonly: no mount_setattr number for {platform.machine()}")
+        notes.append(f"fs-readonly: no mount_setattr number for {machine}")
         return False
 
     class MountAttr(ctypes.Structure):
@@ -323,7 +323,6 @@ def main():
     if job["audit"]:
         _install_guards(job, layers)
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # oversized writes raise OSError instead
-    sys.modules.pop("ctypes.util", None)
     report("S " + nonce + " " + json.dumps({"layers": layers, "notes": notes}))
 
     namespace = {"__name__": "__main__", "__builtins__": __builtins__}

@@ -71,6 +71,10 @@ def test_incomplete_instance_is_not_graded_zero(tmp_path):
     summary = tmp_path / "s.json"
     summary.write_text(json.dumps({"submitted_ids": [A], "resolved_ids": [], "unresolved_ids": []}))
     assert read_harness_results(summary) == {A: "incomplete"}
+    # the harness lists unattempted dataset instances as incomplete: they are not imported
+    summary.write_text(json.dumps({"submitted_ids": [A], "resolved_ids": [A],
+                                   "incomplete_ids": [D, S]}))
+    assert read_harness_results(summary) == {A: "resolved"}
 
 
 def test_bad_inputs_are_clear_errors(tmp_path):

@@ -9,15 +9,16 @@ Each imported answer is one JSON object per instance (the "harness record")::
      "model_patch": "diff --git ...", "cost": 0.42}
 
 ``status`` is one of ``resolved``, ``unresolved``, ``empty_patch``, ``error`` (the harness
-could not evaluate the patch, e.g. it did not apply) or ``incomplete`` (never evaluated).
+could not evaluate the patch, e.g. it did not apply) or ``incomplete`` (submitted but never
+evaluated).
 Scores follow SWE-bench's resolved rate: resolved 1; unresolved, empty patch and error 0
 (SWE-bench counts them as unresolved); incomplete ``None`` (not graded: it was never run).
 
 Accepted harness outputs (see :func:`read_harness_results`):
 
 * the run summary ``<model>.<run_id>.json`` (``resolved_ids``, ``unresolved_ids``,
-  ``empty_patch_ids``, ``error_ids``, ``incomplete_ids``, ``completed_ids``,
-  ``submitted_ids``);
+  ``empty_patch_ids``, ``error_ids``, ``submitted_ids``; ``incomplete_ids`` — instances with no
+  prediction — are not imported);
 * the per-instance reports ``logs/run_evaluation/<run_id>/<model>/<instance_id>/report.json``
   (``{instance_id: {"resolved": bool, "patch_exists": bool, ...}}``): give the folder;
 * optional predictions (``preds.json`` ``{id: {"model_patch": ...}}`` or ``*.jsonl`` lines with
@@ -41,9 +42,11 @@ STATUSES = ("resolved", "unresolved", "empty_patch", "error", "incomplete")
 SCORES: dict[str, float | None] = {
     "resolved": 1.0, "unresolved": 0.0, "empty_patch": 0.0, "error": 0.0, "incomplete": None,
 }
+#: The summary's outcome lists. ``incomplete_ids`` is not one: the harness lists there every
+#: dataset instance that had no prediction, i.e. that the agent never attempted.
 SUMMARY_KEYS = {
     "resolved_ids": "resolved", "unresolved_ids": "unresolved",
-    "empty_patch_ids": "empty_patch", "error_ids": "error", "incomplete_ids": "incomplete",
+    "empty_patch_ids": "empty_patch", "error_ids": "error",
 }
 
 PROMPT = """You are working in a checkout of the {repo} repository at commit {base_commit}. Resolve the following issue by editing the repository's source files. Answer with the patch as a unified diff (git diff format) that applies to that commit.
@@ -102,7 +105,7 @@ def read_harness_results(path: str | Path) -> dict[str, str]:
             statuses[str(iid)] = status
     for iid in data.get("submitted_ids") or []:  # submitted but in no outcome list
         statuses.setdefault(str(iid), "incomplete")
-    return statuses
+    return statuses  # instances never submitted are left out, never counted as failures
 
 
 def read_predictions(path: str | Path) -> dict[str, str]:

@@ -43,8 +43,9 @@ def cli(store: Path, *args: str) -> str:
 
 def test_nim9_import(shared_data: Path, tmp_path: Path) -> None:
     store = tmp_path / "s.db"
-    cli(store, "data", "import", "llmrouter", str(shared_data / "llmrouter-nim9"), "--name",
-        "nim9")
+    out = cli(store, "data", "import", "llmrouter", str(shared_data / "llmrouter-nim9"),
+              "--name", "nim9")
+    assert "6,108 queries × 9 models" in out and "ESTIMATES" in out
     info = json.loads(cli(store, "data", "info", "nim9", "--json"))
     assert info["queries"] == 6108 and info["n_models"] == 9
     assert info["datasets"] == NIM9_TASKS

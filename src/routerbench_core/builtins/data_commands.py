@@ -98,6 +98,9 @@ def register_commands(app: typer.Typer) -> None:
             f"({result.n_records:,} records) as bench {name!r} in "
             f"{result.parse_s + result.write_s:.1f} s"
         )
+        if result.cost_estimated:
+            typer.echo("note: this format has no per-query cost; costs are ESTIMATES "
+                       "(see `rbench data info` and docs/data-formats.md)")
 
     @data.command("export")
     def export_command(

@@ -49,6 +49,7 @@ class ImportResult:
     n_records: int
     parse_s: float
     write_s: float
+    cost_estimated: bool = False
 
     @property
     def records_per_s(self) -> float:
@@ -99,6 +100,7 @@ def import_bench(
     return ImportResult(
         bench=name, format=fmt, n_queries=len(data.queries), n_models=len(data.models),
         n_records=len(data.responses), parse_s=t1 - t0, write_s=t2 - t1,
+        cost_estimated=bool(data.metadata.get("cost_estimated")),
     )
 
 

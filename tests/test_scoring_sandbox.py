@@ -241,3 +241,38 @@ def test_limits_are_validated() -> None:
         SandboxLimits(memory_mb=1)
     with pytest.raises(ValueError, match="workers"):
         Sandbox(workers=-1)
+
+
+def test_code_never_runs_in_the_grader_process(sandbox: Sandbox) -> None:
+    result = sandbox.run(
+        "import os\nos.environ['RBENCH_SANDBOX_PROBE'] = 'set'\nprint(os.getpid(), os.getsid(0))"
+    )
+    assert result.passed
+    child_pid, child_sid = map(int, result.stdout.split())
+    assert child_pid != os.getpid() and child_sid != os.getsid(0), "own process and session"
+    assert "RBENCH_SANDBOX_PROBE" not in os.environ
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def test_a_child_that_leaves_the_process_group_is_still_killed(bare: Sandbox) -> None:
+    probe = bare.run("x = 1")
+    if "cgroup-pids" not in probe.layers:
+        pytest.skip(f"no pids cgroup on this machine to track escaped processes: {probe.notes}")
+    code = (
+        "import os, time\npid = os.fork()\nif pid == 0:\n    os.setsid()\n    time.sleep(60)\n"
+        "    os._exit(0)\nprint(pid, flush=True)\ntime.sleep(60)\n"
+    )
+    result = bare.run(Program(code=code, limits=SandboxLimits(timeout_s=1, audit=False)))
+    assert result.status == "timeout"
+    escaped = int(result.stdout.split()[0])
+    deadline = time.monotonic() + 5
+    while _pid_alive(escaped) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not _pid_alive(escaped), "a process that called setsid() outlived its sandbox"

@@ -109,6 +109,11 @@ def test_cli_import_then_outcome_matrix(tmp_path):
 
     host = make_plugin_manager()
     db = tmp_path / "r.db"
+    from routerbench_core.schema import ModelSpec
+
+    with Store(db) as store:  # the model is already known, with prices: they must survive
+        bench_id = store.ensure_bench("agents")
+        store.add_models(bench_id, [ModelSpec(name="my-agent", input_price=1.0, output_price=2.0)])
     result = CliRunner().invoke(
         build_app(host),
         ["--store", str(db), "swe-bench", "import", str(SUMMARY), "--model", "my-agent",
@@ -122,6 +127,7 @@ def test_cli_import_then_outcome_matrix(tmp_path):
         assert list(m.models) == ["my-agent"]
         assert sorted(m.score[:, 0].tolist()) == [0.0, 0.0, 1.0]
         assert m.cost[:, 0].sum() == pytest.approx(0.64)
+        assert store.models("agents")[0].input_price == 1.0
 
 
 class TestSWEBenchConformance(DatasetConformance):

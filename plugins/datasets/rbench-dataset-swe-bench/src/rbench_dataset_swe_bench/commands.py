@@ -31,7 +31,8 @@ def import_command(
         with state(ctx).open_store() as store:
             bench_id = store.ensure_bench(bench, source="swe-bench harness")
             with store.transaction() as conn:
-                store.add_models(bench_id, [ModelSpec(name=model)], conn=conn)
+                if model not in store.model_index(bench_id):  # never overwrite a known spec
+                    store.add_models(bench_id, [ModelSpec(name=model)], conn=conn)
                 store.add_queries(bench_id, queries, conn=conn)
             store.put_responses(bench, responses)
             by_key = {q.key: q for q in queries}

@@ -31,8 +31,9 @@ def import_command(
                 store.add_queries(bench_id, queries, conn=conn)
             for path in results:
                 name, responses = dataset.import_results(path, queries=queries, model=model)
-                with store.transaction() as conn:
-                    store.add_models(bench_id, [ModelSpec(name=name)], conn=conn)
+                if name not in store.model_index(bench_id):  # never overwrite a known spec
+                    with store.transaction() as conn:
+                        store.add_models(bench_id, [ModelSpec(name=name)], conn=conn)
                 store.put_responses(bench, responses)
                 store.put_grades(bench, [dataset.grade(by_key[r.query_key], r) for r in responses])
                 typer.echo(f"imported {len(responses)} tau2 task(s) of {name} from {path} "

@@ -52,7 +52,7 @@ SOURCE = "rbench-demo"
 LABEL = "SYNTHETIC"
 GRADER = "rbench-demo"
 #: Default cap on queries per dataset: small enough that ``rbench demo`` runs in under a minute.
-DEFAULT_MAX_PER_DATASET = 100
+DEFAULT_MAX_PER_DATASET = 60
 DEFAULT_SEED = 0
 
 #: Fixed weights of the outcome model (σ_b is fitted); ε is standard logistic (sd ≈ 1.81).
@@ -504,3 +504,29 @@ def describe(bench: DemoBench) -> str:
         f"Oracle {100 * cal['oracle_acc']:.2f} vs target {100 * cal['oracle_target_acc']:.2f}."
     )
 
+
+
+def ensure_in_store(store: Store, bench: DemoBench) -> tuple[str, str]:
+    """Put ``bench`` in ``store`` under its name; returns (name, what happened).
+
+    An identical demo bench already there is reused (its cached embeddings too). A demo bench
+    of the same name made with other options is regenerable, so it is replaced. Any other
+    bench of that name is never touched: that is an error.
+    """
+    name = bench.name
+    if not store.has_bench(name):
+        bench.write(store)
+        return name, "generated"
+    summary = store.summary(name)
+    if summary.source != SOURCE:
+        raise DemoError(
+            f"the store {store.path} already holds a bench named {name!r} that is not an rbench "
+            "demo bench; use another store (--store or --out) so it is not touched"
+        )
+    keys = ("generator_version", "setting", "seed", "max_per_dataset")
+    same = all(summary.metadata.get(k) == bench.metadata.get(k) for k in keys)
+    if same and summary.n_queries == len(bench.queries):
+        return name, "reused"
+    store.delete_bench(name)
+    bench.write(store)
+    return name, "regenerated"

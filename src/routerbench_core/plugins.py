@@ -42,6 +42,7 @@ BUILTIN_MODULES: tuple[str, ...] = (
     "routerbench_core.builtins.embedders",
     "routerbench_core.builtins.route_commands",
     "routerbench_core.builtins.collect_commands",
+    "routerbench_core.builtins.demo_commands",
 )
 
 HOOK_FOR_KIND: dict[Kind, str] = {

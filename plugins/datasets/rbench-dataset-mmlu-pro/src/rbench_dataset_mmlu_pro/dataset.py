@@ -40,7 +40,7 @@ class MMLUPro(TemplateDataset):
     shots = 0
     grader_version = "1"
     hub_id = "TIGER-Lab/MMLU-Pro"
-    hub_revision = "3373e0b"  # the commit HELM pins
+    hub_revision = "b189ec765aa7ed75c8acfea42df31fdae71f97be"
     hub_split = "test"
     prompt_template = PROMPT
     required_fields = ("question", "options", "answer")

@@ -535,3 +535,18 @@ def test_llmrouterbench_index_7_and_string_7_are_one_record(tmp_path: Path) -> N
 def test_bad_bench_name_fails_before_parsing(rbench_store: Store, tmp_path: Path) -> None:
     with pytest.raises(StoreError, match="invalid bench name"):
         import_bench(rbench_store, "llmrouterbench", tmp_path / "does-not-matter", "a/b")
+
+
+def test_llmrouterbench_chat_prompt(tmp_path: Path, rbench_store: Store) -> None:
+    chat = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "2+2?"}]
+    write_lrb(tmp_path / "r", "d", "test", "m", [lrb_record(0, "m", prompt=chat)])
+    import_bench(rbench_store, "llmrouterbench", tmp_path / "r", "a")
+    [q] = rbench_store.queries("a")
+    assert q.messages == chat and q.text == "Be brief.\n\n2+2?"
+    export_bench(rbench_store, "a", "llmrouterbench", tmp_path / "out")
+    import_bench(rbench_store, "llmrouterbench", tmp_path / "out", "b")
+    assert [x.model_dump() for x in rbench_store.queries("b")] == [q.model_dump()]
+    write_lrb(tmp_path / "bad", "d", "test", "m", [lrb_record(0, "m", prompt=[{"role": "user"}])])
+    with pytest.raises(DataFormatError, match="expected a message") as err:
+        parse("llmrouterbench", tmp_path / "bad")
+    assert err.value.field == "prompt[0]"

@@ -170,6 +170,20 @@ def as_text(value: Any, name: str, where: Where, *, allow_none: bool = True) -> 
                             f"got {_describe(value)}")
 
 
+def as_messages(value: Any, name: str, where: Where) -> tuple[list[dict[str, Any]], str]:
+    """A chat prompt (a list of ``{"role", "content"}`` with text content): the messages and
+    their contents joined by blank lines as the query text."""
+    if not isinstance(value, list) or not value:
+        raise where.error(name, f"expected a string or a non-empty list of chat messages, "
+                                f"got {_describe(value)}")
+    for i, msg in enumerate(value):
+        if not (isinstance(msg, dict) and type(msg.get("role")) is str
+                and type(msg.get("content")) is str):
+            raise where.error(f"{name}[{i}]", "expected a message {\"role\": str, "
+                                              f"\"content\": str}}, got {_describe(msg)}")
+    return value, "\n\n".join(m["content"] for m in value)
+
+
 def as_float_cell(text: str, name: str, where: Where, *, low: float = 0.0,
                   high: float = math.inf) -> float | None:
     """A CSV cell as a number; an empty cell is missing (``None``), never 0."""

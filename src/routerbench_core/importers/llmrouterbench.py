@@ -34,6 +34,7 @@ from routerbench_core.importers.base import (
     ImportedBench,
     Where,
     as_cost,
+    as_messages,
     as_score,
     as_text,
     as_tokens,
@@ -186,6 +187,7 @@ def parse(path: Path) -> ImportedBench:
                 )
             indices_seen[key] = pos
             error = rec.get("error")
+            messages = None
             # Fast path: the common, well-typed record skips the per-field validators.
             if not (
                 (type(score) is float or type(score) is int) and 0 <= score <= 1
@@ -202,7 +204,10 @@ def parse(path: Path) -> ImportedBench:
                 ct = as_tokens(ct, "completion_tokens", where)
                 cost = as_cost(cost, "cost", where)
                 raw = as_text(raw, "raw_output", where)
-                prompt = as_text(prompt, "prompt", where)
+                if type(prompt) is list:
+                    messages, prompt = as_messages(prompt, "prompt", where)
+                else:
+                    prompt = as_text(prompt, "prompt", where)
                 origin = as_text(origin, "origin_query", where)
                 error = as_text(error, "error", where)
             if pred is not None and type(pred) is not str:
@@ -221,7 +226,8 @@ def parse(path: Path) -> ImportedBench:
                 q = len(queries)
                 qindex[key] = q
                 queries.append(
-                    (q, key, dataset, f"{split}/{index}", text, None,
+                    (q, key, dataset, f"{split}/{index}", text,
+                     None if messages is None else dumps(messages),
                      None if gt is None else dumps(gt), split, dumps(meta))
                 )
             elif text is not None and text != queries[q][4]:
@@ -258,7 +264,8 @@ def export(store: Any, bench: str, out: Path) -> list[Path]:
     models = [r[0] for r in store.execute(
         "SELECT name FROM models WHERE bench_id=? ORDER BY idx", (bench_id,))]
     qrows = store.execute(
-        "SELECT idx, dataset, qid, text, ground_truth, source_split, metadata FROM queries "
+        "SELECT idx, dataset, qid, text, messages, ground_truth, source_split, metadata "
+        "FROM queries "
         "WHERE bench_id=? ORDER BY idx", (bench_id,)).fetchall()
     grades = {
         (q, m): (s, p)
@@ -267,10 +274,11 @@ def export(store: Any, bench: str, out: Path) -> list[Path]:
     }
     runs: dict[tuple[str, str, int], list[dict[str, Any]]] = defaultdict(list)
     qinfo = {}
-    for idx, dataset, qid, text, gt, split, meta in qrows:
+    for idx, dataset, qid, text, messages, gt, split, meta in qrows:
         meta = json.loads(meta)
         index = meta.get("index", qid)
-        qinfo[idx] = (dataset, split or DEFAULT_SPLIT, index, text,
+        prompt = text if messages is None else json.loads(messages)
+        qinfo[idx] = (dataset, split or DEFAULT_SPLIT, index, prompt,
                       meta.get("origin_query", text), None if gt is None else json.loads(gt))
     for q, m, raw, pt, ct, cost, error in store.execute(
         "SELECT q, m, raw_output, prompt_tokens, completion_tokens, cost, error FROM responses "

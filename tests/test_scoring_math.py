@@ -69,6 +69,10 @@ def test_normalize_math_text() -> None:
         (r"3.14159265", r"\pi"),
         ("x = 3", "3"),
         ("1, 2, 3", "1,2,3"),
+        ("2, -3", "-3, 2"),  # "all solutions": any order
+        (r"2\pi", "6.2832"),  # closed form vs its decimal value
+        (r"\sqrt{2}", "1.41421"),
+        (r"\$18.90", "18.9"),
     ],
 )
 def test_math_equal_true(pred: str, gold: str) -> None:
@@ -86,6 +90,10 @@ def test_math_equal_true(pred: str, gold: str) -> None:
         ("", "1"),
         (None, "1"),
         ("1, 2", "1,2,3"),
+        ("2, 3", "-3, 2"),
+        ("(2, -3)", "(-3, 2)"),  # a point is ordered
+        (r"-\infty", r"\infty"),
+        (r"2\pi", "6.3"),
         ("banana", "42"),
     ],
 )

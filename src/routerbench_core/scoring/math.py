@@ -189,6 +189,25 @@ def _symbolic_math_verify(pred: str, gold: str) -> bool | None:
         return None
 
 
+def _numeric_value(text: str) -> float | None:
+    """The real value of a closed-form answer (``2\\pi``, ``\\sqrt{2}``), or None."""
+    try:
+        from math_verify import parse
+    except ImportError:  # pragma: no cover
+        return None
+    main = threading.current_thread() is threading.main_thread()
+    try:
+        parsed = parse(text if "$" in text else f"${text}$", parsing_timeout=5 if main else None)
+        if not parsed or isinstance(parsed[0], str):
+            return None
+        value = complex(parsed[0].evalf())
+    except Exception:
+        return None
+    if abs(value.imag) > 1e-12 or not math.isfinite(value.real):
+        return None
+    return value.real
+
+
 _PLAIN_EXPR = re.compile(r"^[0-9a-zA-Z_+\-*/^().,\s]+$")
 
 
@@ -270,20 +289,29 @@ def math_equal(
                 if numeric_equal(a, b, rel_tol=rel_tol, abs_tol=abs_tol):
                     return True
         return False  # two plain numbers that differ: no symbolic reading can rescue them
-    # tuples / lists of answers: element-wise, in order
+    # "enter all solutions, separated by commas": a bare list of numbers, in any order
     p_parts, g_parts = _split_top_level(p_norm), _split_top_level(g_norm)
-    if len(g_parts) > 1 and len(p_parts) == len(g_parts) and all(
-        parse_number(x) is not None for x in g_parts
-    ):
-        return all(
-            math_equal(a, b, rel_tol=rel_tol, abs_tol=abs_tol, percent=percent, symbolic=False)
-            for a, b in zip(p_parts, g_parts, strict=True)
-        )
+    if len(g_parts) > 1 and len(p_parts) == len(g_parts):
+        p_values = [parse_number(x) for x in p_parts]
+        g_values = [parse_number(x) for x in g_parts]
+        if all(v is not None for v in g_values):
+            if any(v is None for v in p_values):
+                return False
+            return all(
+                numeric_equal(a, b, rel_tol=rel_tol, abs_tol=abs_tol)
+                for a, b in zip(sorted(p_values), sorted(g_values), strict=True)  # type: ignore[type-var]
+            )
     if not symbolic or len(p_text) > MAX_SYMBOLIC_CHARS or len(g_text) > MAX_SYMBOLIC_CHARS:
         return False
     verdict = _symbolic_math_verify(p_text, g_text)
     if verdict:
         return True
+    # one side a plain number, the other a closed form (2\pi vs 6.2832): compare values
+    if (p_num is None) != (g_num is None):
+        known = p_num if p_num is not None else g_num
+        value = _numeric_value(g_text if p_num is not None else p_text)
+        if value is not None and known is not None:
+            return numeric_equal(value, known, rel_tol=rel_tol, abs_tol=abs_tol)
     sympy_verdict = _symbolic_sympy(p_norm, g_norm)
     if sympy_verdict is not None:
         return sympy_verdict

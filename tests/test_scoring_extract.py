@@ -69,6 +69,8 @@ def test_strip_reasoning_removes_think_blocks_and_dangling_prefix() -> None:
     assert strip_reasoning("<think>maybe \\boxed{1}</think>So \\boxed{2}") == "So \\boxed{2}"
     assert strip_reasoning("musing \\boxed{1}</think>\nAnswer: 3") == "Answer: 3"
     assert strip_reasoning("plain") == "plain"
+    assert strip_reasoning("<think>so \\boxed{3} maybe, wait") == ""  # cut off mid-thought
+    assert strip_reasoning("Answer: 2 <think>double-check") == "Answer: 2"
 
 
 def test_extract_final_answer_order_and_reasoning() -> None:

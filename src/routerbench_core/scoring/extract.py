@@ -22,16 +22,20 @@ __all__ = [
 
 _THINK_BLOCK = re.compile(r"<(think|thinking|reasoning)>.*?</\1>", re.DOTALL | re.IGNORECASE)
 _THINK_OPEN_ONLY = re.compile(r"^.*?</(think|thinking|reasoning)>", re.DOTALL | re.IGNORECASE)
+_THINK_UNCLOSED = re.compile(r"<(think|thinking|reasoning)>.*\Z", re.DOTALL | re.IGNORECASE)
 
 
 def strip_reasoning(text: str) -> str:
     """Drop ``<think>...</think>`` blocks (and a dangling prefix ending in ``</think>``).
 
     Some servers strip the opening tag but keep the closing one, so text up to a lone closing
-    tag is reasoning too.
+    tag is reasoning too; an opening tag that never closes (a truncated output) starts
+    reasoning that runs to the end.
     """
     text = _THINK_BLOCK.sub("", text)
     text = _THINK_OPEN_ONLY.sub("", text)
+    # an opening tag that never closes: the output was cut off while reasoning, no answer yet
+    text = _THINK_UNCLOSED.sub("", text)
     return text.strip()
 
 

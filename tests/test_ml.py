@@ -128,3 +128,32 @@ def test_subset_keeps_outputs_and_labels():
     assert sub.outputs("m") == ["m:c", "m:a"] and seen == [["c", "a"]]
     q = ml.subset(train.queries(), [1])
     assert type(q) is QuerySet and q.keys.tolist() == ["b"]
+
+
+def test_strong_weak_pair_defaults_and_runner_up():
+    score = np.array([[1, 0, 1], [1, 1, 0], [0, 1, 1], [1, 0, 1]], dtype=float)
+    cost = np.array([[3, 1, 2]] * 4, dtype=float)
+    train = _labeled(score, cost, datasets=["a", "a", "b", "b"])
+    assert ml.strong_weak_pair(train)[:2] == (2, 1)  # best (cheaper of the tie), cheapest
+    # the cheapest is also the best: strong becomes the runner-up, and the note says so
+    cheap_best = _labeled(score[:, [2, 1, 0]] * 0 + np.array([[1, 0, 0]] * 4),
+                          np.array([[1, 2, 3]] * 4, dtype=float))
+    s, w, note = ml.strong_weak_pair(cheap_best)
+    assert w == 0 and s != 0 and "runner-up" in note
+    from routerbench_core.routing import RouterError
+
+    with pytest.raises(RouterError, match="not a model"):
+        ml.strong_weak_pair(train, strong="nope")
+    with pytest.raises(RouterError, match="same model"):
+        ml.strong_weak_pair(train, strong="m1", weak="m1")
+
+
+def test_cluster_profile_and_vote():
+    x, truth = _blobs(k=3, per=20)
+    score = np.zeros((60, 3))
+    score[np.arange(60), truth] = 1.0  # model j is right exactly on blob j
+    prof = ml.cluster_profile(x, score, 3, seed=0)
+    assert prof.sizes.tolist() == [20, 20, 20]
+    votes = ml.cluster_vote(x, prof.centroids, ml.rank_scores(prof.acc), top_k=2, beta=9.0)
+    assert np.array_equal(votes.argmax(1), truth)
+    assert ml.rank_scores(np.array([[0.1, 0.5, 0.5]])).tolist() == [[0.0, 0.75, 0.75]]

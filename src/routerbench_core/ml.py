@@ -13,7 +13,9 @@ sklearn is imported inside the function that needs it, so importing this module 
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import os
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -27,6 +29,7 @@ if TYPE_CHECKING:
     from routerbench_core.routing import LabeledSet, QuerySet
 
 __all__ = [
+    "blas_threads",
     "KMeansResult",
     "kmeans",
     "assign",
@@ -45,7 +48,39 @@ __all__ = [
     "dataset_mean_accuracy",
     "subset",
     "pareto_models",
+    "strong_weak_pair",
+    "ClusterProfile",
+    "cluster_profile",
+    "cluster_vote",
+    "rank_scores",
 ]
+
+
+# -- threads ------------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def blas_threads(n: int | None = None):  # type: ignore[no-untyped-def]
+    """Limit BLAS/OpenMP threads inside the block (``RBENCH_BLAS_THREADS``, default 1).
+
+    The matrices here are small (thousands × hundreds); on a busy machine BLAS worker threads
+    cost far more in contention than they gain (measured on the shared 2-core box: k-means on
+    3,500 × 384 took 0.8–1.2 s with the default threads and 0.1–0.15 s with one). ``0`` keeps
+    the library's own choice. Without threadpoolctl (an sklearn dependency) it does nothing.
+    """
+    if n is None:
+        raw = os.environ.get("RBENCH_BLAS_THREADS", "").strip()
+        n = int(raw) if raw else 1
+    if n <= 0:
+        yield
+        return
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover - sklearn brings it
+        yield
+        return
+    with threadpool_limits(limits=n):
+        yield
 
 
 # -- clustering ---------------------------------------------------------------------------
@@ -61,30 +96,57 @@ class KMeansResult:
     inertia: float
 
 
-def _sq_dists(x: np.ndarray, c: np.ndarray) -> np.ndarray:
-    """Squared Euclidean distances (n × k), computed without an n × k × d temporary."""
-    d = (x * x).sum(1)[:, None] - 2.0 * (x @ c.T) + (c * c).sum(1)[None, :]
+def _sq_dists(x: np.ndarray, c: np.ndarray, x_sq: np.ndarray | None = None) -> np.ndarray:
+    """Squared Euclidean distances (n × k), computed without an n × k × d temporary.
+
+    ``x_sq`` (the rows' squared norms) may be passed in when the same ``x`` is used many times.
+    """
+    if x_sq is None:
+        x_sq = np.einsum("ij,ij->i", x, x)
+    d = x_sq[:, None] - 2.0 * (x @ c.T) + np.einsum("ij,ij->i", c, c)[None, :]
     return np.maximum(d, 0.0)
 
 
 def _kmeans_pp(x: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:
     """k-means++ seeding: each new centre drawn with probability ∝ squared distance."""
     n = x.shape[0]
-    centres = np.empty((k, x.shape[1]), dtype=np.float64)
+    x_sq = np.einsum("ij,ij->i", x, x)
+    centres = np.empty((k, x.shape[1]), dtype=x.dtype)
     centres[0] = x[rng.integers(n)]
-    closest = _sq_dists(x, centres[:1])[:, 0]
+    closest = _sq_dists(x, centres[:1], x_sq)[:, 0]
     for j in range(1, k):
         total = closest.sum()
         if total <= 0:  # fewer distinct points than k: repeat a point (its cluster stays empty)
             centres[j] = x[rng.integers(n)]
             continue
-        idx = int(rng.choice(n, p=closest / total))
-        centres[j] = x[idx]
-        closest = np.minimum(closest, _sq_dists(x, centres[j : j + 1])[:, 0])
-    return centres
+        idx = int(np.searchsorted(np.cumsum(closest), rng.random() * total, side="right"))
+        centres[j] = x[min(idx, n - 1)]
+        closest = np.minimum(closest, _sq_dists(x, centres[j : j + 1], x_sq)[:, 0])
+    return centres.astype(np.float64)
 
 
 def kmeans(
+    x: np.ndarray,
+    k: int,
+    *,
+    seed: int | np.random.Generator = 0,
+    n_init: int = 3,
+    max_iter: int = 100,
+    tol: float = 1e-6,
+    normalise: bool = True,
+) -> KMeansResult:
+    """Lloyd's k-means with k-means++ seeding, best of ``n_init`` runs, fully seeded.
+
+    Rows are L2-normalised first (``normalise``) because routers compare sentence embeddings
+    by direction. An empty cluster is re-seeded at the point farthest from its centre, so
+    exactly ``k`` centroids come back whenever there are at least ``k`` distinct points.
+    """
+    with blas_threads():
+        return _kmeans(x, k, seed=seed, n_init=n_init, max_iter=max_iter, tol=tol,
+                       normalise=normalise)
+
+
+def _kmeans(
     x: np.ndarray,
     k: int,
     *,
@@ -105,6 +167,7 @@ def kmeans(
         raise ValueError(f"kmeans needs a non-empty (n, d) array, got shape {x.shape}")
     if normalise:
         x = l2_normalise(x).astype(np.float64)
+    x_sq = np.einsum("ij,ij->i", x, x)
     k = int(k)
     if k < 1:
         raise ValueError(f"kmeans needs k >= 1, got {k}")
@@ -116,12 +179,13 @@ def kmeans(
         labels = np.zeros(x.shape[0], dtype=np.int64)
         previous = np.inf
         for _ in range(max_iter):
-            d = _sq_dists(x, centres)
+            d = _sq_dists(x, centres, x_sq)
             labels = d.argmin(1)
             inertia = float(d[np.arange(len(x)), labels].sum())
             counts = np.bincount(labels, minlength=k)
-            sums = np.zeros_like(centres)
-            np.add.at(sums, labels, x)
+            onehot = np.zeros((k, len(x)))
+            onehot[labels, np.arange(len(x))] = 1.0
+            sums = onehot @ x
             empty = counts == 0
             centres = np.where(empty[:, None], centres, sums / np.maximum(counts, 1)[:, None])
             if empty.any():
@@ -130,7 +194,7 @@ def kmeans(
             if previous - inertia <= tol * max(previous, 1e-12) and not empty.any():
                 break
             previous = inertia
-        d = _sq_dists(x, centres)
+        d = _sq_dists(x, centres, x_sq)
         labels = d.argmin(1)
         inertia = float(d[np.arange(len(x)), labels].sum())
         if best is None or inertia < best.inertia:
@@ -376,3 +440,105 @@ def subset(queries: QuerySet, index: np.ndarray | Sequence[int]) -> QuerySet:
             "_cache": cache, **fields,
         })
     return base
+
+
+# -- cluster profiles (Avengers, Avengers-Pro) -----------------------------------------------
+
+
+@dataclass(frozen=True)
+class ClusterProfile:
+    """k-means centroids over train embeddings with per-cluster model statistics.
+
+    ``acc`` (k × m) is each model's mean train score per cluster; ``cost`` (k × m) its mean
+    cost per query there (None when costs were not given); ``sizes`` the train queries per
+    cluster.
+    """
+
+    centroids: np.ndarray
+    acc: np.ndarray
+    cost: np.ndarray | None
+    sizes: np.ndarray
+
+    @property
+    def k(self) -> int:
+        return int(self.centroids.shape[0])
+
+
+def cluster_profile(
+    emb: np.ndarray,
+    score: np.ndarray,
+    k: int,
+    *,
+    cost: np.ndarray | None = None,
+    seed: int = 0,
+    prior_weight: float = 0.0,
+    n_init: int = 3,
+) -> ClusterProfile:
+    """Cluster ``emb`` into ``k`` groups and tabulate each model's accuracy (and cost) per
+    cluster."""
+    res = kmeans(emb, k, seed=seed, n_init=n_init)
+    kk = res.centroids.shape[0]
+    acc = cluster_means(res.labels, score, kk, prior_weight=prior_weight)
+    cst = None if cost is None else cluster_means(res.labels, cost, kk, prior_weight=0.0)
+    return ClusterProfile(res.centroids, acc, cst, np.bincount(res.labels, minlength=kk))
+
+
+def rank_scores(table: np.ndarray) -> np.ndarray:
+    """Per-row rank scores in [0, 1]: the best model of a row gets 1, the worst 0 (ties share
+    the mean rank)."""
+    table = np.asarray(table, dtype=np.float64)
+    m = table.shape[1]
+    if m == 1:
+        return np.ones_like(table)
+    # average ranks with ties: rank = (#strictly less) + (#equal − 1) / 2
+    less = (table[:, None, :] < table[:, :, None]).sum(2)
+    equal = (table[:, None, :] == table[:, :, None]).sum(2) - 1
+    return (less + equal / 2.0) / (m - 1)
+
+
+def cluster_vote(
+    emb: np.ndarray, centroids: np.ndarray, table: np.ndarray, top_k: int, beta: float
+) -> np.ndarray:
+    """Combined per-model scores (n × m): the ``top_k`` nearest clusters' rows of ``table``
+    weighted by softmax(−β · distance)."""
+    idx, dist = nearest_centroids(emb, centroids, top_k)
+    w = centroid_weights(dist, beta)
+    return np.einsum("nk,nkm->nm", w, np.asarray(table, dtype=np.float64)[idx])
+
+
+def strong_weak_pair(
+    train: LabeledSet, strong: str | None = None, weak: str | None = None
+) -> tuple[int, int, str]:
+    """The (strong, weak) model indices of a two-model router, and a note on how they were chosen.
+
+    Defaults: weak = the cheapest model on train, strong = the best on train (AvgAcc) among the
+    others. When the cheapest model is also the best, the strong one is the runner-up and the
+    note says so (routing can then only trade accuracy away, which the curve will show).
+    """
+    from routerbench_core.routing import RouterError
+
+    names = list(train.models)
+    for label, value in (("strong", strong), ("weak", weak)):
+        if value is not None and value not in names:
+            raise RouterError(
+                f"{label}={value!r} is not a model of this bench; models: {', '.join(names)}"
+            )
+    w = names.index(weak) if weak is not None else cheapest_model(train)
+    note = "given" if strong is not None else "best on train"
+    if strong is not None:
+        s = names.index(strong)
+    else:
+        acc = dataset_mean_accuracy(train.score, train.datasets)
+        acc = np.where(np.isnan(acc), -np.inf, acc)
+        acc_other = acc.copy()
+        acc_other[w] = -np.inf
+        cost = np.nan_to_num(model_mean_cost(train, required=False), nan=np.inf)
+        s = int(np.lexsort((np.arange(len(acc)), cost, -acc_other))[0])  # ties: the cheaper
+        if acc[w] >= acc[s]:
+            note = "runner-up on train (the cheapest model is also the best)"
+    if s == w:
+        raise RouterError(
+            f"strong and weak are the same model ({names[s]}); pass different "
+            "--param strong=... and --param weak=..."
+        )
+    return s, w, note

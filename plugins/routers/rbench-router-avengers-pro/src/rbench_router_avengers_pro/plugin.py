@@ -1,0 +1,16 @@
+"""Entry point: registers the Avengers-Pro router (light; numpy is imported only when used)."""
+
+from routerbench_core.hookspecs import hookimpl
+
+
+@hookimpl
+def register_routers(register):
+    register(
+        "avengers-pro",
+        "rbench_router_avengers_pro.router:AvengersProRouter",
+        "Avengers-Pro: per-cluster alpha*accuracy + (1-alpha)*(1-cost) over k-means clusters of "
+        "query embeddings; sweeping alpha traces the cost-accuracy curve",
+        capabilities={"settings": ["perf", "perf-cost"], "training": "none", "embeddings": True,
+                      "sweep": "alpha"},
+        requires=["numpy"],
+    )

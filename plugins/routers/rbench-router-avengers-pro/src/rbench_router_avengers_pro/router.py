@@ -1,0 +1,148 @@
+"""The Avengers-Pro router (Zhang et al., 2025, "Beyond GPT-5: making LLMs cheaper and better
+via performance–efficiency optimized routing").
+
+Train queries' L2-normalised embeddings are clustered with k-means. In every cluster each model
+gets a performance–efficiency score
+
+    x(m) = α · acc~(m) + (1 − α) · (1 − cost~(m))
+
+where acc~ and cost~ are the model's mean train accuracy and mean cost per query in that
+cluster, min–max normalised over the models of the cluster. A query goes to the model with the
+best score in its nearest cluster (or, with ``top_k`` > 1, the softmax(−β · distance)-weighted
+combination of its nearest clusters' scores). α = 1 is pure accuracy, α = 0 pure cost; sweeping
+α traces the cost–accuracy curve.
+
+k is chosen on the validation split (by the validation AvgAcc at the default α) unless given;
+nothing is chosen on test.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from routerbench_core import ml
+from routerbench_core.routing import (
+    LabeledSet,
+    QuerySet,
+    Router,
+    RouterContext,
+    RouterError,
+    Routing,
+)
+
+#: Behaviour version (bump with a README changelog line when routing decisions change).
+VERSION = "1"
+K_GRID: tuple[int, ...] = (10, 20, 30, 45, 60)
+
+
+def _ints(value: Any, default: tuple[int, ...]) -> list[int]:
+    if value is None:
+        return list(default)
+    if isinstance(value, str):
+        return [int(v) for v in value.split(",") if v.strip()]
+    return [int(value)]
+
+
+class AvengersProRouter(Router):
+    """Cluster routing with an α-weighted accuracy–cost score (both settings)."""
+
+    settings = ("perf", "perf-cost")
+    needs_embeddings = True
+
+    def __init__(
+        self,
+        ctx: RouterContext,
+        k: int | str | None = None,
+        alpha: float = 1.0,
+        alphas: int = 21,
+        top_k: int = 1,
+        beta: float = 9.0,
+        prior: float = 1.0,
+        refit: bool | str = True,
+        **params: Any,
+    ) -> None:
+        super().__init__(ctx, **params)
+        self.k_grid = _ints(k, K_GRID)
+        self.alpha = float(alpha)
+        if not 0.0 <= self.alpha <= 1.0:
+            raise RouterError(f"avengers-pro: alpha must be in [0, 1], got {alpha}")
+        self.n_alphas = int(alphas)
+        if self.n_alphas < 2:
+            raise RouterError(f"avengers-pro: alphas (sweep points) must be >= 2, got {alphas}")
+        self.top_k = int(top_k)
+        self.beta = float(beta)
+        self.prior = float(prior)
+        self.refit = refit if isinstance(refit, bool) else str(refit).lower() in {"1", "true"}
+        self.profile: ml.ClusterProfile | None = None
+        self.chosen: dict[str, Any] = {}
+
+    def _profile(self, emb: np.ndarray, score: np.ndarray, cost: np.ndarray, k: int
+                 ) -> ml.ClusterProfile:
+        k = max(1, min(k, len(emb)))
+        return ml.cluster_profile(
+            emb, score, k, cost=cost, seed=self.ctx.rng(f"avengers-pro-k{k}").integers(2**31),
+            prior_weight=self.prior,
+        )
+
+    @staticmethod
+    def table(profile: ml.ClusterProfile, alpha: float) -> np.ndarray:
+        """Per-cluster performance–efficiency scores (k × models) at ``alpha``."""
+        assert profile.cost is not None
+        return alpha * ml.minmax(profile.acc, axis=1) + (1.0 - alpha) * (
+            1.0 - ml.minmax(profile.cost, axis=1)
+        )
+
+    def fit(self, train: LabeledSet, valid: LabeledSet) -> None:
+        with ml.blas_threads():
+            self._fit(train, valid)
+
+    def _fit(self, train: LabeledSet, valid: LabeledSet) -> None:
+        if len(train) == 0:
+            raise RouterError("avengers-pro: the training split is empty")
+        ml.model_mean_cost(train)  # every model needs a known cost: an error names the culprit
+        emb = train.embeddings()
+        if len(self.k_grid) == 1 or len(valid) == 0:
+            k = self.k_grid[0] if len(self.k_grid) == 1 else 30
+            self.chosen = {"k": k, "chosen_on": "default"}
+        else:
+            v_emb, v_score = valid.embeddings(), valid.filled_score()
+            best: tuple[float, int] | None = None
+            for k in self.k_grid:
+                profile = self._profile(emb, train.score, train.cost, k)
+                choice = ml.cluster_vote(v_emb, profile.centroids, self.table(profile, self.alpha),
+                                         self.top_k, self.beta).argmax(1)
+                acc = float(ml.dataset_mean_accuracy(v_score[np.arange(len(valid)), choice],
+                                                     valid.datasets))
+                if best is None or acc > best[0] + 1e-12:
+                    best = (acc, k)
+            assert best is not None
+            self.chosen = {"k": best[1], "chosen_on": "validation", "valid_avg_acc": best[0]}
+        k = self.chosen["k"]
+        if self.refit and len(valid):
+            emb = np.vstack([emb, valid.embeddings()])
+            score = np.vstack([train.score, valid.score])
+            cost = np.vstack([train.cost, valid.cost])
+            self.profile = self._profile(emb, score, cost, k)
+        else:
+            self.profile = self._profile(emb, train.score, train.cost, k)
+        self.chosen["k"] = self.profile.k
+
+    def sweep(self) -> list[dict[str, Any]]:
+        return [{"alpha": a} for a in np.round(np.linspace(0.0, 1.0, self.n_alphas), 4).tolist()]
+
+    def route(self, queries: QuerySet, config: Mapping[str, Any] | None = None) -> Routing:
+        if self.profile is None:
+            raise RouterError("avengers-pro: call fit() before route()")
+        alpha = float((config or {}).get("alpha", self.alpha))
+        if len(queries) == 0:
+            return Routing(choice=np.zeros(0, dtype=np.int64))
+        votes = ml.cluster_vote(queries.embeddings(), self.profile.centroids,
+                                self.table(self.profile, alpha), self.top_k, self.beta)
+        return Routing(choice=votes.argmax(1).astype(np.int64), info={"alpha": alpha})
+
+    def describe(self) -> dict[str, Any]:
+        return {"version": VERSION, "alpha": self.alpha, "top_k": self.top_k, "beta": self.beta,
+                "prior": self.prior, "refit": self.refit, "k_grid": self.k_grid, **self.chosen}

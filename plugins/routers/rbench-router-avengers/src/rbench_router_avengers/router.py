@@ -1,0 +1,166 @@
+"""The Avengers router (Zhang et al., 2025, "The Avengers: a simple recipe for uniting smaller
+language models to challenge proprietary giants"), routing part.
+
+Training-free: the train queries' L2-normalised embeddings are clustered with k-means; in each
+cluster the models are ranked by their mean train score. A new query finds its ``top_k`` nearest
+centroids; each votes with weight softmax(−β · distance) for the models' rank scores (best of
+the cluster = 1, worst = 0), and the model with the highest combined score answers.
+
+k, top_k and β are chosen on the validation split from small grids unless given; the test split
+is never seen. With ``refit`` (default) the clusters are then rebuilt on train + validation with
+the chosen values, since validation outcomes are training data once the choice is made.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from routerbench_core import ml
+from routerbench_core.routing import (
+    LabeledSet,
+    QuerySet,
+    Router,
+    RouterContext,
+    RouterError,
+    Routing,
+)
+
+#: Behaviour version (bump with a README changelog line when routing decisions change).
+VERSION = "1"
+K_GRID: tuple[int, ...] = (10, 20, 30, 45, 60)
+TOP_K_GRID: tuple[int, ...] = (1, 3, 5)
+BETA_GRID: tuple[float, ...] = (3.0, 9.0, 27.0)
+VOTES = ("rank", "accuracy")
+
+
+def _grid(value: Any, default: Sequence[Any], cast: type) -> list[Any]:
+    if value is None:
+        return list(default)
+    if isinstance(value, str):
+        return [cast(v) for v in value.split(",") if v.strip()]
+    if isinstance(value, list | tuple):
+        return [cast(v) for v in value]
+    return [cast(value)]
+
+
+def concat_labeled(a: LabeledSet, b: LabeledSet) -> tuple[np.ndarray, np.ndarray, np.ndarray,
+                                                            np.ndarray]:
+    """Embeddings, scores, costs and datasets of two labelled sets stacked (train + valid)."""
+    if len(b) == 0:
+        return a.embeddings(), a.score, a.cost, a.datasets
+    return (
+        np.vstack([a.embeddings(), b.embeddings()]),
+        np.vstack([a.score, b.score]),
+        np.vstack([a.cost, b.cost]) if a.cost.shape[0] == len(a) and b.cost.shape[0] == len(b)
+        else np.full((len(a) + len(b), len(a.models)), np.nan),
+        np.concatenate([a.datasets, b.datasets]),
+    )
+
+
+class AvengersRouter(Router):
+    """Cluster-and-vote routing (performance setting)."""
+
+    settings = ("perf",)
+    needs_embeddings = True
+
+    def __init__(
+        self,
+        ctx: RouterContext,
+        k: int | str | None = None,
+        top_k: int | str | None = None,
+        beta: float | str | None = None,
+        vote: str = "rank",
+        prior: float = 1.0,
+        refit: bool | str = True,
+        **params: Any,
+    ) -> None:
+        super().__init__(ctx, **params)
+        self.k_grid = _grid(k, K_GRID, int)
+        self.top_k_grid = _grid(top_k, TOP_K_GRID, int)
+        self.beta_grid = _grid(beta, BETA_GRID, float)
+        if vote not in VOTES:
+            raise RouterError(f"avengers: vote must be one of {', '.join(VOTES)}, got {vote!r}")
+        self.vote = vote
+        self.prior = float(prior)
+        self.refit = refit if isinstance(refit, bool) else str(refit).lower() in {"1", "true"}
+        self.chosen: dict[str, Any] = {}
+        self.profile: ml.ClusterProfile | None = None
+        self.valid_acc: float | None = None
+
+    # -- fitting ----------------------------------------------------------------------------
+
+    def _table(self, profile: ml.ClusterProfile) -> np.ndarray:
+        return ml.rank_scores(profile.acc) if self.vote == "rank" else profile.acc
+
+    def _profile(self, emb: np.ndarray, score: np.ndarray, k: int) -> ml.ClusterProfile:
+        k = max(1, min(k, len(emb)))
+        return ml.cluster_profile(
+            emb, score, k, seed=self.ctx.rng(f"avengers-k{k}").integers(2**31),
+            prior_weight=self.prior,
+        )
+
+    def fit(self, train: LabeledSet, valid: LabeledSet) -> None:
+        with ml.blas_threads():
+            self._fit(train, valid)
+
+    def _fit(self, train: LabeledSet, valid: LabeledSet) -> None:
+        if len(train) == 0:
+            raise RouterError("avengers: the training split is empty")
+        emb = train.embeddings()
+        grid = list(itertools.product(self.k_grid, self.top_k_grid, self.beta_grid))
+        if len(grid) == 1 or len(valid) == 0:
+            k, top_k, beta = grid[0] if len(grid) == 1 else (30, 3, 9.0)
+            self.chosen = {"k": k, "top_k": top_k, "beta": beta, "chosen_on": "default"}
+        else:
+            valid_emb = valid.embeddings()
+            valid_score = valid.filled_score()
+            rows = np.arange(len(valid))
+            best: tuple[float, int, int, float] | None = None
+            for k in self.k_grid:
+                profile = self._profile(emb, train.score, k)
+                table = self._table(profile)
+                for top_k, beta in itertools.product(self.top_k_grid, self.beta_grid):
+                    votes = ml.cluster_vote(valid_emb, profile.centroids, table, top_k, beta)
+                    choice = votes.argmax(1)
+                    acc = float(ml.dataset_mean_accuracy(valid_score[rows, choice],
+                                                         valid.datasets))
+                    # strictly better wins: ties keep the earlier (smaller k, fewer voters)
+                    if best is None or acc > best[0] + 1e-12:
+                        best = (acc, k, top_k, beta)
+            assert best is not None
+            self.valid_acc, k, top_k, beta = best
+            self.chosen = {"k": k, "top_k": top_k, "beta": beta, "chosen_on": "validation"}
+        k = self.chosen["k"]
+        if self.refit and len(valid):
+            all_emb, all_score, _, _ = concat_labeled(train, valid)
+            self.profile = self._profile(all_emb, all_score, k)
+        else:
+            self.profile = self._profile(emb, train.score, k)
+        self.chosen["k"] = self.profile.k
+
+    # -- routing ----------------------------------------------------------------------------
+
+    def scores(self, queries: QuerySet) -> np.ndarray:
+        """Combined per-model vote of each query (n × models)."""
+        if self.profile is None:
+            raise RouterError("avengers: call fit() before route()")
+        return ml.cluster_vote(
+            queries.embeddings(), self.profile.centroids, self._table(self.profile),
+            self.chosen["top_k"], self.chosen["beta"],
+        )
+
+    def route(self, queries: QuerySet, config: Mapping[str, Any] | None = None) -> Routing:
+        if len(queries) == 0:
+            return Routing(choice=np.zeros(0, dtype=np.int64))
+        return Routing(choice=self.scores(queries).argmax(1).astype(np.int64))
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "version": VERSION, "vote": self.vote, "prior": self.prior, "refit": self.refit,
+            **self.chosen, "valid_avg_acc": self.valid_acc,
+            "grid": {"k": self.k_grid, "top_k": self.top_k_grid, "beta": self.beta_grid},
+        }

@@ -1,0 +1,73 @@
+"""Avengers on a synthetic bench with known experts, and through the real evaluator."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from rbench_router_avengers.router import AvengersRouter
+
+from routerbench_core.embedding.hashing import HashingEmbedder
+from routerbench_core.evaluate import Evaluator
+from routerbench_core.routing import RouterContext, RouterError
+from routerbench_core.testing.synthetic import make_synthetic_bench
+
+
+def _evaluator(bench, seeds=(42,)):
+    return Evaluator(bench.matrix, seeds=list(seeds), embedder=HashingEmbedder(dim=256))
+
+
+def test_finds_each_clusters_expert():
+    bench = make_synthetic_bench(n_clusters=4, n_models=4, queries_per_cluster=60, seed=1)
+    ev = _evaluator(bench)
+    run = ev.run(AvengersRouter, name="avengers")
+    refs = ev.references(42)
+    acc = run.seeds[0].default.avg_acc
+    # the expert is right 95% of the time, everyone else 25%: only routing by text gets near 0.95
+    assert acc > 0.85
+    assert acc > refs.best_single.avg_acc + 0.4
+    # and the choices really are the experts
+    train, valid, test = ev.views(42)
+    router = AvengersRouter(ev.context(42))
+    router.fit(train, valid)
+    choice = router.route(test).choice
+    expert = bench.expert[ev.split(42).test]
+    assert np.mean(choice == expert) > 0.9
+    assert router.describe()["chosen_on"] == "validation"
+
+
+def test_fixed_parameters_skip_selection_and_are_reported():
+    bench = make_synthetic_bench(n_clusters=3, n_models=3, queries_per_cluster=30, seed=2)
+    ev = _evaluator(bench)
+    train, valid, _ = ev.views(42)
+    router = AvengersRouter(ev.context(42), k=3, top_k=1, beta=9, vote="accuracy", refit=False)
+    router.fit(train, valid)
+    d = router.describe()
+    assert (d["k"], d["top_k"], d["beta"], d["chosen_on"]) == (3, 1, 9.0, "default")
+
+
+def test_selection_never_reads_test_and_is_deterministic():
+    bench = make_synthetic_bench(n_clusters=4, n_models=4, queries_per_cluster=40, seed=3)
+    ev = _evaluator(bench)
+    train, valid, test = ev.views(42)
+    a = AvengersRouter(ev.context(42))
+    a.fit(train, valid)
+    b = AvengersRouter(ev.context(42))
+    b.fit(train, valid)
+    assert a.describe() == b.describe()
+    assert np.array_equal(a.route(test).choice, b.route(test).choice)
+    assert not hasattr(test, "score")
+
+
+def test_missing_cells_and_bad_params():
+    bench = make_synthetic_bench(n_clusters=3, n_models=3, queries_per_cluster=40,
+                                 missing_rate=0.2, seed=4)
+    run = _evaluator(bench).run(AvengersRouter, name="avengers")
+    assert run.seeds[0].default.avg_acc > 0.6
+    ctx = RouterContext(models=["a"], model_specs={})
+    with pytest.raises(RouterError, match="vote"):
+        AvengersRouter(ctx, vote="bogus")
+    with pytest.raises(RouterError, match="unknown parameter"):
+        AvengersRouter(ctx, kk=3)
+    _, _, test = _evaluator(bench).views(42)
+    with pytest.raises(RouterError, match="fit"):
+        AvengersRouter(ctx).route(test)

@@ -1,0 +1,16 @@
+"""Entry point: registers the RouteLLM router (light; torch is imported only when used)."""
+
+from routerbench_core.hookspecs import hookimpl
+
+
+@hookimpl
+def register_routers(register):
+    register(
+        "routellm",
+        "rbench_router_routellm.router:RouteLLMRouter",
+        "RouteLLM matrix-factorisation router: strong-model win probability from the query "
+        "embedding, threshold calibrated on validation for a share of strong calls",
+        capabilities={"settings": ["perf-cost", "perf"], "training": "torch", "embeddings": True,
+                      "sweep": "strong_share"},
+        requires=["numpy", "torch"],
+    )

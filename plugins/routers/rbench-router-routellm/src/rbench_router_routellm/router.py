@@ -1,0 +1,241 @@
+"""RouteLLM's matrix-factorisation router (Ong et al., 2024, "RouteLLM: learning to route LLMs
+with preference data").
+
+Each model m has a learned vector v_m; a query q enters through its (frozen) embedding e_q,
+projected to the same space. The score of model m on q is
+
+    δ(m, q) = w₂ᵀ (v_m ⊙ (W₁ e_q + b))
+
+and the probability that model i's answer is preferred to model j's is the Bradley–Terry
+σ(δ(i, q) − δ(j, q)). The router sends a query to the strong model when
+P(strong wins | q) ≥ τ, with τ calibrated on the validation split so that a target share of
+validation queries goes to the strong model; sweeping the share gives the cost–accuracy curve.
+
+Preference pairs come from graded outcomes: for a train query and two models with different
+scores, the higher-scored one wins. Equal scores are ties. ``ties="weak"`` (default) counts a tie as a win of the
+cheaper model of the pair: both answers are equally good, so the cheap one is preferred and
+P(strong wins) becomes "the strong model is needed", the quantity the router thresholds.
+``ties="drop"`` leaves ties out of the Bradley–Terry likelihood (plain preference data without
+a winner); ``ties="half"`` keeps them as a soft 0.5 label. See the README on why the default.
+
+Like the paper's router, which learns from Chatbot Arena battles among many models and is then
+used for one strong/weak pair, the factorisation is trained on pairs of *all* models of the
+bench (``pairs="all"``, default) and queried for the chosen pair; ``pairs="pair"`` trains on the
+strong/weak pair only. Defaults: weak = the cheapest model on train, strong = the best on train
+(AvgAcc) among the others (:func:`routerbench_core.ml.strong_weak_pair`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from routerbench_core import ml
+from routerbench_core.routing import (
+    LabeledSet,
+    QuerySet,
+    Router,
+    RouterContext,
+    RouterError,
+    Routing,
+)
+
+#: Behaviour version (bump with a README changelog line when routing decisions change).
+VERSION = "1"
+TIES = ("drop", "half", "weak")
+PAIRS = ("all", "pair")
+
+
+def preference_pairs(
+    score: np.ndarray, cost: np.ndarray | None, models: list[int], ties: str
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(query row, model a, model b, P(a preferred)) for every model pair of every query.
+
+    Missing scores give no pair. See the module docstring for ``ties``.
+    """
+    rows, ma, mb, label = [], [], [], []
+    mean_cost = None if cost is None else np.nan_to_num(np.nanmean(cost, axis=0), nan=np.inf)
+    for x, i in enumerate(models):
+        for j in models[x + 1:]:
+            si, sj = score[:, i], score[:, j]
+            known = ~(np.isnan(si) | np.isnan(sj))
+            win = known & (si > sj)
+            lose = known & (si < sj)
+            tie = known & (si == sj)
+            for mask, value in ((win, 1.0), (lose, 0.0)):
+                r = np.flatnonzero(mask)
+                rows.append(r)
+                ma.append(np.full(len(r), i))
+                mb.append(np.full(len(r), j))
+                label.append(np.full(len(r), value))
+            if ties != "drop":
+                r = np.flatnonzero(tie)
+                if ties == "half":
+                    value = 0.5
+                else:  # the cheaper model of the pair wins a tie
+                    assert mean_cost is not None
+                    value = 1.0 if mean_cost[i] < mean_cost[j] else 0.0
+                rows.append(r)
+                ma.append(np.full(len(r), i))
+                mb.append(np.full(len(r), j))
+                label.append(np.full(len(r), value))
+    if not rows:
+        empty = np.zeros(0, dtype=np.int64)
+        return empty, empty, empty, np.zeros(0)
+    return (np.concatenate(rows).astype(np.int64), np.concatenate(ma).astype(np.int64),
+            np.concatenate(mb).astype(np.int64), np.concatenate(label))
+
+
+class RouteLLMRouter(Router):
+    """Strong/weak routing by a matrix-factorisation win-probability model."""
+
+    settings = ("perf-cost", "perf")
+    needs_embeddings = True
+
+    def __init__(
+        self,
+        ctx: RouterContext,
+        strong: str | None = None,
+        weak: str | None = None,
+        strong_share: float = 0.5,
+        shares: int = 11,
+        ties: str = "weak",
+        pairs: str = "all",
+        dim: int = 64,
+        epochs: int = 30,
+        lr: float = 1e-2,
+        weight_decay: float = 1e-5,
+        batch_size: int = 2048,
+        **params: Any,
+    ) -> None:
+        super().__init__(ctx, **params)
+        for name, value in (("strong", strong), ("weak", weak)):
+            if value is not None and value not in ctx.models:
+                raise RouterError(
+                    f"routellm: {name}={value!r} is not a model of this bench; models: "
+                    + ", ".join(ctx.models)
+                )
+        if strong is not None and strong == weak:
+            raise RouterError(f"routellm: strong and weak are the same model ({strong})")
+        if ties not in TIES:
+            raise RouterError(f"routellm: ties must be one of {', '.join(TIES)}, got {ties!r}")
+        if pairs not in PAIRS:
+            raise RouterError(f"routellm: pairs must be one of {', '.join(PAIRS)}, got {pairs!r}")
+        self.strong_name, self.weak_name = strong, weak
+        self.strong_share = float(strong_share)
+        if not 0.0 <= self.strong_share <= 1.0:
+            raise RouterError(f"routellm: strong_share must be in [0, 1], got {strong_share}")
+        self.n_shares = max(2, int(shares))
+        self.ties, self.pairs = ties, pairs
+        self.dim, self.epochs, self.lr = int(dim), int(epochs), float(lr)
+        self.weight_decay, self.batch_size = float(weight_decay), int(batch_size)
+        self.strong = self.weak = -1
+        self._net: Any = None
+        self._valid_prob: np.ndarray | None = None
+        self._info: dict[str, Any] = {}
+
+    # -- the factorisation --------------------------------------------------------------------
+
+    def _train(self, emb: np.ndarray, score: np.ndarray, cost: np.ndarray) -> None:
+        import torch
+
+        from routerbench_core.torch_utils import configure_threads
+
+        configure_threads()
+        models = (list(range(score.shape[1])) if self.pairs == "all"
+                  else sorted({self.strong, self.weak}))
+        rows, ma, mb, label = preference_pairs(score, cost, models, self.ties)
+        self._info["n_pairs"] = int(len(rows))
+        if len(rows) == 0:
+            raise RouterError(
+                "routellm: no preference pairs on train (every model scored the same on every "
+                "query); nothing to learn"
+            )
+        gen = torch.Generator().manual_seed(int(self.ctx.rng("routellm").integers(2**31)))
+        d, m = emb.shape[1], score.shape[1]
+        net = {
+            "proj": torch.nn.Linear(d, self.dim),
+            "models": torch.nn.Embedding(m, self.dim),
+            "out": torch.nn.Linear(self.dim, 1, bias=False),
+        }
+        # Scales chosen so δ starts O(1): unit-norm embeddings give projected coordinates of
+        # order 1, model vectors are standard normal, the output averages over ``dim``.
+        with torch.no_grad():
+            net["proj"].weight.copy_(torch.randn(net["proj"].weight.shape, generator=gen))
+            net["proj"].bias.zero_()
+            net["models"].weight.copy_(torch.randn(net["models"].weight.shape, generator=gen))
+            net["out"].weight.copy_(
+                torch.randn(net["out"].weight.shape, generator=gen) / np.sqrt(self.dim)
+            )
+        params = [p for layer in net.values() for p in layer.parameters()]
+        opt = torch.optim.Adam(params, lr=self.lr, weight_decay=self.weight_decay)
+        x = torch.as_tensor(emb, dtype=torch.float32)
+        r, a, b = (torch.as_tensor(v) for v in (rows, ma, mb))
+        y = torch.as_tensor(label, dtype=torch.float32)
+        n = len(rows)
+        for epoch in range(self.epochs):
+            order = torch.randperm(n, generator=gen)
+            for start in range(0, n, self.batch_size):
+                idx = order[start : start + self.batch_size]
+                q = net["proj"](x[r[idx]])
+                delta = net["out"]((net["models"](a[idx]) - net["models"](b[idx])) * q)[:, 0]
+                loss = torch.nn.functional.binary_cross_entropy_with_logits(delta, y[idx])
+                opt.zero_grad()
+                loss.backward()
+                opt.step()
+            self.ctx.report("routellm: training", (epoch + 1) / self.epochs)
+        self._info["final_loss"] = float(loss.detach())
+        self._net = net
+
+    def win_probability(self, emb: np.ndarray) -> np.ndarray:
+        """P(strong answer preferred to weak answer | query) for each embedding row."""
+        import torch
+
+        if self._net is None:
+            raise RouterError("routellm: call fit() before route()")
+        net = self._net
+        with torch.no_grad():
+            q = net["proj"](torch.as_tensor(emb, dtype=torch.float32))
+            v = net["models"].weight
+            delta = net["out"]((v[self.strong] - v[self.weak])[None, :] * q)[:, 0]
+            return torch.sigmoid(delta).numpy().astype(np.float64)
+
+    # -- the router ---------------------------------------------------------------------------
+
+    def fit(self, train: LabeledSet, valid: LabeledSet) -> None:
+        if len(train) == 0:
+            raise RouterError("routellm: the training split is empty")
+        self.strong, self.weak, note = ml.strong_weak_pair(train, self.strong_name, self.weak_name)
+        self._info["strong_chosen"] = note
+        self._train(train.embeddings(), train.score, train.cost)
+        calib = valid if len(valid) else train
+        self._valid_prob = self.win_probability(calib.embeddings())
+        self._info["calibrated_on"] = "validation" if len(valid) else "train"
+
+    def threshold(self, share: float) -> float:
+        assert self._valid_prob is not None
+        return ml.threshold_for_share(self._valid_prob, share)
+
+    def sweep(self) -> list[dict[str, Any]]:
+        return [{"strong_share": s} for s in ml.share_grid(self.n_shares)]
+
+    def route(self, queries: QuerySet, config: Mapping[str, Any] | None = None) -> Routing:
+        share = float((config or {}).get("strong_share", self.strong_share))
+        if len(queries) == 0:
+            return Routing(choice=np.zeros(0, dtype=np.int64))
+        prob = self.win_probability(queries.embeddings())
+        tau = self.threshold(share)
+        choice = np.where(prob >= tau, self.strong, self.weak).astype(np.int64)
+        return Routing(choice=choice, info={"threshold": tau, "strong_share": share})
+
+    def describe(self) -> dict[str, Any]:
+        models = self.ctx.models
+        return {
+            "version": VERSION,
+            "strong": models[self.strong] if self.strong >= 0 else self.strong_name,
+            "weak": models[self.weak] if self.weak >= 0 else self.weak_name,
+            "strong_share": self.strong_share, "ties": self.ties, "pairs": self.pairs,
+            "dim": self.dim, "epochs": self.epochs, "lr": self.lr, **self._info,
+        }

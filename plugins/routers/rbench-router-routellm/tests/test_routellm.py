@@ -1,0 +1,71 @@
+"""RouteLLM's MF router on synthetic benches where the strong model is needed only sometimes."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+from rbench_router_routellm.router import RouteLLMRouter, preference_pairs
+
+from routerbench_core.embedding.hashing import HashingEmbedder
+from routerbench_core.evaluate import Evaluator
+from routerbench_core.routing import RouterError
+from routerbench_core.testing.synthetic import make_synthetic_bench
+
+
+def strong_weak_bench(seed: int = 11):
+    """model-3 (expensive) is always right; model-0 (cheap) only on clusters 0 and 1."""
+    bench = make_synthetic_bench(n_clusters=4, n_models=4, queries_per_cluster=60,
+                                 base_accuracy=0.1, seed=seed)
+    m = bench.matrix
+    score = m.score.copy()
+    score[:, 3] = 1.0
+    score[:, 0] = np.isin(bench.cluster, [0, 1]).astype(float)
+    return dataclasses.replace(bench, matrix=dataclasses.replace(m, score=score))
+
+
+def test_preference_pairs_ties():
+    score = np.array([[1.0, 0.0], [1.0, 1.0], [np.nan, 1.0]])
+    cost = np.array([[2.0, 1.0]] * 3)
+    r, a, b, y = preference_pairs(score, cost, [0, 1], "drop")
+    assert r.tolist() == [0] and y.tolist() == [1.0]
+    r, a, b, y = preference_pairs(score, cost, [0, 1], "weak")
+    assert sorted(zip(r.tolist(), y.tolist(), strict=True)) == [(0, 1.0), (1, 0.0)]  # tie: model 1 cheaper
+    r, a, b, y = preference_pairs(score, cost, [0, 1], "half")
+    assert sorted(zip(r.tolist(), y.tolist(), strict=True)) == [(0, 1.0), (1, 0.5)]
+
+
+def test_calls_strong_only_where_needed():
+    bench = strong_weak_bench()
+    ev = Evaluator(bench.matrix, seeds=[42], setting="perf-cost",
+                   embedder=HashingEmbedder(dim=256))
+    run = ev.run(RouteLLMRouter, name="routellm")
+    seed = run.seeds[0]
+    assert seed.describe["strong"] == "model-3" and seed.describe["weak"] == "model-0"
+    points = {p.config["strong_share"]: p for p in seed.points}
+    assert len(points) == 11
+    assert points[0.0].distribution["model-0"] == pytest.approx(1.0)
+    assert points[1.0].distribution["model-3"] == pytest.approx(1.0)
+    # half the queries need the strong model: at a 50% share the router is nearly perfect
+    best = ev.references(42).best_single
+    assert points[0.5].avg_acc > 0.9
+    assert points[0.5].cost < 0.75 * best.cost
+    # strong calls go to the clusters the weak model fails
+    train, valid, test = ev.views(42)
+    router = RouteLLMRouter(ev.context(42))
+    router.fit(train, valid)
+    p = router.win_probability(test.embeddings())
+    hard = np.isin(bench.cluster[ev.split(42).test], [2, 3])
+    assert p[hard].mean() > p[~hard].mean() + 0.3
+
+
+def test_bad_parameters():
+    bench = strong_weak_bench()
+    ev = Evaluator(bench.matrix, seeds=[42], setting="perf-cost", embedder=HashingEmbedder(dim=64))
+    with pytest.raises(RouterError, match="not a model"):
+        RouteLLMRouter(ev.context(42), strong="gpt-9")
+    with pytest.raises(RouterError, match="ties"):
+        RouteLLMRouter(ev.context(42), ties="coin")
+    with pytest.raises(RouterError, match="same model"):
+        RouteLLMRouter(ev.context(42), strong="model-0", weak="model-0")

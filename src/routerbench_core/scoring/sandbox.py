@@ -9,6 +9,12 @@ took effect are reported on each result). The grader enforces a wall-clock timeo
 kills the whole process group — and every process left in the job's cgroup — so nothing
 outlives its job. Many programs run in parallel across cores with a worker count.
 
+Which layers matter: the namespaces and the cgroup are the real boundaries (the cgroup also
+catches a process that left the session with ``setsid()``); the audit guard refuses sockets,
+process creation and writes outside the work dir portably, but Python's audit hooks are not a
+security boundary on their own. Where the machine grants no cgroup and no namespaces (e.g. an
+unprivileged user without user namespaces), RLIMIT_NPROC still caps processes.
+
 Outcomes are statuses, not exceptions: ``passed``, ``failed`` (an exception, a failed assert,
 an early exit), ``timeout``, ``memory`` or ``crashed`` (killed by a signal). A
 :class:`SandboxError` is raised only when the sandbox itself cannot run (so an infrastructure
@@ -27,7 +33,6 @@ import signal
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
@@ -501,16 +506,3 @@ def _read_capped(path: Path, limit: int) -> str:
         return ""
     text = data[:limit].decode("utf-8", "replace")
     return text + ("\n[output truncated]" if len(data) > limit else "")
-
-
-_lock = threading.Lock()
-_shared: dict[tuple[Any, ...], Sandbox] = {}
-
-
-def shared_sandbox(limits: SandboxLimits | None = None, workers: int | None = None) -> Sandbox:
-    """A process-wide :class:`Sandbox` per (limits, workers): probing cgroups is done once."""
-    key = (limits, workers)
-    with _lock:
-        if key not in _shared:
-            _shared[key] = Sandbox(limits, workers=workers)
-        return _shared[key]

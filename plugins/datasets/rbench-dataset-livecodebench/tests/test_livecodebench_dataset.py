@@ -63,6 +63,16 @@ def test_stdin_variants_pass() -> None:
     assert _grade(ds, "rbench_abc001_a", with_exit)["score"] == 1.0
 
 
+def test_solution_running_in_a_thread_is_awaited() -> None:
+    threaded = (
+        "```python\nimport sys, threading\nsys.setrecursionlimit(10**6)\n"
+        "threading.stack_size(1 << 26)\n\ndef main():\n"
+        "    a, b = map(int, input().split())\n    print(a + b)\n\n"
+        "threading.Thread(target=main).start()\n```"
+    )
+    assert _grade(LiveCodeBench(), "rbench_abc001_a", threaded)["score"] == 1.0
+
+
 def test_per_case_timeout_fails_fast() -> None:
     ds = LiveCodeBench(per_case_timeout_s=0.5)
     slow = "```python\nimport time\ntry:\n    time.sleep(30)\nexcept Exception:\n    pass\nprint(5)\n```"

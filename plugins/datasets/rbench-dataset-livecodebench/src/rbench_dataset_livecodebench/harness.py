@@ -13,6 +13,7 @@ import json
 import math
 import signal
 import sys
+import threading
 
 # LiveCodeBench's runner makes these available to every solution (LeetCode code assumes them).
 HEADER = (
@@ -72,6 +73,14 @@ def values_match(got, expected):
     return got == expected
 
 
+def _join_threads():
+    """Wait for threads the solution started (the ``threading.Thread(target=main)`` idiom for
+    a bigger stack); the per-case alarm still interrupts the wait."""
+    for thread in threading.enumerate():
+        if thread is not threading.main_thread() and not thread.daemon:
+            thread.join()
+
+
 def run_stdin(compiled, case):
     data = case["input"].encode("utf-8")
     stdin = io.TextIOWrapper(io.BytesIO(data), encoding="utf-8")
@@ -89,6 +98,7 @@ def run_stdin(compiled, case):
     builtins.open = open_with_stdin
     try:
         exec(compiled, {"__name__": "__main__", "__builtins__": builtins})
+        _join_threads()
     except SystemExit:
         pass
     finally:

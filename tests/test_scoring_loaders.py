@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import importlib.util
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,7 @@ import pytest
 
 from routerbench_core.datasets import (
     DatasetError,
+    HubSource,
     TemplateDataset,
     ensure_gradable,
     load_records,
@@ -142,3 +144,47 @@ def test_failed_responses_are_refused() -> None:
         _Arith().grade(query, failed)
     with pytest.raises(DatasetError, match="no output"):
         _Arith().grade(query, Response(query_key="arith/1", model="m"))
+
+
+class _FakeHubLibrary:
+    """Stands in for the Hugging Face ``datasets`` module (tests have no network): records
+    every ``load_dataset`` call and serves rows per (repo, config, split, revision)."""
+
+    def __init__(self, tables: dict[tuple[str, str | None, str], list[dict[str, Any]]]) -> None:
+        self.tables = tables
+        self.calls: list[tuple[str, str | None, str, str | None]] = []
+
+    def load_dataset(self, repo: str, config: str | None = None, *, split: str,
+                     revision: str | None = None) -> list[dict[str, Any]]:
+        self.calls.append((repo, config, split, revision))
+        try:
+            return self.tables[(repo, config, split)]
+        except KeyError:
+            raise FileNotFoundError(f"no split {split} in {repo}") from None
+
+
+class _TwoTables(_Arith):
+    hub_sources = (
+        HubSource("org/part-a", "aaa111", "train"),
+        HubSource("org/part-b", "bbb222", "test", "cfg"),
+    )
+
+
+def test_hub_sources_are_read_in_order_and_tagged(monkeypatch: pytest.MonkeyPatch) -> None:
+    fake = _FakeHubLibrary({
+        ("org/part-a", None, "train"): [{"id": "a1", "q": "1+1", "a": 2}],
+        ("org/part-b", "cfg", "test"): [{"id": "b1", "q": "2+2", "a": 4}],
+    })
+    monkeypatch.setitem(sys.modules, "datasets", fake)
+    queries = _TwoTables().load()
+    assert [(q.id, q.source_split) for q in queries] == [("a1", "train"), ("b1", "test")]
+    assert fake.calls == [("org/part-a", None, "train", "aaa111"),
+                          ("org/part-b", "cfg", "test", "bbb222")]
+    _TwoTables(revision="ccc333").load()
+    assert [c[3] for c in fake.calls[2:]] == ["ccc333", "ccc333"]
+
+
+def test_hub_failure_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "datasets", _FakeHubLibrary({}))
+    with pytest.raises(DatasetError, match=r"cannot load org/part-a .*--data-file"):
+        _TwoTables().load()

@@ -269,14 +269,16 @@ class HubSource:
 
 
 def load_hub_sources(sources: Sequence[HubSource], *, dataset_name: str = "") -> list[dict[str, Any]]:
-    """Rows of every source in order; each row gets ``_hub_source`` = ``repo@revision``."""
+    """Rows of every source in order, tagged ``_hub_source`` (``repo@revision``) and
+    ``_hub_split`` (the split, kept as the queries' ``source_split``)."""
     rows: list[dict[str, Any]] = []
     for source in sources:
         for row in load_hub_records(
             source.repo_id, revision=source.revision, split=source.split,
             config=source.config, dataset_name=dataset_name,
         ):
-            rows.append({**row, "_hub_source": f"{source.repo_id}@{source.revision}"})
+            rows.append({**row, "_hub_source": f"{source.repo_id}@{source.revision}",
+                         "_hub_split": source.split})
     return rows
 
 
@@ -348,6 +350,8 @@ class TemplateDataset(Dataset):
                     f"{source}: record {index} cannot be read as a {self.name} item: "
                     f"{type(exc).__name__}: {exc}"
                 ) from exc
+            if query.source_split is None and record.get("_hub_split"):
+                query.source_split = str(record["_hub_split"])
             if query.id in seen:
                 raise DatasetError(
                     f"{source}: records {seen[query.id]} and {index} share the id {query.id!r}; "

@@ -3,6 +3,8 @@ land in the right cells."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 
 from routerbench_core.schema import Grade, ModelSpec, Query, Response
@@ -63,3 +65,18 @@ def test_matrix_query_never_reads_raw_outputs(rbench_store: Store) -> None:
             "EXPLAIN QUERY PLAN " + matrix_sql(n), (*["x"] * n, 1)).fetchall()
         detail = " ".join(str(row[-1]) for row in plan)
         assert "COVERING INDEX responses_outcomes" in detail, detail
+
+
+def test_new_store_page_size_and_existing_kept(tmp_path: Path) -> None:
+    import sqlite3
+
+    with Store(tmp_path / "new.db") as s:
+        assert s.execute("PRAGMA page_size").fetchone()[0] == 8192
+    old = sqlite3.connect(tmp_path / "old.db")
+    old.execute("PRAGMA page_size=4096")
+    old.execute("CREATE TABLE t (x)")
+    old.commit()
+    old.close()
+    with Store(tmp_path / "old.db") as s:  # an existing file is opened as it is
+        assert s.execute("PRAGMA page_size").fetchone()[0] == 4096
+        assert s.execute("PRAGMA journal_mode").fetchone()[0] == "wal"

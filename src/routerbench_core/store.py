@@ -191,6 +191,10 @@ class Store:
         self._conn = sqlite3.connect(
             self.path, timeout=timeout, isolation_level=None, check_same_thread=False
         )
+        # Takes effect only on a new, empty file (an existing store keeps its page size):
+        # response rows carry whole answers, and larger pages suit those wide rows in the
+        # clustered (WITHOUT ROWID) outcome tables.
+        self._conn.execute("PRAGMA page_size=8192")
         self._conn.execute("PRAGMA journal_mode=WAL")
         self._conn.execute("PRAGMA synchronous=NORMAL")
         self._conn.execute("PRAGMA foreign_keys=ON")

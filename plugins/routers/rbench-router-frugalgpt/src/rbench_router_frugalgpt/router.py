@@ -1,0 +1,295 @@
+"""FrugalGPT's LLM cascade (Chen, Zaharia and Zou, 2023, "FrugalGPT: how to use large language
+models while reducing cost and improving performance").
+
+A cascade is a list of models ordered from cheap to expensive with a threshold for every stage
+but the last. A query is sent to the first model; a learned scorer g(query, answer) judges the
+answer, and if g ≥ the stage's threshold the answer is returned, else the next model is called.
+The last stage's answer is always returned. Every call made is charged (``Routing.called``).
+
+Which models, in which order, and the thresholds are chosen to maximise accuracy under a
+budget (mean cost per query) on the training data: the scorer's out-of-fold predictions on
+train + validation (k-fold cross-fitting, so thresholds are not tuned on scores the scorer has
+memorised). ``sweep()`` lists budgets on a geometric grid between the cheapest and the most
+expensive candidate's mean cost; each budget's best cascade is one point of the curve.
+
+The scorer: one logistic model per candidate LLM, on the query embedding concatenated with
+hashed word features of the answer text (the paper fine-tunes DistilBERT on query + answer).
+When the bench stores no answer texts (``QuerySet.has_outputs()`` is false, or most answers are
+missing), the scorer sees the query only — it then predicts "this model will be right on this
+query" without reading the answer — and ``describe()`` says so (``scorer_inputs``).
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from routerbench_core import ml
+from routerbench_core.routing import (
+    LabeledSet,
+    QuerySet,
+    Router,
+    RouterContext,
+    RouterError,
+    Routing,
+)
+
+#: Behaviour version (bump with a README changelog line when routing decisions change).
+VERSION = "1"
+QUANTILES: tuple[float, ...] = (0.1, 0.25, 0.4, 0.55, 0.7, 0.85, 0.95)
+QUERY_ONLY = "query only"
+QUERY_ANSWER = "query + answer text"
+
+
+@dataclass(frozen=True)
+class Plan:
+    """One cascade: model indices (cheap first) and the thresholds of all stages but the last,
+    with its accuracy and mean cost per query on the optimisation data."""
+
+    models: tuple[int, ...]
+    thresholds: tuple[float, ...]
+    acc: float
+    cost: float
+
+    def as_dict(self, names: Sequence[str]) -> dict[str, Any]:
+        return {"models": [names[m] for m in self.models],
+                "thresholds": [round(t, 6) for t in self.thresholds],
+                "fit_acc": round(self.acc, 6), "fit_cost_per_query": self.cost}
+
+
+class AnswerFeatures:
+    """Hashed word uni/bi-gram counts of answer texts (no vocabulary to fit, so no leakage)."""
+
+    def __init__(self, n_features: int) -> None:
+        from sklearn.feature_extraction.text import HashingVectorizer
+
+        self.vec = HashingVectorizer(n_features=n_features, ngram_range=(1, 2),
+                                     alternate_sign=False, norm="l2")
+
+    def __call__(self, texts: Sequence[str | None]) -> np.ndarray:
+        return self.vec.transform([t or "" for t in texts]).toarray().astype(np.float32)
+
+
+class FrugalGPTRouter(Router):
+    """LLM cascade with a learned answer scorer and budget-constrained cascade search."""
+
+    settings = ("perf-cost", "perf")
+    needs_embeddings = True
+
+    def __init__(
+        self,
+        ctx: RouterContext,
+        max_stages: int = 3,
+        max_candidates: int = 6,
+        budgets: int = 10,
+        budget: float | None = None,
+        folds: int = 3,
+        answer_features: int = 512,
+        use_answers: bool | str = True,
+        c: float = 1.0,
+        **params: Any,
+    ) -> None:
+        super().__init__(ctx, **params)
+        self.max_stages = int(max_stages)
+        self.max_candidates = int(max_candidates)
+        if self.max_stages < 1 or self.max_candidates < 1:
+            raise RouterError("frugalgpt: max_stages and max_candidates must be >= 1")
+        self.n_budgets = max(2, int(budgets))
+        self.budget = None if budget is None else float(budget)
+        self.folds = max(2, int(folds))
+        self.answer_features = int(answer_features)
+        self.use_answers = (use_answers if isinstance(use_answers, bool)
+                            else str(use_answers).lower() in {"1", "true", "yes"})
+        self.c = float(c)
+        self.candidates: list[int] = []
+        self.scorers: dict[int, ml.SoftLogistic] = {}
+        self.plans: list[Plan] = []
+        self._budget_grid: list[float] = []
+        self._features: AnswerFeatures | None = None
+        self._info: dict[str, Any] = {}
+
+    # -- features and scorers -----------------------------------------------------------------
+
+    def _answers_available(self, data: QuerySet) -> bool:
+        if not self.use_answers or not data.has_outputs() or not self.candidates:
+            return False
+        probe = data.outputs(data.models[self.candidates[0]])
+        return sum(a is not None and a != "" for a in probe) >= 0.5 * max(len(probe), 1)
+
+    def _x(self, emb: np.ndarray, answers: Sequence[str | None] | None) -> np.ndarray:
+        if self._features is None or answers is None:
+            return emb
+        return np.hstack([emb, self._features(answers)])
+
+    # -- fitting ------------------------------------------------------------------------------
+
+    def fit(self, train: LabeledSet, valid: LabeledSet) -> None:
+        with ml.blas_threads():
+            self._fit(train, valid)
+
+    def _fit(self, train: LabeledSet, valid: LabeledSet) -> None:
+        if len(train) == 0:
+            raise RouterError("frugalgpt: the training split is empty")
+        mean_cost = ml.model_mean_cost(train)
+        acc = ml.dataset_mean_accuracy(train.score, train.datasets)
+        acc = np.where(np.isnan(acc), -np.inf, acc)
+        self.candidates = self._choose_candidates(acc, mean_cost)
+        self._mean_cost = mean_cost
+        data = _concat(train, valid)
+        answers = self._answers_available(data)
+        self._features = AnswerFeatures(self.answer_features) if answers else None
+        self._info["scorer_inputs"] = QUERY_ANSWER if answers else QUERY_ONLY
+        if not answers:
+            self._info["note"] = (
+                "this bench has no stored answer texts: the scorer sees the query only"
+                if self.use_answers else "use_answers=false: the scorer sees the query only"
+            )
+        emb = data.embeddings()
+        score = data.score
+        cost = np.where(np.isnan(data.cost), mean_cost[None, :], data.cost)
+        n = len(data)
+        # out-of-fold scorer predictions for every candidate (cross-fitting)
+        rng = self.ctx.rng("frugalgpt-folds")
+        fold = rng.permutation(np.arange(n) % self.folds)
+        oof = np.zeros((n, len(score[0]))) if n else np.zeros((0, 0))
+        seed = int(self.ctx.rng("frugalgpt").integers(2**31))
+        for step, m in enumerate(self.candidates):
+            x = self._x(emb, data.outputs(data.models[m]) if answers else None)
+            y = score[:, m]
+            for f in range(self.folds):
+                tr, te = fold != f, fold == f
+                labelled = tr & ~np.isnan(y)
+                if not labelled.any() or not te.any():
+                    continue
+                model = ml.fit_soft_logistic(x[labelled], y[labelled], c=self.c, seed=seed)
+                oof[te, m] = model.predict(x[te])
+            labelled = ~np.isnan(y)
+            self.scorers[m] = ml.fit_soft_logistic(x[labelled], y[labelled], c=self.c, seed=seed)
+            self.ctx.report("frugalgpt: scorers", (step + 1) / len(self.candidates))
+        filled = np.where(np.isnan(score), 0.0, score)  # a missing answer is no usable answer
+        self.plans = self._search(oof, filled, cost, data.datasets)
+        lo = float(min(mean_cost[m] for m in self.candidates))
+        hi = float(max(p.cost for p in self.plans))
+        self._budget_grid = [float(b) for b in np.geomspace(lo, max(hi, lo * 1.0001),
+                                                            self.n_budgets)]
+        self._info["optimised_on"] = f"train+validation, {self.folds}-fold out-of-fold scores"
+
+    def _choose_candidates(self, acc: np.ndarray, mean_cost: np.ndarray) -> list[int]:
+        """All models if they are few; else the train Pareto front (cost, AvgAcc) thinned to
+        ``max_candidates`` (cheapest and best kept), topped up with the most accurate others.
+
+        A cascade can profit from a model off the front (an expert on some queries), so the
+        front alone is not the limit when there is room.
+        """
+        n = len(acc)
+        if n <= self.max_candidates:
+            return list(range(n))
+        front = ml.pareto_models(acc, mean_cost)
+        if len(front) > self.max_candidates:
+            pick = np.unique(np.round(np.linspace(0, len(front) - 1, self.max_candidates)))
+            return [front[int(i)] for i in pick]
+        rest = [int(i) for i in np.argsort(-acc, kind="stable") if int(i) not in front]
+        return front + rest[: self.max_candidates - len(front)]
+
+    def _search(self, g: np.ndarray, score: np.ndarray, cost: np.ndarray, datasets: np.ndarray
+                ) -> list[Plan]:
+        """Every cascade of up to ``max_stages`` candidates (cheap first) × threshold grid,
+        evaluated on the optimisation data; returns the Pareto-optimal ones."""
+        order = sorted(self.candidates, key=lambda m: self._mean_cost[m])
+        ds_index = {d: np.flatnonzero(datasets == d) for d in dict.fromkeys(datasets.tolist())}
+        plans: list[Plan] = []
+
+        def avg_acc(per_query: np.ndarray) -> float:
+            return float(np.mean([per_query[rows].mean() for rows in ds_index.values()]))
+
+        for length in range(1, self.max_stages + 1):
+            for cascade in itertools.combinations(order, length):
+                grids = [np.unique(np.quantile(g[:, m], QUANTILES)) for m in cascade[:-1]]
+                for thresholds in itertools.product(*grids):
+                    pending = np.ones(len(score), dtype=bool)
+                    got = np.zeros(len(score))
+                    paid = np.zeros(len(score))
+                    for stage, m in enumerate(cascade):
+                        paid += np.where(pending, cost[:, m], 0.0)
+                        stop = pending if stage == length - 1 else pending & (
+                            g[:, m] >= thresholds[stage])
+                        got = np.where(stop, score[:, m], got)
+                        pending &= ~stop
+                    plans.append(Plan(tuple(cascade), tuple(float(t) for t in thresholds),
+                                      avg_acc(got), float(paid.mean())))
+        plans.sort(key=lambda p: (p.cost, -p.acc))
+        front: list[Plan] = []
+        for p in plans:
+            if not front or p.acc > front[-1].acc + 1e-12:
+                front.append(p)
+        return front
+
+    def plan_for(self, budget: float | None) -> Plan:
+        """The most accurate cascade whose mean cost fits ``budget`` (None: no limit)."""
+        if not self.plans:
+            raise RouterError("frugalgpt: call fit() before route()")
+        if budget is None:
+            return self.plans[-1]
+        fitting = [p for p in self.plans if p.cost <= budget * (1 + 1e-9)]
+        return fitting[-1] if fitting else self.plans[0]
+
+    # -- routing ------------------------------------------------------------------------------
+
+    def sweep(self) -> list[dict[str, Any]]:
+        return [{"budget": b} for b in self._budget_grid]
+
+    def route(self, queries: QuerySet, config: Mapping[str, Any] | None = None) -> Routing:
+        budget = (config or {}).get("budget", self.budget)
+        plan = self.plan_for(None if budget is None else float(budget))
+        n, m = len(queries), len(queries.models)
+        choice = np.full(n, plan.models[-1], dtype=np.int64)
+        called = np.zeros((n, m), dtype=bool)
+        if n == 0:
+            return Routing(choice=choice, called=called)
+        emb = queries.embeddings()
+        pending = np.arange(n)
+        with ml.blas_threads():
+            for stage, model in enumerate(plan.models):
+                called[pending, model] = True
+                if stage == len(plan.models) - 1:
+                    choice[pending] = model
+                    break
+                answers = None
+                if self._features is not None:  # read answers only of the calls made
+                    answers = ml.subset(queries, pending).outputs(queries.models[model])
+                g = self.scorers[model].predict(self._x(emb[pending], answers))
+                accept = g >= plan.thresholds[stage]
+                choice[pending[accept]] = model
+                pending = pending[~accept]
+                if len(pending) == 0:
+                    break
+        return Routing(choice=choice, called=called,
+                       info={"cascade": plan.as_dict(queries.models), "budget": budget})
+
+    def describe(self) -> dict[str, Any]:
+        names = self.ctx.models
+        return {
+            "version": VERSION, "max_stages": self.max_stages,
+            "candidates": [names[m] for m in self.candidates],
+            "default_cascade": self.plan_for(self.budget).as_dict(names) if self.plans else None,
+            "n_pareto_cascades": len(self.plans), "folds": self.folds, **self._info,
+        }
+
+
+def _concat(a: LabeledSet, b: LabeledSet) -> LabeledSet:
+    """train + validation as one labelled set (embeddings and answers keep working)."""
+    import dataclasses
+
+    if len(b) == 0:
+        return a
+    emb = np.vstack([a.embeddings(), b.embeddings()])
+    return dataclasses.replace(
+        a, keys=np.concatenate([a.keys, b.keys]), datasets=np.concatenate([a.datasets, b.datasets]),
+        texts=list(a.texts) + list(b.texts), score=np.vstack([a.score, b.score]),
+        cost=np.vstack([a.cost, b.cost]), _cache={"emb": emb},
+        prompt_tokens=np.zeros((0, 0)), completion_tokens=np.zeros((0, 0)),
+    )

@@ -1,0 +1,187 @@
+"""The Hybrid LLM router (Ding et al., ICLR 2024, "Hybrid LLM: cost-efficient and quality-aware
+query routing").
+
+Two models: a small (cheap) one S and a large (strong) one L. The quality gap of a query is
+H(x) = q(S(x)) − q(L(x)); the router learns p(x) ≈ Pr[H(x) ≥ −t], the probability that the
+small model's answer is at least as good as the large one's up to a relaxation t ≥ 0, and sends
+the query to the small model when p(x) ≥ τ. Sweeping τ trades quality for cost; τ is calibrated
+on validation for a target share of small-model calls.
+
+Labels (the paper's r_trans): y_i(t) = Pr[q(S(x_i)) ≥ q(L(x_i)) − t], the probability over
+sampled answers. A bench stores one answer per model and query, so the probability is estimated
+over the query and its ``neighbours − 1`` nearest train queries (cosine similarity of the
+embeddings) as stand-ins for resamples; ``neighbours=1`` gives the paper's deterministic labels.
+The quality q is the graded score. The relaxation t is chosen as in the paper: the t that
+maximises the average pairwise difference of the transformed labels (labels that separate
+queries best), from a small grid. The classifier is logistic regression on the query embedding
+trained with the soft labels (the paper fine-tunes DeBERTa; see the README).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from routerbench_core import ml
+from routerbench_core.routing import (
+    LabeledSet,
+    QuerySet,
+    Router,
+    RouterContext,
+    RouterError,
+    Routing,
+)
+
+#: Behaviour version (bump with a README changelog line when routing decisions change).
+VERSION = "1"
+T_GRID: tuple[float, ...] = (0.0, 0.05, 0.1, 0.2, 0.3, 0.5, 0.75)
+
+
+def mean_pairwise_difference(y: np.ndarray) -> float:
+    """(1/N²) Σ_i Σ_j |y_i − y_j|, in O(N log N) by sorting."""
+    y = np.sort(np.asarray(y, dtype=np.float64))
+    n = len(y)
+    if n < 2:
+        return 0.0
+    j = np.arange(n)
+    return float(2.0 * np.sum(y * (2 * j - n + 1)) / (n * n))
+
+
+def relaxed_labels(
+    q_small: np.ndarray, q_large: np.ndarray, t: float, neighbours: np.ndarray | None
+) -> np.ndarray:
+    """y_i(t) = share of the query's neighbourhood (itself included) where q_S ≥ q_L − t.
+
+    Missing qualities give no vote; a query with no vote at all gets NaN (left out of
+    training).
+    """
+    known = ~(np.isnan(q_small) | np.isnan(q_large))
+    ok = np.where(known, (np.nan_to_num(q_small) >= np.nan_to_num(q_large) - t - 1e-12), False)
+    if neighbours is None:
+        return np.where(known, ok.astype(np.float64), np.nan)
+    votes = ok[neighbours].sum(1).astype(np.float64)
+    counts = known[neighbours].sum(1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(counts > 0, votes / np.maximum(counts, 1), np.nan)
+
+
+class HybridLLMRouter(Router):
+    """Small-vs-large routing by a classifier of the relaxed quality gap."""
+
+    settings = ("perf-cost", "perf")
+    needs_embeddings = True
+
+    def __init__(
+        self,
+        ctx: RouterContext,
+        small: str | None = None,
+        large: str | None = None,
+        t: float | None = None,
+        neighbours: int = 5,
+        small_share: float = 0.5,
+        shares: int = 11,
+        c: float = 1.0,
+        **params: Any,
+    ) -> None:
+        super().__init__(ctx, **params)
+        for name, value in (("small", small), ("large", large)):
+            if value is not None and value not in ctx.models:
+                raise RouterError(
+                    f"hybridllm: {name}={value!r} is not a model of this bench; models: "
+                    + ", ".join(ctx.models)
+                )
+        if small is not None and small == large:
+            raise RouterError(f"hybridllm: small and large are the same model ({small})")
+        self.small_name, self.large_name = small, large
+        self.t = None if t is None else float(t)
+        if self.t is not None and self.t < 0:
+            raise RouterError(f"hybridllm: the relaxation t must be >= 0, got {t}")
+        self.neighbours = int(neighbours)
+        if self.neighbours < 1:
+            raise RouterError(f"hybridllm: neighbours must be >= 1, got {neighbours}")
+        self.small_share = float(small_share)
+        if not 0.0 <= self.small_share <= 1.0:
+            raise RouterError(f"hybridllm: small_share must be in [0, 1], got {small_share}")
+        self.n_shares = max(2, int(shares))
+        self.c = float(c)
+        self.small = self.large = -1
+        self._clf: ml.SoftLogistic | None = None
+        self._calib: np.ndarray | None = None
+        self._info: dict[str, Any] = {}
+
+    def fit(self, train: LabeledSet, valid: LabeledSet) -> None:
+        with ml.blas_threads():
+            self._fit(train, valid)
+
+    def _fit(self, train: LabeledSet, valid: LabeledSet) -> None:
+        if len(train) == 0:
+            raise RouterError("hybridllm: the training split is empty")
+        self.large, self.small, note = ml.strong_weak_pair(train, self.large_name,
+                                                           self.small_name)
+        self._info["large_chosen"] = note
+        emb = train.embeddings()
+        neighbours = None
+        if self.neighbours > 1 and len(train) > 1:
+            k = min(self.neighbours, len(train))
+            sims = emb @ emb.T
+            np.fill_diagonal(sims, np.inf)  # the query itself always comes first
+            neighbours = np.argpartition(-sims, k - 1, axis=1)[:, :k]
+        qs, ql = train.score[:, self.small], train.score[:, self.large]
+        if self.t is None:
+            spread = [(mean_pairwise_difference(
+                _finite(relaxed_labels(qs, ql, t, neighbours))), t) for t in T_GRID]
+            best = max(s for s, _ in spread)
+            self.t_chosen = min(t for s, t in spread if s >= best - 1e-12)
+            self._info["t_chosen_on"] = "label spread (the paper's criterion)"
+        else:
+            self.t_chosen = self.t
+            self._info["t_chosen_on"] = "given"
+        y = relaxed_labels(qs, ql, self.t_chosen, neighbours)
+        keep = ~np.isnan(y)
+        if not keep.any():
+            raise RouterError(
+                "hybridllm: no train query has scores for both "
+                f"{train.models[self.small]} and {train.models[self.large]}"
+            )
+        self._info["label_mean"] = float(y[keep].mean())
+        self._clf = ml.fit_soft_logistic(emb[keep], y[keep], c=self.c,
+                                         seed=int(self.ctx.rng("hybridllm").integers(2**31)))
+        calib = valid if len(valid) else train
+        self._calib = self._clf.predict(calib.embeddings())
+        self._info["calibrated_on"] = "validation" if len(valid) else "train"
+
+    def small_probability(self, queries: QuerySet) -> np.ndarray:
+        """p(x): predicted probability that the small model is good enough."""
+        if self._clf is None:
+            raise RouterError("hybridllm: call fit() before route()")
+        with ml.blas_threads():
+            return self._clf.predict(queries.embeddings())
+
+    def sweep(self) -> list[dict[str, Any]]:
+        return [{"small_share": s} for s in ml.share_grid(self.n_shares)]
+
+    def route(self, queries: QuerySet, config: Mapping[str, Any] | None = None) -> Routing:
+        share = float((config or {}).get("small_share", self.small_share))
+        if len(queries) == 0:
+            return Routing(choice=np.zeros(0, dtype=np.int64))
+        p = self.small_probability(queries)
+        assert self._calib is not None
+        tau = ml.threshold_for_share(self._calib, share)
+        choice = np.where(p >= tau, self.small, self.large).astype(np.int64)
+        return Routing(choice=choice, info={"threshold": tau, "small_share": share})
+
+    def describe(self) -> dict[str, Any]:
+        models = self.ctx.models
+        return {
+            "version": VERSION,
+            "small": models[self.small] if self.small >= 0 else self.small_name,
+            "large": models[self.large] if self.large >= 0 else self.large_name,
+            "t": getattr(self, "t_chosen", self.t), "neighbours": self.neighbours,
+            "small_share": self.small_share, "c": self.c, **self._info,
+        }
+
+
+def _finite(y: np.ndarray) -> np.ndarray:
+    return y[~np.isnan(y)]

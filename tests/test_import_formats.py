@@ -550,3 +550,22 @@ def test_llmrouterbench_chat_prompt(tmp_path: Path, rbench_store: Store) -> None
     with pytest.raises(DataFormatError, match="expected a message") as err:
         parse("llmrouterbench", tmp_path / "bad")
     assert err.value.field == "prompt[0]"
+
+
+def test_parquet_bad_cell_is_named(tmp_path: Path, rbench_store: Store) -> None:
+    pa = pytest.importorskip("pyarrow")
+    import pyarrow.parquet as pq
+
+    import_bench(rbench_store, "llmrouter", write_llmrouter(tmp_path / "lr"), "a")
+    export_bench(rbench_store, "a", "parquet", tmp_path / "pq")
+    table = pq.read_table(tmp_path / "pq" / "grades.parquet")
+    scores = table.column("score").to_pylist()
+    scores[2] = 7.0
+    table = table.set_column(table.column_names.index("score"), "score",
+                             pa.array(scores, type=pa.float64()))
+    pq.write_table(table, tmp_path / "pq" / "grades.parquet")
+    with pytest.raises(DataFormatError, match="outside") as err:
+        import_bench(rbench_store, "parquet", tmp_path / "pq", "b")
+    assert err.value.file == str(tmp_path / "pq" / "grades.parquet")
+    assert (err.value.record, err.value.field) == (2, "score")
+    assert rbench_store.bench_names() == ["a"]

@@ -77,6 +77,12 @@ def _json_or_none(text: Any, field: str, where: Where) -> Any:
         raise where.error(field, "expected JSON text") from None
 
 
+def _timestamp(value: Any, where: Where) -> float:
+    if type(value) is float or type(value) is int:
+        return float(value)
+    raise where.error("created_at", f"expected a number (seconds since the epoch), got {value!r}")
+
+
 def parse(path: Path) -> ImportedBench:
     _, pq = _pyarrow()
     folder = Path(path)
@@ -141,7 +147,7 @@ def parse(path: Path) -> ImportedBench:
                                                              where),
             as_cost(rt["latency"][i], "latency", where), as_text(rt["error"][i], "error", where),
             as_text(rt["request_hash"][i], "request_hash", where),
-            float(rt["created_at"][i]), meta or "{}",
+            _timestamp(rt["created_at"][i], where), meta or "{}",
         ))
     gpath = folder / "grades.parquet"
     gt = _read_table(pq, gpath, GRADE_COLUMNS)
@@ -159,7 +165,7 @@ def parse(path: Path) -> ImportedBench:
             as_text(gt["prediction"][i], "prediction", where),
             as_text(gt["grader"][i], "grader", where, allow_none=False),
             as_text(gt["grader_version"][i], "grader_version", where, allow_none=False),
-            details or "{}", float(gt["created_at"][i]),
+            details or "{}", _timestamp(gt["created_at"][i], where),
         ))
     meta = dict(head.get("metadata") or {})
     return builder.finish(**meta)

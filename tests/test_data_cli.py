@@ -117,3 +117,14 @@ def test_replace_and_store_option(tmp_path: Path, release: Path) -> None:
     info = json.loads(rbench("--store", str(store), "data", "info", "b", "--json",
                              store=env_store).stdout)
     assert info["datasets"] == {"aime": 3}
+
+
+def test_reading_commands_never_create_a_store(tmp_path: Path) -> None:
+    store = tmp_path / "absent.db"
+    assert json.loads(rbench("data", "list", "--json", store=store).stdout) == []
+    assert json.loads(rbench("data", "info", "--json", store=store).stdout) == []
+    for args in (("data", "info", "x"), ("data", "delete", "x"),
+                 ("data", "export", "x", "parquet", str(tmp_path / "o"))):
+        proc = rbench(*args, store=store, check=False)
+        assert proc.returncode == 2 and "no store at" in proc.stderr
+    assert not store.exists()

@@ -76,6 +76,23 @@ def register_commands(app: typer.Typer) -> None:
 
         return (DataFormatError, MissingDependencyError, StoreError)
 
+    def _existing(ctx: typer.Context) -> Any:
+        """The store, for commands that only read or remove: never create an empty file."""
+        from routerbench_core.store import StoreError, default_store_path
+
+        path = state(ctx).store_path or default_store_path()
+        if not Path(path).exists():
+            raise StoreError(
+                f"no store at {path}: import a bench first (`rbench data import FORMAT PATH "
+                "--name NAME`), or point --store / RBENCH_STORE at an existing store"
+            )
+        return state(ctx).open_store()
+
+    def _has_store(ctx: typer.Context) -> bool:
+        from routerbench_core.store import default_store_path
+
+        return Path(state(ctx).store_path or default_store_path()).exists()
+
     @data.command("import")
     def import_command(
         ctx: typer.Context,
@@ -113,7 +130,7 @@ def register_commands(app: typer.Typer) -> None:
         from routerbench_core.importers import export_bench
 
         try:
-            with state(ctx).open_store() as store:
+            with _existing(ctx) as store:
                 files = export_bench(store, bench, fmt, out)
         except _errors() as exc:
             raise fail(str(exc)) from None
@@ -126,10 +143,12 @@ def register_commands(app: typer.Typer) -> None:
         as_json: bool = typer.Option(False, "--json", help="Print JSON."),
     ) -> None:
         """Queries, models, per-dataset counts, responses, failures, grades and cost source."""
+        infos: list[dict[str, Any]] = []
         try:
-            with state(ctx).open_store() as store:
-                names = [bench] if bench is not None else store.bench_names()
-                infos = [bench_info(store, n) for n in names]
+            if bench is not None or _has_store(ctx):
+                with _existing(ctx) as store:
+                    names = [bench] if bench is not None else store.bench_names()
+                    infos = [bench_info(store, n) for n in names]
         except _errors() as exc:
             raise fail(str(exc)) from None
         if as_json:
@@ -146,13 +165,14 @@ def register_commands(app: typer.Typer) -> None:
         as_json: bool = typer.Option(False, "--json", help="Print JSON."),
     ) -> None:
         """List the benches in the store."""
+        rows: list[dict[str, Any]] = []
         try:
-            with state(ctx).open_store() as store:
-                rows = []
-                for n in store.bench_names():
-                    s = store.summary(n)
-                    rows.append({"name": n, "queries": s.n_queries, "models": s.n_models,
-                                 "responses": s.n_responses, "source": s.source})
+            if _has_store(ctx):
+                with _existing(ctx) as store:
+                    for n in store.bench_names():
+                        s = store.summary(n)
+                        rows.append({"name": n, "queries": s.n_queries, "models": s.n_models,
+                                     "responses": s.n_responses, "source": s.source})
         except _errors() as exc:
             raise fail(str(exc)) from None
         if as_json:
@@ -171,7 +191,7 @@ def register_commands(app: typer.Typer) -> None:
     ) -> None:
         """Delete a bench and all its queries, responses and grades."""
         try:
-            with state(ctx).open_store() as store:
+            with _existing(ctx) as store:
                 store.delete_bench(bench)
         except _errors() as exc:
             raise fail(str(exc)) from None

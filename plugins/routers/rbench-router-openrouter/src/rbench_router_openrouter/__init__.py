@@ -1,0 +1,1 @@
+"""rbench router plugin: OpenRouter auto (online or replayed)."""

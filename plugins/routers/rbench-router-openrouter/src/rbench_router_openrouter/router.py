@@ -1,0 +1,268 @@
+"""OpenRouter's auto router as an rbench router: a commercial router evaluated like the others.
+
+It answers from outside the candidate pool, so it returns a :class:`Routing` with ``score``,
+``cost`` and ``external_model`` set (the evaluator scores those directly).
+
+``mode="online"``: every test query is sent through the ``openai`` backend plugin to
+``openrouter/auto`` (base URL and key from the parameters). The response's ``model`` field names
+the model OpenRouter picked; the answer is graded with the query's dataset plugin (the same
+grader as every stored answer); the cost is the one the service reports (``usage.cost``), and a
+missing cost is an error, never $0. A failed call is a failure (score and cost missing), never a
+0. With ``save`` (default) the answers and grades are written to the replay bench (below) as
+model ``openrouter``, so a later run can replay them without calling anyone.
+
+``mode="replay"`` (default): the router's recorded outcomes are read from a separate bench
+(``replay_bench``, default ``<bench>-openrouter``) that holds the same query keys and one model
+column (``column``, default ``openrouter``). Keeping it in its own bench keeps it out of the
+candidate pool, so no baseline, oracle or other router can pick it. The router reads only the
+rows of the test keys it is asked to route — the outcomes of its own answers, exactly what the
+online mode would produce — and learns nothing from them (it has no training).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from routerbench_core.routing import (
+    LabeledSet,
+    QuerySet,
+    Router,
+    RouterContext,
+    RouterError,
+    Routing,
+)
+
+#: Behaviour version (bump with a README changelog line when results change).
+VERSION = "1"
+MODES = ("replay", "online")
+DEFAULT_BASE_URL = "https://openrouter.ai/api/v1"
+
+
+def _flag(value: bool | str) -> bool:
+    return value if isinstance(value, bool) else str(value).lower() in {"1", "true", "yes", "on"}
+
+
+class OpenRouterRouter(Router):
+    """OpenRouter auto: online calls or replay of a stored column."""
+
+    settings = ("perf-cost", "perf")
+    needs_embeddings = False
+
+    def __init__(
+        self,
+        ctx: RouterContext,
+        mode: str = "replay",
+        column: str = "openrouter",
+        replay_bench: str | None = None,
+        store: str | None = None,
+        model: str = "openrouter/auto",
+        base_url: str = DEFAULT_BASE_URL,
+        api_key: str | None = None,
+        api_key_env: str = "OPENROUTER_API_KEY",
+        concurrency: int = 16,
+        timeout: float = 600.0,
+        max_retries: int = 5,
+        max_tokens: int | None = None,
+        save: bool | str = True,
+        **params: Any,
+    ) -> None:
+        super().__init__(ctx, **params)
+        if mode not in MODES:
+            raise RouterError(f"openrouter: mode must be one of {', '.join(MODES)}, got {mode!r}")
+        self.mode = mode
+        self.column = column
+        self.replay_bench = replay_bench or f"{ctx.bench}-openrouter"
+        self.store_path = store
+        self.model = model
+        self.base_url = base_url
+        self.api_key = api_key
+        self.api_key_env = api_key_env
+        self.concurrency = int(concurrency)
+        self.timeout = float(timeout)
+        self.max_retries = int(max_retries)
+        self.max_tokens = None if max_tokens is None else int(max_tokens)
+        self.save = _flag(save)
+        self._info: dict[str, Any] = {}
+        self._memo: dict[tuple[str, ...], Routing] = {}
+
+    def fit(self, train: LabeledSet, valid: LabeledSet) -> None:
+        """Nothing to learn: the routing decision is OpenRouter's."""
+
+    def _open_store(self) -> Any:
+        from routerbench_core.store import Store, default_store_path
+
+        return Store(self.store_path or default_store_path())
+
+    # -- replay -------------------------------------------------------------------------------
+
+    def _replay(self, queries: QuerySet) -> Routing:
+        store = self._open_store()
+        try:
+            if not store.has_bench(self.replay_bench):
+                raise RouterError(
+                    f"openrouter replay: bench {self.replay_bench!r} is not in {store.path}; "
+                    "import the recorded OpenRouter outcomes as a bench with one model column "
+                    f"{self.column!r} (same query keys), pass --param "
+                    "openrouter.replay_bench=NAME, or run with --param openrouter.mode=online"
+                )
+            m = store.load_matrix(self.replay_bench)
+        finally:
+            store.close()
+        if self.column not in m.models:
+            raise RouterError(
+                f"openrouter replay: bench {self.replay_bench!r} has no column {self.column!r}; "
+                f"its models: {', '.join(m.models)} (choose one with --param "
+                "openrouter.column=NAME)"
+            )
+        j = m.models.index(self.column)
+        row = {k: i for i, k in enumerate(m.keys.tolist())}
+        idx = np.array([row.get(k, -1) for k in queries.keys.tolist()], dtype=np.int64)
+        found = idx >= 0
+        score = np.where(found, m.score[np.maximum(idx, 0), j], np.nan)
+        cost = np.where(found, m.cost[np.maximum(idx, 0), j], np.nan)
+        self._info.update(mode="replay", replay_bench=self.replay_bench, column=self.column,
+                          n_not_recorded=int((~found).sum()))
+        return Routing(choice=np.full(len(queries), -1, dtype=np.int64), score=score, cost=cost,
+                       external_model=[self.column] * len(queries),
+                       info={"mode": "replay", "n_not_recorded": int((~found).sum())})
+
+    # -- online -------------------------------------------------------------------------------
+
+    def _backend(self, host: Any) -> Any:
+        # ``openrouter/auto`` has no price of its own (it depends on the model picked), so the
+        # backend records the cost the service reports; a missing report stays unknown (NaN,
+        # counted by the evaluator), never $0.
+        options: dict[str, Any] = {"base_url": self.base_url, "timeout": self.timeout,
+                                   "max_retries": self.max_retries,
+                                   "concurrency": self.concurrency, "allow_unpriced": True}
+        if self.api_key:
+            options["api_key"] = self.api_key
+        else:
+            import os
+
+            if os.environ.get(self.api_key_env):
+                options["api_key_env"] = self.api_key_env
+        return host.load("backend", "openai")(**options)
+
+    def _online(self, queries: QuerySet) -> Routing:
+        from routerbench_core.plugins import make_plugin_manager
+        from routerbench_core.schema import GenerationRequest, ModelSpec
+
+        host = make_plugin_manager()
+        store = self._open_store()
+        try:
+            stored = {q.key: q for q in store.queries(self.ctx.bench)}
+        finally:
+            store.close()
+        missing = [k for k in queries.keys.tolist() if k not in stored]
+        if missing:
+            raise RouterError(
+                f"openrouter online: {len(missing)} test queries (e.g. {missing[0]!r}) are not "
+                f"in bench {self.ctx.bench!r} of the store; online mode needs the stored queries "
+                "(their prompts and ground truths)"
+            )
+        items = [stored[k] for k in queries.keys.tolist()]
+        graders: dict[str, Any] = {}
+        no_grader = []
+        for name in sorted({q.dataset for q in items}):
+            try:
+                graders[name] = host.load("dataset", name)()
+            except Exception as exc:  # unknown dataset or missing dependency
+                no_grader.append(f"{name} ({exc})")
+        if no_grader:  # a configuration error: raised before any call is made
+            raise RouterError(
+                "openrouter online: no grader for dataset(s) " + "; ".join(no_grader) + ". "
+                "Install the dataset plugins, or use --param openrouter.mode=replay"
+            )
+        backend = self._backend(host)
+        spec = ModelSpec(name=self.model)
+        gen_params: dict[str, Any] = {}
+        if self.max_tokens is not None:
+            gen_params["max_tokens"] = self.max_tokens
+        requests = [
+            GenerationRequest(
+                model=spec, messages=q.messages or graders[q.dataset].build_messages(q),
+                params=gen_params, query_key=q.key,
+            )
+            for q in items
+        ]
+
+        async def call_all() -> list[Any]:
+            try:
+                return await backend.agenerate_many(requests, concurrency=self.concurrency)
+            finally:
+                await backend.aclose()
+
+        responses = asyncio.run(call_all())
+        n = len(items)
+        score = np.full(n, np.nan)
+        cost = np.full(n, np.nan)
+        chosen: list[str] = []
+        grades = []
+        errors: Counter[str] = Counter()
+        for i, (q, r) in enumerate(zip(items, responses, strict=True)):
+            picked = str((r.metadata or {}).get("response_model") or "unknown")
+            chosen.append(picked)
+            if not r.ok:
+                errors[(r.error or "error")[:80]] += 1
+                continue
+            if r.cost is None:
+                errors["no reported cost"] += 1
+            else:
+                cost[i] = r.cost
+            grade = graders[q.dataset].grade(q, r)
+            grades.append(grade)
+            if grade.score is not None:
+                score[i] = grade.score
+        if self.save:
+            self._save(items, responses, grades)
+        info = {"mode": "online", "model": self.model, "base_url": self.base_url,
+                "chosen_models": dict(Counter(chosen)), "n_failed": int(sum(errors.values())),
+                "errors": dict(errors)}
+        self._info.update(info)
+        return Routing(choice=np.full(n, -1, dtype=np.int64), score=score, cost=cost,
+                       external_model=chosen, info=info)
+
+    def _save(self, items: list[Any], responses: list[Any], grades: list[Any]) -> None:
+        """Record the answers as model ``column`` of the replay bench (created on first use)."""
+        from routerbench_core.schema import ModelSpec
+
+        store = self._open_store()
+        try:
+            with store.transaction() as conn:
+                if not store.has_bench(self.replay_bench):
+                    store.create_bench(self.replay_bench, source=f"openrouter:{self.base_url}",
+                                       metadata={"router": "openrouter", "model": self.model,
+                                                 "of_bench": self.ctx.bench}, conn=conn)
+                store.add_models(self.replay_bench, [ModelSpec(name=self.column)], conn=conn)
+                store.add_queries(self.replay_bench, items, conn=conn)
+            store.put_responses(self.replay_bench, [
+                r.model_copy(update={"model": self.column}) for r in responses])
+            store.put_grades(self.replay_bench, [
+                g.model_copy(update={"model": self.column}) for g in grades])
+        finally:
+            store.close()
+        self._info["saved_to"] = self.replay_bench
+
+    # -- the router ---------------------------------------------------------------------------
+
+    def route(self, queries: QuerySet, config: Mapping[str, Any] | None = None) -> Routing:
+        if len(queries) == 0:
+            return Routing(choice=np.zeros(0, dtype=np.int64), score=np.zeros(0),
+                           cost=np.zeros(0), external_model=[])
+        # The decision does not depend on a configuration: route each query set once (the
+        # evaluator routes the default and every sweep entry; online calls cost money).
+        key = tuple(queries.keys.tolist())
+        if key not in self._memo:
+            self._memo[key] = (self._online(queries) if self.mode == "online"
+                               else self._replay(queries))
+        return self._memo[key]
+
+    def describe(self) -> dict[str, Any]:
+        return {"version": VERSION, "mode": self.mode, "column": self.column,
+                "replay_bench": self.replay_bench, "model": self.model, **self._info}

@@ -62,7 +62,7 @@ def test_matrix_query_never_reads_raw_outputs(rbench_store: Store) -> None:
 
     for n in (0, 3):
         plan = rbench_store.execute(
-            "EXPLAIN QUERY PLAN " + matrix_sql(n), (*["x"] * n, 1)).fetchall()
+            "EXPLAIN QUERY PLAN " + matrix_sql(n, 20), (*["x"] * n, 1)).fetchall()
         detail = " ".join(str(row[-1]) for row in plan)
         assert "COVERING INDEX responses_outcomes" in detail, detail
 

@@ -34,12 +34,10 @@ SCHEMA_VERSION = 1
 DEFAULT_STORE = "rbench.db"
 _QM = operator.itemgetter(0, 1)
 _RESPONSE_DTYPE = np.dtype([
-    ("q", np.int64), ("m", np.int64), ("cost", np.float64), ("pt", np.float64),
-    ("ct", np.float64), ("lat", np.float64), ("nulls", np.int8), ("err", np.bool_),
-    ("src", np.int32),
+    ("cell", np.int64), ("cost", np.float64), ("pt", np.float64), ("ct", np.float64),
+    ("lat", np.float64), ("flags", np.int64),
 ])
-_GRADE_DTYPE = np.dtype([("q", np.int64), ("m", np.int64), ("score", np.float64),
-                         ("null", np.bool_)])
+_GRADE_DTYPE = np.dtype([("cell", np.int64), ("score", np.float64), ("null", np.bool_)])
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -150,18 +148,25 @@ def default_store_path() -> Path:
     return Path(os.environ.get("RBENCH_STORE") or DEFAULT_STORE)
 
 
-def matrix_sql(n_sources: int) -> str:
+def matrix_sql(n_sources: int, n_models: int) -> str:
     """The outcome-matrix query over ``responses`` (parameters: the ``n_sources`` distinct cost
     sources, then the bench id). Every column it reads is in the ``responses_outcomes``
-    index, so SQLite answers it from that index alone (a test checks the plan)."""
-    case = "".join(f" WHEN ? THEN {i}" for i in range(n_sources))
-    case = f"CASE cost_source{case} ELSE -1 END" if n_sources else "-1"
+    index, so SQLite answers it from that index alone (a test checks the plan).
+
+    Few columns means few Python objects per row: the cell is ``q * n_models + m`` (a flat
+    index into the grid), and one ``flags`` integer packs the NULL bits of cost, prompt
+    tokens, completion tokens and latency (bits 0-3), the failure bit (4) and the cost-source
+    code + 1 (bits 5+; 0 = none).
+    """
+    case = "".join(f" WHEN ? THEN {i + 1}" for i in range(n_sources))
+    case = f"(CASE cost_source{case} ELSE 0 END)" if n_sources else "0"
+    # SQLite's | and << share one precedence level: every shift is parenthesised
     return (
-        "SELECT q, m, IFNULL(cost, 0), IFNULL(prompt_tokens, 0), IFNULL(completion_tokens, 0), "
-        # SQLite's | and << share one precedence level: every shift is parenthesised
-        "IFNULL(latency, 0), (cost IS NULL) | ((prompt_tokens IS NULL) << 1) | "
-        "((completion_tokens IS NULL) << 2) | ((latency IS NULL) << 3), error IS NOT NULL, "
-        f"{case} FROM responses WHERE bench_id=?"
+        f"SELECT q * {int(n_models)} + m, IFNULL(cost, 0), IFNULL(prompt_tokens, 0), "
+        "IFNULL(completion_tokens, 0), IFNULL(latency, 0), "
+        "(cost IS NULL) | ((prompt_tokens IS NULL) << 1) | ((completion_tokens IS NULL) << 2) "
+        f"| ((latency IS NULL) << 3) | ((error IS NOT NULL) << 4) | ({case} << 5) "
+        "FROM responses WHERE bench_id=?"
     )
 
 
@@ -662,33 +667,33 @@ class Store:
         sources = [r[0] for r in self.execute(
             "SELECT DISTINCT cost_source FROM responses WHERE bench_id=? "
             "AND cost_source IS NOT NULL", (bench_id,)).fetchall()]
-        cur = self.execute(matrix_sql(len(sources)), (*sources, bench_id))
+        cur = self.execute(matrix_sql(len(sources), m), (*sources, bench_id))
         r = np.fromiter(cur, dtype=_RESPONSE_DTYPE)
         if len(r):
-            qi, mi = r["q"], r["m"]
-            has = np.zeros((n, m), dtype=bool)
-            has[qi, mi] = True
-            nulls = r["nulls"]
+            cell, flags = r["cell"], r["flags"]
+            has = np.zeros(n * m, dtype=bool)
+            has[cell] = True
             for bit, (grid_, value) in enumerate(((cost, "cost"), (pt, "pt"), (ct, "ct"),
                                                   (lat, "lat"))):
                 col = r[value].copy()
-                col[(nulls >> bit) & 1 == 1] = np.nan
-                grid_[qi, mi] = col
-            failed[qi, mi] = r["err"]
-            if sources:
-                codes = r["src"]
-                known = codes >= 0
-                cost_source[qi[known], mi[known]] = np.array(sources, dtype=object)[codes[known]]
+                col[(flags >> bit) & 1 == 1] = np.nan
+                grid_.ravel()[cell] = col
+            failed.ravel()[cell] = (flags >> 4) & 1 == 1
+            codes = flags >> 5
+            known = codes > 0
+            if known.any():
+                names = np.array([None, *sources], dtype=object)
+                cost_source.ravel()[cell[known]] = names[codes[known]]
             g = np.fromiter(
-                self.execute("SELECT q, m, IFNULL(score, 0), score IS NULL FROM grades "
-                             "WHERE bench_id=?", (bench_id,)),
+                self.execute(f"SELECT q * {int(m)} + m, IFNULL(score, 0), score IS NULL "
+                             "FROM grades WHERE bench_id=?", (bench_id,)),
                 dtype=_GRADE_DTYPE,
             )
             col = g["score"].copy()
             col[g["null"]] = np.nan
-            score[g["q"], g["m"]] = col
+            score.ravel()[g["cell"]] = col
             # a score counts only for a call that was made and did not fail
-            score[~has | failed] = np.nan
+            score[~has.reshape(n, m) | failed] = np.nan
         meta = self.bench_metadata(bench)
         return OutcomeMatrix(
             bench=bench, models=models, keys=keys, datasets=datasets, texts=texts, score=score,

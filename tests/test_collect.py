@@ -177,8 +177,10 @@ def test_allow_unpriced_keeps_cost_unknown_not_zero(server, host, rbench_store) 
 
 def test_free_model_costs_zero_stated(server, host, rbench_store) -> None:
     cfg = config(server, n=2, model={"input_price": None, "output_price": None, "free": True})
-    collect(cfg, host, rbench_store)
+    report = collect(cfg, host, rbench_store)
     assert {(r.cost, r.cost_source) for r in rbench_store.responses("b")} == {(0.0, "free")}
+    assert report.models[0].cost_note.startswith("free: recorded as $0")
+    assert rbench_store.bench_metadata("b")["cost_notes"]["toy-model"].startswith("free")
 
 
 def test_unknown_dataset_and_backend_name_the_key(server, host, rbench_store) -> None:

@@ -256,6 +256,8 @@ class Backend(ABC):
 
     def cost_note(self, spec: ModelSpec) -> str:
         """One line saying how this backend prices ``spec``'s answers (shown after a run)."""
+        if (spec.model_extra or {}).get("free"):
+            return "free: recorded as $0 (own hardware, as configured)"
         if spec.priced:
             return (f"API-reported cost when given, else tokens × ${spec.input_price}/M in, "
                     f"${spec.output_price}/M out")

@@ -17,6 +17,10 @@ from routerbench_core.store import Store, StoreError
 
 N_QUERIES = 60
 WRITERS = 4
+# fork: the children run this module's functions without re-importing it (pytest's importlib
+# mode gives test modules names a spawned child could not import). Each child opens its own
+# store connection after the fork.
+pytestmark = pytest.mark.skipif(os.name != "posix", reason="uses fork and SIGKILL")
 
 
 def _setup(path: Path) -> None:
@@ -63,7 +67,7 @@ def test_wal_mode_is_on(rbench_store: Store) -> None:
 def test_concurrent_writer_processes_lose_nothing(tmp_path: Path) -> None:
     path = tmp_path / "s.db"
     _setup(path)
-    ctx = mp.get_context("spawn")
+    ctx = mp.get_context("fork")
     barrier = ctx.Barrier(WRITERS)
     procs = [ctx.Process(target=_writer, args=(str(path), w, barrier)) for w in range(WRITERS)]
     for p in procs:
@@ -94,7 +98,6 @@ def _killed_mid_transaction(path: str, ready: mp.synchronize.Event) -> None:
         time.sleep(60)  # killed here, before COMMIT
 
 
-@pytest.mark.skipif(os.name != "posix", reason="needs SIGKILL")
 def test_writer_killed_mid_transaction_loses_only_its_own_writes(tmp_path: Path) -> None:
     path = tmp_path / "s.db"
     with Store(path) as s:
@@ -102,7 +105,7 @@ def test_writer_killed_mid_transaction_loses_only_its_own_writes(tmp_path: Path)
         s.add_models("b", [ModelSpec(name="m")])
         s.add_queries("b", [Query(dataset="d", id=str(i), text=str(i)) for i in range(1000)])
         s.put_responses("b", [Response(query_key="d/0", model="m", raw_output="kept")])
-    ctx = mp.get_context("spawn")
+    ctx = mp.get_context("fork")
     ready = ctx.Event()
     proc = ctx.Process(target=_killed_mid_transaction, args=(str(path), ready))
     proc.start()

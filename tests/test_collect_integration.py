@@ -88,6 +88,7 @@ def test_llamacpp_smollm2_humaneval_collect_grade_store(tmp_path: Path) -> None:
         run = _rbench(*args)
         collect_s = time.perf_counter() - started
         assert run.returncode == 0, run.stdout + run.stderr
+        assert "free: recorded as $0" in run.stdout  # the cost rule is stated
         print(f"\nintegration: collect + grade of 10 HumanEval problems took {collect_s:.1f} s\n"
               + run.stdout)
 

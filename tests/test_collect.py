@@ -205,7 +205,7 @@ def test_cli_collect_and_grade(server, tmp_path, capsys) -> None:
         f"  - name: toy\n    api_model_name: vendor/toy\n    base_url: {server.url}\n"
         "    pricing: {prompt_price_per_million: 0.5, completion_price_per_million: 1.5}\n"
         "datasets:\n  - dataset_id: toyadd\n    splits: [test]\n"
-        "run:\n  concurrency: 4\n  demo_limit: 7\n"
+        "run:\n  concurrency: 4\n  demo_mode: true\n  demo_limit: 7\n"
     )
     support.run_cli(["collect", "--config", str(cfg), "--store", str(db), "--bench", "cli",
                      "--no-progress"])

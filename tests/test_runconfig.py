@@ -40,6 +40,7 @@ datasets:
 run:
   overwrite: false
   concurrency: 32
+  demo_mode: true
   demo_limit: 100
 """
 
@@ -116,3 +117,27 @@ def test_cache_key_covers_output_params_only() -> None:
                                                    "extra_body": {"provider": {"only": ["a"]}}})
     assert base != request_hash(ident, "m", msgs, {"temperature": 0.0,
                                                    "reasoning_effort": "high"})
+
+
+def test_seed_demo_limit_applies_only_in_demo_mode() -> None:
+    base = {"models": [{"name": "m", "generator_type": "direct"}], "datasets": [{"name": "d"}]}
+    off = parse_run_config({**base, "run": {"demo_mode": False, "demo_limit": 5}})
+    assert off.run.limit is None
+    on = parse_run_config({**base, "run": {"demo_mode": True}})
+    assert on.run.limit == 10  # the seed's default demo_limit
+
+
+@pytest.mark.parametrize(
+    ("patch", "expected"),
+    [
+        ({"cache": {"enabled": True}}, r"cache: not used by rbench; .*request_cache"),
+        ({"run": {"output_dir": "./results"}}, r"run\.output_dir: .*run\.store"),
+        ({"run": {"demo_limit": 3}}, r"run\.demo_limit: applies only with demo_mode"),
+        ({"models": [{"name": "e", "generator_type": "embedding"}]},
+         r"models\[0\]\.generator_type: 'embedding' is not supported"),
+    ],
+)
+def test_seed_only_keys_say_what_to_do(patch: dict, expected: str) -> None:
+    data = {"models": [{"name": "m"}], "datasets": [{"name": "d"}], **patch}
+    with pytest.raises(RunConfigError, match=expected):
+        parse_run_config(data, "seed.yaml")

@@ -171,7 +171,7 @@ class RunOptions(_Strict):
     store: Path | None = None
     concurrency: int = Field(default=16, ge=1, le=4096)
     limit: int | None = Field(
-        default=None, gt=0, validation_alias=AliasChoices("limit", "demo_limit"),
+        default=None, gt=0,
         description="At most this many queries per dataset split.",
     )
     refresh: bool = Field(
@@ -222,11 +222,59 @@ def format_validation_error(exc: ValidationError, source: str) -> str:
     return "\n".join(lines)
 
 
+#: Seed-project keys with no rbench equivalent, and what to do instead.
+_SEED_ONLY = {
+    "cache": "rbench caches every request in the store's request_cache table; remove this "
+             "section (use run.refresh / --refresh to bypass the cache)",
+    "run.output_dir": "rbench writes to the store; use run.store (or --store) instead",
+    "run.log_level": "remove it (rbench prints a progress bar and a summary)",
+}
+
+
+def _port_seed_keys(data: dict[str, Any], source: str) -> dict[str, Any]:
+    """Accept the seed collector's spellings that mean the same thing; refuse, with what to do,
+    the ones that do not."""
+    data = dict(data)
+    run = dict(data.get("run") or {}) if isinstance(data.get("run"), dict) else data.get("run")
+    for dotted, hint in _SEED_ONLY.items():
+        head, _, tail = dotted.partition(".")
+        holder = data if not tail else (run if isinstance(run, dict) else {})
+        if (tail or head) in holder:
+            raise RunConfigError(f"{source}: {dotted}: not used by rbench; {hint}")
+    if isinstance(run, dict) and "demo_limit" in run and "demo_mode" not in run:
+        raise RunConfigError(f"{source}: run.demo_limit: applies only with demo_mode: true "
+                             "(as in the seed collector); or use run.limit")
+    if isinstance(run, dict) and "demo_mode" in run:
+        # seed semantics: demo_limit applies only when demo_mode is on
+        demo = run.pop("demo_mode")
+        limit = run.pop("demo_limit", 10)
+        if demo and "limit" not in run:
+            run["limit"] = limit
+    if isinstance(run, dict):
+        data["run"] = run
+    models = data.get("models")
+    if isinstance(models, list):
+        ported = []
+        for i, m in enumerate(models):
+            if isinstance(m, dict) and "generator_type" in m:
+                m = dict(m)
+                kind = m.pop("generator_type")
+                if kind != "direct":
+                    raise RunConfigError(
+                        f"{source}: models[{i}].generator_type: {kind!r} is not supported; "
+                        "rbench collects text chat answers (generator_type: direct)"
+                    )
+            ported.append(m)
+        data["models"] = ported
+    return data
+
+
 def parse_run_config(data: Any, source: str = "run config") -> RunConfig:
     """Validate an already-parsed mapping; errors name ``source`` and the key path."""
     if not isinstance(data, dict):
         raise RunConfigError(f"{source}: expected a mapping with models, datasets and run; "
                              f"got {type(data).__name__}")
+    data = _port_seed_keys(data, source)
     try:
         return RunConfig.model_validate(data)
     except ValidationError as exc:

@@ -344,19 +344,31 @@ def _items_for(m: ModelConfig, spec: ModelSpec, backend: Backend,
     return items
 
 
+def _cached_answers(store: Store, hashes: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """Cached answers for ``hashes``, 500 per query."""
+    found: dict[str, dict[str, Any]] = {}
+    for i in range(0, len(hashes), 500):
+        chunk = list(hashes[i: i + 500])
+        marks = ",".join("?" * len(chunk))
+        for h, response in store.execute(
+            f"SELECT hash, response FROM request_cache WHERE hash IN ({marks})", chunk
+        ):
+            found[h] = json.loads(response)
+    return found
+
+
 def _answer_from_cache(store: Store, writer: _Writer, todo: list[_Item],
                        report: ModelReport) -> list[_Item]:
-    hits = store.cache_hashes([i.hash for i in todo])
+    hits = _cached_answers(store, [i.hash for i in todo])
     if not hits:
         return todo
     rest, answered = [], []
     for item in todo:
-        if item.hash in hits:
-            stored = store.cache_get(item.hash)
-            if stored is not None:
-                answered.append((item, _from_cache(item, stored)))
-                continue
-        rest.append(item)
+        stored = hits.get(item.hash)
+        if stored is None:
+            rest.append(item)
+        else:
+            answered.append((item, _from_cache(item, stored)))
     for i in range(0, len(answered), 4096):
         writer.write(answered[i: i + 4096], cache=False)
     report.from_cache = len(answered)

@@ -9,11 +9,12 @@ import pytest
 
 pytest.importorskip("torch")
 
+from rbench_router_embedllm.router import EmbedLLMRouter  # noqa: E402
+
 from routerbench_core.embedding.hashing import HashingEmbedder  # noqa: E402
 from routerbench_core.evaluate import Evaluator  # noqa: E402
 from routerbench_core.testing.routers import RouterConformance  # noqa: E402
 from routerbench_core.testing.synthetic import make_synthetic_bench  # noqa: E402
-from rbench_router_embedllm.router import EmbedLLMRouter  # noqa: E402
 
 FAST = {"max_steps": 300, "eval_every": 25, "patience": 4}
 

@@ -1,0 +1,349 @@
+# ruff: noqa: TID253  (heavy implementation module: imported only when the router is used)
+"""GraphRouter (Feng et al., ICLR 2025): routing as edge prediction on a heterogeneous graph.
+
+Nodes are tasks, queries and LLMs. Query nodes carry their text embedding, LLM nodes the
+embedding of the model's description (from the bench's model specs), task nodes an embedding of
+the task. Query–task edges say which task a query belongs to; query–LLM edges carry what is
+known of that pairing (performance, normalised cost, and whether it is known). A heterogeneous
+GNN (torch-geometric ``HeteroConv`` with ``GeneralConv`` on the edge-featured relation) passes
+messages over this graph and a head scores every query–LLM edge; training is a BCE objective
+that marks each query's best edge(s) under a utility, with the edges being predicted hidden
+from the message passing. Routing picks the best-scored edge.
+
+Utilities (the paper's): perf-first ``e``, balance ``0.5e − 0.5c``, cost-first ``0.2e − 0.8c``.
+In the performance–cost setting one network is trained with one output head per utility blend
+(the paper's three and intermediate ones), so :meth:`GraphRouter.sweep` traces a curve from a
+single training run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+from torch_geometric.nn import GeneralConv, HeteroConv, SAGEConv
+
+from routerbench_core.routing import (
+    LabeledSet,
+    QuerySet,
+    Router,
+    RouterContext,
+    RouterError,
+    Routing,
+)
+from routerbench_core.torch_utils import (
+    TrainResult,
+    check_pool,
+    ctx_seed,
+    resolve_device,
+    routed_score,
+    seed_torch,
+    to_tensor,
+    train_early_stopping,
+)
+
+#: (name, weight on performance e, weight on normalised cost c); the paper's three are named.
+BLENDS: tuple[tuple[str, float, float], ...] = (
+    ("perf-first", 1.0, 0.0),
+    ("perf-0.8", 0.8, 0.2),
+    ("perf-0.65", 0.65, 0.35),
+    ("balance", 0.5, 0.5),
+    ("perf-0.35", 0.35, 0.65),
+    ("cost-first", 0.2, 0.8),
+    ("perf-0.1", 0.1, 0.9),
+)
+
+QT, TQ = ("task", "has", "query"), ("query", "in", "task")
+QL, LQ = ("query", "uses", "llm"), ("llm", "used_by", "query")
+
+
+def normalised_cost(cost: np.ndarray) -> np.ndarray:
+    """Per-query cost scaled by the dearest known model for that query, in [0, 1].
+
+    Relative within a query, so a blend weighs "how much dearer than the alternatives", which
+    is what the routing decision trades; NaN stays NaN (unknown)."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        top = np.nanmax(np.where(np.isnan(cost), -np.inf, cost), axis=1, keepdims=True)
+        out = cost / np.where(top > 0, top, 1.0)
+    return np.where(np.isnan(cost), np.nan, np.clip(out, 0.0, 1.0))
+
+
+def utility(score: np.ndarray, ncost: np.ndarray, w_e: float, w_c: float) -> np.ndarray:
+    """``w_e·e − w_c·c`` per cell (NaN where unknown; cost ignored when ``w_c`` is 0)."""
+    c = np.nan_to_num(ncost, nan=0.0) if w_c == 0 else ncost
+    return w_e * score - w_c * c
+
+
+def best_edge_labels(score: np.ndarray, ncost: np.ndarray, w_e: float, w_c: float
+                     ) -> tuple[np.ndarray, np.ndarray]:
+    """(labels, mask): 1 on each query's max-utility known edge(s). Queries whose known
+    utilities are all equal teach nothing about the choice and are masked out."""
+    util = utility(score, ncost, w_e, w_c)
+    known = ~np.isnan(util)
+    u = np.where(known, util, -np.inf)
+    top = u.max(axis=1, keepdims=True)
+    low = np.where(known, util, np.inf).min(axis=1, keepdims=True)
+    labels = (known & np.isclose(u, top)).astype(np.float32)
+    informative = (top > low + 1e-9) & np.isfinite(top)
+    mask = (known & informative).astype(np.float32)
+    return labels, mask
+
+
+class _GraphNet(nn.Module):
+    def __init__(self, dims: dict[str, int], hidden: int, n_heads: int, layers: int,
+                 dropout: float) -> None:
+        super().__init__()
+        self.inp = nn.ModuleDict({k: nn.Linear(d, hidden) for k, d in dims.items()})
+        self.convs = nn.ModuleList([
+            HeteroConv({
+                QT: SAGEConv((hidden, hidden), hidden),
+                TQ: SAGEConv((hidden, hidden), hidden),
+                QL: GeneralConv((hidden, hidden), hidden, in_edge_channels=3, aggr="mean"),
+                LQ: GeneralConv((hidden, hidden), hidden, in_edge_channels=3, aggr="mean"),
+            }, aggr="sum")
+            for _ in range(layers)
+        ])
+        self.drop = nn.Dropout(dropout)
+        self.head = nn.Sequential(nn.Linear(5 * hidden, hidden), nn.GELU(),
+                                  nn.Linear(hidden, n_heads))
+
+    def forward(self, x: dict[str, torch.Tensor], edges: dict[tuple[str, str, str], torch.Tensor],
+                attr: torch.Tensor, q_idx: torch.Tensor, l_idx: torch.Tensor) -> torch.Tensor:
+        h = {k: torch.relu(self.inp[k](v)) for k, v in x.items()}
+        q0 = h["query"][q_idx]
+        for conv in self.convs:
+            out = conv(h, edges, edge_attr_dict={QL: attr, LQ: attr})
+            h = {k: self.drop(torch.relu(out[k])) + h[k] if k in out else h[k] for k in h}
+        hq, hl = h["query"][q_idx], h["llm"][l_idx]
+        # The query's own (pre-message-passing) features go to the head too, so what the graph
+        # adds cannot wash out what the text says.
+        return self.head(torch.cat([q0, hq, hl, hq * hl, q0 * hl], dim=-1))
+
+
+@dataclass
+class _Graph:
+    """Node features and edges of one graph; query-LLM edges are all pairs, row-major."""
+
+    x: dict[str, torch.Tensor]
+    edges: dict[tuple[str, str, str], torch.Tensor]
+    perf: np.ndarray  # (nq, M) observed performance, NaN = hidden/unknown
+    ncost: np.ndarray  # (nq, M)
+    n_models: int
+
+    def attr(self, hide: np.ndarray, device: torch.device) -> torch.Tensor:
+        """Edge attributes [e, c, known] with the rows in ``hide`` masked to zeros."""
+        e, c = self.perf.copy(), self.ncost.copy()
+        e[hide], c[hide] = np.nan, np.nan
+        known = ~np.isnan(e)
+        a = np.stack([np.nan_to_num(e), np.nan_to_num(c), known.astype(np.float64)], axis=-1)
+        return to_tensor(a.reshape(-1, 3), device)
+
+
+class GraphRouter(Router):
+    """Heterogeneous-GNN edge-utility router (both settings).
+
+    Parameters: ``hidden`` (GNN width), ``layers`` (message-passing rounds), ``lr``,
+    ``weight_decay``, ``dropout``, ``mask_ratio`` (share of train queries whose edges are hidden
+    and predicted at each step), ``max_steps``, ``eval_every``/``patience`` (early stopping on
+    validation), ``device``.
+    """
+
+    settings = ("perf", "perf-cost")
+    needs_embeddings = True
+
+    def __init__(
+        self,
+        ctx: RouterContext,
+        hidden: int = 128,
+        layers: int = 2,
+        lr: float = 2e-3,
+        weight_decay: float = 1e-5,
+        dropout: float = 0.1,
+        mask_ratio: float = 0.3,
+        max_steps: int = 600,
+        eval_every: int = 10,
+        patience: int = 15,
+        device: str | None = None,
+        **params: Any,
+    ) -> None:
+        super().__init__(ctx, **params)
+        if not 0.0 < float(mask_ratio) <= 1.0:
+            raise RouterError(f"graphrouter: mask_ratio must be in (0, 1], got {mask_ratio}")
+        self.hidden = int(hidden)
+        self.layers = int(layers)
+        self.lr = float(lr)
+        self.weight_decay = float(weight_decay)
+        self.dropout = float(dropout)
+        self.mask_ratio = float(mask_ratio)
+        self.max_steps = int(max_steps)
+        self.eval_every = int(eval_every)
+        self.patience = int(patience)
+        self.device = resolve_device(device or ctx.device)
+        self.blends = BLENDS if ctx.setting == "perf-cost" else BLENDS[:1]
+        self.models: list[str] = []
+        self.net: _GraphNet | None = None
+        self.result: TrainResult | None = None
+        self._known: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None
+        self._llm_x: np.ndarray | None = None
+        self._tasks: list[str] = []
+        self._task_x: np.ndarray | None = None
+
+    # -- graph construction ------------------------------------------------------------------
+
+    def _llm_texts(self) -> list[str]:
+        """LLM node texts: the bench's model description (e.g. llmrouter's ``feature``), else
+        what the spec says about the model (its name and size)."""
+        out = []
+        for m in self.models:
+            spec = self.ctx.model_specs.get(m)
+            desc = getattr(spec, "description", None) if spec is not None else None
+            if desc:
+                out.append(f"{m}: {desc}")
+            else:
+                size = getattr(spec, "size", None) if spec is not None else None
+                out.append(f"LLM {m}" + (f", size {size}" if size else ""))
+        return out
+
+    def _graph(self, emb: np.ndarray, datasets: np.ndarray, perf: np.ndarray,
+               ncost: np.ndarray) -> _Graph:
+        dev = self.device
+        assert self._llm_x is not None and self._task_x is not None
+        nq, m = len(emb), len(self.models)
+        tid = {t: i for i, t in enumerate(self._tasks)}
+        rows = [(i, tid[str(d)]) for i, d in enumerate(datasets) if str(d) in tid]
+        qi = np.array([r[0] for r in rows], dtype=np.int64)
+        ti = np.array([r[1] for r in rows], dtype=np.int64)
+        eq = np.repeat(np.arange(nq), m)
+        el = np.tile(np.arange(m), nq)
+
+        def ei(src: np.ndarray, dst: np.ndarray) -> torch.Tensor:
+            return torch.as_tensor(np.stack([src, dst]), dtype=torch.long, device=dev)
+
+        return _Graph(
+            x={"query": to_tensor(emb, dev), "task": to_tensor(self._task_x, dev),
+               "llm": to_tensor(self._llm_x, dev)},
+            edges={QT: ei(ti, qi), TQ: ei(qi, ti), QL: ei(eq, el), LQ: ei(el, eq)},
+            perf=perf, ncost=ncost, n_models=m,
+        )
+
+    def _edge_scores(self, g: _Graph, hide: np.ndarray, rows: np.ndarray) -> torch.Tensor:
+        """Logits (len(rows), M, heads) for the query rows ``rows``."""
+        assert self.net is not None
+        m = g.n_models
+        q_idx = torch.as_tensor(np.repeat(rows, m), dtype=torch.long, device=self.device)
+        l_idx = torch.as_tensor(np.tile(np.arange(m), len(rows)), dtype=torch.long,
+                                device=self.device)
+        out = self.net(g.x, g.edges, g.attr(hide, self.device), q_idx, l_idx)
+        return out.view(len(rows), m, -1)
+
+    # -- fit / route -------------------------------------------------------------------------
+
+    def fit(self, train: LabeledSet, valid: LabeledSet) -> None:
+        self.models = list(train.models)
+        m = len(self.models)
+        xt = train.embeddings()
+        xv = valid.embeddings() if len(valid) else np.zeros((0, xt.shape[1]), np.float32)
+        cost_t = normalised_cost(train.cost) if train.cost.size else np.full((len(train), m), np.nan)
+        cost_v = normalised_cost(valid.cost) if valid.cost.size else np.full((len(valid), m), np.nan)
+        if any(w_c > 0 for _, _, w_c in self.blends) and np.isnan(cost_t).all():
+            raise RouterError("graphrouter: the perf-cost setting needs per-query costs in train")
+        self._tasks = sorted({str(d) for d in train.datasets})
+        name_x = train.embed_texts([f"Task: {t}" for t in self._tasks])
+        mean_x = np.stack([xt[np.asarray(train.datasets).astype(str) == t].mean(0)
+                           for t in self._tasks])
+        self._task_x = np.concatenate([name_x, mean_x], axis=1).astype(np.float32)
+        self._llm_x = train.embed_texts(self._llm_texts())
+        self._known = (np.concatenate([xt, xv]),
+                       np.concatenate([np.asarray(train.datasets), np.asarray(valid.datasets)]),
+                       np.concatenate([train.score, valid.score]),
+                       np.concatenate([cost_t, cost_v]))
+
+        nt, nv = len(train), len(valid)
+        # Training graph: train edges observed (except the masked ones), valid edges hidden.
+        perf = np.concatenate([train.score, np.full((nv, m), np.nan)])
+        g = self._graph(self._known[0], self._known[1], perf, self._known[3])
+        targets = [best_edge_labels(train.score, cost_t, we, wc) for _, we, wc in self.blends]
+        y = to_tensor(np.stack([t[0] for t in targets], axis=-1), self.device)
+        mk = to_tensor(np.stack([t[1] for t in targets], axis=-1), self.device)
+        if float(mk.sum()) == 0:
+            raise RouterError("graphrouter: no train query separates the models (all tied)")
+
+        seed_torch(ctx_seed(self.ctx, "graphrouter"))
+        rng = np.random.default_rng(ctx_seed(self.ctx, "graphrouter/mask"))
+        dims = {"query": xt.shape[1], "task": self._task_x.shape[1], "llm": self._llm_x.shape[1]}
+        self.net = _GraphNet(dims, self.hidden, len(self.blends), self.layers,
+                             self.dropout).to(self.device)
+        net = self.net
+        opt = torch.optim.AdamW(net.parameters(), lr=self.lr, weight_decay=self.weight_decay)
+        lossf = nn.BCEWithLogitsLoss(reduction="none")
+        n_hide = max(1, int(round(self.mask_ratio * nt)))
+        valid_rows = np.arange(nt, nt + nv)
+
+        def step_loss(_: int) -> torch.Tensor:
+            rows = np.sort(rng.choice(nt, size=n_hide, replace=False))
+            hide = np.concatenate([rows, valid_rows])
+            logits = self._edge_scores(g, hide, rows)
+            w = mk[rows]
+            return (lossf(logits, y[rows]) * w).sum() / w.sum().clamp_min(1.0)
+
+        evaluate = None
+        if nv:
+            def evaluate() -> float:
+                logits = self._edge_scores(g, valid_rows, valid_rows).cpu().numpy()
+                # Mean realised utility over the heads (perf-first alone: routed accuracy).
+                return float(np.mean([
+                    routed_score(logits[:, :, h], utility(valid.score, cost_v, we, wc))
+                    for h, (_, we, wc) in enumerate(self.blends)
+                ]))
+
+        self.result = train_early_stopping(
+            net, opt, step_loss, evaluate, max_steps=self.max_steps,
+            eval_every=self.eval_every, patience=self.patience, ctx=self.ctx,
+            label="graphrouter",
+        )
+
+    def predict_utilities(self, queries: QuerySet) -> np.ndarray:
+        """Edge logits (n, M, heads) for ``queries``, with train+valid outcomes observed."""
+        if self.net is None or self._known is None:
+            raise RouterError("graphrouter: call fit() before route()")
+        check_pool(self.models, queries.models, "graphrouter")
+        emb, ds, perf, ncost = self._known
+        n, m = len(queries), len(self.models)
+        g = self._graph(
+            np.concatenate([emb, queries.embeddings()]),
+            np.concatenate([ds, np.asarray(queries.datasets)]),
+            np.concatenate([perf, np.full((n, m), np.nan)]),
+            np.concatenate([ncost, np.full((n, m), np.nan)]),
+        )
+        rows = np.arange(len(emb), len(emb) + n)
+        with torch.no_grad():
+            self.net.eval()
+            return self._edge_scores(g, rows, rows).cpu().numpy()
+
+    def sweep(self) -> list[dict[str, Any]]:
+        return [{"utility": name, "w_perf": we, "w_cost": wc} for name, we, wc in self.blends]
+
+    def route(self, queries: QuerySet, config: Mapping[str, Any] | None = None) -> Routing:
+        name = (config or {}).get("utility", "perf-first")
+        heads = [b[0] for b in self.blends]
+        if name not in heads:
+            raise RouterError(f"graphrouter: unknown utility {name!r}; trained: {heads}")
+        if len(queries) == 0:
+            return Routing(choice=np.zeros(0, dtype=np.int64))
+        logits = self.predict_utilities(queries)[:, :, heads.index(name)]
+        return Routing(choice=np.argmax(logits, axis=1).astype(np.int64),
+                       info={"utility": name})
+
+    def describe(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "hidden": self.hidden, "layers": self.layers, "lr": self.lr,
+            "mask_ratio": self.mask_ratio, "utilities": [b[0] for b in self.blends],
+            "device": str(self.device),
+        }
+        if self.result is not None:
+            out.update(self.result.as_dict())
+        return out

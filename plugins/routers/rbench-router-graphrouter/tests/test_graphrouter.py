@@ -1,0 +1,94 @@
+"""GraphRouter: conformance kit (both settings), a known-answer synthetic bench, utilities,
+the cost–accuracy sweep and LLM descriptions from the bench's model specs."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+pytest.importorskip("torch")
+pytest.importorskip("torch_geometric")
+
+from rbench_router_graphrouter.router import (  # noqa: E402
+    BLENDS,
+    GraphRouter,
+    best_edge_labels,
+    normalised_cost,
+)
+
+from routerbench_core.embedding.hashing import HashingEmbedder  # noqa: E402
+from routerbench_core.evaluate import Evaluator  # noqa: E402
+from routerbench_core.testing.routers import RouterConformance  # noqa: E402
+from routerbench_core.testing.synthetic import make_synthetic_bench  # noqa: E402
+
+FAST = {"max_steps": 200, "eval_every": 10, "patience": 10, "hidden": 64}
+
+
+class TestGraphRouterConformance(RouterConformance):
+    router_name = "graphrouter"
+    router_params = FAST
+
+
+def test_utilities_mark_the_best_edges() -> None:
+    score = np.array([[1.0, 1.0, 0.0], [0.0, 0.0, 0.0], [1.0, np.nan, 0.0]])
+    cost = np.array([[4.0, 1.0, 0.5], [4.0, 1.0, 0.5], [2.0, 1.0, 1.0]])
+    nc = normalised_cost(cost)
+    assert nc[0].tolist() == [1.0, 0.25, 0.125]
+    y, m = best_edge_labels(score, nc, 1.0, 0.0)  # perf-first: ties are all best
+    assert y[0].tolist() == [1, 1, 0] and m[1].sum() == 0  # an all-tied query teaches nothing
+    assert m[2].tolist() == [1, 0, 1]  # the missing cell is masked
+    y, _ = best_edge_labels(score, nc, 0.5, 0.5)  # balance: the cheaper right model
+    assert y[0].tolist() == [0, 1, 0]
+    y, m = best_edge_labels(score, nc, 0.2, 0.8)  # cost-first: cheapest wins on an all-wrong row
+    assert y[1].tolist() == [0, 0, 1] and m[1].sum() == 3
+    names = [b[0] for b in BLENDS]
+    assert {"perf-first", "balance", "cost-first"} <= set(names)
+
+
+@pytest.fixture(scope="module")
+def bench():
+    return make_synthetic_bench(n_clusters=4, n_models=4, queries_per_cluster=80, seed=11)
+
+
+def test_learns_the_expert_of_each_cluster(bench) -> None:
+    ev = Evaluator(bench.matrix, seeds=(42,), embedder=HashingEmbedder())
+    train, valid, test = ev.views(42)
+    router = GraphRouter(ev.context(42), max_steps=300)
+    router.fit(train, valid)
+    choice = router.route(test).choice
+    assert np.mean(choice == bench.expert[ev.split(42).test]) >= 0.85
+
+
+def test_perf_cost_sweep_traces_a_curve(bench) -> None:
+    ev = Evaluator(bench.matrix, setting="perf-cost", seeds=(42,), embedder=HashingEmbedder())
+    run = ev.run(lambda ctx: GraphRouter(ctx, max_steps=300),
+                 name="graphrouter")
+    points = run.seeds[0].points
+    assert [p.config["utility"] for p in points] == [b[0] for b in BLENDS]
+    cost = np.array([p.cost for p in points])
+    # cost-first spends clearly less than perf-first
+    assert cost[-1] < 0.7 * cost[0], cost
+
+
+def test_llm_descriptions_come_from_the_model_specs(bench) -> None:
+    ev = Evaluator(bench.matrix, seeds=(42,), embedder=HashingEmbedder())
+    ctx = ev.context(42)
+    router = GraphRouter(ctx, **FAST)
+    router.models = list(ctx.models)
+    texts = router._llm_texts()
+    for m, t in zip(ctx.models, texts, strict=True):
+        desc = ctx.model_specs[m].description
+        assert t.startswith(m) and (desc is None or desc in t)
+
+
+def test_cuda_training_when_a_gpu_is_present(bench) -> None:
+    import torch
+
+    if not torch.cuda.is_available():
+        pytest.skip("needs an NVIDIA GPU")
+    ev = Evaluator(bench.matrix, seeds=(42,), embedder=HashingEmbedder(), device="cuda")
+    train, valid, test = ev.views(42)
+    router = GraphRouter(ev.context(42), **FAST)
+    router.fit(train, valid)
+    assert router.device.type == "cuda"
+    assert router.route(test).choice.shape == (len(test),)

@@ -1,0 +1,17 @@
+"""Registers the MODEL-SAT router (light: nothing heavy is imported here)."""
+
+from __future__ import annotations
+
+from routerbench_core.hookspecs import hookimpl
+
+
+@hookimpl
+def register_routers(register):  # type: ignore[no-untyped-def]
+    register(
+        "model-sat",
+        "rbench_router_model_sat.router:ModelSATRouter",
+        "MODEL-SAT: capability vectors (aptitude test on core tasks from train) + query "
+        "-> P(correct); new models need only their capability vector",
+        capabilities={"settings": ["perf"], "trained": True, "devices": ["cpu", "cuda"]},
+        requires=["torch"],
+    )

@@ -1,0 +1,261 @@
+# ruff: noqa: TID253  (heavy implementation module: imported only when the router is used)
+"""MODEL-SAT (Zhang, Zhan & Ye, AAAI 2025): routing by capability instructions.
+
+Each model is described by an *aptitude test*: its accuracies on a small core set of tasks.
+A learner reads (query, capability representation) and predicts whether that model answers the
+query correctly; routing picks the model with the highest P(correct). Because a model enters
+only through its capability vector, a new model is routed to after it takes the aptitude test —
+no retraining (:meth:`ModelSATRouter.add_model`).
+
+Here the core tasks are drawn from train: k-means clusters of the train query embeddings, and
+``shots`` queries sampled from each cluster form that task's test. The learner is a small MLP
+over the frozen query embedding, a capability encoder, and the capability weighted by how close
+the query is to each core task (the paper's capability encoder + lightweight LLM, scaled to CPU).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from routerbench_core import ml
+from routerbench_core.routing import (
+    LabeledSet,
+    QuerySet,
+    Router,
+    RouterContext,
+    RouterError,
+    Routing,
+)
+from routerbench_core.torch_utils import (
+    TrainResult,
+    batches,
+    ctx_seed,
+    predict_in_chunks,
+    resolve_device,
+    routed_score,
+    seed_torch,
+    soft_targets,
+    to_tensor,
+    train_early_stopping,
+)
+
+
+class _SAT(nn.Module):
+    """logit(q, m) = w · (h_q ⊙ (h_m + F (r(q) ⊙ a_m))) + α · (r(q) · a_m) + b.
+
+    ``a_m`` is model m's capability vector (accuracy per core task), ``r(q)`` the softmax
+    closeness of the query to each core task, ``h_m`` an encoding of the whole capability
+    vector and ``F`` a linear reading of it focused on the tasks near the query — so the same
+    vector reads differently for a maths query and a trivia query. ``r(q) · a_m`` (the model's
+    accuracy on the tasks like this query) is the aptitude test's direct prior.
+    """
+
+    def __init__(self, d_in: int, n_tasks: int, dim: int, dropout: float) -> None:
+        super().__init__()
+        self.query = nn.Sequential(nn.Linear(d_in, dim), nn.GELU(), nn.Dropout(dropout),
+                                   nn.Linear(dim, dim))
+        self.capability = nn.Sequential(nn.Linear(n_tasks, dim), nn.GELU(), nn.Linear(dim, dim))
+        self.focused = nn.Linear(n_tasks, dim, bias=False)
+        self.log_beta = nn.Parameter(torch.tensor(np.log(10.0), dtype=torch.float32))
+        self.out = nn.Linear(dim, 1)
+        self.prior_weight = nn.Parameter(torch.tensor(1.0))
+
+    def forward(self, q: torch.Tensor, tasks: torch.Tensor, caps: torch.Tensor) -> torch.Tensor:
+        """q (B, d), tasks (T, d) core-task centroids, caps (M, T) accuracies -> logits (B, M)."""
+        rel = torch.softmax(self.log_beta.exp() * (q @ tasks.T), dim=-1)  # (B, T)
+        hq = self.query(q)  # (B, dim)
+        hm = self.capability(caps)  # (M, dim)
+        focused = self.focused(rel[:, None, :] * caps[None, :, :] * caps.shape[1])  # (B, M, dim)
+        prior = rel @ caps.T  # (B, M)
+        z = hq[:, None, :] * (hm[None, :, :] + focused)
+        return self.out(z).squeeze(-1) + self.prior_weight * prior
+
+
+class ModelSATRouter(Router):
+    """Capability-instruction router over frozen query embeddings.
+
+    Parameters: ``core_tasks`` (number of core tasks, paper 50), ``shots`` (queries per core
+    task, paper 20), ``dim``, ``lr``, ``weight_decay``, ``batch_size``, ``max_steps``,
+    ``eval_every``/``patience`` (early stopping on validation routed accuracy), ``dropout``,
+    ``backbone`` (``mlp``; see README), ``device``.
+    """
+
+    settings = ("perf",)
+    needs_embeddings = True
+
+    def __init__(
+        self,
+        ctx: RouterContext,
+        core_tasks: int = 50,
+        shots: int = 20,
+        dim: int = 64,
+        lr: float = 1e-3,
+        weight_decay: float = 1e-4,
+        batch_size: int = 256,
+        max_steps: int = 2000,
+        eval_every: int = 50,
+        patience: int = 8,
+        dropout: float = 0.1,
+        backbone: str = "mlp",
+        device: str | None = None,
+        **params: Any,
+    ) -> None:
+        super().__init__(ctx, **params)
+        if backbone != "mlp":
+            raise RouterError(
+                f"model-sat: backbone {backbone!r} is not available in this version; "
+                "use backbone=mlp (see the plugin README)"
+            )
+        self.core_tasks = int(core_tasks)
+        self.shots = int(shots)
+        self.dim = int(dim)
+        self.lr = float(lr)
+        self.weight_decay = float(weight_decay)
+        self.batch_size = int(batch_size)
+        self.max_steps = int(max_steps)
+        self.eval_every = int(eval_every)
+        self.patience = int(patience)
+        self.dropout = float(dropout)
+        self.backbone = backbone
+        self.device = resolve_device(device or ctx.device)
+        self.capabilities: dict[str, np.ndarray] = {}
+        self.core_keys_: list[list[str]] = []
+        self.task_centroids: np.ndarray | None = None
+        self.net: _SAT | None = None
+        self.result: TrainResult | None = None
+
+    # -- the aptitude test -------------------------------------------------------------------
+
+    def _build_core_set(self, train: LabeledSet) -> np.ndarray:
+        """Draw core tasks (clusters) and their shots from train; return indices (T, <=shots)."""
+        x = train.embeddings()
+        k = max(1, min(self.core_tasks, len(train) // max(self.shots, 1) or 1))
+        rng = self.ctx.rng("model-sat/core")
+        km = ml.kmeans(x, k, seed=rng, n_init=2)
+        self.task_centroids = km.centroids.astype(np.float32)
+        shots = []
+        for t in range(km.centroids.shape[0]):
+            members = np.flatnonzero(km.labels == t)
+            if len(members) == 0:
+                shots.append(np.zeros(0, dtype=np.int64))
+                continue
+            take = rng.choice(members, size=min(self.shots, len(members)), replace=False)
+            shots.append(np.sort(take))
+        self.core_keys_ = [[str(train.keys[i]) for i in s] for s in shots]
+        return np.array(shots, dtype=object)
+
+    def core_keys(self) -> list[list[str]]:
+        """The aptitude test: for each core task, the query keys a model must be scored on."""
+        return [list(k) for k in self.core_keys_]
+
+    def capability_from_scores(self, scores: Mapping[str, float]) -> np.ndarray:
+        """A model's capability vector from its scores on the core queries (key -> score).
+
+        A core task with no scored query falls back to the model's mean over all given scores.
+        """
+        if not self.core_keys_:
+            raise RouterError("model-sat: call fit() before computing capability vectors")
+        known = [float(v) for v in scores.values() if v is not None and not np.isnan(v)]
+        if not known:
+            raise RouterError("model-sat: no scores were given for any core query")
+        overall = float(np.mean(known))
+        vec = []
+        for keys in self.core_keys_:
+            vals = [float(scores[k]) for k in keys if k in scores and scores[k] is not None
+                    and not np.isnan(scores[k])]
+            vec.append(float(np.mean(vals)) if vals else overall)
+        return np.asarray(vec, dtype=np.float32)
+
+    def add_model(self, name: str, capability: Sequence[float] | np.ndarray) -> None:
+        """Make a new model routable from its capability vector alone (no retraining)."""
+        vec = np.asarray(capability, dtype=np.float32)
+        if vec.shape != (len(self.core_keys_),):
+            raise RouterError(
+                f"model-sat: capability vector for {name!r} has shape {vec.shape}; expected "
+                f"({len(self.core_keys_)},) — one accuracy per core task (see core_keys())"
+            )
+        if np.isnan(vec).any() or (vec < 0).any() or (vec > 1).any():
+            raise RouterError(f"model-sat: capability of {name!r} must be accuracies in [0, 1]")
+        self.capabilities[name] = vec
+
+    # -- training and routing ----------------------------------------------------------------
+
+    def fit(self, train: LabeledSet, valid: LabeledSet) -> None:
+        x = train.embeddings()
+        targets, mask = soft_targets(train.score)
+        if mask.sum() == 0:
+            raise RouterError("model-sat: the training split has no known scores")
+        shots = self._build_core_set(train)
+        self.capabilities = {}
+        for j, m in enumerate(train.models):
+            col = train.score[:, j]
+            core_scores = {str(train.keys[i]): float(col[i]) for s in shots for i in s}
+            if not any(np.isfinite(v) for v in core_scores.values()):
+                raise RouterError(f"model-sat: model {m!r} has no score on any core query")
+            self.add_model(m, self.capability_from_scores(core_scores))
+        gen = seed_torch(ctx_seed(self.ctx, "model-sat"))
+        dev = self.device
+        assert self.task_centroids is not None
+        self.net = _SAT(x.shape[1], len(self.core_keys_), self.dim, self.dropout).to(dev)
+        net = self.net
+        tasks = to_tensor(self.task_centroids, dev)
+        caps = to_tensor(np.stack([self.capabilities[m] for m in train.models]), dev)
+        xt, yt, mt = to_tensor(x, dev), to_tensor(targets, dev), to_tensor(mask, dev)
+        opt = torch.optim.AdamW(net.parameters(), lr=self.lr, weight_decay=self.weight_decay)
+        it = batches(len(x), self.batch_size, gen)
+        lossf = nn.BCEWithLogitsLoss(reduction="none")
+
+        def step_loss(_: int) -> torch.Tensor:
+            idx = next(it).to(dev)
+            m = mt[idx]
+            return (lossf(net(xt[idx], tasks, caps), yt[idx]) * m).sum() / m.sum().clamp_min(1)
+
+        evaluate = None
+        if len(valid) > 0:
+            xv = to_tensor(valid.embeddings(), dev)
+            sv = valid.score
+
+            def evaluate() -> float:
+                return routed_score(predict_in_chunks(lambda b: net(b, tasks, caps), xv), sv)
+
+        self.result = train_early_stopping(
+            net, opt, step_loss, evaluate, max_steps=self.max_steps,
+            eval_every=self.eval_every, patience=self.patience, ctx=self.ctx, label="model-sat",
+        )
+
+    def predict_proba(self, queries: QuerySet) -> np.ndarray:
+        """P(correct) for each query and each model of ``queries.models`` (n, models)."""
+        if self.net is None or self.task_centroids is None:
+            raise RouterError("model-sat: call fit() before route()")
+        missing = [m for m in queries.models if m not in self.capabilities]
+        if missing:
+            raise RouterError(
+                f"model-sat has no capability vector for {missing}; give one with "
+                "add_model(name, capability_from_scores(scores on core_keys()))"
+            )
+        dev = self.device
+        caps = to_tensor(np.stack([self.capabilities[m] for m in queries.models]), dev)
+        tasks = to_tensor(self.task_centroids, dev)
+        x = to_tensor(queries.embeddings(), dev)
+        net = self.net
+        return predict_in_chunks(lambda b: torch.sigmoid(net(b, tasks, caps)), x)
+
+    def route(self, queries: QuerySet, config: Mapping[str, Any] | None = None) -> Routing:
+        if len(queries) == 0:
+            return Routing(choice=np.zeros(0, dtype=np.int64))
+        return Routing(choice=np.argmax(self.predict_proba(queries), axis=1).astype(np.int64))
+
+    def describe(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "core_tasks": len(self.core_keys_) or self.core_tasks, "shots": self.shots,
+            "dim": self.dim, "lr": self.lr, "backbone": self.backbone,
+            "device": str(self.device),
+        }
+        if self.result is not None:
+            out.update(self.result.as_dict())
+        return out

@@ -1,0 +1,1 @@
+"""rbench router plugin routerdc."""

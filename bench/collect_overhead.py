@@ -98,6 +98,12 @@ async def bare_aiohttp(url: str, n: int, concurrency: int) -> float:
     return n / elapsed
 
 
+def has_openai() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("openai") is not None
+
+
 def has_openai_aiohttp() -> bool:
     import importlib.util
 
@@ -176,9 +182,9 @@ def main() -> None:
     try:
         n, c = args.requests, args.concurrency
         asyncio.run(rbench_backend(url, min(n, 500), c))  # warm up both the server and client
-        bare_rps = asyncio.run(bare(url, n, c))
-        bare_aio_openai = asyncio.run(bare(url, n, c, "aiohttp")) if has_openai_aiohttp() \
-            else None
+        bare_rps = asyncio.run(bare(url, n, c)) if has_openai() else None
+        bare_aio_openai = asyncio.run(bare(url, n, c, "aiohttp")) \
+            if has_openai() and has_openai_aiohttp() else None
         aio_rps = asyncio.run(bare_aiohttp(url, n, c))
         backend_rps = asyncio.run(rbench_backend(url, n, c))
         collect_rps = rbench_collect(url, n, c)
@@ -188,19 +194,21 @@ def main() -> None:
     ceiling = args.concurrency / args.latency if args.latency else float("inf")
     print(f"collect_overhead: {n} requests, concurrency {c}, server latency "
           f"{args.latency * 1000:.0f} ms (ceiling {ceiling:,.0f} req/s), {os.cpu_count()} CPUs")
-    print(f"  bare asyncio + openai client (httpx)   : {bare_rps:8.1f} req/s")
-    if bare_aio_openai is None:
-        print("  bare asyncio + openai client (aiohttp) : skipped (pip install httpx-aiohttp)")
-    else:
-        print(f"  bare asyncio + openai client (aiohttp) : {bare_aio_openai:8.1f} req/s")
-    print(f"  bare asyncio + aiohttp                 : {aio_rps:8.1f} req/s")
-    best = max(bare_rps, aio_rps, bare_aio_openai or 0.0)
-    print(f"  rbench OpenAIBackend                   : {backend_rps:8.1f} req/s  "
-          f"ratio {backend_rps / bare_rps:.2f} x bare openai client (target >= 0.9), "
-          f"{backend_rps / best:.2f} x the fastest bare loop")
-    print(f"  rbench collect (with SQLite store)     : {collect_rps:8.1f} req/s  "
-          f"ratio {collect_rps / bare_rps:.2f} x bare openai client, "
-          f"{collect_rps / best:.2f} x the fastest bare loop")
+    def show(label: str, value: float | None, hint: str = "") -> None:
+        text = f"{value:8.1f} req/s" if value is not None else f"skipped ({hint})"
+        print(f"  {label:<39}: {text}")
+
+    show("bare asyncio + openai client (httpx)", bare_rps, "pip install openai")
+    show("bare asyncio + openai client (aiohttp)", bare_aio_openai,
+         "pip install openai httpx-aiohttp")
+    show("bare asyncio + aiohttp", aio_rps)
+    best = max(v for v in (bare_rps, aio_rps, bare_aio_openai) if v is not None)
+    for label, value in (("rbench OpenAIBackend", backend_rps),
+                         ("rbench collect (with SQLite store)", collect_rps)):
+        ratios = [f"{value / best:.2f} x the fastest bare loop"]
+        if bare_rps is not None:
+            ratios.insert(0, f"{value / bare_rps:.2f} x bare openai client (target >= 0.9)")
+        print(f"  {label:<39}: {value:8.1f} req/s  " + ", ".join(ratios))
 
 
 if __name__ == "__main__":

@@ -55,7 +55,6 @@ def test_exponential_backoff_on_5xx(server) -> None:
     # delay k is in [0.5, 1] x 0.1 x 2^k
     for k, gap in enumerate(gaps):
         assert gap >= 0.5 * 0.1 * 2**k - 0.01, gaps
-    assert gaps[2] > gaps[0]
 
 
 @pytest.mark.parametrize("kind", ["400", "401"])

@@ -157,3 +157,17 @@ def test_cluster_profile_and_vote():
     votes = ml.cluster_vote(x, prof.centroids, ml.rank_scores(prof.acc), top_k=2, beta=9.0)
     assert np.array_equal(votes.argmax(1), truth)
     assert ml.rank_scores(np.array([[0.1, 0.5, 0.5]])).tolist() == [[0.0, 0.75, 0.75]]
+
+
+def test_share_threshold_splits_ties():
+    calib = np.array([0.9] + [0.5] * 8 + [0.1])  # a block of equal scores
+    rng = np.random.default_rng(0)
+    for share in (0.1, 0.3, 0.5, 0.9):
+        th = ml.share_threshold(calib, share)
+        passed = np.mean([ml.share_threshold(calib, share).passes(calib, rng).mean()
+                          for _ in range(400)])
+        assert passed == pytest.approx(share, abs=0.03), (share, th)
+    assert ml.share_threshold(calib, 0.0).passes(calib, rng).sum() == 0
+    assert ml.share_threshold(calib, 1.0).passes(calib, rng).all()
+    distinct = ml.share_threshold(np.linspace(0, 1, 11), 0.3)
+    assert distinct.passes(np.linspace(0, 1, 11), rng).sum() in (3, 4)  # 3.3 expected

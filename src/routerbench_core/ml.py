@@ -42,6 +42,8 @@ __all__ = [
     "cheapest_model",
     "model_mean_cost",
     "threshold_for_share",
+    "ShareThreshold",
+    "share_threshold",
     "share_grid",
     "fit_soft_logistic",
     "SoftLogistic",
@@ -542,3 +544,39 @@ def strong_weak_pair(
             "--param strong=... and --param weak=..."
         )
     return s, w, note
+
+
+@dataclass(frozen=True)
+class ShareThreshold:
+    """A threshold that sends a target share of calibration scores "up", ties included.
+
+    Scores ≥ ``tau`` pass, except that scores exactly equal to ``tau`` pass only with
+    probability ``tie_fraction`` — a randomised threshold. Without it a block of equal scores
+    (identical embeddings give identical predictions) makes whole ranges of target shares
+    collapse onto one routing.
+    """
+
+    tau: float
+    tie_fraction: float
+
+    def passes(self, scores: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        scores = np.asarray(scores, dtype=np.float64)
+        u = rng.random(len(scores))
+        return (scores > self.tau) | ((scores == self.tau) & (u < self.tie_fraction))
+
+
+def share_threshold(calib: np.ndarray, share: float) -> ShareThreshold:
+    """The randomised threshold passing exactly ``share`` of ``calib`` in expectation."""
+    calib = np.asarray(calib, dtype=np.float64)
+    if share <= 0 or calib.size == 0 and share < 1:
+        return ShareThreshold(float("inf"), 0.0)
+    if share >= 1:
+        return ShareThreshold(float("-inf"), 1.0)
+    n = len(calib)
+    want = share * n
+    ordered = np.sort(calib)[::-1]
+    tau = float(ordered[min(n - 1, max(0, int(np.ceil(want)) - 1))])
+    above = int((calib > tau).sum())
+    at = int((calib == tau).sum())
+    frac = float(np.clip((want - above) / at, 0.0, 1.0)) if at else 0.0
+    return ShareThreshold(tau, frac)

@@ -168,9 +168,11 @@ class HybridLLMRouter(Router):
             return Routing(choice=np.zeros(0, dtype=np.int64))
         p = self.small_probability(queries)
         assert self._calib is not None
-        tau = ml.threshold_for_share(self._calib, share)
-        choice = np.where(p >= tau, self.small, self.large).astype(np.int64)
-        return Routing(choice=choice, info={"threshold": tau, "small_share": share})
+        th = ml.share_threshold(self._calib, share)
+        small = th.passes(p, self.ctx.rng(f"hybridllm-ties-{share}"))
+        choice = np.where(small, self.small, self.large).astype(np.int64)
+        return Routing(choice=choice, info={"threshold": th.tau, "tie_fraction": th.tie_fraction,
+                                            "small_share": share})
 
     def describe(self) -> dict[str, Any]:
         models = self.ctx.models

@@ -105,6 +105,7 @@ class RouteLLMRouter(Router):
         pairs: str = "all",
         dim: int = 64,
         epochs: int = 30,
+        max_steps: int = 300,
         lr: float = 1e-2,
         weight_decay: float = 1e-5,
         batch_size: int = 2048,
@@ -130,6 +131,7 @@ class RouteLLMRouter(Router):
         self.n_shares = max(2, int(shares))
         self.ties, self.pairs = ties, pairs
         self.dim, self.epochs, self.lr = int(dim), int(epochs), float(lr)
+        self.max_steps = int(max_steps)
         self.weight_decay, self.batch_size = float(weight_decay), int(batch_size)
         self.strong = self.weak = -1
         self._net: Any = None
@@ -175,7 +177,13 @@ class RouteLLMRouter(Router):
         r, a, b = (torch.as_tensor(v) for v in (rows, ma, mb))
         y = torch.as_tensor(label, dtype=torch.float32)
         n = len(rows)
-        for epoch in range(self.epochs):
+        # at most ``epochs`` passes and at most about ``max_steps`` optimiser steps: small
+        # benches get every epoch, large ones stop once the step budget is spent (fit time
+        # stays bounded; the loss has flattened by then on the benches we measured)
+        per_epoch = max(1, -(-n // self.batch_size))
+        epochs = max(1, min(self.epochs, -(-self.max_steps // per_epoch)))
+        self._info["epochs_run"] = epochs
+        for epoch in range(epochs):
             order = torch.randperm(n, generator=gen)
             for start in range(0, n, self.batch_size):
                 idx = order[start : start + self.batch_size]
@@ -185,7 +193,7 @@ class RouteLLMRouter(Router):
                 opt.zero_grad()
                 loss.backward()
                 opt.step()
-            self.ctx.report("routellm: training", (epoch + 1) / self.epochs)
+            self.ctx.report("routellm: training", (epoch + 1) / epochs)
         self._info["final_loss"] = float(loss.detach())
         self._net = net
 
@@ -214,10 +222,6 @@ class RouteLLMRouter(Router):
         self._valid_prob = self.win_probability(calib.embeddings())
         self._info["calibrated_on"] = "validation" if len(valid) else "train"
 
-    def threshold(self, share: float) -> float:
-        assert self._valid_prob is not None
-        return ml.threshold_for_share(self._valid_prob, share)
-
     def sweep(self) -> list[dict[str, Any]]:
         return [{"strong_share": s} for s in ml.share_grid(self.n_shares)]
 
@@ -226,9 +230,12 @@ class RouteLLMRouter(Router):
         if len(queries) == 0:
             return Routing(choice=np.zeros(0, dtype=np.int64))
         prob = self.win_probability(queries.embeddings())
-        tau = self.threshold(share)
-        choice = np.where(prob >= tau, self.strong, self.weak).astype(np.int64)
-        return Routing(choice=choice, info={"threshold": tau, "strong_share": share})
+        assert self._valid_prob is not None
+        th = ml.share_threshold(self._valid_prob, share)
+        strong = th.passes(prob, self.ctx.rng(f"routellm-ties-{share}"))
+        choice = np.where(strong, self.strong, self.weak).astype(np.int64)
+        return Routing(choice=choice, info={"threshold": th.tau, "tie_fraction": th.tie_fraction,
+                                            "strong_share": share})
 
     def describe(self) -> dict[str, Any]:
         models = self.ctx.models
@@ -237,5 +244,5 @@ class RouteLLMRouter(Router):
             "strong": models[self.strong] if self.strong >= 0 else self.strong_name,
             "weak": models[self.weak] if self.weak >= 0 else self.weak_name,
             "strong_share": self.strong_share, "ties": self.ties, "pairs": self.pairs,
-            "dim": self.dim, "epochs": self.epochs, "lr": self.lr, **self._info,
+            "dim": self.dim, "epochs": self.epochs, "max_steps": self.max_steps, "lr": self.lr, **self._info,
         }

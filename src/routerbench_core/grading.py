@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from routerbench_core.datasets import Dataset
-from routerbench_core.schema import Grade, Query
+from routerbench_core.schema import Grade, Query, Response
 
 if TYPE_CHECKING:
     from routerbench_core.plugins import PluginHost
@@ -78,10 +78,18 @@ def grade_bench(
     model: str | None = None,
     dataset: str | None = None,
     context: dict[str, Any] | None = None,
+    workers: int = 1,
 ) -> GradeReport:
     """Grade the stored answers of ``bench`` that have no current grade (all with ``regrade``).
 
-    :param context: passed to every ``Dataset.grade`` call (e.g. ``judge=`` a backend).
+    Answers are graded per dataset in batches through :meth:`Dataset.grade_many`, so datasets
+    whose grading is slow run it in parallel (code execution over ``workers`` processes, judge
+    calls concurrently). If a batch fails, its answers are graded one by one so that one bad
+    answer only leaves itself ungraded.
+
+    :param context: passed to every grading call (e.g. ``judge=`` from
+        :func:`routerbench_core.scoring.judge.judge_context`).
+    :param workers: parallel workers for datasets that can use them.
     """
     started = time.perf_counter()
     report = GradeReport(bench=bench)
@@ -91,7 +99,7 @@ def grade_bench(
                         dict(meta.get("datasets") or {}))
     current = {(g.query_key, g.model): (g.grader, g.grader_version)
                for g in store.grades(bench, model=model)}
-    batch: list[Grade] = []
+    pending: dict[str, list[tuple[Query, Response]]] = {}
     ctx = dict(context or {})
     for response in store.responses(bench, model=model, dataset=dataset):
         if not response.ok:
@@ -108,22 +116,45 @@ def grade_bench(
         if not regrade and current.get((response.query_key, response.model)) == stamp:
             report.up_to_date += 1
             continue
-        try:
-            grade = grader.grade(query, response, **ctx)
-        except Exception as exc:
-            report.n_errors += 1
-            if len(report.errors) < 5:
-                report.errors.append(f"{response.query_key} × {response.model}: "
-                                     f"{type(exc).__name__}: {exc}")
-            continue
-        grade = grade.model_copy(update={"query_key": response.query_key,
-                                         "model": response.model})
-        batch.append(grade)
-        report.by_grader[f"{grade.grader} v{grade.grader_version}"] += 1
-        if len(batch) >= BATCH:
-            report.graded += store.put_grades(bench, batch)
-            batch = []
-    if batch:
-        report.graded += store.put_grades(bench, batch)
+        pending.setdefault(query.dataset, []).append((query, response))
+
+    for name, items in pending.items():
+        grader = graders[name]
+        assert grader is not None
+        for i in range(0, len(items), BATCH):
+            chunk = items[i : i + BATCH]
+            grades = _grade_chunk(grader, chunk, ctx, workers, report)
+            for grade in grades:
+                report.by_grader[f"{grade.grader} v{grade.grader_version}"] += 1
+            if grades:
+                report.graded += store.put_grades(bench, grades)
     report.elapsed_s = time.perf_counter() - started
     return report
+
+
+def _grade_chunk(
+    grader: Dataset, chunk: list[tuple[Query, Response]], ctx: dict[str, Any], workers: int,
+    report: GradeReport,
+) -> list[Grade]:
+    """Grades of ``chunk`` (keyed back to their response), isolating failures per answer."""
+    try:
+        grades = grader.grade_many(chunk, workers=workers, **ctx)
+        if len(grades) != len(chunk):
+            raise RuntimeError(
+                f"grade_many returned {len(grades)} grades for {len(chunk)} answers"
+            )
+        pairs = list(zip(chunk, grades, strict=True))
+    except Exception:  # find the answers that fail, grade the rest
+        pairs = []
+        for query, response in chunk:
+            try:
+                pairs.append(((query, response), grader.grade(query, response, **ctx)))
+            except Exception as exc:
+                report.n_errors += 1
+                if len(report.errors) < 5:
+                    report.errors.append(f"{response.query_key} × {response.model}: "
+                                         f"{type(exc).__name__}: {exc}")
+    return [
+        grade.model_copy(update={"query_key": response.query_key, "model": response.model})
+        for (_, response), grade in pairs
+    ]

@@ -221,16 +221,59 @@ def register_commands(app: typer.Typer) -> None:
         model: str = typer.Option(None, "--model", help="Only this model."),
         dataset: str = typer.Option(None, "--dataset", help="Only this dataset."),
         store: Path = typer.Option(None, "--store", help="Store file (overrides rbench --store)."),  # noqa: B008
+        workers: int = typer.Option(
+            0, "--workers", help="Parallel graders for code execution (default: one per core)."
+        ),
+        judge_backend: str = typer.Option(
+            "openai", "--judge-backend", help="Backend of the LLM judge (judged datasets)."
+        ),
+        judge_model: str = typer.Option(
+            None, "--judge-model", help="Judge model for HLE/SimpleQA/ArenaHard answers."
+        ),
+        judge_base_url: str = typer.Option(None, "--judge-base-url", help="Judge API base URL."),
+        judge_api_key_env: str = typer.Option(
+            None, "--judge-api-key-env", help="Variable holding the judge API key."
+        ),
+        judge_input_price: float = typer.Option(
+            None, "--judge-input-price", help="Judge price, USD per million input tokens."
+        ),
+        judge_output_price: float = typer.Option(
+            None, "--judge-output-price", help="Judge price, USD per million output tokens."
+        ),
+        allow_unpriced: bool = typer.Option(
+            False, "--allow-unpriced", help="Allow a judge model with no price (cost unknown)."
+        ),
     ) -> None:
-        """Grade stored answers with their dataset's grader (no new model calls)."""
+        """Grade stored answers with their dataset's grader (no new model calls).
+
+        Judged datasets (HLE, SimpleQA, ArenaHard) need a judge: --judge-model (and
+        --judge-base-url / --judge-api-key-env for a non-OpenAI endpoint). Judge calls are
+        cached in the store like any request.
+        """
         from routerbench_core.grading import grade_bench
+        from routerbench_core.scoring.sandbox import default_workers
         from routerbench_core.store import Store, StoreError
 
         st = state(ctx)
         try:
             with Store(store or st.store_path) as db:
+                context: dict[str, object] = {}
+                if judge_model:
+                    from routerbench_core.schema import ModelSpec
+                    from routerbench_core.scoring.judge import judge_context
+
+                    options: dict[str, object] = {"allow_unpriced": allow_unpriced}
+                    if judge_base_url:
+                        options["base_url"] = judge_base_url
+                    if judge_api_key_env:
+                        options["api_key_env"] = judge_api_key_env
+                    spec = ModelSpec(name=judge_model, input_price=judge_input_price,
+                                     output_price=judge_output_price)
+                    context = judge_context(st.host, judge_backend, spec, store=db,
+                                            backend_options=options)
                 report = grade_bench(db, bench, st.host, regrade=regrade, model=model,
-                                     dataset=dataset)
+                                     dataset=dataset, context=context,
+                                     workers=workers or default_workers())
         except StoreError as exc:
             raise fail(str(exc)) from None
         for line in report.lines():

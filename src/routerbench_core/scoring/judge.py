@@ -468,9 +468,10 @@ def resolve_judge(context: Mapping[str, Any], *, dataset: str) -> LLMJudge:
         return LLMJudge(judge, model, params=context.get("judge_params"),
                         store=context.get("store"))
     raise JudgeError(
-        f"dataset {dataset!r} is graded by an LLM judge: grade it with a judge in the context, "
-        "e.g. grade_bench(store, bench, host, context=judge_context(host, 'openai', "
-        "'gpt-4.1-mini', store=store)); its answers stay ungraded until then"
+        f"dataset {dataset!r} is graded by an LLM judge: run `rbench grade --judge-model NAME` "
+        "(with --judge-base-url/--judge-api-key-env for a non-OpenAI endpoint), or from Python "
+        "pass context=judge_context(host, 'openai', 'gpt-4.1-mini', store=store) to "
+        "grade_bench; its answers stay ungraded until then"
     )
 
 

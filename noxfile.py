@@ -54,6 +54,8 @@ def lint(session: nox.Session) -> None:
 @nox.session(python=PYTHON)
 def bench(session: nox.Session) -> None:
     install_all(session)
+    # the collector benchmark compares against the bare openai client (and its aiohttp transport)
+    session.install("-c", "constraints.txt", "-e", "plugins/backends/rbench-backend-openai[bench]")
     for script in sorted(glob.glob("bench/*.py")):
         session.run("python", script, *session.posargs, env={"HF_HUB_OFFLINE": "1"})
 

@@ -64,6 +64,7 @@ def main(argv: list[str] | None = None) -> int:
     routers = args.router or [
         s.name for s in host.specs("router")
         if s.status == "ok" and args.setting in s.capabilities.get("settings", ["perf"])
+        and not s.capabilities.get("external")  # e.g. openrouter: no fit, answers from outside
     ]
     seeds = [int(s) for s in args.seeds.split(",") if s.strip()]
     store = Store(store_path)

@@ -72,6 +72,9 @@ def plan_routers(
         if spec.status != "ok":
             plan.skipped[name] = spec.status
             continue
+        if spec.capabilities.get("external") and not wanted:  # e.g. openrouter: online/replay
+            plan.skipped[name] = "answers from outside the pool (online or replayed); ask for it"
+            continue
         if only_training_free and not wanted and not training_free(dict(spec.capabilities)):
             plan.skipped[name] = "trained router (left out by --training-free)"
             continue

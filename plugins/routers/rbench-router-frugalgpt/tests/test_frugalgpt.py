@@ -6,7 +6,12 @@ import dataclasses
 
 import numpy as np
 import pytest
-from rbench_router_frugalgpt.router import QUERY_ANSWER, QUERY_ONLY, FrugalGPTRouter
+from rbench_router_frugalgpt.router import (
+    QUERY_ANSWER,
+    QUERY_ONLY,
+    FrugalGPTRouter,
+    budget_grid,
+)
 
 from routerbench_core.embedding.hashing import HashingEmbedder
 from routerbench_core.evaluate import Evaluator
@@ -104,3 +109,11 @@ def test_bad_parameters():
         FrugalGPTRouter(ev.context(42), max_stages=0)
     with pytest.raises(RouterError, match="fit"):
         FrugalGPTRouter(ev.context(42)).plan_for(None)
+
+
+def test_budget_grid_handles_free_plans():
+    assert budget_grid([0.0, 0.0], 5) == [0.0]
+    grid = budget_grid([0.0, 0.001, 0.004], 4)
+    assert grid[0] == 0.0 and grid[1] == pytest.approx(0.001) and grid[-1] == pytest.approx(0.004)
+    assert len(grid) == 4
+    assert budget_grid([0.002, 0.002], 3) == [pytest.approx(0.002)]

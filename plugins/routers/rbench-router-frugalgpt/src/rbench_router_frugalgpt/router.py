@@ -172,10 +172,7 @@ class FrugalGPTRouter(Router):
             self.ctx.report("frugalgpt: scorers", (step + 1) / len(self.candidates))
         filled = np.where(np.isnan(score), 0.0, score)  # a missing answer is no usable answer
         self.plans = self._search(oof, filled, cost, data.datasets)
-        lo = float(min(mean_cost[m] for m in self.candidates))
-        hi = float(max(p.cost for p in self.plans))
-        self._budget_grid = [float(b) for b in np.geomspace(lo, max(hi, lo * 1.0001),
-                                                            self.n_budgets)]
+        self._budget_grid = budget_grid([p.cost for p in self.plans], self.n_budgets)
         self._info["optimised_on"] = f"train+validation, {self.folds}-fold out-of-fold scores"
 
     def _choose_candidates(self, acc: np.ndarray, mean_cost: np.ndarray) -> list[int]:
@@ -278,6 +275,23 @@ class FrugalGPTRouter(Router):
             "default_cascade": self.plan_for(self.budget).as_dict(names) if self.plans else None,
             "n_pareto_cascades": len(self.plans), "folds": self.folds, **self._info,
         }
+
+
+def budget_grid(plan_costs: Sequence[float], n: int) -> list[float]:
+    """``n`` budgets, geometric from the cheapest plan's cost to the dearest's.
+
+    Free plans (cost 0: a bench without costs, or free local models) get a budget of 0 and the
+    rest of the grid spans the positive costs.
+    """
+    costs = np.asarray(plan_costs, dtype=np.float64)
+    positive = costs[costs > 0]
+    if len(positive) == 0:
+        return [0.0]
+    lo, hi = float(positive.min()), float(positive.max())
+    head = [0.0] if (costs <= 0).any() else []
+    k = max(1, n - len(head))
+    grid = np.geomspace(lo, hi, k) if hi > lo else np.array([lo])
+    return head + [float(b) for b in grid]
 
 
 def _concat(a: LabeledSet, b: LabeledSet) -> LabeledSet:

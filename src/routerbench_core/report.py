@@ -313,6 +313,11 @@ def render_tables(report: dict[str, Any], console: Any) -> None:
             console.print(f"[yellow]{name}: {c['n_missing_cost']} paid calls (all seeds) have no "
                           "recorded cost and add nothing to its cost: its cost is a lower "
                           "bound[/yellow]")
+        # a router's own caveat (describe()["note"]), e.g. FrugalGPT scoring queries only
+        notes = {str(d.get("note")) for d in report.get("describe", {}).get(name, [])
+                 if isinstance(d, dict) and d.get("note")}
+        for note in sorted(notes):
+            console.print(f"[yellow]{name}: {note}[/yellow]")
     dropped = sum(s["n_dropped_cross_split_duplicates"] for s in report["splits"])
     unscorable = sum(s["n_unscorable_test_dropped"] for s in report["splits"])
     if dropped or unscorable:

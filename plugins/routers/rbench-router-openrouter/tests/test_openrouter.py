@@ -52,7 +52,13 @@ def _evaluator(store_path):
     return Evaluator(matrix, seeds=[42], setting="perf-cost")
 
 
+def _needs_online_plugins():
+    pytest.importorskip("rbench_backend_openai", reason="online mode needs rbench-backend-openai")
+    pytest.importorskip("rbench_dataset_math500", reason="the test grades with rbench-dataset-math500")
+
+
 def test_online_records_chosen_model_cost_and_grades_then_replays(store_path):
+    _needs_online_plugins()
     ev = _evaluator(store_path)
     test_keys = ev.matrix.keys[ev.split(42).test].tolist()
     with OpenAIServer(model_field="anthropic/claude-sonnet-x", cost_per_token=1e-6,
@@ -80,6 +86,7 @@ def test_online_records_chosen_model_cost_and_grades_then_replays(store_path):
 
 
 def test_failed_calls_are_failures_not_zero_cost(store_path):
+    _needs_online_plugins()
     ev = _evaluator(store_path)
     with OpenAIServer(model_field="x/y", cost_per_token=1e-6, reply=_answer) as server:
         server.inject("400", times=1000)

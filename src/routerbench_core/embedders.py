@@ -92,3 +92,55 @@ def load_embedder(host: Any, name: str, options: dict[str, Any] | None = None) -
     if not isinstance(embedder, Embedder):
         raise TypeError(f"embedder {name!r} did not build an Embedder (got {type(embedder).__name__})")
     return embedder
+
+
+#: Shared prefixes/suffixes shorter than this are left alone (a "Question:" label is harmless).
+MIN_TEMPLATE_CHARS = 32
+#: A query keeps its full text if stripping would leave nothing.
+MIN_QUERY_CHARS = 1
+
+
+def _snap_prefix(prefix: str) -> int:
+    """Cut a shared prefix back to a whitespace boundary so no word is split."""
+    if not prefix or prefix[-1].isspace():
+        return len(prefix)
+    k = max(prefix.rfind(" "), prefix.rfind("\n"), prefix.rfind("\t"))
+    return k + 1
+
+
+def query_views(texts: Sequence[str], datasets: Sequence[str]) -> dict[str, str]:
+    """The part of each prompt that is specific to its query, for embedding.
+
+    Benchmarks often wrap every query of a dataset in the same few-shot exemplars and
+    instructions (RouterBench's ARC and WinoGrande prompts share 1.2–1.6k leading characters).
+    Sentence encoders truncate from the start (MiniLM: 256 word pieces), so such prompts embed
+    almost identically and routers lose the signal. Per dataset, the longest prefix and suffix
+    shared by all of its distinct texts are removed (when at least ``MIN_TEMPLATE_CHARS`` long).
+    This reads texts only, never outcomes, and is the same as stripping the template at import.
+    """
+    import os
+
+    by_dataset: dict[str, list[str]] = {}
+    for text, dataset in zip(texts, datasets, strict=True):
+        by_dataset.setdefault(str(dataset), []).append(text)
+    views: dict[str, str] = {}
+    for group in by_dataset.values():
+        unique = list(dict.fromkeys(group))
+        head = tail = 0
+        if len(unique) >= 2:
+            prefix = os.path.commonprefix(unique)
+            if len(prefix) >= MIN_TEMPLATE_CHARS:
+                head = _snap_prefix(prefix)
+            suffix = os.path.commonprefix([t[head:][::-1] for t in unique])[::-1]
+            if len(suffix) >= MIN_TEMPLATE_CHARS:
+                # cut at a whitespace boundary: keep any partial word at the suffix's start
+                tail = _snap_prefix(suffix[::-1])
+        for text in unique:
+            if text in views:
+                continue
+            if head == tail == 0:
+                views[text] = text
+                continue
+            core = text[head : len(text) - tail].strip()
+            views[text] = core if len(core) >= MIN_QUERY_CHARS else text
+    return views

@@ -56,6 +56,7 @@ if TYPE_CHECKING:
     from routerbench_core.store import Store
 
 MissingPolicy = Literal["wrong", "skip"]
+TextView = Literal["query", "full"]
 RouterFactory = Callable[..., Router]
 #: Names of the evaluator-computed references (not routers: they need test outcomes).
 REFERENCES: tuple[str, ...] = ("random", "dataset-oracle", "oracle")
@@ -210,21 +211,29 @@ class _EmbeddingTable:
     Holds only texts and vectors: nothing here leads to outcomes.
     """
 
-    def __init__(self, embedder: Embedder, store: Store | None, texts: Sequence[str]):
+    def __init__(self, embedder: Embedder, store: Store | None, texts: Sequence[str],
+                 datasets: Sequence[str] | None = None, text_view: TextView = "query"):
         self._embedder = embedder
         self._store = store
         self._texts = list(texts)
+        self._datasets = list(datasets) if datasets is not None else ["" for _ in self._texts]
+        self.text_view = text_view
         self._index: dict[str, int] | None = None
         self._vectors: np.ndarray | None = None
         self.seconds = 0.0
 
     def _ensure(self) -> None:
         if self._vectors is None:
-            from routerbench_core.embedders import cached_embed
+            from routerbench_core.embedders import cached_embed, query_views
 
             t0 = time.perf_counter()
             unique = list(dict.fromkeys(self._texts))
-            self._vectors = cached_embed(self._embedder, self._store, unique)
+            if self.text_view == "query":
+                views = query_views(self._texts, self._datasets)
+                embedded = [views[t] for t in unique]
+            else:
+                embedded = unique
+            self._vectors = cached_embed(self._embedder, self._store, embedded)
             self._index = {t: i for i, t in enumerate(unique)}
             self.seconds += time.perf_counter() - t0
 
@@ -247,6 +256,10 @@ class Evaluator:
     :param split_source: ``protocol`` (70/30 per dataset) or ``source`` (the queries' own
         train/test labels, given as ``source_splits``; valid is carved from train).
     :param outputs: reader of stored answer texts (for cascades), or None.
+    :param text_view: what is embedded: ``query`` (default) strips the template every prompt
+        of a dataset shares — few-shot exemplars, instructions — so encoders that truncate see
+        the query itself (:func:`routerbench_core.embedders.query_views`); ``full`` embeds the
+        prompt as stored.
     """
 
     def __init__(
@@ -266,6 +279,7 @@ class Evaluator:
         source_splits: Sequence[str | None] | None = None,
         outputs: OutputsFn | None = None,
         progress: Callable[[str, float], None] | None = None,
+        text_view: TextView = "query",
     ) -> None:
         if setting not in ("perf", "perf-cost"):
             raise ValueError(f"setting must be perf or perf-cost, got {setting!r}")
@@ -287,7 +301,10 @@ class Evaluator:
         self.source_splits = list(source_splits) if source_splits is not None else None
         self.progress = progress
         self.names = matrix.dataset_names()
-        self._embed = _EmbeddingTable(embedder, store, matrix.texts) if embedder else None
+        self._embed = (
+            _EmbeddingTable(embedder, store, matrix.texts, matrix.datasets.tolist(), text_view)
+            if embedder else None
+        )
         self._outputs = outputs
         self._splits: dict[int, Split] = {}
         self._n_unscorable: dict[int, int] = {}

@@ -59,6 +59,10 @@ def register_commands(app: typer.Typer) -> None:
                                      help="Embedder for routers that need one (default minilm)."),
         embedder_option: list[str] = typer.Option(  # noqa: B008
             [], "--embedder-option", help="Embedder option KEY=VALUE (repeat)."),
+        embed_text: str = typer.Option(
+            "query", "--embed-text",
+            help="query: embed prompts without the template a dataset's prompts share "
+            "(few-shot exemplars, instructions); full: embed them as stored."),
         param: list[str] = typer.Option(  # noqa: B008
             [], "--param", "-p", help="Router parameter ROUTER.KEY=VALUE (repeat)."),
         ood: str = typer.Option(None, "--ood", help="Datasets held out wholly for test (a,b)."),
@@ -94,6 +98,8 @@ def register_commands(app: typer.Typer) -> None:
         console = Console(stderr=False)
         if setting not in ("perf", "perf-cost"):
             raise fail(f"--setting must be perf or perf-cost, not {setting!r}")
+        if embed_text not in ("query", "full"):
+            raise fail(f"--embed-text must be query or full, not {embed_text!r}")
         if split not in ("protocol", "source"):
             raise fail(f"--split must be protocol or source, not {split!r}")
         if missing not in ("wrong", "skip"):
@@ -134,7 +140,7 @@ def register_commands(app: typer.Typer) -> None:
                 test_fraction=test_fraction, valid_fraction=valid_fraction, embedder=emb,
                 store=store, device=device, missing=missing,  # type: ignore[arg-type]
                 split_source=split, source_splits=source_splits,  # type: ignore[arg-type]
-                outputs=outputs,
+                outputs=outputs, text_view=embed_text,  # type: ignore[arg-type]
             )
             with Progress(TextColumn("{task.description}"), BarColumn(),
                           TextColumn("{task.completed}/{task.total} seed runs"),

@@ -249,7 +249,7 @@ class GraphRouter(Router):
                ncost: np.ndarray) -> _Graph:
         dev = self.device
         assert self._llm_x is not None and self._task_x is not None
-        nq, m = len(emb), len(self.models)
+        m = len(self.models)
         tid = {t: i for i, t in enumerate(self._tasks)}
         rows = [(i, tid[str(d)]) for i, d in enumerate(datasets) if str(d) in tid]
         qi = np.array([r[0] for r in rows], dtype=np.int64)

@@ -119,6 +119,32 @@ def register_commands(app: typer.Typer) -> None:
             typer.echo("note: this format has no per-query cost; costs are ESTIMATES "
                        "(see `rbench data info` and docs/data-formats.md)")
 
+    @data.command("fetch")
+    def fetch_command(
+        ctx: typer.Context,
+        repo_id: Annotated[str, typer.Argument(help="Hub dataset repository, owner/name.")],
+        fmt: Annotated[str, typer.Option("--format", "-f", help=IMPORT_HELP)],
+        name: Annotated[str, typer.Option("--name", "-n", help="Name of the bench to create.")],
+        revision: Annotated[str, typer.Option(
+            "--revision", help="Commit, tag or branch to pin (recommended).")] = None,  # type: ignore[assignment]
+        subdir: Annotated[str, typer.Option(
+            "--subdir", help="Only this folder of the repository (e.g. results/bench).")] = None,  # type: ignore[assignment]
+        replace: Annotated[bool, typer.Option(
+            "--replace", help="Replace an existing bench of that name (atomically).")] = False,
+    ) -> None:
+        """Download a public data set from its hub repository (network!) and import it."""
+        from routerbench_core.fetch import FetchError, fetch_and_import
+
+        try:
+            with state(ctx).open_store() as store:
+                path, result = fetch_and_import(store, repo_id, fmt, name, revision=revision,
+                                                subdir=subdir, replace=replace)
+        except (*_errors(), FetchError) as exc:
+            raise fail(f"fetch failed, nothing was stored: {exc}") from None
+        typer.echo(f"downloaded {repo_id}{'@' + revision if revision else ''} to {path}")
+        typer.echo(f"imported {result.n_queries:,} queries × {result.n_models} models as bench "
+                   f"{name!r}")
+
     @data.command("export")
     def export_command(
         ctx: typer.Context,

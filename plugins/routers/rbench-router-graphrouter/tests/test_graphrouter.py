@@ -11,6 +11,7 @@ pytest.importorskip("torch_geometric")
 
 from rbench_router_graphrouter.router import (  # noqa: E402
     BLENDS,
+    EXPECTED_GRID,
     GraphRouter,
     best_edge_labels,
     edge_targets,
@@ -71,10 +72,15 @@ def test_perf_cost_sweep_traces_a_curve(bench) -> None:
     run = ev.run(lambda ctx: GraphRouter(ctx, max_steps=300),
                  name="graphrouter")
     points = run.seeds[0].points
-    assert [p.config["utility"] for p in points] == [b[0] for b in BLENDS]
-    cost = np.array([p.cost for p in points])
+    names = [p.config["utility"] for p in points]
+    assert names[: len(BLENDS)] == [b[0] for b in BLENDS]
+    assert names[len(BLENDS):] == ["expected"] * len(EXPECTED_GRID)
+    cost = {p.config["utility"]: p.cost for p in points[: len(BLENDS)]}
     # cost-first spends clearly less than perf-first
-    assert cost[-1] < 0.7 * cost[0], cost
+    assert cost["cost-first"] < 0.7 * cost["perf-first"], cost
+    expected = [p.cost for p in points[len(BLENDS):]]
+    # more weight on cost never buys a dearer routing (up to ties)
+    assert expected[-1] <= expected[0] + 1e-9, expected
 
 
 def test_llm_descriptions_come_from_the_model_specs(bench) -> None:

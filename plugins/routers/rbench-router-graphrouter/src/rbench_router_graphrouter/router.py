@@ -18,6 +18,7 @@ single training run.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -56,6 +57,9 @@ BLENDS: tuple[tuple[str, float, float], ...] = (
     ("cost-first", 0.2, 0.8),
     ("perf-0.1", 0.1, 0.9),
 )
+
+#: w_perf values of the expected-utility sweep points (perf-cost setting).
+EXPECTED_GRID: tuple[float, ...] = (0.995, 0.99, 0.98, 0.97, 0.95, 0.9, 0.85, 0.8, 0.7, 0.5)
 
 QT, TQ = ("task", "has", "query"), ("query", "in", "task")
 #: Query -> LLM only: an LLM node learns from the outcomes of the queries it served. The reverse
@@ -228,6 +232,7 @@ class GraphRouter(Router):
         self._llm_x: np.ndarray | None = None
         self._tasks: list[str] = []
         self._task_x: np.ndarray | None = None
+        self._mean_ncost: np.ndarray | None = None
 
     # -- graph construction ------------------------------------------------------------------
 
@@ -289,6 +294,9 @@ class GraphRouter(Router):
                            for t in self._tasks])
         self._task_x = np.concatenate([name_x, mean_x], axis=1).astype(np.float32)
         self._llm_x = train.embed_texts(self._llm_texts())
+        with warnings.catch_warnings():  # a model with no known cost gets NaN, handled at route
+            warnings.simplefilter("ignore", RuntimeWarning)
+            self._mean_ncost = np.nanmean(cost_t, axis=0) if not np.isnan(cost_t).all() else None
         self._known = (np.concatenate([xt, xv]),
                        np.concatenate([np.asarray(train.datasets), np.asarray(valid.datasets)]),
                        np.concatenate([train.score, valid.score]),
@@ -357,17 +365,34 @@ class GraphRouter(Router):
             return self._edge_scores(g, rows, rows).cpu().numpy()
 
     def sweep(self) -> list[dict[str, Any]]:
-        return [{"utility": name, "w_perf": we, "w_cost": wc} for name, we, wc in self.blends]
+        """The trained utility heads, then (perf-cost) expected-utility blends of the perf
+        head: ``w_e·P(correct) − w_c·mean normalised cost``, which fill the gap the best-edge
+        heads leave between "strongest model" and "cheapest model" (see README)."""
+        configs = [{"utility": name, "w_perf": we, "w_cost": wc} for name, we, wc in self.blends]
+        if len(self.blends) > 1:
+            configs += [{"utility": "expected", "w_perf": a, "w_cost": round(1.0 - a, 4)}
+                        for a in EXPECTED_GRID]
+        return configs
 
     def route(self, queries: QuerySet, config: Mapping[str, Any] | None = None) -> Routing:
-        name = (config or {}).get("utility", "perf-first")
+        config = dict(config or {})
+        name = config.get("utility", "perf-first")
         heads = [b[0] for b in self.blends]
-        if name not in heads:
+        if name not in heads and name != "expected":
             raise RouterError(f"graphrouter: unknown utility {name!r}; trained: {heads}")
         if len(queries) == 0:
             return Routing(choice=np.zeros(0, dtype=np.int64))
-        logits = self.predict_utilities(queries)[:, :, heads.index(name)]
-        return Routing(choice=np.argmax(logits, axis=1).astype(np.int64),
+        logits = self.predict_utilities(queries)
+        if name == "expected":
+            if self._mean_ncost is None or np.isnan(self._mean_ncost).all():
+                raise RouterError("graphrouter: expected-utility routing needs train costs")
+            a = float(config.get("w_perf", 1.0))
+            p = 0.5 * (1.0 + np.tanh(0.5 * logits[:, :, 0]))  # sigmoid without overflow
+            mc = np.nan_to_num(self._mean_ncost, nan=1.0)
+            util = a * p - float(config.get("w_cost", 1.0 - a)) * mc[None, :]
+            return Routing(choice=np.argmax(util, axis=1).astype(np.int64),
+                           info={"utility": name, "w_perf": a})
+        return Routing(choice=np.argmax(logits[:, :, heads.index(name)], axis=1).astype(np.int64),
                        info={"utility": name})
 
     def describe(self) -> dict[str, Any]:

@@ -509,3 +509,78 @@ def content_id(*parts: Any, length: int = 12) -> str:
 
     digest = hashlib.sha1("\x1f".join(str(p) for p in parts).encode("utf-8")).hexdigest()
     return digest[:length]
+
+
+# ---------------------------------------------------------------------------------------------
+# Emotion recognition in dialogue, asked as multiple choice (EmoryNLP, MELD).
+
+EMOTION_PROMPT = (
+    "Identify the emotion expressed in the current utterance of this conversation, taking the "
+    "conversation so far into account. Think step by step, then finish with a line of the form "
+    '"Answer: $LETTER" (without quotes), where LETTER is one of {letters}.\n\n'
+    "Conversation so far:\n{history}\n\nCurrent utterance:\n{question}\n\nOptions:\n{options}"
+)
+
+
+def history_text(history: Sequence[str]) -> str:
+    """Earlier utterances of a dialogue as a bulleted transcript for the prompt."""
+    return "\n".join(f"- {h}" for h in history) if history else "(none: this is the first utterance)"
+
+
+class DialogueEmotionDataset(TemplateDataset):
+    """The emotion of an utterance given the dialogue so far, as a lettered multiple choice.
+
+    Reads the multiple-choice records LLMRouterBench evaluates (``history``, ``utterance``,
+    ``candidate`` = ``{"A": label, ...}``, ``answer`` = a letter); a subclass adds its official
+    release format by overriding :meth:`load` and building items with :meth:`release_item`.
+    """
+
+    category: ClassVar[Category] = "multiple-choice"
+    prompt_template: ClassVar[str] = EMOTION_PROMPT
+    required_fields: ClassVar[tuple[str, ...]] = ("utterance", "candidate", "answer")
+    #: The label set, in the fixed option order used for release-format items.
+    emotions: ClassVar[tuple[str, ...]] = ()
+
+    def release_item(
+        self, item_id: str, line: str, emotion: str, history: Sequence[str], *, where: str
+    ) -> Query:
+        """One release-format utterance as a query whose options are all :attr:`emotions`."""
+        if emotion not in self.emotions:
+            raise DatasetError(f"{where} has emotion {emotion!r}, not one of {self.emotions}")
+        return Query(
+            dataset=self.name, id=item_id, text=line,
+            ground_truth="ABCDEFGHIJ"[self.emotions.index(emotion)],
+            metadata={"history": list(history), "options": list(self.emotions)},
+        )
+
+    def to_query(self, record: Mapping[str, Any], index: int) -> Query:
+        candidate = record["candidate"]
+        if not isinstance(candidate, Mapping) or not candidate:
+            raise DatasetError(f"record {index}: candidate must be an object of letter → label")
+        letters = sorted(candidate)
+        answer = str(record["answer"]).strip().upper()
+        if answer not in letters:
+            raise DatasetError(f"record {index}: answer {answer!r} is not one of {letters}")
+        return Query(
+            dataset=self.name, id=str(record.get("id", index)), text=str(record["utterance"]),
+            ground_truth=answer,
+            metadata={"history": [str(h) for h in record.get("history") or []],
+                      "options": [str(candidate[k]) for k in letters]},
+        )
+
+    def prompt_fields(self, query: Query) -> dict[str, Any]:
+        from routerbench_core.scoring.choice import format_choices
+
+        options = query.metadata["options"]
+        return {"question": query.text, "history": history_text(query.metadata["history"]),
+                "options": format_choices(options), "letters": "ABCDEFGHIJ"[: len(options)]}
+
+    def extract(self, output: str, query: Query) -> str | None:
+        from routerbench_core.scoring.choice import extract_choice
+
+        return extract_choice(output, len(query.metadata["options"]))
+
+    def score(self, prediction: str, query: Query) -> float:
+        from routerbench_core.scoring.choice import score_choice
+
+        return score_choice(prediction, query.ground_truth)

@@ -18,33 +18,16 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from routerbench_core.datasets import DatasetError, TemplateDataset
+from routerbench_core.datasets import DatasetError, DialogueEmotionDataset
 from routerbench_core.schema import Query
-from routerbench_core.scoring.choice import extract_choice, format_choices, score_choice
 
 EMOTIONS = ("Joyful", "Mad", "Neutral", "Peaceful", "Powerful", "Sad", "Scared")
 
-PROMPT = """Identify the emotion expressed in the current utterance of this conversation, taking the conversation so far into account. Think step by step, then finish with a line of the form "Answer: $LETTER" (without quotes), where LETTER is one of {letters}.
 
-Conversation so far:
-{history}
-
-Current utterance:
-{question}
-
-Options:
-{options}"""
-
-
-def history_text(history: list[str]) -> str:
-    return "\n".join(f"- {h}" for h in history) if history else "(none: this is the first utterance)"
-
-
-class EmoryNLP(TemplateDataset):
+class EmoryNLP(DialogueEmotionDataset):
     """EmoryNLP emotion detection, test split, as multiple choice."""
 
     name = "emorynlp"
-    category = "multiple-choice"
     size = 697
     metric = "accuracy"
     settings = ("perf",)
@@ -52,8 +35,7 @@ class EmoryNLP(TemplateDataset):
     grader_version = "1"
     hub_id = None  # released on GitHub (emorynlp/emotion-detection), not on a hub
     hub_revision = None
-    prompt_template = PROMPT
-    required_fields = ("utterance", "candidate", "answer")
+    emotions = EMOTIONS
 
     def load(self, data_file: Path | None = None, *, limit: int | None = None) -> list[Query]:
         if data_file is not None and Path(data_file).suffix == ".json":
@@ -82,42 +64,10 @@ class EmoryNLP(TemplateDataset):
                         raise DatasetError(
                             f"{source}: an utterance of scene {scene.get('scene_id')} lacks {exc}"
                         ) from None
-                    if emotion not in EMOTIONS:
-                        raise DatasetError(
-                            f"{source}: utterance {uid} has emotion {emotion!r}, not one of {EMOTIONS}"
-                        )
-                    queries.append(Query(
-                        dataset=self.name, id=str(uid), text=line,
-                        ground_truth="ABCDEFG"[EMOTIONS.index(emotion)],
-                        metadata={"history": list(history), "options": list(EMOTIONS)},
+                    queries.append(self.release_item(
+                        str(uid), line, emotion, history, where=f"{source}: utterance {uid}"
                     ))
                     history.append(line)
         if not queries:
             raise DatasetError(f"{source}: no utterances found")
         return queries
-
-    def to_query(self, record: Mapping[str, Any], index: int) -> Query:
-        candidate = record["candidate"]
-        if not isinstance(candidate, Mapping) or not candidate:
-            raise DatasetError(f"record {index}: candidate must be an object of letter → emotion")
-        letters = sorted(candidate)
-        answer = str(record["answer"]).strip().upper()
-        if answer not in letters:
-            raise DatasetError(f"record {index}: answer {answer!r} is not one of {letters}")
-        return Query(
-            dataset=self.name, id=str(record.get("id", index)), text=str(record["utterance"]),
-            ground_truth=answer,
-            metadata={"history": [str(h) for h in record.get("history") or []],
-                      "options": [str(candidate[k]) for k in letters]},
-        )
-
-    def prompt_fields(self, query: Query) -> dict[str, Any]:
-        options = query.metadata["options"]
-        return {"question": query.text, "history": history_text(query.metadata["history"]),
-                "options": format_choices(options), "letters": "ABCDEFGHIJ"[: len(options)]}
-
-    def extract(self, output: str, query: Query) -> str | None:
-        return extract_choice(output, len(query.metadata["options"]))
-
-    def score(self, prediction: str, query: Query) -> float:
-        return score_choice(prediction, query.ground_truth)

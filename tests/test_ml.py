@@ -171,3 +171,18 @@ def test_share_threshold_splits_ties():
     assert ml.share_threshold(calib, 1.0).passes(calib, rng).all()
     distinct = ml.share_threshold(np.linspace(0, 1, 11), 0.3)
     assert distinct.passes(np.linspace(0, 1, 11), rng).sum() in (3, 4)  # 3.3 expected
+
+
+def test_route_two_by_share_meets_the_share_and_calibrates_on_validation() -> None:
+    from routerbench_core import ml
+
+    calib = np.linspace(0.0, 1.0, 101)  # validation probabilities
+    prob = np.array([0.95, 0.85, 0.5, 0.2, 0.05])
+    routing = ml.route_two_by_share(prob, calib, 0.3, np.random.default_rng(0),
+                                    picked=4, other=1, share_key="strong_share")
+    # the top 30% of validation is prob >= 0.70: two of the five routed queries pass
+    assert routing.choice.tolist() == [4, 4, 1, 1, 1]
+    assert routing.info["strong_share"] == 0.3 and 0.69 <= routing.info["threshold"] <= 0.71
+    everyone = ml.route_two_by_share(prob, calib, 1.0, np.random.default_rng(0),
+                                     picked=4, other=1, share_key="s")
+    assert everyone.choice.tolist() == [4] * 5

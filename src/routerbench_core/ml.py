@@ -580,3 +580,21 @@ def share_threshold(calib: np.ndarray, share: float) -> ShareThreshold:
     at = int((calib == tau).sum())
     frac = float(np.clip((want - above) / at, 0.0, 1.0)) if at else 0.0
     return ShareThreshold(tau, frac)
+
+
+def route_two_by_share(
+    prob: np.ndarray, calib: np.ndarray, share: float, rng: np.random.Generator, *,
+    picked: int, other: int, share_key: str,
+) -> Any:
+    """Two-model routing: send the ``share`` of queries with the highest ``prob`` to model
+    ``picked`` and the rest to ``other``. The threshold is calibrated on validation
+    probabilities ``calib`` (never on the routed queries); ties at it are broken at random so
+    the share is met in expectation. Returns a :class:`routerbench_core.routing.Routing`."""
+    from routerbench_core.routing import Routing
+
+    th = share_threshold(calib, share)
+    chosen = th.passes(prob, rng)
+    return Routing(
+        choice=np.where(chosen, picked, other).astype(np.int64),
+        info={"threshold": th.tau, "tie_fraction": th.tie_fraction, share_key: share},
+    )

@@ -166,13 +166,12 @@ class HybridLLMRouter(Router):
         share = float((config or {}).get("small_share", self.small_share))
         if len(queries) == 0:
             return Routing(choice=np.zeros(0, dtype=np.int64))
-        p = self.small_probability(queries)
         assert self._calib is not None
-        th = ml.share_threshold(self._calib, share)
-        small = th.passes(p, self.ctx.rng(f"hybridllm-ties-{share}"))
-        choice = np.where(small, self.small, self.large).astype(np.int64)
-        return Routing(choice=choice, info={"threshold": th.tau, "tie_fraction": th.tie_fraction,
-                                            "small_share": share})
+        return ml.route_two_by_share(
+            self.small_probability(queries), self._calib, share,
+            self.ctx.rng(f"hybridllm-ties-{share}"), picked=self.small, other=self.large,
+            share_key="small_share",
+        )
 
     def describe(self) -> dict[str, Any]:
         models = self.ctx.models

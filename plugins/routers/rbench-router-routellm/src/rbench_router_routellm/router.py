@@ -229,13 +229,12 @@ class RouteLLMRouter(Router):
         share = float((config or {}).get("strong_share", self.strong_share))
         if len(queries) == 0:
             return Routing(choice=np.zeros(0, dtype=np.int64))
-        prob = self.win_probability(queries.embeddings())
         assert self._valid_prob is not None
-        th = ml.share_threshold(self._valid_prob, share)
-        strong = th.passes(prob, self.ctx.rng(f"routellm-ties-{share}"))
-        choice = np.where(strong, self.strong, self.weak).astype(np.int64)
-        return Routing(choice=choice, info={"threshold": th.tau, "tie_fraction": th.tie_fraction,
-                                            "strong_share": share})
+        return ml.route_two_by_share(
+            self.win_probability(queries.embeddings()), self._valid_prob, share,
+            self.ctx.rng(f"routellm-ties-{share}"), picked=self.strong, other=self.weak,
+            share_key="strong_share",
+        )
 
     def describe(self) -> dict[str, Any]:
         models = self.ctx.models

@@ -102,15 +102,28 @@ class ModelSATRouter(Router):
         patience: int = 8,
         dropout: float = 0.1,
         backbone: str = "mlp",
+        backbone_model: str | None = None,
+        lm_lr: float = 2e-5,
+        soft_tokens: int = 4,
+        max_length: int = 256,
+        lm_batch_size: int = 16,
         device: str | None = None,
         **params: Any,
     ) -> None:
         super().__init__(ctx, **params)
-        if backbone != "mlp":
+        if backbone not in ("mlp", "causal-lm"):
             raise RouterError(
-                f"model-sat: backbone {backbone!r} is not available in this version; "
-                "use backbone=mlp (see the plugin README)"
+                f"model-sat: unknown backbone {backbone!r}; use mlp (default, CPU) or "
+                "causal-lm with backbone_model=<local path> (GPU)"
             )
+        if backbone == "causal-lm" and not backbone_model:
+            raise RouterError("model-sat: backbone=causal-lm needs backbone_model=<local path>")
+        self.backbone_model = backbone_model
+        self.lm_lr = float(lm_lr)
+        self.soft_tokens = int(soft_tokens)
+        self.max_length = int(max_length)
+        self.lm_batch_size = int(lm_batch_size)
+        self.lm_net: Any = None
         self.core_tasks = int(core_tasks)
         self.shots = int(shots)
         self.dim = int(dim)
@@ -198,6 +211,9 @@ class ModelSATRouter(Router):
             if not any(np.isfinite(v) for v in core_scores.values()):
                 raise RouterError(f"model-sat: model {m!r} has no score on any core query")
             self.add_model(m, self.capability_from_scores(core_scores))
+        if self.backbone == "causal-lm":
+            self._fit_lm(train, valid)
+            return
         gen = seed_torch(ctx_seed(self.ctx, "model-sat"))
         dev = self.device
         assert self.task_centroids is not None
@@ -228,9 +244,51 @@ class ModelSATRouter(Router):
             eval_every=self.eval_every, patience=self.patience, ctx=self.ctx, label="model-sat",
         )
 
+    def _fit_lm(self, train: LabeledSet, valid: LabeledSet) -> None:
+        """Tune the causal-LM backbone on (capability, instruction) -> correct pairs."""
+        from rbench_router_model_sat.lm_backbone import CapabilityLM, load_causal_lm, pair_logits
+
+        gen = seed_torch(ctx_seed(self.ctx, "model-sat/lm"), threads=None)
+        dev = self.device
+        assert self.backbone_model is not None
+        tok, lm = load_causal_lm(self.backbone_model, dev)
+        net = CapabilityLM(tok, lm, len(self.core_keys_), self.soft_tokens,
+                           self.max_length).to(dev)
+        self.lm_net = net
+        caps = np.stack([self.capabilities[m] for m in train.models])
+        capt = to_tensor(caps, dev)
+        targets, mask = soft_targets(train.score)
+        cells = np.argwhere(mask > 0)
+        yt = to_tensor(targets, dev)
+        opt = torch.optim.AdamW([
+            {"params": net.encoder.parameters(), "lr": self.lr},
+            {"params": net.lm.parameters(), "lr": self.lm_lr},
+        ], weight_decay=self.weight_decay)
+        it = batches(len(cells), self.lm_batch_size, gen)
+        texts = list(train.texts)
+        lossf = nn.BCEWithLogitsLoss()
+
+        def step_loss(_: int) -> torch.Tensor:
+            pick = cells[next(it).numpy()]
+            logits = net([texts[i] for i in pick[:, 0]], capt[pick[:, 1]])
+            return lossf(logits, yt[pick[:, 0], pick[:, 1]])
+
+        evaluate = None
+        if len(valid) > 0:
+            vtexts, sv = list(valid.texts), valid.score
+
+            def evaluate() -> float:
+                return routed_score(pair_logits(net, vtexts, caps, dev, self.lm_batch_size), sv)
+
+        self.result = train_early_stopping(
+            net, opt, step_loss, evaluate, max_steps=self.max_steps,
+            eval_every=self.eval_every, patience=self.patience, ctx=self.ctx,
+            label="model-sat (causal-lm)",
+        )
+
     def predict_proba(self, queries: QuerySet) -> np.ndarray:
         """P(correct) for each query and each model of ``queries.models`` (n, models)."""
-        if self.net is None or self.task_centroids is None:
+        if (self.net is None and self.lm_net is None) or self.task_centroids is None:
             raise RouterError("model-sat: call fit() before route()")
         missing = [m for m in queries.models if m not in self.capabilities]
         if missing:
@@ -239,6 +297,12 @@ class ModelSATRouter(Router):
                 "add_model(name, capability_from_scores(scores on core_keys()))"
             )
         dev = self.device
+        if self.lm_net is not None:
+            from rbench_router_model_sat.lm_backbone import pair_logits
+
+            capn = np.stack([self.capabilities[m] for m in queries.models])
+            logits = pair_logits(self.lm_net, list(queries.texts), capn, dev, self.lm_batch_size)
+            return 0.5 * (1.0 + np.tanh(0.5 * logits))
         caps = to_tensor(np.stack([self.capabilities[m] for m in queries.models]), dev)
         tasks = to_tensor(self.task_centroids, dev)
         x = to_tensor(queries.embeddings(), dev)
@@ -254,6 +318,7 @@ class ModelSATRouter(Router):
         out: dict[str, Any] = {
             "core_tasks": len(self.core_keys_) or self.core_tasks, "shots": self.shots,
             "dim": self.dim, "lr": self.lr, "backbone": self.backbone,
+            "backbone_model": self.backbone_model,
             "device": str(self.device),
         }
         if self.result is not None:

@@ -85,12 +85,12 @@ def test_early_stopping_keeps_the_best_validation_checkpoint() -> None:
         return -w.weight.sum()
 
     def evaluate() -> float:  # validation is best when the weight is 3
-        return -abs(float(w.weight) - 3.0)
+        return -abs(float(w.weight.detach()) - 3.0)
 
     res = train_early_stopping(w, opt, step_loss, evaluate, max_steps=50, eval_every=1,
                                patience=2, grad_clip=None)
     assert res.best_step == 3 and res.stopped_early and res.steps_run == 5
-    assert float(w.weight) == pytest.approx(3.0)
+    assert float(w.weight.detach()) == pytest.approx(3.0)
 
 
 def test_no_validation_keeps_final_weights_and_reports_progress() -> None:

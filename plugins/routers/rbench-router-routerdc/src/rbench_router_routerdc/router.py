@@ -213,7 +213,9 @@ class RouterDCRouter(Router):
         if self.train_encoder:
             encoder = load_sentence_encoder(self.encoder_name, dev)
             encoder.max_seq_length = self.max_seq_length
-            dim = int(encoder.get_sentence_embedding_dimension())
+            dim_fn = (getattr(encoder, "get_embedding_dimension", None)
+                      or encoder.get_sentence_embedding_dimension)
+            dim = int(dim_fn())
         else:
             dim = int(train.embeddings().shape[1])
         self.net = _DC(dim, len(self.models), encoder).to(dev)

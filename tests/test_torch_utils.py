@@ -110,3 +110,20 @@ def test_nan_loss_is_an_error() -> None:
     with pytest.raises(RouterError, match="lower the lr"):
         train_early_stopping(w, opt, lambda _: torch.tensor(float("nan"), requires_grad=True),
                              None, max_steps=2, eval_every=1, patience=1)
+
+
+def test_torch_threads_restores_the_thread_count(monkeypatch: pytest.MonkeyPatch) -> None:
+    from routerbench_core.torch_utils import torch_threads
+
+    before = torch.get_num_threads()
+    monkeypatch.delenv("RBENCH_TORCH_THREADS", raising=False)
+    with torch_threads(1):
+        assert torch.get_num_threads() == 1
+    assert torch.get_num_threads() == before
+    monkeypatch.setenv("RBENCH_TORCH_THREADS", "2")
+    with torch_threads(1):
+        assert torch.get_num_threads() == 2
+    assert torch.get_num_threads() == before
+    monkeypatch.setenv("RBENCH_TORCH_THREADS", "many")
+    with pytest.raises(RouterError, match="RBENCH_TORCH_THREADS"), torch_threads(1):
+        pass

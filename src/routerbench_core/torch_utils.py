@@ -15,6 +15,7 @@ import copy
 import os
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -38,6 +39,7 @@ __all__ = [
     "seed_torch",
     "soft_targets",
     "to_tensor",
+    "torch_threads",
     "train_early_stopping",
 ]
 
@@ -88,10 +90,22 @@ def configure_threads(default: int | None = 1) -> None:
         torch.set_num_threads(n)
 
 
-def seed_torch(seed: int, threads: int | None = 1) -> torch.Generator:
+@contextmanager
+def torch_threads(default: int | None = 1) -> Iterator[None]:
+    """Run a block (a router's training) under :func:`configure_threads`, then restore the
+    previous thread count so the rest of the process (embedders, other routers) is unaffected."""
+    before = torch.get_num_threads()
+    configure_threads(default)
+    try:
+        yield
+    finally:
+        if torch.get_num_threads() != before:
+            torch.set_num_threads(before)
+
+
+def seed_torch(seed: int) -> torch.Generator:
     """Seed torch's global RNG (module initialisation draws from it) and return a private
     generator for shuffling, so batch order does not depend on anything else drawing numbers."""
-    configure_threads(threads)
     torch.manual_seed(seed)
     if torch.cuda.is_available():
         torch.cuda.manual_seed_all(seed)

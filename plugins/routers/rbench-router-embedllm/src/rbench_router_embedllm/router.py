@@ -38,6 +38,7 @@ from routerbench_core.torch_utils import (
     seed_torch,
     soft_targets,
     to_tensor,
+    torch_threads,
     train_early_stopping,
 )
 
@@ -99,6 +100,10 @@ class EmbedLLMRouter(Router):
         self.result: TrainResult | None = None
 
     def fit(self, train: LabeledSet, valid: LabeledSet) -> None:
+        with torch_threads(1):
+            self._fit(train, valid)
+
+    def _fit(self, train: LabeledSet, valid: LabeledSet) -> None:
         self.models = list(train.models)
         x = train.embeddings()
         if x.ndim != 2 or len(x) != len(train):

@@ -44,6 +44,7 @@ from routerbench_core.torch_utils import (
     routed_score,
     seed_torch,
     to_tensor,
+    torch_threads,
     train_early_stopping,
 )
 
@@ -280,6 +281,10 @@ class GraphRouter(Router):
     # -- fit / route -------------------------------------------------------------------------
 
     def fit(self, train: LabeledSet, valid: LabeledSet) -> None:
+        with torch_threads(1):
+            self._fit(train, valid)
+
+    def _fit(self, train: LabeledSet, valid: LabeledSet) -> None:
         self.models = list(train.models)
         m = len(self.models)
         xt = train.embeddings()

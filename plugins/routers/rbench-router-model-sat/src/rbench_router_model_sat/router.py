@@ -41,6 +41,7 @@ from routerbench_core.torch_utils import (
     seed_torch,
     soft_targets,
     to_tensor,
+    torch_threads,
     train_early_stopping,
 )
 
@@ -199,6 +200,10 @@ class ModelSATRouter(Router):
     # -- training and routing ----------------------------------------------------------------
 
     def fit(self, train: LabeledSet, valid: LabeledSet) -> None:
+        with torch_threads(None if self.backbone == "causal-lm" else 1):
+            self._fit(train, valid)
+
+    def _fit(self, train: LabeledSet, valid: LabeledSet) -> None:
         x = train.embeddings()
         targets, mask = soft_targets(train.score)
         if mask.sum() == 0:
@@ -248,7 +253,7 @@ class ModelSATRouter(Router):
         """Tune the causal-LM backbone on (capability, instruction) -> correct pairs."""
         from rbench_router_model_sat.lm_backbone import CapabilityLM, load_causal_lm, pair_logits
 
-        gen = seed_torch(ctx_seed(self.ctx, "model-sat/lm"), threads=None)
+        gen = seed_torch(ctx_seed(self.ctx, "model-sat/lm"))
         dev = self.device
         assert self.backbone_model is not None
         tok, lm = load_causal_lm(self.backbone_model, dev)

@@ -45,6 +45,7 @@ from routerbench_core.torch_utils import (
     routed_score,
     seed_torch,
     to_tensor,
+    torch_threads,
     train_early_stopping,
 )
 
@@ -201,13 +202,17 @@ class RouterDCRouter(Router):
         return torch.cat(outs) if outs else torch.zeros(0)
 
     def fit(self, train: LabeledSet, valid: LabeledSet) -> None:
+        with torch_threads(None if self.train_encoder else 1):
+            self._fit(train, valid)
+
+    def _fit(self, train: LabeledSet, valid: LabeledSet) -> None:
         self.models = list(train.models)
         rng = self.ctx.rng("routerdc/pairs")
         pos, neg = contrastive_pairs(train.score, self.top_k, self.last_k, rng)
         usable = np.flatnonzero(pos.any(1) & neg.any(1))
         if len(usable) == 0:
             raise RouterError("routerdc: no train query separates the models (all scores tie)")
-        gen = seed_torch(ctx_seed(self.ctx, "routerdc"), threads=None if self.train_encoder else 1)
+        gen = seed_torch(ctx_seed(self.ctx, "routerdc"))
         dev = self.device
         encoder = None
         if self.train_encoder:

@@ -201,7 +201,7 @@ class GraphRouter(Router):
         self,
         ctx: RouterContext,
         hidden: int = 64,
-        layers: int = 2,
+        layers: int = 1,
         lr: float = 5e-3,
         weight_decay: float = 1e-5,
         dropout: float = 0.1,

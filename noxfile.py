@@ -14,6 +14,7 @@ import glob
 import os
 
 import nox
+import tomllib
 
 nox.options.sessions = ["tests"]
 nox.options.reuse_existing_virtualenvs = True
@@ -24,9 +25,23 @@ PLUGINS = sorted(glob.glob("plugins/*/rbench-*"))
 CORE_EXTRAS = ".[parquet,plot,ml,embed,test]"
 
 
+#: Plugin extras the test environment installs (not: hub = the `datasets` library, vllm = GPU
+#: only, bench = the collector benchmark's baselines).
+TEST_EXTRAS = {"torch", "lm", "test", "online"}
+
+
+def with_extras(plugin: str, wanted: set[str] = TEST_EXTRAS) -> str:
+    """``plugin[extra,...]`` with the plugin's extras that tests need."""
+    with open(os.path.join(plugin, "pyproject.toml"), "rb") as fh:
+        declared = tomllib.load(fh)["project"].get("optional-dependencies", {})
+    extras = sorted(wanted & set(declared))
+    return f"{plugin}[{','.join(extras)}]" if extras else plugin
+
+
 def install_all(session: nox.Session) -> None:
-    """Core (with extras) and every plugin, editable, in one resolver run."""
-    editable = [arg for plugin in PLUGINS for arg in ("-e", plugin)]
+    """Core (with extras) and every plugin (with its test extras), editable, in one resolver
+    run."""
+    editable = [arg for plugin in PLUGINS for arg in ("-e", with_extras(plugin))]
     session.install("-c", "constraints.txt", "-e", CORE_EXTRAS, *editable)
 
 
@@ -64,7 +79,9 @@ def bench(session: nox.Session) -> None:
 @nox.parametrize("plugin", PLUGINS)
 def plugin(session: nox.Session, plugin: str) -> None:
     """One plugin installed alone on the core: proves it declares its own dependencies."""
-    session.install("-c", "constraints.txt", "-e", ".[test]", "-e", plugin)
+    # extras naming other rbench plugins (test, online) would send pip to the registry
+    session.install("-c", "constraints.txt", "-e", ".[test]",
+                    "-e", with_extras(plugin, {"torch", "lm"}))
     session.run("pytest", os.path.join(plugin, "tests"), "-m", "not slow and not gpu",
                 env={"HF_HUB_OFFLINE": "1"})
 

@@ -186,3 +186,16 @@ def test_route_two_by_share_meets_the_share_and_calibrates_on_validation() -> No
     everyone = ml.route_two_by_share(prob, calib, 1.0, np.random.default_rng(0),
                                      picked=4, other=1, share_key="s")
     assert everyone.choice.tolist() == [4] * 5
+
+
+def test_check_model_pair_names_the_problem() -> None:
+    import pytest
+
+    from routerbench_core import ml
+    from routerbench_core.routing import RouterError
+
+    ml.check_model_pair("r", ["a", "b"], strong="a", weak=None)  # None: chosen on train
+    with pytest.raises(RouterError, match=r"r: weak='z' is not a model of this bench; models: a, b"):
+        ml.check_model_pair("r", ["a", "b"], strong="a", weak="z")
+    with pytest.raises(RouterError, match="strong and weak are the same model"):
+        ml.check_model_pair("r", ["a", "b"], strong="a", weak="a")

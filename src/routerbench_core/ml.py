@@ -598,3 +598,21 @@ def route_two_by_share(
         choice=np.where(chosen, picked, other).astype(np.int64),
         info={"threshold": th.tau, "tie_fraction": th.tie_fraction, share_key: share},
     )
+
+
+def check_model_pair(router: str, models: Sequence[str], **named: str | None) -> None:
+    """Validate user-named models of a two-model router (e.g. ``strong=``/``weak=``): each must
+    be a model of the bench and the two must differ. ``None`` means "choose on train"."""
+    from routerbench_core.routing import RouterError
+
+    for key, value in named.items():
+        if value is not None and value not in models:
+            raise RouterError(
+                f"{router}: {key}={value!r} is not a model of this bench; models: "
+                + ", ".join(models)
+            )
+    given = [v for v in named.values() if v is not None]
+    if len(given) == 2 and given[0] == given[1]:
+        raise RouterError(
+            f"{router}: {' and '.join(named)} are the same model ({given[0]})"
+        )

@@ -86,14 +86,7 @@ class HybridLLMRouter(Router):
         **params: Any,
     ) -> None:
         super().__init__(ctx, **params)
-        for name, value in (("small", small), ("large", large)):
-            if value is not None and value not in ctx.models:
-                raise RouterError(
-                    f"hybridllm: {name}={value!r} is not a model of this bench; models: "
-                    + ", ".join(ctx.models)
-                )
-        if small is not None and small == large:
-            raise RouterError(f"hybridllm: small and large are the same model ({small})")
+        ml.check_model_pair("hybridllm", ctx.models, small=small, large=large)
         self.small_name, self.large_name = small, large
         self.t = None if t is None else float(t)
         if self.t is not None and self.t < 0:

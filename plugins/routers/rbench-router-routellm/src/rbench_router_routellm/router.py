@@ -112,14 +112,7 @@ class RouteLLMRouter(Router):
         **params: Any,
     ) -> None:
         super().__init__(ctx, **params)
-        for name, value in (("strong", strong), ("weak", weak)):
-            if value is not None and value not in ctx.models:
-                raise RouterError(
-                    f"routellm: {name}={value!r} is not a model of this bench; models: "
-                    + ", ".join(ctx.models)
-                )
-        if strong is not None and strong == weak:
-            raise RouterError(f"routellm: strong and weak are the same model ({strong})")
+        ml.check_model_pair("routellm", ctx.models, strong=strong, weak=weak)
         if ties not in TIES:
             raise RouterError(f"routellm: ties must be one of {', '.join(TIES)}, got {ties!r}")
         if pairs not in PAIRS:

@@ -282,3 +282,29 @@ def test_loopback_server_runs_as_a_process() -> None:
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+def test_changed_prompt_is_asked_again_and_stored(server, host, rbench_store) -> None:
+    """A dataset whose prompt builder changed: the new prompt misses the cache, is sent, and
+    the stored query messages become the prompt that was actually sent."""
+    collect(config(server, n=4), host, rbench_store)
+    before = {q.key: q.messages for q in rbench_store.queries("b")}
+    assert before["toyadd/1"][0]["content"] == "Answer with a number."
+
+    toy = host.load("dataset", "toyadd")
+    original = toy.build_messages
+
+    def terse(self, query):  # noqa: ANN001, ANN202
+        return [{"role": "user", "content": query.text + " Reply with digits only."}]
+
+    toy.build_messages = terse
+    try:
+        report = collect(config(server, n=4), host, rbench_store)
+    finally:
+        toy.build_messages = original
+    assert report.asked == 4 and server.count() == 8
+    after = {q.key: q.messages for q in rbench_store.queries("b")}
+    assert after["toyadd/1"] == [{"role": "user",
+                                  "content": "q1: what is 1 + 1? Reply with digits only."}]
+    sent = {r.body["messages"][0]["content"] for r in server.requests[4:]}
+    assert sent == {m[0]["content"] for m in after.values()}

@@ -275,6 +275,7 @@ async def acollect(
     specs = [m.spec() for m in config.models]
     with store.transaction() as conn:
         qi = store.add_queries(bench_id, queries, conn=conn)
+        store.refresh_query_messages(bench_id, queries, conn=conn)
         mi = store.add_models(bench_id, specs, conn=conn)
     meta = store.bench_metadata(bench)
     datasets_meta = dict(meta.get("datasets") or {})

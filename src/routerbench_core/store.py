@@ -490,6 +490,24 @@ class Store:
         c.executemany("INSERT INTO queries VALUES (?,?,?,?,?,?,?,?,?,?)", rows)
         return index
 
+    def refresh_query_messages(
+        self, bench_id: int, queries: Iterable[Query], *, conn: sqlite3.Connection | None = None
+    ) -> int:
+        """Store the current chat messages of existing queries where they changed (a dataset's
+        prompt builder changed since they were stored), so the stored prompt is always the one
+        sent. Returns how many queries were updated."""
+        c = conn or self._conn
+        stored = dict(c.execute("SELECT key, messages FROM queries WHERE bench_id=?", (bench_id,)))
+        changed = []
+        for q in queries:
+            if q.messages is None or q.key not in stored:
+                continue
+            new = _dumps(q.messages)
+            if stored[q.key] != new:
+                changed.append((new, bench_id, q.key))
+        c.executemany("UPDATE queries SET messages=? WHERE bench_id=? AND key=?", changed)
+        return len(changed)
+
     def query_index(self, bench_id: int, *, conn: sqlite3.Connection | None = None) -> dict[str, int]:
         c = conn or self._conn
         rows = c.execute("SELECT key, idx FROM queries WHERE bench_id=?", (bench_id,))

@@ -52,7 +52,7 @@ SOURCE = "rbench-demo"
 LABEL = "SYNTHETIC"
 GRADER = "rbench-demo"
 #: Default cap on queries per dataset: small enough that ``rbench demo`` runs in under a minute.
-DEFAULT_MAX_PER_DATASET = 60
+DEFAULT_MAX_PER_DATASET = 100
 DEFAULT_SEED = 0
 
 #: Fixed weights of the outcome model (σ_b is fitted); ε is standard logistic (sd ≈ 1.81).

@@ -200,7 +200,7 @@ def register_commands(app: typer.Typer) -> None:
         full: bool = typer.Option(False, "--full", help="The paper's full dataset sizes "
                                   "(24k queries; minutes, not seconds)."),
         max_per_dataset: int = typer.Option(
-            None, "--max-per-dataset", help="Queries per dataset (default 60; --full: all)."),
+            None, "--max-per-dataset", help="Queries per dataset (default 100; --full: all)."),
         seeds: str = typer.Option(DEMO_SEEDS, "--seeds", help="Comma-separated split seeds."),
         embedder: str = typer.Option(
             None, "--embedder", help="Embedder (default minilm if it loads, else hashing)."),

@@ -98,6 +98,11 @@ class PluginHost:
         self.strict = strict
         self._specs: dict[Kind, dict[str, PluginSpec]] | None = None
         self._by_module = {id(r.module): r for r in records if r.module is not None}
+        for hook_name in (*sorted(HOOK_FOR_KIND.values()), "register_commands"):
+            for impl in getattr(pm.hook, hook_name).get_hookimpls():
+                record = self._by_module.get(id(impl.plugin))
+                if record is not None and hook_name not in record.hooks:
+                    record.hooks.append(hook_name)
 
     # -- discovery -------------------------------------------------------------------------
 
@@ -309,25 +314,7 @@ def make_plugin_manager(
     except pluggy.PluginValidationError as exc:
         raise PluginError(f"a plugin implements a hook that does not exist: {exc}") from exc
 
-    host = PluginHost(pm, records, strict)
-    for record in records:
-        if record.module is not None:
-            record.hooks = sorted(
-                impl_name
-                for impl_name in HOOK_FOR_KIND.values()
-                if any(
-                    impl.plugin is record.module
-                    for impl in getattr(pm.hook, impl_name).get_hookimpls()
-                )
-            ) + (
-                ["register_commands"]
-                if any(
-                    impl.plugin is record.module
-                    for impl in pm.hook.register_commands.get_hookimpls()
-                )
-                else []
-            )
-    return host
+    return PluginHost(pm, records, strict)
 
 
 def _core_version() -> str:

@@ -136,6 +136,21 @@ def make_synthetic_bench(
     return SyntheticBench(matrix=matrix, cluster=cluster, expert=expert, topics=topics)
 
 
+def make_strong_weak_bench(seed: int = 0, *, queries_per_cluster: int = 60) -> SyntheticBench:
+    """A bench for two-model (strong/weak) routers with a known answer: the most expensive
+    model (``model-3``) is always right, the cheapest (``model-0``) only on clusters 0 and 1,
+    so a good router sends exactly those clusters to the cheap model."""
+    import dataclasses
+
+    bench = make_synthetic_bench(n_clusters=4, n_models=4, queries_per_cluster=queries_per_cluster,
+                                 base_accuracy=0.1, seed=seed)
+    m = bench.matrix
+    score = m.score.copy()
+    score[:, 3] = 1.0
+    score[:, 0] = np.isin(bench.cluster, [0, 1]).astype(float)
+    return dataclasses.replace(bench, matrix=dataclasses.replace(m, score=score))
+
+
 def store_matrix(store: object, matrix: OutcomeMatrix, *, grader: str = "synthetic") -> None:
     """Write an outcome matrix into a store as a new bench (queries, models, responses, grades),
     so CLI commands can run on it. Missing cells are written as absent, never as 0."""

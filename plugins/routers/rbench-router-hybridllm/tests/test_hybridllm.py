@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
-
 import numpy as np
 import pytest
 from rbench_router_hybridllm.router import (
@@ -15,18 +13,7 @@ from rbench_router_hybridllm.router import (
 from routerbench_core.embedding.hashing import HashingEmbedder
 from routerbench_core.evaluate import Evaluator
 from routerbench_core.routing import RouterError
-from routerbench_core.testing.synthetic import make_synthetic_bench
-
-
-def small_large_bench(seed: int = 21):
-    """model-3 (expensive) always right; model-0 (cheap) right only on clusters 0 and 1."""
-    bench = make_synthetic_bench(n_clusters=4, n_models=4, queries_per_cluster=60,
-                                 base_accuracy=0.1, seed=seed)
-    m = bench.matrix
-    score = m.score.copy()
-    score[:, 3] = 1.0
-    score[:, 0] = np.isin(bench.cluster, [0, 1]).astype(float)
-    return dataclasses.replace(bench, matrix=dataclasses.replace(m, score=score))
+from routerbench_core.testing.synthetic import make_strong_weak_bench
 
 
 def test_labels_and_spread():
@@ -42,7 +29,7 @@ def test_labels_and_spread():
 
 
 def test_sends_small_model_where_it_is_good_enough():
-    bench = small_large_bench()
+    bench = make_strong_weak_bench(21)
     ev = Evaluator(bench.matrix, seeds=[42], setting="perf-cost",
                    embedder=HashingEmbedder(dim=256))
     run = ev.run(HybridLLMRouter, name="hybridllm")
@@ -63,7 +50,7 @@ def test_sends_small_model_where_it_is_good_enough():
 
 
 def test_bad_parameters():
-    bench = small_large_bench()
+    bench = make_strong_weak_bench(21)
     ev = Evaluator(bench.matrix, seeds=[42], setting="perf-cost", embedder=HashingEmbedder(dim=64))
     with pytest.raises(RouterError, match="not a model"):
         HybridLLMRouter(ev.context(42), small="tiny")

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
-
 import numpy as np
 import pytest
 from rbench_router_routellm.router import RouteLLMRouter, preference_pairs
@@ -11,18 +9,7 @@ from rbench_router_routellm.router import RouteLLMRouter, preference_pairs
 from routerbench_core.embedding.hashing import HashingEmbedder
 from routerbench_core.evaluate import Evaluator
 from routerbench_core.routing import RouterError
-from routerbench_core.testing.synthetic import make_synthetic_bench
-
-
-def strong_weak_bench(seed: int = 11):
-    """model-3 (expensive) is always right; model-0 (cheap) only on clusters 0 and 1."""
-    bench = make_synthetic_bench(n_clusters=4, n_models=4, queries_per_cluster=60,
-                                 base_accuracy=0.1, seed=seed)
-    m = bench.matrix
-    score = m.score.copy()
-    score[:, 3] = 1.0
-    score[:, 0] = np.isin(bench.cluster, [0, 1]).astype(float)
-    return dataclasses.replace(bench, matrix=dataclasses.replace(m, score=score))
+from routerbench_core.testing.synthetic import make_strong_weak_bench
 
 
 def test_preference_pairs_ties():
@@ -37,7 +24,7 @@ def test_preference_pairs_ties():
 
 
 def test_calls_strong_only_where_needed():
-    bench = strong_weak_bench()
+    bench = make_strong_weak_bench(11)
     ev = Evaluator(bench.matrix, seeds=[42], setting="perf-cost",
                    embedder=HashingEmbedder(dim=256))
     run = ev.run(RouteLLMRouter, name="routellm")
@@ -61,7 +48,7 @@ def test_calls_strong_only_where_needed():
 
 
 def test_bad_parameters():
-    bench = strong_weak_bench()
+    bench = make_strong_weak_bench(11)
     ev = Evaluator(bench.matrix, seeds=[42], setting="perf-cost", embedder=HashingEmbedder(dim=64))
     with pytest.raises(RouterError, match="not a model"):
         RouteLLMRouter(ev.context(42), strong="gpt-9")

@@ -12,6 +12,10 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from routerbench_core.matrix import OutcomeMatrix
 
 
 def shared_data_dir() -> Path | None:
@@ -26,3 +30,21 @@ def shared_data_dir() -> Path | None:
         if c.is_dir():
             return c.resolve()
     return None
+
+
+def shared_matrix(fmt: str, folder: str, bench: str) -> OutcomeMatrix:
+    """Import the shared real data set ``folder`` (format ``fmt``) into a throwaway store and
+    return its outcome matrix; skips the calling test when the shared data is absent."""
+    import tempfile
+
+    import pytest
+
+    from routerbench_core.importers import import_bench
+    from routerbench_core.store import Store
+
+    data = shared_data_dir()
+    if data is None or not (data / folder).is_dir():
+        pytest.skip(f"shared data {folder} not found (set RBENCH_SHARED_DATA)")
+    with tempfile.TemporaryDirectory() as tmp, Store(Path(tmp) / "rbench.db") as store:
+        import_bench(store, fmt, data / folder, bench)
+        return store.load_matrix(bench)

@@ -8,25 +8,11 @@ from rbench_router_avengers_pro.router import AvengersProRouter
 
 from routerbench_core.embedding.hashing import HashingEmbedder
 from routerbench_core.evaluate import Evaluator
-from routerbench_core.importers import import_bench
-from routerbench_core.store import Store
-from routerbench_core.testing import shared_data_dir
-
-DATA = shared_data_dir()
-pytestmark = pytest.mark.skipif(
-    DATA is None or not (DATA / "routerbench-subset").is_dir(),
-    reason="shared data routerbench-subset not found (set RBENCH_SHARED_DATA)",
-)
+from routerbench_core.testing import shared_matrix
 
 
-def test_cost_accuracy_curve_on_routerbench(tmp_path):
-    assert DATA is not None
-    store = Store(tmp_path / "rbench.db")
-    try:
-        import_bench(store, "routerbench", DATA / "routerbench-subset", "rb")
-        matrix = store.load_matrix("rb")
-    finally:
-        store.close()
+def test_cost_accuracy_curve_on_routerbench():
+    matrix = shared_matrix("routerbench", "routerbench-subset", "rb")
     ev = Evaluator(matrix, seeds=[42], setting="perf-cost", embedder=HashingEmbedder(dim=512))
     run = ev.run(AvengersProRouter, name="avengers-pro")
     best = ev.references(42).best_single

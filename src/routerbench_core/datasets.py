@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, ClassVar, Literal
 
 from routerbench_core.schema import Grade, Query, Response
+from routerbench_core.scoring.choice import LETTERS, extract_choice, format_choices, score_choice
 
 Category = Literal["math", "multiple-choice", "code", "logic", "judged", "agentic", "qa"]
 
@@ -549,7 +550,7 @@ class DialogueEmotionDataset(TemplateDataset):
             raise DatasetError(f"{where} has emotion {emotion!r}, not one of {self.emotions}")
         return Query(
             dataset=self.name, id=item_id, text=line,
-            ground_truth="ABCDEFGHIJ"[self.emotions.index(emotion)],
+            ground_truth=LETTERS[self.emotions.index(emotion)],
             metadata={"history": list(history), "options": list(self.emotions)},
         )
 
@@ -569,18 +570,12 @@ class DialogueEmotionDataset(TemplateDataset):
         )
 
     def prompt_fields(self, query: Query) -> dict[str, Any]:
-        from routerbench_core.scoring.choice import format_choices
-
         options = query.metadata["options"]
         return {"question": query.text, "history": history_text(query.metadata["history"]),
-                "options": format_choices(options), "letters": "ABCDEFGHIJ"[: len(options)]}
+                "options": format_choices(options), "letters": LETTERS[: len(options)]}
 
     def extract(self, output: str, query: Query) -> str | None:
-        from routerbench_core.scoring.choice import extract_choice
-
         return extract_choice(output, len(query.metadata["options"]))
 
     def score(self, prediction: str, query: Query) -> float:
-        from routerbench_core.scoring.choice import score_choice
-
         return score_choice(prediction, query.ground_truth)

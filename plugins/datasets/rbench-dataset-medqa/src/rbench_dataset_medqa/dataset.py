@@ -7,7 +7,7 @@ from typing import Any
 
 from routerbench_core.datasets import DatasetError, TemplateDataset
 from routerbench_core.schema import Query
-from routerbench_core.scoring.choice import extract_choice, format_choices, score_choice
+from routerbench_core.scoring.choice import LETTERS, extract_choice, format_choices, score_choice
 
 PROMPT = """The following is a multiple choice question from a medical licensing exam. Think step by step, then finish with a line of the form "Answer: $LETTER" (without quotes), where LETTER is one of {letters}.
 
@@ -39,9 +39,9 @@ class MedQA(TemplateDataset):
             letters = sorted(raw)
             options = [str(raw[k]) for k in letters]
         else:
-            letters = list("ABCDEFGHIJ"[: len(raw)])
+            letters = list(LETTERS[: len(raw)])
             options = [str(o) for o in raw]
-        if letters != list("ABCDEFGHIJ"[: len(options)]):
+        if letters != list(LETTERS[: len(options)]):
             raise DatasetError(f"record {index}: option keys {letters} are not A, B, C, ...")
         gold = str(record["answer_idx"]).strip().upper()
         if gold not in letters:
@@ -59,7 +59,7 @@ class MedQA(TemplateDataset):
     def prompt_fields(self, query: Query) -> dict[str, Any]:
         options = query.metadata["options"]
         return {"question": query.text, "options": format_choices(options),
-                "letters": "ABCDEFGHIJ"[: len(options)]}
+                "letters": LETTERS[: len(options)]}
 
     def extract(self, output: str, query: Query) -> str | None:
         return extract_choice(output, len(query.metadata["options"]))

@@ -16,7 +16,7 @@ from typing import Any
 
 from routerbench_core.datasets import DatasetError, TemplateDataset
 from routerbench_core.schema import Query
-from routerbench_core.scoring.choice import extract_choice, format_choices, score_choice
+from routerbench_core.scoring.choice import LETTERS, extract_choice, format_choices, score_choice
 
 PROMPT = """Answer the following multiple choice question about {subject}. Think step by step, then finish with a line of the form "Answer: $LETTER" (without quotes), where LETTER is one of {letters}.
 
@@ -78,7 +78,7 @@ class MMLUPro(TemplateDataset):
         if not 2 <= len(options) <= 10:
             raise DatasetError(f"record {index}: {len(options)} options; MMLU-Pro has 2 to 10")
         answer = str(record["answer"]).strip().upper()
-        if answer not in "ABCDEFGHIJ"[: len(options)] or len(answer) != 1:
+        if answer not in LETTERS[: len(options)] or len(answer) != 1:
             raise DatasetError(f"record {index}: answer {answer!r} is not one of the option letters")
         qid = str(record.get("question_id", index))
         return Query(
@@ -91,7 +91,7 @@ class MMLUPro(TemplateDataset):
         options = query.metadata["options"]
         return {
             "question": query.text, "subject": query.metadata["subject"],
-            "options": format_choices(options), "letters": "ABCDEFGHIJ"[: len(options)],
+            "options": format_choices(options), "letters": LETTERS[: len(options)],
         }
 
     def extract(self, output: str, query: Query) -> str | None:

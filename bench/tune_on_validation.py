@@ -27,11 +27,6 @@ def _value(text: str) -> object:
     return text
 
 
-def valid_avg_acc(choice: np.ndarray, score: np.ndarray, datasets: np.ndarray) -> float:
-    picked = np.nan_to_num(score[np.arange(len(choice)), choice], nan=0.0)
-    return float(np.mean([picked[datasets == d].mean() for d in dict.fromkeys(datasets)]))
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--bench", required=True)
@@ -43,7 +38,12 @@ def main() -> None:
     args = parser.parse_args()
 
     from routerbench_core.embedders import load_embedder
-    from routerbench_core.evaluate import Evaluator
+    from routerbench_core.evaluate import (
+        Evaluator,
+        average_over_datasets,
+        per_dataset_mean,
+        score_routing,
+    )
     from routerbench_core.plugins import make_plugin_manager
     from routerbench_core.store import Store
 
@@ -64,8 +64,10 @@ def main() -> None:
                 train, valid, _ = ev.views(seed)  # the test view is never used
                 router = cls(ev.context(seed), **params)
                 router.fit(train, valid)
-                choice = np.asarray(router.route(valid.queries()).choice)
-                accs.append(valid_avg_acc(choice, valid.score, np.asarray(valid.datasets)))
+                scored = score_routing(router.route(valid.queries()), valid.score, valid.cost)
+                datasets = np.asarray(valid.datasets)
+                accs.append(average_over_datasets(
+                    per_dataset_mean(scored.acc, datasets, list(dict.fromkeys(datasets)))))
             results.append((float(np.mean(accs)), params, time.perf_counter() - t0))
             print(f"{params}  valid AvgAcc {100 * np.mean(accs):.2f}  "
                   f"({(time.perf_counter() - t0) / len(seeds):.1f} s/seed)", flush=True)

@@ -29,6 +29,7 @@ from rbench_backend_vllm.backend import VLLMBackend
 
 from routerbench_core.plugins import make_plugin_manager
 from routerbench_core.schema import GenerationRequest, ModelSpec, UnpricedModelError
+from routerbench_core.testing.backends import BackendConformance
 
 # -- the fake ------------------------------------------------------------------------------
 
@@ -341,3 +342,21 @@ def test_cli_flags_for_vllm(fake_vllm, tmp_path: Path, capsys: pytest.CaptureFix
     with Store(db) as store:
         assert {r.cost_source for r in store.responses("collected")} == {"gpu-hours"}
         assert store.models("collected")[0].name == "org--tiny"
+
+
+class TestVLLMConformance(BackendConformance):
+    """The backend contract, on the faithful fake of the vllm API (no HTTP: the fault-injection
+    check is the kit's to skip; failure isolation is tested above)."""
+
+    uses_http = False
+
+    @pytest.fixture(autouse=True)
+    def _fake_vllm(self, fake_vllm: types.ModuleType) -> None:
+        return None
+
+    def make_backend(self, server: Any) -> VLLMBackend:
+        return VLLMBackend(gpu_hour_price=1.0)
+
+    def model_spec(self) -> ModelSpec:
+        return ModelSpec(name="conformance-model", api_model="Qwen/Qwen2.5-0.5B-Instruct",
+                         gpu_hour_price=2.0)

@@ -8,12 +8,12 @@ a local folder: all-or-nothing, with the same format checks.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from routerbench_core.importers import ImportResult, import_bench
 from routerbench_core.importers.base import MissingDependencyError
+from routerbench_core.plugins import env_flag
 
 if TYPE_CHECKING:
     from routerbench_core.store import Store
@@ -28,7 +28,7 @@ def download(
     cache_dir: str | Path | None = None,
 ) -> Path:
     """Download (or reuse from the cache) a hub dataset repository; return the local folder."""
-    if os.environ.get("HF_HUB_OFFLINE", "").strip() in {"1", "true", "yes", "on"}:
+    if env_flag("HF_HUB_OFFLINE"):
         raise FetchError(
             f"cannot fetch {repo_id}: HF_HUB_OFFLINE is set. Unset it to download, or download "
             "the files yourself and use `rbench data import FORMAT PATH`"

@@ -64,7 +64,8 @@ class UnknownNameError(KeyError):
         return str(self.args[0])
 
 
-def _flag(name: str) -> bool:
+def env_flag(name: str) -> bool:
+    """Whether environment variable ``name`` is set to 1/true/yes/on (any case)."""
     return os.environ.get(name, "").strip().lower() in {"1", "true", "yes", "on"}
 
 
@@ -163,7 +164,7 @@ class PluginHost:
                         )
                     specs[_kind][name] = spec
 
-                if _flag("RBENCH_TRACE_HOOKS"):
+                if env_flag("RBENCH_TRACE_HOOKS"):
                     print(f"rbench: calling {hook_name} of {record.name}", file=sys.stderr)
                 try:
                     impl.function(register=register)
@@ -254,9 +255,9 @@ def make_plugin_manager(
     :param strict: make plugin failures fatal (default: ``RBENCH_STRICT_PLUGINS``).
     """
     if strict is None:
-        strict = _flag("RBENCH_STRICT_PLUGINS")
+        strict = env_flag("RBENCH_STRICT_PLUGINS")
     if load_entrypoints is None:
-        load_entrypoints = not _flag("RBENCH_DISABLE_PLUGIN_AUTOLOAD")
+        load_entrypoints = not env_flag("RBENCH_DISABLE_PLUGIN_AUTOLOAD")
     pm = pluggy.PluginManager(hookspecs.PROJECT)
     pm.add_hookspecs(hookspecs)
     records: list[PluginRecord] = []
@@ -297,7 +298,7 @@ def make_plugin_manager(
             except Exception as exc:
                 message = f"{type(exc).__name__}: {exc}"
                 record.error = message
-                if _flag("RBENCH_TRACE_HOOKS"):
+                if env_flag("RBENCH_TRACE_HOOKS"):
                     traceback.print_exc()
                 if strict:
                     raise PluginError(

@@ -132,12 +132,12 @@ def rbench_collect(url: str, n: int, concurrency: int) -> float:
     from rbench_backend_openai import plugin as openai_plugin
 
     from routerbench_core import hookimpl
-    from routerbench_core.collect import collect
-    from routerbench_core.datasets import Dataset
-    from routerbench_core.plugins import make_plugin_manager
-    from routerbench_core.runconfig import parse_run_config
+    from routerbench_core.collection.collector import collect
+    from routerbench_core.collection.runconfig import parse_run_config
+    from routerbench_core.data.store import Store
+    from routerbench_core.plugins.manager import make_plugin_manager
     from routerbench_core.schema import Grade, Query
-    from routerbench_core.store import Store
+    from routerbench_core.scoring.datasets import Dataset
 
     class Sums(Dataset):
         name, category, size = "bench-sums", "math", n

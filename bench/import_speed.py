@@ -95,8 +95,8 @@ def main(argv: list[str] | None = None) -> int:
                     help="also trace Python allocations (slows the import down ~2x)")
     args = ap.parse_args(argv)
 
-    from routerbench_core.importers import import_bench
-    from routerbench_core.store import Store
+    from routerbench_core.data.importers import import_bench
+    from routerbench_core.data.store import Store
 
     with tempfile.TemporaryDirectory(prefix="rbench-import-") as tmp:
         work = args.workdir or Path(tmp)

@@ -29,7 +29,7 @@ def _import_nim9(store: Path) -> None:
     data = shared_data_dir()
     if data is None or not (data / "llmrouter-nim9").is_dir():
         sys.exit("nim9 not found: set RBENCH_SHARED_DATA or pass --store with a nim9 bench")
-    subprocess.run([sys.executable, "-m", "routerbench_core.cli", "--store", str(store), "data",
+    subprocess.run([sys.executable, "-m", "routerbench_core.commands.app", "--store", str(store), "data",
                     "import", "llmrouter", str(data / "llmrouter-nim9"), "--name", "nim9"],
                    check=True, stdout=subprocess.DEVNULL)
 
@@ -48,10 +48,10 @@ def main(argv: list[str] | None = None) -> int:
     from rich.console import Console
     from rich.table import Table
 
-    from routerbench_core.embedders import DEFAULT_EMBEDDER, load_embedder
-    from routerbench_core.evaluate import Evaluator, needs_embeddings, run_registered
-    from routerbench_core.plugins import make_plugin_manager
-    from routerbench_core.store import Store
+    from routerbench_core.data.store import Store
+    from routerbench_core.embedding.base import DEFAULT_EMBEDDER, load_embedder
+    from routerbench_core.plugins.manager import make_plugin_manager
+    from routerbench_core.routing.evaluate import Evaluator, needs_embeddings, run_registered
 
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     tmp = None

@@ -37,15 +37,15 @@ def main() -> None:
     parser.add_argument("--store", default=os.environ.get("RBENCH_STORE", "rbench.db"))
     args = parser.parse_args()
 
-    from routerbench_core.embedders import load_embedder
-    from routerbench_core.evaluate import (
+    from routerbench_core.data.store import Store
+    from routerbench_core.embedding.base import load_embedder
+    from routerbench_core.plugins.manager import make_plugin_manager
+    from routerbench_core.routing.evaluate import (
         Evaluator,
         average_over_datasets,
         per_dataset_mean,
         score_routing,
     )
-    from routerbench_core.plugins import make_plugin_manager
-    from routerbench_core.store import Store
 
     host = make_plugin_manager()
     cls = host.load("router", args.router)

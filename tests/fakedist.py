@@ -41,6 +41,6 @@ def run_rbench(
         full_env["PYTHONPATH"] = extra + os.pathsep + full_env.get("PYTHONPATH", "")
     full_env.update(env or {})
     return subprocess.run(
-        [sys.executable, "-m", "routerbench_core.cli", *args],
+        [sys.executable, "-m", "routerbench_core.commands.app", *args],
         capture_output=True, text=True, env=full_env, cwd=cwd, timeout=120,
     )

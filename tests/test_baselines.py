@@ -5,15 +5,15 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from routerbench_core.baselines import (
+from routerbench_core.routing.baselines import (
     BestSingle,
     Cheapest,
     OracleReference,
     RandomPick,
     reference_name,
 )
-from routerbench_core.evaluate import Evaluator, run_registered
-from routerbench_core.routing import LabeledSet, RouterContext, RouterError
+from routerbench_core.routing.evaluate import Evaluator, run_registered
+from routerbench_core.routing.router import LabeledSet, RouterContext, RouterError
 from routerbench_core.testing.synthetic import make_synthetic_bench
 
 

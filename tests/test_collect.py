@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from routerbench_core.collect import CollectError, collect
-from routerbench_core.runconfig import parse_run_config
-from routerbench_core.store import Store
+from routerbench_core.collection.collector import CollectError, collect
+from routerbench_core.collection.runconfig import parse_run_config
+from routerbench_core.data.store import Store
 from routerbench_core.testing.openai_server import OpenAIServer
 
 _spec = importlib.util.spec_from_file_location(
@@ -247,7 +247,7 @@ def test_missing_api_key_variable_is_a_clear_cli_error(server, tmp_path, capsys,
 
 
 def test_rich_progress_tracks_rate_spend_and_failures() -> None:
-    from routerbench_core.builtins.collect_commands import RichProgress
+    from routerbench_core.commands.collect import RichProgress
 
     progress = RichProgress()
     progress.start(10, "m")

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from routerbench_core.store import Store
+from routerbench_core.data.store import Store
 
 pytestmark = pytest.mark.integration
 GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -41,7 +41,7 @@ def _free_port() -> int:
 
 
 def _rbench(*args: str, timeout: float = 1800) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "routerbench_core.cli", *args],
+    return subprocess.run([sys.executable, "-m", "routerbench_core.commands.app", *args],
                           capture_output=True, text=True, timeout=timeout)
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from routerbench_core.store import Store
+from routerbench_core.data.store import Store
 from routerbench_core.testing.openai_server import OpenAIServer
 
 SUPPORT = Path(__file__).with_name("test_collect_support.py")

@@ -15,8 +15,8 @@ from types import ModuleType, SimpleNamespace
 from typing import Any
 
 from routerbench_core import hookimpl
-from routerbench_core.datasets import Dataset
 from routerbench_core.schema import Grade, Query, Response
+from routerbench_core.scoring.datasets import Dataset
 
 HERE = Path(__file__).resolve()
 
@@ -80,7 +80,7 @@ def load_support() -> ModuleType:
 def make_host() -> Any:
     import rbench_backend_openai.plugin as openai_plugin
 
-    from routerbench_core.plugins import make_plugin_manager
+    from routerbench_core.plugins.manager import make_plugin_manager
 
     return make_plugin_manager(load_entrypoints=False,
                                extra_plugins=[openai_plugin, load_support().TOY_PLUGIN])
@@ -88,7 +88,7 @@ def make_host() -> Any:
 
 def run_cli(argv: list[str]) -> None:
     """The real ``rbench`` CLI, with the toy dataset plugin installed."""
-    from routerbench_core.cli import State, build_app
+    from routerbench_core.commands.app import State, build_app
 
     host = make_host()
     try:

@@ -10,13 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from routerbench_core.store import Store
+from routerbench_core.data.store import Store
 
 
 def rbench(*args: str, store: Path, check: bool = True) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "RBENCH_STORE": str(store), "HF_HUB_OFFLINE": "1"}
     proc = subprocess.run(
-        [sys.executable, "-m", "routerbench_core.cli", *args], env=env, capture_output=True,
+        [sys.executable, "-m", "routerbench_core.commands.app", *args], env=env, capture_output=True,
         text=True, timeout=120,
     )
     if check and proc.returncode != 0:

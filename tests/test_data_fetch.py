@@ -76,7 +76,7 @@ def test_failed_download_stores_nothing(tmp_path: Path) -> None:
 
 
 def test_offline_mode_refuses_to_fetch(tmp_path: Path) -> None:
-    from routerbench_core.fetch import FetchError, download
+    from routerbench_core.data.fetch import FetchError, download
 
     old = os.environ.get("HF_HUB_OFFLINE")
     os.environ["HF_HUB_OFFLINE"] = "1"

@@ -12,13 +12,13 @@ from typing import Any
 import numpy as np
 import pytest
 
-from routerbench_core import demo
-from routerbench_core.builtins import demo_commands
-from routerbench_core.hookspecs import hookimpl
-from routerbench_core.plugins import UnknownNameError, make_plugin_manager
-from routerbench_core.routing import Router, Routing
+from routerbench_core.commands import demo as demo_commands
+from routerbench_core.data.store import Store
+from routerbench_core.demo import generate as demo
+from routerbench_core.plugins.hookspecs import hookimpl
+from routerbench_core.plugins.manager import UnknownNameError, make_plugin_manager
+from routerbench_core.routing.router import Router, Routing
 from routerbench_core.schema import ModelSpec
-from routerbench_core.store import Store
 
 
 def _env() -> dict[str, str]:
@@ -62,7 +62,7 @@ def test_demo_command_end_to_end(tmp_path):
 def _invoke(args: list[str]):
     from typer.testing import CliRunner
 
-    from routerbench_core.cli import State, build_app
+    from routerbench_core.commands.app import State, build_app
 
     host = make_plugin_manager()
     return CliRunner().invoke(build_app(host), args, obj=State(host=host))
@@ -183,7 +183,7 @@ def test_store_reuses_regenerates_and_protects(tmp_path):
 def test_cli_module_is_light():
     """Importing the command module (done by every `rbench` call) pulls in nothing heavy."""
     code = (
-        "import sys, routerbench_core.builtins.demo_commands as m; "
+        "import sys, routerbench_core.commands.demo as m; "
         "heavy = [x for x in ('numpy', 'torch', 'sklearn', 'matplotlib', 'scipy') if x in sys.modules]; "
         "print(','.join(heavy))"
     )

@@ -11,9 +11,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from routerbench_core import demo
-from routerbench_core import demo_tables as tables
-from routerbench_core.store import Store, StoreError
+from routerbench_core.data.store import Store, StoreError
+from routerbench_core.demo import generate as demo
+from routerbench_core.demo import tables
 from routerbench_core.testing import shared_data_dir
 
 

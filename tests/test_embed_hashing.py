@@ -8,7 +8,7 @@ import sys
 import numpy as np
 import pytest
 
-from routerbench_core.embedders import cached_embed
+from routerbench_core.embedding.base import cached_embed
 from routerbench_core.embedding.hashing import HashingEmbedder
 
 

@@ -7,7 +7,7 @@ import importlib.util
 import numpy as np
 import pytest
 
-from routerbench_core.embedders import DEFAULT_EMBEDDER, cached_embed, load_embedder
+from routerbench_core.embedding.base import DEFAULT_EMBEDDER, cached_embed, load_embedder
 
 pytestmark = pytest.mark.skipif(
     importlib.util.find_spec("sentence_transformers") is None

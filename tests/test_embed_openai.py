@@ -11,7 +11,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import numpy as np
 import pytest
 
-from routerbench_core.embedders import cached_embed, load_embedder
+from routerbench_core.embedding.base import cached_embed, load_embedder
 from routerbench_core.embedding.openai_compat import EmbeddingEndpointError, OpenAIEmbedder
 
 pytest.importorskip("httpx", reason="the openai embedder needs httpx (pip install rbench[embed])")

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from routerbench_core.embedders import MIN_TEMPLATE_CHARS, query_views
-from routerbench_core.evaluate import _EmbeddingTable
+from routerbench_core.embedding.base import MIN_TEMPLATE_CHARS, query_views
+from routerbench_core.routing.evaluate import _EmbeddingTable
 
 SHOTS = "Answer the question.\n\nQ: 1+1?\nA) 2\nB) 3\nAnswer: A\n\nQ: 2+2?\nA) 5\nB) 4\nAnswer: B\n\n"
 TAIL = "\nPrint only a single choice from A or B without explanation.\nAnswer:"

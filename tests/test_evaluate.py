@@ -8,10 +8,10 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from routerbench_core.baselines import BestSingle, Cheapest
 from routerbench_core.embedding.hashing import HashingEmbedder
-from routerbench_core.evaluate import Evaluator, score_routing
-from routerbench_core.routing import QuerySet, RouterError, Routing
+from routerbench_core.routing.baselines import BestSingle, Cheapest
+from routerbench_core.routing.evaluate import Evaluator, score_routing
+from routerbench_core.routing.router import QuerySet, RouterError, Routing
 from routerbench_core.testing.synthetic import make_synthetic_bench
 
 

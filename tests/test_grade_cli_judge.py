@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from routerbench_core.data.store import Store
 from routerbench_core.schema import ModelSpec, Query, Response
-from routerbench_core.store import Store
 
 pytest.importorskip("rbench_backend_openai")
 pytest.importorskip("rbench_dataset_simpleqa")

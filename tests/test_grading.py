@@ -7,10 +7,10 @@ from pathlib import Path
 from typing import Any
 
 from routerbench_core import hookimpl
-from routerbench_core.grading import grade_bench
-from routerbench_core.plugins import make_plugin_manager
+from routerbench_core.data.store import Store
+from routerbench_core.plugins.manager import make_plugin_manager
 from routerbench_core.schema import ModelSpec, Query, Response
-from routerbench_core.store import Store
+from routerbench_core.scoring.grading import grade_bench
 
 _spec = importlib.util.spec_from_file_location(
     "rbench_test_collect_support", Path(__file__).with_name("test_collect_support.py")

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from routerbench_core import hookspecs
+from routerbench_core.plugins import hookspecs
 
 ROOT = Path(__file__).resolve().parents[1]
 HOOKS = [

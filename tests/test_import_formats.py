@@ -13,14 +13,14 @@ from typing import Any
 import numpy as np
 import pytest
 
-from routerbench_core.importers import (
+from routerbench_core.data.importers import (
     DataFormatError,
     export_bench,
     import_bench,
     parse,
 )
-from routerbench_core.importers.base import split_from_stem
-from routerbench_core.store import Store, StoreError
+from routerbench_core.data.importers.base import split_from_stem
+from routerbench_core.data.store import Store, StoreError
 
 # -- fixture writers -------------------------------------------------------------------------
 
@@ -500,7 +500,7 @@ def test_parquet_missing_pyarrow_is_a_clear_error(tmp_path: Path, rbench_store: 
                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     import sys
 
-    from routerbench_core.importers.base import MissingDependencyError
+    from routerbench_core.data.importers.base import MissingDependencyError
 
     monkeypatch.setitem(sys.modules, "pyarrow", None)
     import_bench(rbench_store, "llmrouter", write_llmrouter(tmp_path / "lr"), "a")

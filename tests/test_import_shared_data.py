@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from routerbench_core.store import Store
+from routerbench_core.data.store import Store
 
 NIM9_TASKS = {
     "agentverse-logicgrid": 200, "agentverse-mgsm": 250, "arc_challenge": 498,
@@ -34,7 +34,7 @@ RB_MODELS = {
 
 def cli(store: Path, *args: str) -> str:
     proc = subprocess.run(
-        [sys.executable, "-m", "routerbench_core.cli", "--store", str(store), *args],
+        [sys.executable, "-m", "routerbench_core.commands.app", "--store", str(store), *args],
         capture_output=True, text=True, timeout=300, env={**os.environ, "HF_HUB_OFFLINE": "1"},
     )
     assert proc.returncode == 0, proc.stderr

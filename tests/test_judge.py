@@ -12,7 +12,7 @@ import re
 
 import pytest
 
-from routerbench_core.backends import Backend
+from routerbench_core.collection.backends import Backend
 from routerbench_core.schema import GenerationRequest, Response
 from routerbench_core.scoring.judge import (
     ARENA_HARD_PROMPT,
@@ -249,7 +249,7 @@ def test_prompts_are_versioned_and_known():
 
 
 def test_judge_shares_the_collectors_cache_key_and_shape(rbench_store):
-    from routerbench_core.backends import request_hash
+    from routerbench_core.collection.backends import request_hash
 
     backend = RuleJudgeBackend()
     judge = LLMJudge(backend, "j", store=rbench_store)
@@ -264,11 +264,11 @@ def test_judge_shares_the_collectors_cache_key_and_shape(rbench_store):
 
 
 def test_judge_context_builds_a_cached_judge_from_a_registered_backend(rbench_store):
-    from routerbench_core.plugins import make_plugin_manager
+    from routerbench_core.plugins.manager import make_plugin_manager
     from routerbench_core.scoring.judge import judge_context, resolve_judge
 
     class Plugin:
-        from routerbench_core.hookspecs import hookimpl
+        from routerbench_core.plugins.hookspecs import hookimpl
 
         @staticmethod
         @hookimpl

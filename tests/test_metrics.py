@@ -8,7 +8,7 @@ import math
 import numpy as np
 import pytest
 
-from routerbench_core import metrics as M
+from routerbench_core.report import metrics as M
 
 
 def test_gains():

@@ -1,12 +1,12 @@
-"""Tests of the shared numerical helpers in routerbench_core.ml."""
+"""Tests of the shared numerical helpers in routerbench_core.routing.ml."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from routerbench_core import ml
-from routerbench_core.routing import LabeledSet, QuerySet
+from routerbench_core.routing import ml
+from routerbench_core.routing.router import LabeledSet, QuerySet
 
 
 def _blobs(k: int = 4, per: int = 30, d: int = 8, seed: int = 0):
@@ -92,7 +92,7 @@ def test_best_cheapest_and_avgacc():
 
 
 def test_unknown_cost_is_an_error():
-    from routerbench_core.routing import RouterError
+    from routerbench_core.routing.router import RouterError
 
     train = _labeled(np.ones((2, 2)), np.array([[1.0, np.nan], [1.0, np.nan]]))
     with pytest.raises(RouterError, match="m1"):
@@ -140,7 +140,7 @@ def test_strong_weak_pair_defaults_and_runner_up():
                           np.array([[1, 2, 3]] * 4, dtype=float))
     s, w, note = ml.strong_weak_pair(cheap_best)
     assert w == 0 and s != 0 and "runner-up" in note
-    from routerbench_core.routing import RouterError
+    from routerbench_core.routing.router import RouterError
 
     with pytest.raises(RouterError, match="not a model"):
         ml.strong_weak_pair(train, strong="nope")
@@ -174,7 +174,7 @@ def test_share_threshold_splits_ties():
 
 
 def test_route_two_by_share_meets_the_share_and_calibrates_on_validation() -> None:
-    from routerbench_core import ml
+    from routerbench_core.routing import ml
 
     calib = np.linspace(0.0, 1.0, 101)  # validation probabilities
     prob = np.array([0.95, 0.85, 0.5, 0.2, 0.05])
@@ -191,8 +191,8 @@ def test_route_two_by_share_meets_the_share_and_calibrates_on_validation() -> No
 def test_check_model_pair_names_the_problem() -> None:
     import pytest
 
-    from routerbench_core import ml
-    from routerbench_core.routing import RouterError
+    from routerbench_core.routing import ml
+    from routerbench_core.routing.router import RouterError
 
     ml.check_model_pair("r", ["a", "b"], strong="a", weak=None)  # None: chosen on train
     with pytest.raises(RouterError, match=r"r: weak='z' is not a model of this bench; models: a, b"):

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from routerbench_core import hookimpl
-from routerbench_core.plugins import PluginError, UnknownNameError, make_plugin_manager
-from routerbench_core.spec import PluginLoadError
+from routerbench_core.plugins.manager import PluginError, UnknownNameError, make_plugin_manager
+from routerbench_core.plugins.spec import PluginLoadError
 
 sys.path.insert(0, str(Path(__file__).parent))
 from fakedist import install_fake_dist, run_rbench  # noqa: E402
@@ -97,7 +97,7 @@ def test_hook_register_commands_adds_a_command() -> None:
     host = make_plugin_manager(load_entrypoints=False, extra_plugins=[
         _plugin_module("cmds", register_commands=commands)
     ])
-    from routerbench_core.cli import State, build_app
+    from routerbench_core.commands.app import State, build_app
 
     app = build_app(host)
     result = CliRunner().invoke(app, ["hello"], obj=State(host=host))
@@ -262,7 +262,7 @@ HEAVY = ["torch", "sklearn", "openai", "vllm", "sentence_transformers", "torch_g
 def test_list_and_help_import_no_heavy_library(argv: list[str]) -> None:
     code = (
         "import sys, json\n"
-        "from routerbench_core.cli import main\n"
+        "from routerbench_core.commands.app import main\n"
         f"try:\n    main({argv!r})\nexcept SystemExit:\n    pass\n"
         f"heavy = [m for m in {HEAVY!r} if m in sys.modules]\n"
         "sys.stderr.write('HEAVY=' + json.dumps(heavy))\n"

@@ -10,7 +10,7 @@ import sys
 import numpy as np
 import pytest
 
-from routerbench_core.protocol import (
+from routerbench_core.routing.protocol import (
     DEFAULT_SEEDS,
     SplitError,
     make_split,
@@ -30,7 +30,7 @@ def test_default_seeds_are_the_papers():
 
 
 def test_stable_seed_is_stable_across_processes():
-    code = "from routerbench_core.protocol import stable_seed; print(stable_seed(42, 'mmlu'))"
+    code = "from routerbench_core.routing.protocol import stable_seed; print(stable_seed(42, 'mmlu'))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          env={"PYTHONHASHSEED": "123", "PATH": ""})
     assert int(out.stdout) == stable_seed(42, "mmlu")

@@ -12,11 +12,11 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from routerbench_core.cli import State, build_app
-from routerbench_core.hookspecs import hookimpl
-from routerbench_core.plugins import make_plugin_manager
-from routerbench_core.routing import LabeledSet, QuerySet, Router, RouterContext, Routing
-from routerbench_core.store import Store
+from routerbench_core.commands.app import State, build_app
+from routerbench_core.data.store import Store
+from routerbench_core.plugins.hookspecs import hookimpl
+from routerbench_core.plugins.manager import make_plugin_manager
+from routerbench_core.routing.router import LabeledSet, QuerySet, Router, RouterContext, Routing
 from routerbench_core.testing.synthetic import make_synthetic_bench, store_matrix
 
 EMBED_CALLS: list[int] = []

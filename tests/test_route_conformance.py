@@ -8,8 +8,8 @@ from typing import Any, ClassVar
 import numpy as np
 import pytest
 
-from routerbench_core.baselines import RandomPick
-from routerbench_core.routing import LabeledSet, QuerySet, Router, RouterContext, Routing
+from routerbench_core.routing.baselines import RandomPick
+from routerbench_core.routing.router import LabeledSet, QuerySet, Router, RouterContext, Routing
 from routerbench_core.testing.routers import RouterConformance, conformance_bench
 
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from routerbench_core.backends import request_hash
-from routerbench_core.runconfig import RunConfigError, load_run_config, parse_run_config
+from routerbench_core.collection.backends import request_hash
+from routerbench_core.collection.runconfig import RunConfigError, load_run_config, parse_run_config
 
 SEED_STYLE = """
 models:

@@ -11,7 +11,9 @@ from typing import Any
 
 import pytest
 
-from routerbench_core.datasets import (
+from routerbench_core.schema import Query, Response
+from routerbench_core.scoring import extract_final_answer, math_equal
+from routerbench_core.scoring.datasets import (
     DatasetError,
     HubSource,
     TemplateDataset,
@@ -19,8 +21,6 @@ from routerbench_core.datasets import (
     load_records,
     read_records,
 )
-from routerbench_core.schema import Query, Response
-from routerbench_core.scoring import extract_final_answer, math_equal
 
 
 def test_read_jsonl_json_gz_csv(tmp_path: Path) -> None:

@@ -12,8 +12,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from routerbench_core.data.store import Store, StoreError
 from routerbench_core.schema import Grade, ModelSpec, Query, Response
-from routerbench_core.store import Store, StoreError
 
 N_QUERIES = 60
 WRITERS = 4

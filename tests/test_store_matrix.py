@@ -7,8 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
+from routerbench_core.data.store import Store
 from routerbench_core.schema import Grade, ModelSpec, Query, Response
-from routerbench_core.store import Store
 
 
 def test_load_matrix_cells(rbench_store: Store) -> None:
@@ -58,7 +58,7 @@ def test_load_matrix_empty_bench(rbench_store: Store) -> None:
 
 def test_matrix_query_never_reads_raw_outputs(rbench_store: Store) -> None:
     """The matrix is read from the covering index: long answers cost nothing to load."""
-    from routerbench_core.store import matrix_sql
+    from routerbench_core.data.store import matrix_sql
 
     for n in (0, 3):
         plan = rbench_store.execute(

@@ -7,8 +7,8 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from routerbench_core.routing import RouterContext, RouterError  # noqa: E402
-from routerbench_core.torch_utils import (  # noqa: E402
+from routerbench_core.routing.router import RouterContext, RouterError  # noqa: E402
+from routerbench_core.routing.torch_utils import (  # noqa: E402
     batches,
     check_pool,
     ctx_seed,
@@ -113,7 +113,7 @@ def test_nan_loss_is_an_error() -> None:
 
 
 def test_torch_threads_restores_the_thread_count(monkeypatch: pytest.MonkeyPatch) -> None:
-    from routerbench_core.torch_utils import torch_threads
+    from routerbench_core.routing.torch_utils import torch_threads
 
     before = torch.get_num_threads()
     monkeypatch.delenv("RBENCH_TORCH_THREADS", raising=False)

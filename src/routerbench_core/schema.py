@@ -1,7 +1,7 @@
 """The records rbench stores and exchanges: queries, models, responses and grades.
 
 These are the boundary types (importers, collectors, graders, plugins). Hot paths work on the
-numpy :class:`routerbench_core.matrix.OutcomeMatrix` instead.
+numpy :class:`routerbench_core.data.matrix.OutcomeMatrix` instead.
 """
 
 from __future__ import annotations

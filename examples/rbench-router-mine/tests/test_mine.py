@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from routerbench_core.routing import LabeledSet, QuerySet, RouterContext
+from routerbench_core import LabeledSet, QuerySet, RouterContext
 from routerbench_core.testing.routers import RouterConformance
 
 

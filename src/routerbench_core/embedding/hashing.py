@@ -14,7 +14,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from routerbench_core.embedders import Embedder
+from routerbench_core.embedding.base import Embedder
 
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
 VERSION = "1"

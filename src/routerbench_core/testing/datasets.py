@@ -26,8 +26,8 @@ from typing import Any, ClassVar, get_args
 
 import pytest
 
-from routerbench_core.datasets import Category, Dataset, DatasetError
 from routerbench_core.schema import Grade, Query, Response
+from routerbench_core.scoring.datasets import Category, Dataset, DatasetError
 
 __all__ = ["DatasetConformance", "hidden_strings"]
 
@@ -84,7 +84,7 @@ class DatasetConformance:
     @pytest.fixture(scope="class")
     @classmethod
     def spec(cls) -> Any:
-        from routerbench_core.plugins import make_plugin_manager
+        from routerbench_core.plugins.manager import make_plugin_manager
 
         host = make_plugin_manager()
         return host.get("dataset", cls.dataset_name)

@@ -18,13 +18,13 @@ import pytest
 from routerbench_core.testing import shared_data_dir
 
 if TYPE_CHECKING:
-    from routerbench_core.plugins import PluginHost
-    from routerbench_core.store import Store
+    from routerbench_core.data.store import Store
+    from routerbench_core.plugins.manager import PluginHost
 
 
 @pytest.fixture
 def rbench_store(tmp_path: Path) -> Iterator[Store]:
-    from routerbench_core.store import Store
+    from routerbench_core.data.store import Store
 
     store = Store(tmp_path / "rbench.db")
     try:
@@ -35,7 +35,7 @@ def rbench_store(tmp_path: Path) -> Iterator[Store]:
 
 @pytest.fixture
 def rbench_host() -> PluginHost:
-    from routerbench_core.plugins import make_plugin_manager
+    from routerbench_core.plugins.manager import make_plugin_manager
 
     return make_plugin_manager()
 

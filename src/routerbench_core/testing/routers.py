@@ -1,5 +1,5 @@
 """The router conformance kit: subclass :class:`RouterConformance` in a test module and pytest
-checks that your router honours the contract of :class:`routerbench_core.routing.Router`.
+checks that your router honours the contract of :class:`routerbench_core.routing.router.Router`.
 
 Example (in ``plugins/routers/rbench-router-mine/tests/test_mine_conformance.py``)::
 
@@ -15,7 +15,7 @@ The checks run on a small synthetic bench whose answer is known
 (:mod:`routerbench_core.testing.synthetic`), embedded with the pure-numpy ``hashing`` embedder:
 fit/route shapes and types, valid choice indices, determinism with a fixed seed, a non-empty
 sweep whose every configuration routes (perf-cost routers), that the router only ever receives
-outcome-free :class:`~routerbench_core.routing.QuerySet` objects at test time and train/valid
+outcome-free :class:`~routerbench_core.routing.router.QuerySet` objects at test time and train/valid
 sets disjoint from test, that unknown parameters are refused, and that it beats the random
 reference where the answer is known.
 """
@@ -29,8 +29,8 @@ from typing import Any, ClassVar
 import numpy as np
 import pytest
 
-from routerbench_core.evaluate import Evaluator
-from routerbench_core.routing import (
+from routerbench_core.routing.evaluate import Evaluator
+from routerbench_core.routing.router import (
     LabeledSet,
     QuerySet,
     Router,
@@ -101,7 +101,7 @@ class RouterConformance:
             raise NotImplementedError(
                 "set router_name on your RouterConformance subclass or override make_router"
             )
-        from routerbench_core.plugins import make_plugin_manager
+        from routerbench_core.plugins.manager import make_plugin_manager
 
         return make_plugin_manager().load("router", self.router_name)
 
@@ -141,7 +141,7 @@ class RouterConformance:
     def test_describe_is_json_ready(self) -> None:
         ev = self.evaluator()
         router, _ = self.fitted(ev, self.seeds[0])
-        from routerbench_core.report import _clean
+        from routerbench_core.report.build import _clean
 
         described = router.describe()
         assert isinstance(described, dict)

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from routerbench_core.matrix import OutcomeMatrix
+from routerbench_core.data.matrix import OutcomeMatrix
 from routerbench_core.schema import ModelSpec
 
 GENERATOR_VERSION = "1"
@@ -154,8 +154,8 @@ def make_strong_weak_bench(seed: int = 0, *, queries_per_cluster: int = 60) -> S
 def store_matrix(store: object, matrix: OutcomeMatrix, *, grader: str = "synthetic") -> None:
     """Write an outcome matrix into a store as a new bench (queries, models, responses, grades),
     so CLI commands can run on it. Missing cells are written as absent, never as 0."""
+    from routerbench_core.data.store import Store
     from routerbench_core.schema import Grade, Query, Response
-    from routerbench_core.store import Store
 
     assert isinstance(store, Store)
     with store.transaction() as conn:

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from routerbench_core.routing import LabeledSet, QuerySet, Router, RouterContext, Routing
+from routerbench_core import LabeledSet, QuerySet, Router, RouterContext, Routing
 
 K_GRID = (1, 3, 5, 10, 20, 40)
 

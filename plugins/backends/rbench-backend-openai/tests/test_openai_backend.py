@@ -8,8 +8,7 @@ import math
 import pytest
 from rbench_backend_openai.backend import OpenAIBackend
 
-from routerbench_core.backends import BackendError
-from routerbench_core.schema import GenerationRequest, ModelSpec, UnpricedModelError
+from routerbench_core import BackendError, GenerationRequest, ModelSpec, UnpricedModelError
 from routerbench_core.testing.backends import BackendConformance
 from routerbench_core.testing.openai_server import OpenAIServer
 

@@ -27,8 +27,8 @@ import pytest
 import rbench_backend_vllm.plugin as vllm_plugin
 from rbench_backend_vllm.backend import VLLMBackend
 
-from routerbench_core.plugins import make_plugin_manager
-from routerbench_core.schema import GenerationRequest, ModelSpec, UnpricedModelError
+from routerbench_core import GenerationRequest, ModelSpec, UnpricedModelError
+from routerbench_core.testing import make_plugin_manager
 from routerbench_core.testing.backends import BackendConformance
 
 # -- the fake ------------------------------------------------------------------------------
@@ -243,9 +243,7 @@ def test_collect_end_to_end_with_vllm_and_cache(fake_vllm, tmp_path: Path) -> No
     support = importlib.util.module_from_spec(spec)
     assert spec.loader
     spec.loader.exec_module(support)
-    from routerbench_core.collect import collect
-    from routerbench_core.runconfig import parse_run_config
-    from routerbench_core.store import Store
+    from routerbench_core.testing import Store, collect, parse_run_config
 
     host = make_plugin_manager(load_entrypoints=False,
                                extra_plugins=[vllm_plugin, support.TOY_PLUGIN])
@@ -285,7 +283,7 @@ def test_rbench_list_reports_missing_vllm() -> None:
         pytest.skip("vllm is installed here")
     host = make_plugin_manager(load_entrypoints=False, extra_plugins=[vllm_plugin])
     assert host.get("backend", "vllm").status == "missing dependency: vllm"
-    out = subprocess.run([sys.executable, "-m", "routerbench_core.cli", "list", "backends",
+    out = subprocess.run([sys.executable, "-m", "routerbench_core.commands.app", "list", "backends",
                           "--json"], capture_output=True, text=True, timeout=120,
                          env={**os.environ, "RBENCH_DISABLE_PLUGINS": ""})
     rows = {r["name"]: r for r in json.loads(out.stdout) if r["kind"] == "backend"}
@@ -324,8 +322,7 @@ def test_cli_flags_for_vllm(fake_vllm, tmp_path: Path, capsys: pytest.CaptureFix
     support = importlib.util.module_from_spec(spec)
     assert spec.loader
     spec.loader.exec_module(support)
-    from routerbench_core.cli import State, build_app
-    from routerbench_core.store import Store
+    from routerbench_core.testing import State, Store, build_app
 
     host = make_plugin_manager(load_entrypoints=False,
                                extra_plugins=[vllm_plugin, support.TOY_PLUGIN])

@@ -8,8 +8,7 @@ from pathlib import Path
 import pytest
 from rbench_dataset_aime.dataset import AIME
 
-from routerbench_core.datasets import DatasetError
-from routerbench_core.schema import Response
+from routerbench_core import DatasetError, Response
 from routerbench_core.testing.datasets import DatasetConformance
 
 FIXTURE = Path(__file__).parent / "fixtures" / "aime.jsonl"

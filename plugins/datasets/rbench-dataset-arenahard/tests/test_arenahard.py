@@ -8,8 +8,7 @@ from pathlib import Path
 import pytest
 from rbench_dataset_arenahard.dataset import ArenaHard, read_baseline_file
 
-from routerbench_core.datasets import DatasetError
-from routerbench_core.schema import ModelSpec, Response
+from routerbench_core import DatasetError, ModelSpec, Response
 from routerbench_core.testing.datasets import DatasetConformance
 
 FIX = Path(__file__).parent / "fixtures"

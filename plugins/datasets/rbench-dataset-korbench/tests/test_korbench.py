@@ -10,8 +10,7 @@ import pytest
 from rbench_dataset_korbench.dataset import KORBench
 from rbench_dataset_korbench.scoring import check, extract_bracketed, safe_arith
 
-from routerbench_core.datasets import DatasetError
-from routerbench_core.schema import Response
+from routerbench_core import DatasetError, Response
 from routerbench_core.testing.datasets import DatasetConformance
 
 DATA = Path(__file__).parent / "fixtures" / "data"

@@ -10,8 +10,7 @@ from pathlib import Path, PurePosixPath
 import pytest
 from rbench_dataset_livecodebench.dataset import LiveCodeBench, decode_tests
 
-from routerbench_core.datasets import DatasetError
-from routerbench_core.schema import Response
+from routerbench_core import DatasetError, Response
 from routerbench_core.testing.datasets import DatasetConformance
 
 FIXTURE = Path(__file__).parent / "fixtures" / "livecodebench.jsonl"

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from rbench_dataset_livemathbench.dataset import LiveMathBench
 
-from routerbench_core.datasets import content_id
+from routerbench_core import content_id
 from routerbench_core.testing.datasets import DatasetConformance
 
 FIXTURE = Path(__file__).parent / "fixtures" / "livemathbench.jsonl"

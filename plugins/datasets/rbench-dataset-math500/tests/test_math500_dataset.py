@@ -6,7 +6,7 @@ from pathlib import Path
 
 from rbench_dataset_math500.dataset import MATH500
 
-from routerbench_core.schema import Response
+from routerbench_core import Response
 from routerbench_core.testing.datasets import DatasetConformance
 
 FIXTURE = Path(__file__).parent / "fixtures" / "math500.jsonl"

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from rbench_dataset_mathbench.dataset import MathBench
 
-from routerbench_core.datasets import DatasetError
+from routerbench_core import DatasetError
 from routerbench_core.testing.datasets import DatasetConformance
 
 FIXTURE = Path(__file__).parent / "fixtures" / "mathbench.jsonl"

@@ -7,8 +7,7 @@ from pathlib import Path
 import pytest
 from rbench_dataset_meld.dataset import MELD
 
-from routerbench_core.datasets import DatasetError
-from routerbench_core.schema import Response
+from routerbench_core import DatasetError, Response
 
 FIX = Path(__file__).parent / "fixtures"
 

@@ -8,8 +8,7 @@ from pathlib import Path
 import pytest
 from rbench_dataset_mmlu_pro.dataset import MMLUPro
 
-from routerbench_core.datasets import DatasetError
-from routerbench_core.schema import Response
+from routerbench_core import DatasetError, Response
 
 FIXTURE = Path(__file__).parent / "fixtures" / "mmlu_pro_test.jsonl"
 

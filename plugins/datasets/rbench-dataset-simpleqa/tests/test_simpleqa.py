@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from rbench_dataset_simpleqa.dataset import SimpleQA, parse_metadata
 
-from routerbench_core.schema import ModelSpec, Response
+from routerbench_core import ModelSpec, Response
 from routerbench_core.testing.datasets import DatasetConformance
 
 FIXTURE = Path(__file__).parent / "fixtures" / "simple_qa_test_set.csv"
@@ -90,10 +90,9 @@ def test_grade_bench_end_to_end_with_cached_regrade(rbench_store):
     """Stored answers graded by `grade_bench` through a registered backend; a regrade is
     answered from the judge cache; a failed call stays ungraded."""
     pytest.importorskip("rbench_backend_openai")
-    from routerbench_core.grading import grade_bench
-    from routerbench_core.plugins import make_plugin_manager
-    from routerbench_core.schema import ModelSpec as MS
-    from routerbench_core.scoring.judge import judge_context
+    from routerbench_core import ModelSpec as MS
+    from routerbench_core import judge_context
+    from routerbench_core.testing import grade_bench, make_plugin_manager
     from routerbench_core.testing.openai_server import OpenAIServer
 
     ds = SimpleQA()

@@ -9,8 +9,7 @@ from pathlib import Path
 import pytest
 from rbench_dataset_swe_bench.dataset import SWEBench, read_costs, read_harness_results
 
-from routerbench_core.datasets import DatasetError
-from routerbench_core.schema import Response
+from routerbench_core import DatasetError, Response
 from routerbench_core.testing.datasets import DatasetConformance
 
 FIX = Path(__file__).parent / "fixtures"
@@ -103,13 +102,11 @@ def test_bad_inputs_are_clear_errors(tmp_path):
 def test_cli_import_then_outcome_matrix(tmp_path):
     from typer.testing import CliRunner
 
-    from routerbench_core.cli import State, build_app
-    from routerbench_core.plugins import make_plugin_manager
-    from routerbench_core.store import Store
+    from routerbench_core.testing import State, Store, build_app, make_plugin_manager
 
     host = make_plugin_manager()
     db = tmp_path / "r.db"
-    from routerbench_core.schema import ModelSpec
+    from routerbench_core import ModelSpec
 
     with Store(db) as store:  # the model is already known, with prices: they must survive
         bench_id = store.ensure_bench("agents")

@@ -9,8 +9,7 @@ from pathlib import Path
 import pytest
 from rbench_dataset_tau2_bench.dataset import Tau2Bench, read_results, task_records
 
-from routerbench_core.datasets import DatasetError
-from routerbench_core.schema import Response
+from routerbench_core import DatasetError, Response
 from routerbench_core.testing.datasets import DatasetConformance
 
 FIX = Path(__file__).parent / "fixtures"
@@ -103,9 +102,7 @@ def test_bad_inputs(tmp_path):
 def test_cli_import(tmp_path):
     from typer.testing import CliRunner
 
-    from routerbench_core.cli import State, build_app
-    from routerbench_core.plugins import make_plugin_manager
-    from routerbench_core.store import Store
+    from routerbench_core.testing import State, Store, build_app, make_plugin_manager
 
     host = make_plugin_manager()
     db = tmp_path / "r.db"

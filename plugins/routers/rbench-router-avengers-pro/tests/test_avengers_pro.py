@@ -6,9 +6,8 @@ import numpy as np
 import pytest
 from rbench_router_avengers_pro.router import AvengersProRouter
 
-from routerbench_core.embedding.hashing import HashingEmbedder
-from routerbench_core.evaluate import Evaluator
-from routerbench_core.routing import RouterError
+from routerbench_core import RouterError
+from routerbench_core.testing import Evaluator, HashingEmbedder
 from routerbench_core.testing.synthetic import make_synthetic_bench
 
 

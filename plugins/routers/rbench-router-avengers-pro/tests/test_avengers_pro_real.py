@@ -6,9 +6,7 @@ from __future__ import annotations
 import pytest
 from rbench_router_avengers_pro.router import AvengersProRouter
 
-from routerbench_core.embedding.hashing import HashingEmbedder
-from routerbench_core.evaluate import Evaluator
-from routerbench_core.testing import shared_matrix
+from routerbench_core.testing import Evaluator, HashingEmbedder, shared_matrix
 
 
 def test_cost_accuracy_curve_on_routerbench():

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from rbench_router_avengers.router import AvengersRouter
 
-from routerbench_core.embedding.hashing import HashingEmbedder
-from routerbench_core.evaluate import Evaluator
-from routerbench_core.testing import shared_matrix
+from routerbench_core.testing import Evaluator, HashingEmbedder, shared_matrix
 
 
 def test_beats_best_single_on_nim9():

@@ -11,8 +11,10 @@ pytest.importorskip("torch")
 
 from rbench_router_embedllm.router import EmbedLLMRouter  # noqa: E402
 
-from routerbench_core.embedding.hashing import HashingEmbedder  # noqa: E402
-from routerbench_core.evaluate import Evaluator  # noqa: E402
+from routerbench_core.testing import (
+    Evaluator,  # noqa: E402
+    HashingEmbedder,  # noqa: E402
+)
 from routerbench_core.testing.routers import RouterConformance  # noqa: E402
 from routerbench_core.testing.synthetic import make_synthetic_bench  # noqa: E402
 
@@ -73,7 +75,7 @@ def test_fractional_scores_are_soft_targets_not_classes() -> None:
 def test_route_refuses_another_pool(fitted) -> None:
     from dataclasses import replace
 
-    from routerbench_core.routing import RouterError
+    from routerbench_core import RouterError
 
     _, _, router, test, _ = fitted
     with pytest.raises(RouterError, match="refit"):

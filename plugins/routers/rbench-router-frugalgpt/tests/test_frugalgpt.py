@@ -13,9 +13,8 @@ from rbench_router_frugalgpt.router import (
     budget_grid,
 )
 
-from routerbench_core.embedding.hashing import HashingEmbedder
-from routerbench_core.evaluate import Evaluator
-from routerbench_core.routing import RouterError
+from routerbench_core import RouterError
+from routerbench_core.testing import Evaluator, HashingEmbedder
 from routerbench_core.testing.synthetic import make_synthetic_bench
 
 

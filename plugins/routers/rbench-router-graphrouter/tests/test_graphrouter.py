@@ -18,8 +18,10 @@ from rbench_router_graphrouter.router import (  # noqa: E402
     normalised_cost,
 )
 
-from routerbench_core.embedding.hashing import HashingEmbedder  # noqa: E402
-from routerbench_core.evaluate import Evaluator  # noqa: E402
+from routerbench_core.testing import (
+    Evaluator,  # noqa: E402
+    HashingEmbedder,  # noqa: E402
+)
 from routerbench_core.testing.routers import RouterConformance  # noqa: E402
 from routerbench_core.testing.synthetic import make_synthetic_bench  # noqa: E402
 

@@ -10,9 +10,8 @@ from rbench_router_hybridllm.router import (
     relaxed_labels,
 )
 
-from routerbench_core.embedding.hashing import HashingEmbedder
-from routerbench_core.evaluate import Evaluator
-from routerbench_core.routing import RouterError
+from routerbench_core import RouterError
+from routerbench_core.testing import Evaluator, HashingEmbedder
 from routerbench_core.testing.synthetic import make_strong_weak_bench
 
 

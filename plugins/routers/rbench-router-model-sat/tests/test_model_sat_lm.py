@@ -14,9 +14,11 @@ pytest.importorskip("tokenizers")
 
 from rbench_router_model_sat.router import ModelSATRouter  # noqa: E402
 
-from routerbench_core.embedding.hashing import HashingEmbedder  # noqa: E402
-from routerbench_core.evaluate import Evaluator  # noqa: E402
-from routerbench_core.routing import RouterError  # noqa: E402
+from routerbench_core import RouterError  # noqa: E402
+from routerbench_core.testing import (
+    Evaluator,  # noqa: E402
+    HashingEmbedder,  # noqa: E402
+)
 from routerbench_core.testing.synthetic import make_synthetic_bench  # noqa: E402
 
 

@@ -6,10 +6,8 @@ import numpy as np
 import pytest
 from rbench_router_openrouter.router import OpenRouterRouter
 
-from routerbench_core.evaluate import Evaluator
-from routerbench_core.routing import RouterError
-from routerbench_core.schema import Grade, ModelSpec, Query, Response
-from routerbench_core.store import Store
+from routerbench_core import Grade, ModelSpec, Query, Response, RouterError
+from routerbench_core.testing import Evaluator, Store
 from routerbench_core.testing.openai_server import OpenAIServer
 
 N = 30

@@ -10,9 +10,11 @@ pytest.importorskip("torch")
 
 from rbench_router_routerdc.router import RouterDCRouter, contrastive_pairs  # noqa: E402
 
-from routerbench_core.embedding.hashing import HashingEmbedder  # noqa: E402
-from routerbench_core.evaluate import Evaluator  # noqa: E402
-from routerbench_core.routing import RouterError  # noqa: E402
+from routerbench_core import RouterError  # noqa: E402
+from routerbench_core.testing import (
+    Evaluator,  # noqa: E402
+    HashingEmbedder,  # noqa: E402
+)
 from routerbench_core.testing.routers import RouterConformance  # noqa: E402
 from routerbench_core.testing.synthetic import make_synthetic_bench  # noqa: E402
 

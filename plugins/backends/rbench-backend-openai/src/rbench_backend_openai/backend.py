@@ -22,17 +22,20 @@ from typing import Any, ClassVar
 
 import aiohttp
 
-from routerbench_core.backends import (
+from routerbench_core import (
     Backend,
     BackendError,
+    GenerationRequest,
+    ModelSpec,
+    Response,
     RetryPolicy,
+    UnpricedModelError,
     api_model_name,
     failed_response,
     has_price,
     parse_retry_after,
     response_cost,
 )
-from routerbench_core.schema import GenerationRequest, ModelSpec, Response, UnpricedModelError
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 #: Request parameters that configure the call rather than go into the JSON body.

@@ -22,8 +22,16 @@ import time
 from collections.abc import AsyncIterator, Iterable, Sequence
 from typing import Any, ClassVar
 
-from routerbench_core.backends import Backend, BackendError, api_model_name, failed_response
-from routerbench_core.schema import GenerationRequest, ModelSpec, Response, UnpricedModelError
+from routerbench_core import (
+    Backend,
+    BackendError,
+    GenerationRequest,
+    ModelSpec,
+    Response,
+    UnpricedModelError,
+    api_model_name,
+    failed_response,
+)
 
 #: Options handed to ``vllm.LLM(...)`` as they are.
 ENGINE_OPTIONS = (

@@ -11,8 +11,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from routerbench_core.datasets import BoxedMathDataset, DatasetError, HubSource
-from routerbench_core.schema import Query
+from routerbench_core import BoxedMathDataset, DatasetError, HubSource, Query
 
 _FIELDS = {
     "problem": ("problem", "Problem", "question"),

@@ -21,15 +21,19 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from routerbench_core.datasets import DatasetError, TemplateDataset, ensure_gradable
-from routerbench_core.schema import Grade, Query, Response
-from routerbench_core.scoring.extract import strip_reasoning
-from routerbench_core.scoring.judge import (
+from routerbench_core import (
     ARENA_CREATIVE_PROMPT,
     ARENA_HARD_PROMPT,
+    DatasetError,
+    Grade,
     JudgedGrading,
     PairwiseJudge,
+    Query,
+    Response,
+    TemplateDataset,
+    ensure_gradable,
     resolve_judge,
+    strip_reasoning,
 )
 
 DEFAULT_BASELINES = {

@@ -20,14 +20,14 @@ from pathlib import Path
 from typing import Any
 
 from rbench_dataset_bbh.scoring import TASK_FORMATS, answer_format, extract_answer, score_answer
-from routerbench_core.datasets import (
+from routerbench_core import (
     DatasetError,
     HubSource,
+    Query,
     TemplateDataset,
     load_hub_records,
     read_records,
 )
-from routerbench_core.schema import Query
 
 PROMPT = """Answer the following reasoning question. Think step by step, and write the last line of your response in the form "Answer: $ANSWER".
 

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from routerbench_core.hookspecs import hookimpl
-from routerbench_core.spec import Register
+from routerbench_core import Register, hookimpl
 
 CAPABILITIES = {
     "category": "logic",

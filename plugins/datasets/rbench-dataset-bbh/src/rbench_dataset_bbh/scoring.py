@@ -24,8 +24,14 @@ from __future__ import annotations
 import re
 from typing import Literal
 
-from routerbench_core.scoring.extract import answer_line, last_boxed, last_number, strip_reasoning
-from routerbench_core.scoring.math import numeric_equal, parse_number
+from routerbench_core import (
+    answer_line,
+    last_boxed,
+    last_number,
+    numeric_equal,
+    parse_number,
+    strip_reasoning,
+)
 
 Format = Literal["choice", "binary", "number", "sequence", "words"]
 

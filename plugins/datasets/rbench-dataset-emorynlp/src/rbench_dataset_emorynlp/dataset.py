@@ -18,8 +18,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from routerbench_core.datasets import DatasetError, DialogueEmotionDataset
-from routerbench_core.schema import Query
+from routerbench_core import DatasetError, DialogueEmotionDataset, Query
 
 EMOTIONS = ("Joyful", "Mad", "Neutral", "Peaceful", "Powerful", "Sad", "Scared")
 

@@ -13,10 +13,15 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from routerbench_core.datasets import DatasetError, TemplateDataset, content_id
-from routerbench_core.schema import Query
-from routerbench_core.scoring.extract import extract_final_answer
-from routerbench_core.scoring.math import parse_number, rounded_equal
+from routerbench_core import (
+    DatasetError,
+    Query,
+    TemplateDataset,
+    content_id,
+    extract_final_answer,
+    parse_number,
+    rounded_equal,
+)
 
 PROMPT = (
     "Read the following excerpt of a financial report and answer the question.\n\n"

@@ -12,9 +12,7 @@ import random
 from collections.abc import Mapping
 from typing import Any
 
-from routerbench_core.datasets import TemplateDataset
-from routerbench_core.schema import Query
-from routerbench_core.scoring.choice import extract_choice, format_choices, score_choice
+from routerbench_core import Query, TemplateDataset, extract_choice, format_choices, score_choice
 
 PROMPT = """Answer the following multiple choice question. Think step by step before answering, and make the last line of your response of the form "Answer: $LETTER" (without quotes), where LETTER is one of ABCD.
 

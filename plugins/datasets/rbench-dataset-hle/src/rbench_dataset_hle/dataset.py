@@ -11,14 +11,18 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from routerbench_core.datasets import TemplateDataset, ensure_gradable
-from routerbench_core.schema import Grade, Query, Response
-from routerbench_core.scoring.extract import answer_line, strip_reasoning
-from routerbench_core.scoring.judge import (
+from routerbench_core import (
     HLE_PROMPT,
+    Grade,
     JudgedGrading,
+    Query,
     ReferenceJudge,
+    Response,
+    TemplateDataset,
+    answer_line,
+    ensure_gradable,
     resolve_judge,
+    strip_reasoning,
 )
 
 SYSTEM = (

@@ -17,9 +17,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from routerbench_core.datasets import CodeExecDataset, DatasetError, read_records
-from routerbench_core.schema import Query
-from routerbench_core.scoring.sandbox import Program
+from routerbench_core import CodeExecDataset, DatasetError, Program, Query, read_records
 
 PROMPT = (
     "Complete the following Python function. Write the complete function (signature and body) "

@@ -11,14 +11,14 @@ from rbench_dataset_knights_knaves.scoring import (
     gold_identities,
     score_identities,
 )
-from routerbench_core.datasets import (
+from routerbench_core import (
     DatasetError,
     HubSource,
+    Query,
     TemplateDataset,
     load_hub_records,
+    strip_reasoning,
 )
-from routerbench_core.schema import Query
-from routerbench_core.scoring.extract import strip_reasoning
 
 PROMPT = """Solve this logic puzzle. Every inhabitant of the island is either a knight, who always tells the truth, or a knave, who always lies. From the statements below, deduce the identity of every character.
 

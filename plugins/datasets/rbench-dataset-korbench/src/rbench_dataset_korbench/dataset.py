@@ -19,8 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from rbench_dataset_korbench.scoring import CATEGORIES, check, extract_bracketed, unwrap
-from routerbench_core.datasets import DatasetError, TemplateDataset, read_records
-from routerbench_core.schema import Query
+from routerbench_core import DatasetError, Query, TemplateDataset, read_records
 
 PROMPT = """You will be given a rule of the "{category}" kind that you may never have seen before. Apply the rule exactly as stated — not what you know from elsewhere — to answer the question. Reason step by step, then give the final answer wrapped in double square brackets, like [[answer]].
 

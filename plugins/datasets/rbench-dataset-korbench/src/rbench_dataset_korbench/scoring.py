@@ -28,8 +28,7 @@ import re
 from collections import Counter
 from fractions import Fraction
 
-from routerbench_core.scoring.extract import last_boxed, strip_reasoning
-from routerbench_core.scoring.math import math_equal
+from routerbench_core import last_boxed, math_equal, strip_reasoning
 
 CATEGORIES = ("cipher", "counterfactual", "logic", "operation", "puzzle")
 _BRACKETS = re.compile(r"\[\[(.*?)\]\]", re.S)

@@ -18,10 +18,16 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from routerbench_core.datasets import CodeExecDataset, DatasetError, read_records
-from routerbench_core.schema import Query
-from routerbench_core.scoring.code import extract_code, sanitize_code
-from routerbench_core.scoring.sandbox import Program, SandboxLimits
+from routerbench_core import (
+    CodeExecDataset,
+    DatasetError,
+    Program,
+    Query,
+    SandboxLimits,
+    extract_code,
+    read_records,
+    sanitize_code,
+)
 
 SYSTEM = (
     "You are an expert Python programmer. You will be given a question (problem "

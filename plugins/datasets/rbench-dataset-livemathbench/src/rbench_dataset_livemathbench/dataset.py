@@ -9,9 +9,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from routerbench_core.datasets import BoxedMathDataset, HubSource, ScoreResult, content_id
-from routerbench_core.schema import Query
-from routerbench_core.scoring.choice import extract_choice
+from routerbench_core import (
+    BoxedMathDataset,
+    HubSource,
+    Query,
+    ScoreResult,
+    content_id,
+    extract_choice,
+)
 
 #: The English December-2024 configurations of the hub repository.
 ENGLISH_CONFIGS = ("v202412_AMC_en", "v202412_CCEE_en", "v202412_CNMO_en", "v202412_WLPMC_en")

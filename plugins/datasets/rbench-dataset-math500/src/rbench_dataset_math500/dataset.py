@@ -9,8 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from routerbench_core.datasets import BoxedMathDataset
-from routerbench_core.schema import Query
+from routerbench_core import BoxedMathDataset, Query
 
 
 class MATH500(BoxedMathDataset):

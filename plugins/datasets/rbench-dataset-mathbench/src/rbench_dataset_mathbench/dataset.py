@@ -10,9 +10,16 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from routerbench_core.datasets import DatasetError, TemplateDataset, content_id
-from routerbench_core.schema import Query
-from routerbench_core.scoring.choice import LETTERS, extract_choice, format_choices, score_choice
+from routerbench_core import (
+    LETTERS,
+    DatasetError,
+    Query,
+    TemplateDataset,
+    content_id,
+    extract_choice,
+    format_choices,
+    score_choice,
+)
 
 PROMPT = (
     "Answer the following multiple choice question. Think step by step, then make the last "

@@ -11,9 +11,7 @@ import ast
 from collections.abc import Mapping
 from typing import Any
 
-from routerbench_core.datasets import CodeExecDataset, DatasetError, HubSource
-from routerbench_core.schema import Query
-from routerbench_core.scoring.sandbox import Program
+from routerbench_core import CodeExecDataset, DatasetError, HubSource, Program, Query
 
 PROMPT = (
     "You are an expert Python programmer. Here is your task:\n\n{question}\n\n"

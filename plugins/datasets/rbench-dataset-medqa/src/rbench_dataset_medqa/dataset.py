@@ -5,9 +5,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from routerbench_core.datasets import DatasetError, TemplateDataset
-from routerbench_core.schema import Query
-from routerbench_core.scoring.choice import LETTERS, extract_choice, format_choices, score_choice
+from routerbench_core import (
+    LETTERS,
+    DatasetError,
+    Query,
+    TemplateDataset,
+    extract_choice,
+    format_choices,
+    score_choice,
+)
 
 PROMPT = """The following is a multiple choice question from a medical licensing exam. Think step by step, then finish with a line of the form "Answer: $LETTER" (without quotes), where LETTER is one of {letters}.
 

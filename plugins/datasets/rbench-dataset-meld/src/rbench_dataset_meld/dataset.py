@@ -15,8 +15,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from routerbench_core.datasets import DatasetError, DialogueEmotionDataset, read_records
-from routerbench_core.schema import Query
+from routerbench_core import DatasetError, DialogueEmotionDataset, Query, read_records
 
 EMOTIONS = ("anger", "disgust", "fear", "joy", "neutral", "sadness", "surprise")
 

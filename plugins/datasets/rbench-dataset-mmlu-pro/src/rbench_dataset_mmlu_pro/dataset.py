@@ -14,9 +14,15 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from routerbench_core.datasets import DatasetError, TemplateDataset
-from routerbench_core.schema import Query
-from routerbench_core.scoring.choice import LETTERS, extract_choice, format_choices, score_choice
+from routerbench_core import (
+    LETTERS,
+    DatasetError,
+    Query,
+    TemplateDataset,
+    extract_choice,
+    format_choices,
+    score_choice,
+)
 
 PROMPT = """Answer the following multiple choice question about {subject}. Think step by step, then finish with a line of the form "Answer: $LETTER" (without quotes), where LETTER is one of {letters}.
 

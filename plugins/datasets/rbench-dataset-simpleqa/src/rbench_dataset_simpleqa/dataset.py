@@ -13,14 +13,17 @@ import ast
 from collections.abc import Mapping
 from typing import Any
 
-from routerbench_core.datasets import TemplateDataset, ensure_gradable
-from routerbench_core.schema import Grade, Query, Response
-from routerbench_core.scoring.extract import strip_reasoning
-from routerbench_core.scoring.judge import (
+from routerbench_core import (
     SIMPLEQA_PROMPT,
+    Grade,
     JudgedGrading,
+    Query,
     ReferenceJudge,
+    Response,
+    TemplateDataset,
+    ensure_gradable,
     resolve_judge,
+    strip_reasoning,
 )
 
 

@@ -18,10 +18,9 @@ def import_command(
 ) -> None:
     """Import SWE-bench harness results (and costs) as graded answers of MODEL."""
     from rbench_dataset_swe_bench.dataset import SWEBench
-    from routerbench_core.cli import fail, state
-    from routerbench_core.datasets import DatasetError
-    from routerbench_core.schema import ModelSpec
-    from routerbench_core.store import StoreError
+    from routerbench_core import DatasetError, ModelSpec
+    from routerbench_core.commands.app import fail, state
+    from routerbench_core.testing import StoreError
 
     dataset = SWEBench()
     try:

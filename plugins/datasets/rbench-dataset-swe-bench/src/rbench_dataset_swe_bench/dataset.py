@@ -35,8 +35,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from routerbench_core.datasets import DatasetError, TemplateDataset, read_records
-from routerbench_core.schema import Query, Response
+from routerbench_core import DatasetError, Query, Response, TemplateDataset, read_records
 
 STATUSES = ("resolved", "unresolved", "empty_patch", "error", "incomplete")
 SCORES: dict[str, float | None] = {

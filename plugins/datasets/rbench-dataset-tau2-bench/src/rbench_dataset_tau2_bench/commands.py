@@ -16,10 +16,9 @@ def import_command(
 ) -> None:
     """Import tau2-bench simulation results (rewards and agent costs) as graded answers."""
     from rbench_dataset_tau2_bench.dataset import Tau2Bench
-    from routerbench_core.cli import fail, state
-    from routerbench_core.datasets import DatasetError
-    from routerbench_core.schema import ModelSpec
-    from routerbench_core.store import StoreError
+    from routerbench_core import DatasetError, ModelSpec
+    from routerbench_core.commands.app import fail, state
+    from routerbench_core.testing import StoreError
 
     dataset = Tau2Bench()
     try:

@@ -23,8 +23,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from routerbench_core.datasets import DatasetError, TemplateDataset
-from routerbench_core.schema import Query, Response
+from routerbench_core import DatasetError, Query, Response, TemplateDataset
 
 DOMAINS = ("airline", "retail", "telecom")
 NON_EVALUABLE = frozenset({"infrastructure_error", "context_window_exceeded"})

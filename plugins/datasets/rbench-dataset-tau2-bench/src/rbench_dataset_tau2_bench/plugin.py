@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from routerbench_core.hookspecs import hookimpl
-from routerbench_core.spec import Register
+from routerbench_core import Register, hookimpl
 
 if TYPE_CHECKING:
     import typer

@@ -1,6 +1,6 @@
 """Entry point: registers the Avengers-Pro router (light; numpy is imported only when used)."""
 
-from routerbench_core.hookspecs import hookimpl
+from routerbench_core import hookimpl
 
 
 @hookimpl

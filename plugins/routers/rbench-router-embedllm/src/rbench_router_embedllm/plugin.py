@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from routerbench_core.hookspecs import hookimpl
+from routerbench_core import hookimpl
 
 
 @hookimpl

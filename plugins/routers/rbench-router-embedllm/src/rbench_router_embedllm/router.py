@@ -19,15 +19,13 @@ import numpy as np
 import torch
 from torch import nn
 
-from routerbench_core.routing import (
+from routerbench_core import (
     LabeledSet,
     QuerySet,
     Router,
     RouterContext,
     RouterError,
     Routing,
-)
-from routerbench_core.torch_utils import (
     TrainResult,
     batches,
     check_pool,

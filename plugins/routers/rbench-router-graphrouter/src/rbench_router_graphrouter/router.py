@@ -28,15 +28,13 @@ import torch
 from torch import nn
 from torch_geometric.nn import GINEConv, HeteroConv, SAGEConv
 
-from routerbench_core.routing import (
+from routerbench_core import (
     LabeledSet,
     QuerySet,
     Router,
     RouterContext,
     RouterError,
     Routing,
-)
-from routerbench_core.torch_utils import (
     TrainResult,
     check_pool,
     ctx_seed,

@@ -24,15 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from routerbench_core import ml
-from routerbench_core.routing import (
-    LabeledSet,
-    QuerySet,
-    Router,
-    RouterContext,
-    RouterError,
-    Routing,
-)
+from routerbench_core import LabeledSet, QuerySet, Router, RouterContext, RouterError, Routing, ml
 
 #: Behaviour version (bump with a README changelog line when routing decisions change).
 VERSION = "1"

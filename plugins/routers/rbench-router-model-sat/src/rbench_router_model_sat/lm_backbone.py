@@ -17,7 +17,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from routerbench_core.routing import RouterError
+from routerbench_core import RouterError
 
 INQUIRY = "\nCan the model described above answer this instruction correctly? Answer:"
 

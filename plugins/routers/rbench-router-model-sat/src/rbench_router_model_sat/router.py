@@ -22,19 +22,17 @@ import numpy as np
 import torch
 from torch import nn
 
-from routerbench_core import ml
-from routerbench_core.routing import (
+from routerbench_core import (
     LabeledSet,
     QuerySet,
     Router,
     RouterContext,
     RouterError,
     Routing,
-)
-from routerbench_core.torch_utils import (
     TrainResult,
     batches,
     ctx_seed,
+    ml,
     predict_in_chunks,
     resolve_device,
     routed_score,

@@ -1,6 +1,6 @@
 """Entry point: registers the OpenRouter router (light)."""
 
-from routerbench_core.hookspecs import hookimpl
+from routerbench_core import hookimpl
 
 
 @hookimpl

@@ -28,14 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from routerbench_core.routing import (
-    LabeledSet,
-    QuerySet,
-    Router,
-    RouterContext,
-    RouterError,
-    Routing,
-)
+from routerbench_core import LabeledSet, QuerySet, Router, RouterContext, RouterError, Routing
 
 #: Behaviour version (bump with a README changelog line when results change).
 VERSION = "1"
@@ -94,7 +87,7 @@ class OpenRouterRouter(Router):
         """Nothing to learn: the routing decision is OpenRouter's."""
 
     def _open_store(self) -> Any:
-        from routerbench_core.store import Store, default_store_path
+        from routerbench_core.testing import Store, default_store_path
 
         return Store(self.store_path or default_store_path())
 
@@ -150,8 +143,8 @@ class OpenRouterRouter(Router):
         return host.load("backend", "openai")(**options)
 
     def _online(self, queries: QuerySet) -> Routing:
-        from routerbench_core.plugins import make_plugin_manager
-        from routerbench_core.schema import GenerationRequest, ModelSpec
+        from routerbench_core import GenerationRequest, ModelSpec
+        from routerbench_core.testing import make_plugin_manager
 
         host = make_plugin_manager()
         store = self._open_store()
@@ -230,7 +223,7 @@ class OpenRouterRouter(Router):
 
     def _save(self, items: list[Any], responses: list[Any], grades: list[Any]) -> None:
         """Record the answers as model ``column`` of the replay bench (created on first use)."""
-        from routerbench_core.schema import ModelSpec
+        from routerbench_core import ModelSpec
 
         store = self._open_store()
         try:

@@ -1,6 +1,6 @@
 """Entry point: registers the RouteLLM router (light; torch is imported only when used)."""
 
-from routerbench_core.hookspecs import hookimpl
+from routerbench_core import hookimpl
 
 
 @hookimpl

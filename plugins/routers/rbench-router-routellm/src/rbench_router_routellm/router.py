@@ -22,7 +22,7 @@ Like the paper's router, which learns from Chatbot Arena battles among many mode
 used for one strong/weak pair, the factorisation is trained on pairs of *all* models of the
 bench (``pairs="all"``, default) and queried for the chosen pair; ``pairs="pair"`` trains on the
 strong/weak pair only. Defaults: weak = the cheapest model on train, strong = the best on train
-(AvgAcc) among the others (:func:`routerbench_core.ml.strong_weak_pair`).
+(AvgAcc) among the others (:func:`routerbench_core.routing.ml.strong_weak_pair`).
 """
 
 from __future__ import annotations
@@ -32,15 +32,7 @@ from typing import Any
 
 import numpy as np
 
-from routerbench_core import ml
-from routerbench_core.routing import (
-    LabeledSet,
-    QuerySet,
-    Router,
-    RouterContext,
-    RouterError,
-    Routing,
-)
+from routerbench_core import LabeledSet, QuerySet, Router, RouterContext, RouterError, Routing, ml
 
 #: Behaviour version (bump with a README changelog line when routing decisions change).
 VERSION = "1"
@@ -136,7 +128,7 @@ class RouteLLMRouter(Router):
     def _train(self, emb: np.ndarray, score: np.ndarray, cost: np.ndarray) -> None:
         import torch
 
-        from routerbench_core.torch_utils import configure_threads
+        from routerbench_core import configure_threads
 
         configure_threads()
         models = (list(range(score.shape[1])) if self.pairs == "all"

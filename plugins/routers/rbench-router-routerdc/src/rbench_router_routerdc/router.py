@@ -26,20 +26,18 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from routerbench_core import ml
-from routerbench_core.routing import (
+from routerbench_core import (
     LabeledSet,
     QuerySet,
     Router,
     RouterContext,
     RouterError,
     Routing,
-)
-from routerbench_core.torch_utils import (
     TrainResult,
     batches,
     check_pool,
     ctx_seed,
+    ml,
     predict_in_chunks,
     resolve_device,
     routed_score,

@@ -1,0 +1,85 @@
+"""The ``rbench`` command line: a typer app whose commands come from plugins (built-ins too).
+
+Startup stays light: building the app imports the plugin manager and typer only; each command
+imports what it needs when it runs.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import typer
+
+from routerbench_core.plugins.manager import PluginError, PluginHost, make_plugin_manager
+
+if TYPE_CHECKING:
+    from routerbench_core.data.store import Store
+
+
+@dataclass
+class State:
+    """Per-invocation state shared by commands through ``ctx.obj``."""
+
+    host: PluginHost
+    store_path: Path | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def open_store(self) -> Store:
+        from routerbench_core.data.store import Store
+
+        return Store(self.store_path)
+
+
+def state(ctx: typer.Context) -> State:
+    obj = ctx.find_root().obj
+    assert isinstance(obj, State), "rbench commands must run under routerbench_core.commands.app.main"
+    return obj
+
+
+def fail(message: str, code: int = 2) -> typer.Exit:
+    """Print an error for the user and return the Exit to raise."""
+    typer.secho(f"error: {message}", err=True, fg=typer.colors.RED)
+    return typer.Exit(code)
+
+
+def build_app(host: PluginHost) -> typer.Typer:
+    app = typer.Typer(
+        name="rbench",
+        help="Benchmark LLM routers: collect, grade, import, route and report.",
+        no_args_is_help=True,
+        add_completion=False,
+        pretty_exceptions_enable=False,
+    )
+
+    @app.callback()
+    def _root(
+        ctx: typer.Context,
+        store: Path = typer.Option(
+            None, "--store", envvar="RBENCH_STORE", help="Store file (default ./rbench.db)."
+        ),
+    ) -> None:
+        obj = ctx.obj
+        if isinstance(obj, State):
+            obj.store_path = store
+
+    host.add_commands(app)
+    return app
+
+
+def main(argv: list[str] | None = None) -> None:
+    try:
+        host = make_plugin_manager()
+        app = build_app(host)
+    except PluginError as exc:
+        typer.secho(f"error: {exc}", err=True, fg=typer.colors.RED)
+        sys.exit(2)
+    app(args=argv, obj=State(host=host), prog_name="rbench")
+
+
+if __name__ == "__main__":  # `python -m routerbench_core.commands.app`: use the importable module's
+    from routerbench_core.commands.app import main as _main  # State, not a second copy in __main__
+
+    _main()

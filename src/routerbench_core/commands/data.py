@@ -1,0 +1,224 @@
+"""Built-in ``rbench data`` commands: import, export, info, list and delete benches.
+
+Kept light: this module imports typer only; the importers, the store and numpy are imported
+inside each command when it runs, so ``rbench --help`` and ``rbench list`` stay fast.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from routerbench_core.plugins.hookspecs import hookimpl
+
+IMPORT_HELP = "llmrouterbench, llmrouter, routerdc, routerbench or parquet"
+EXPORT_HELP = "llmrouterbench, parquet or csv"
+
+
+def bench_info(store: Any, name: str) -> dict[str, Any]:
+    """Everything ``rbench data info`` shows about one bench, as plain JSON-able data."""
+    s = store.summary(name)
+    meta = s.metadata
+    return {
+        "name": s.name,
+        "source": s.source,
+        "format": meta.get("import_format"),
+        "queries": s.n_queries,
+        "models": [m.name for m in store.models(name)],
+        "n_models": s.n_models,
+        "datasets": store.dataset_counts(name),
+        "source_splits": store.split_counts(name),
+        "responses": s.n_responses,
+        "failures": s.n_failures,
+        "grades": s.n_grades,
+        "cost_sources": store.cost_source_counts(name),
+        "cost_estimated": bool(meta.get("cost_estimated", False)),
+        "metadata": meta,
+    }
+
+
+def _print_info(info: dict[str, Any]) -> None:
+    echo = typer.echo
+    echo(f"bench {info['name']}  ({info['source'] or 'unknown source'})")
+    echo(f"  queries   {info['queries']:,}")
+    echo(f"  models    {info['n_models']}: {', '.join(info['models'])}")
+    echo(f"  responses {info['responses']:,} ({info['failures']:,} failed)")
+    echo(f"  grades    {info['grades']:,} scored")
+    sources = ", ".join(f"{k or 'none'} {v:,}" for k, v in info["cost_sources"].items())
+    echo(f"  cost      {sources or 'none'}"
+         + ("  [ESTIMATED: not measured per query]" if info["cost_estimated"] else ""))
+    if info["source_splits"]:
+        echo("  splits    " + ", ".join(f"{k or 'none'} {v:,}"
+                                        for k, v in info["source_splits"].items()))
+    echo("  datasets")
+    width = max((len(d) for d in info["datasets"]), default=0)
+    for dataset, n in info["datasets"].items():
+        echo(f"    {dataset:<{width}}  {n:>7,}")
+
+
+@hookimpl
+def register_commands(app: typer.Typer) -> None:
+    from routerbench_core.commands.app import fail, state
+
+    data = typer.Typer(
+        help="Import, export and inspect benches (queries × models outcomes) in the store.",
+        no_args_is_help=True,
+    )
+    app.add_typer(data, name="data")
+
+    def _errors() -> tuple[type[BaseException], ...]:
+        from routerbench_core.data.importers import DataFormatError
+        from routerbench_core.data.importers.base import MissingDependencyError
+        from routerbench_core.data.store import StoreError
+
+        return (DataFormatError, MissingDependencyError, StoreError)
+
+    def _existing(ctx: typer.Context) -> Any:
+        """The store, for commands that only read or remove: never create an empty file."""
+        from routerbench_core.data.store import StoreError, default_store_path
+
+        path = state(ctx).store_path or default_store_path()
+        if not Path(path).exists():
+            raise StoreError(
+                f"no store at {path}: import a bench first (`rbench data import FORMAT PATH "
+                "--name NAME`), or point --store / RBENCH_STORE at an existing store"
+            )
+        return state(ctx).open_store()
+
+    def _has_store(ctx: typer.Context) -> bool:
+        from routerbench_core.data.store import default_store_path
+
+        return Path(state(ctx).store_path or default_store_path()).exists()
+
+    @data.command("import")
+    def import_command(
+        ctx: typer.Context,
+        fmt: Annotated[str, typer.Argument(metavar="FORMAT", help=IMPORT_HELP)],
+        path: Annotated[Path, typer.Argument(help="File or folder to import.")],
+        name: Annotated[str, typer.Option("--name", "-n", help="Name of the bench to create.")],
+        replace: Annotated[bool, typer.Option(
+            "--replace", help="Replace an existing bench of that name (atomically).")] = False,
+    ) -> None:
+        """Import PATH as a new bench. All-or-nothing: on any error nothing is stored."""
+        from routerbench_core.data.importers import import_bench
+
+        try:
+            with state(ctx).open_store() as store:
+                result = import_bench(store, fmt, path, name, replace=replace)
+        except _errors() as exc:
+            raise fail(f"import failed, nothing was stored: {exc}") from None
+        typer.echo(
+            f"imported {result.n_queries:,} queries × {result.n_models} models "
+            f"({result.n_records:,} records) as bench {name!r} in "
+            f"{result.parse_s + result.write_s:.1f} s"
+        )
+        if result.cost_estimated:
+            typer.echo("note: this format has no per-query cost; costs are ESTIMATES "
+                       "(see `rbench data info` and docs/data-formats.md)")
+
+    @data.command("fetch")
+    def fetch_command(
+        ctx: typer.Context,
+        repo_id: Annotated[str, typer.Argument(help="Hub dataset repository, owner/name.")],
+        fmt: Annotated[str, typer.Option("--format", "-f", help=IMPORT_HELP)],
+        name: Annotated[str, typer.Option("--name", "-n", help="Name of the bench to create.")],
+        revision: Annotated[str, typer.Option(
+            "--revision", help="Commit, tag or branch to pin (recommended).")] = None,  # type: ignore[assignment]
+        subdir: Annotated[str, typer.Option(
+            "--subdir", help="Only this folder of the repository (e.g. results/bench).")] = None,  # type: ignore[assignment]
+        replace: Annotated[bool, typer.Option(
+            "--replace", help="Replace an existing bench of that name (atomically).")] = False,
+    ) -> None:
+        """Download a public data set from its hub repository (network!) and import it."""
+        from routerbench_core.data.fetch import FetchError, fetch_and_import
+
+        try:
+            with state(ctx).open_store() as store:
+                path, result = fetch_and_import(store, repo_id, fmt, name, revision=revision,
+                                                subdir=subdir, replace=replace)
+        except (*_errors(), FetchError) as exc:
+            raise fail(f"fetch failed, nothing was stored: {exc}") from None
+        typer.echo(f"downloaded {repo_id}{'@' + revision if revision else ''} to {path}")
+        typer.echo(f"imported {result.n_queries:,} queries × {result.n_models} models as bench "
+                   f"{name!r}")
+
+    @data.command("export")
+    def export_command(
+        ctx: typer.Context,
+        bench: Annotated[str, typer.Argument(help="Bench to export.")],
+        fmt: Annotated[str, typer.Argument(metavar="FORMAT", help=EXPORT_HELP)],
+        out: Annotated[Path, typer.Argument(help="Output folder (or .csv file for csv).")],
+    ) -> None:
+        """Write a bench in FORMAT under OUT."""
+        from routerbench_core.data.importers import export_bench
+
+        try:
+            with _existing(ctx) as store:
+                files = export_bench(store, bench, fmt, out)
+        except _errors() as exc:
+            raise fail(str(exc)) from None
+        typer.echo(f"wrote {len(files)} file(s) under {out}")
+
+    @data.command("info")
+    def info_command(
+        ctx: typer.Context,
+        bench: str = typer.Argument(None, help="Bench to describe (default: every bench)."),
+        as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+    ) -> None:
+        """Queries, models, per-dataset counts, responses, failures, grades and cost source."""
+        infos: list[dict[str, Any]] = []
+        try:
+            if bench is not None or _has_store(ctx):
+                with _existing(ctx) as store:
+                    names = [bench] if bench is not None else store.bench_names()
+                    infos = [bench_info(store, n) for n in names]
+        except _errors() as exc:
+            raise fail(str(exc)) from None
+        if as_json:
+            typer.echo(json.dumps(infos[0] if bench is not None else infos, indent=2))
+            return
+        if not infos:
+            typer.echo("no benches in the store; import one with `rbench data import`")
+        for info in infos:
+            _print_info(info)
+
+    @data.command("list")
+    def list_command(
+        ctx: typer.Context,
+        as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+    ) -> None:
+        """List the benches in the store."""
+        rows: list[dict[str, Any]] = []
+        try:
+            if _has_store(ctx):
+                with _existing(ctx) as store:
+                    for n in store.bench_names():
+                        s = store.summary(n)
+                        rows.append({"name": n, "queries": s.n_queries, "models": s.n_models,
+                                     "responses": s.n_responses, "source": s.source})
+        except _errors() as exc:
+            raise fail(str(exc)) from None
+        if as_json:
+            typer.echo(json.dumps(rows, indent=2))
+            return
+        if not rows:
+            typer.echo("no benches in the store; import one with `rbench data import`")
+        for r in rows:
+            typer.echo(f"{r['name']:<24} {r['queries']:>8,} queries  {r['models']:>3} models  "
+                       f"{r['responses']:>9,} responses  {r['source'] or ''}")
+
+    @data.command("delete")
+    def delete_command(
+        ctx: typer.Context,
+        bench: str = typer.Argument(..., help="Bench to delete with all its outcomes."),
+    ) -> None:
+        """Delete a bench and all its queries, responses and grades."""
+        try:
+            with _existing(ctx) as store:
+                store.delete_bench(bench)
+        except _errors() as exc:
+            raise fail(str(exc)) from None
+        typer.echo(f"deleted bench {bench!r}")

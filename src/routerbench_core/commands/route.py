@@ -1,0 +1,184 @@
+"""``rbench route``: evaluate routers on a stored bench under the leak-free protocol."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from routerbench_core.plugins.hookspecs import hookimpl
+
+
+def parse_params(items: list[str], routers: list[str]) -> dict[str, dict[str, Any]]:
+    """``router.key=value`` items into ``{router: {key: value}}``; values are YAML scalars
+    (``0.5``, ``true``, ``[1, 2]``). A bare ``key=value`` is allowed with a single router."""
+    import yaml
+
+    out: dict[str, dict[str, Any]] = {r: {} for r in routers}
+    for item in items:
+        lhs, sep, raw = item.partition("=")
+        if not sep:
+            raise ValueError(f"--param {item!r} must look like ROUTER.KEY=VALUE")
+        router, dot, key = lhs.rpartition(".")
+        if not dot:
+            if len(routers) != 1:
+                raise ValueError(f"--param {item!r}: say which router, as ROUTER.{lhs}=VALUE")
+            router, key = routers[0], lhs
+        if router not in out:
+            raise ValueError(
+                f"--param {item!r} names router {router!r}, which is not among --router "
+                f"{', '.join(routers)}"
+            )
+        try:
+            value = yaml.safe_load(raw) if raw.strip() else ""
+        except yaml.YAMLError:
+            value = raw
+        out[router][key.strip()] = value
+    return out
+
+
+def _csv(value: str | None) -> list[str]:
+    return [p.strip() for p in (value or "").split(",") if p.strip()]
+
+
+@hookimpl
+def register_commands(app: typer.Typer) -> None:
+    from routerbench_core.commands.app import fail, state
+
+    @app.command("route")
+    def route_command(
+        ctx: typer.Context,
+        router: list[str] = typer.Option(  # noqa: B008
+            ..., "--router", "-r", help="Router to evaluate (repeat for several)."),
+        bench: str = typer.Option(..., "--bench", "-b", help="Bench in the store."),
+        setting: str = typer.Option("perf", "--setting", help="perf or perf-cost."),
+        seeds: str = typer.Option("42,999,2024,2025,3407", "--seeds",
+                                  help="Comma-separated split seeds."),
+        embedder: str = typer.Option(None, "--embedder",
+                                     help="Embedder for routers that need one (default minilm)."),
+        embedder_option: list[str] = typer.Option(  # noqa: B008
+            [], "--embedder-option", help="Embedder option KEY=VALUE (repeat)."),
+        embed_text: str = typer.Option(
+            "query", "--embed-text",
+            help="query: embed prompts without the template a dataset's prompts share "
+            "(few-shot exemplars, instructions); full: embed them as stored."),
+        param: list[str] = typer.Option(  # noqa: B008
+            [], "--param", "-p", help="Router parameter ROUTER.KEY=VALUE (repeat)."),
+        ood: str = typer.Option(None, "--ood", help="Datasets held out wholly for test (a,b)."),
+        device: str = typer.Option("cpu", "--device", help="cpu or cuda."),
+        valid_fraction: float = typer.Option(0.15, "--valid-fraction",
+                                             help="Share of each dataset's train kept for valid."),
+        test_fraction: float = typer.Option(0.3, "--test-fraction", help="Share for test."),
+        split: str = typer.Option("protocol", "--split",
+                                  help="protocol (70/30 per dataset) or source (the import's "
+                                  "own train/test labels)."),
+        missing: str = typer.Option("wrong", "--missing",
+                                    help="A chosen model with no score counts as wrong, or skip."),
+        json_out: Path = typer.Option(None, "--json", help="Write the report JSON here."),  # noqa: B008
+        plot: Path = typer.Option(None, "--plot", help="Write a Pareto plot (PNG) here."),  # noqa: B008
+    ) -> None:
+        """Train and evaluate routers on a bench, every seed, against the baselines."""
+        import json
+
+        from rich.console import Console
+        from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+        from routerbench_core.data.store import StoreError
+        from routerbench_core.embedding.base import DEFAULT_EMBEDDER, load_embedder, parse_options
+        from routerbench_core.plugins.manager import UnknownNameError
+        from routerbench_core.plugins.spec import PluginLoadError
+        from routerbench_core.report.build import build_report, plot_pareto, render_tables
+        from routerbench_core.routing.evaluate import Evaluator, needs_embeddings, run_all
+        from routerbench_core.routing.protocol import SplitError
+        from routerbench_core.routing.router import RouterError
+
+        st = state(ctx)
+        host = st.host
+        console = Console(stderr=False)
+        if setting not in ("perf", "perf-cost"):
+            raise fail(f"--setting must be perf or perf-cost, not {setting!r}")
+        if embed_text not in ("query", "full"):
+            raise fail(f"--embed-text must be query or full, not {embed_text!r}")
+        if split not in ("protocol", "source"):
+            raise fail(f"--split must be protocol or source, not {split!r}")
+        if missing not in ("wrong", "skip"):
+            raise fail(f"--missing must be wrong or skip, not {missing!r}")
+        if device not in ("cpu", "cuda") and not device.startswith("cuda:"):
+            raise fail(f"--device must be cpu or cuda, not {device!r}")
+        try:
+            seed_list = [int(s) for s in _csv(seeds)]
+        except ValueError:
+            raise fail(f"--seeds must be comma-separated integers, got {seeds!r}") from None
+        if not seed_list:
+            raise fail("--seeds is empty")
+        if len(set(router)) != len(router):
+            raise fail("a router is named twice in --router")
+        try:
+            params = parse_params(param, list(router))
+            for name in router:
+                host.get("router", name)
+            store = st.open_store()
+        except (ValueError, UnknownNameError, StoreError) as exc:
+            raise fail(str(exc)) from None
+        try:
+            matrix = store.load_matrix(bench)
+            if matrix.n_queries == 0 or matrix.n_models == 0:
+                raise fail(f"bench {bench!r} has no queries or no models")
+            emb = None
+            if needs_embeddings(host, router):
+                options = parse_options(embedder_option)
+                emb = load_embedder(host, embedder or DEFAULT_EMBEDDER, options)
+                if device != "cpu" and "device" not in options and hasattr(emb, "device"):
+                    emb.device = device  # type: ignore[attr-defined]  # embed on the GPU too
+            source_splits = None
+            if split == "source":
+                source_splits = [q.source_split for q in store.queries(bench)]
+            outputs = _Outputs(store, bench)
+            ev = Evaluator(
+                matrix, setting=setting, seeds=seed_list, ood=_csv(ood),  # type: ignore[arg-type]
+                test_fraction=test_fraction, valid_fraction=valid_fraction, embedder=emb,
+                store=store, device=device, missing=missing,  # type: ignore[arg-type]
+                split_source=split, source_splits=source_splits,  # type: ignore[arg-type]
+                outputs=outputs, text_view=embed_text,  # type: ignore[arg-type]
+            )
+            with Progress(TextColumn("{task.description}"), BarColumn(),
+                          TextColumn("{task.completed}/{task.total} seed runs"),
+                          TimeElapsedColumn(), console=console, transient=True) as progress:
+                task = progress.add_task("routing", total=len(router) * len(seed_list))
+
+                def report_progress(message: str, fraction: float) -> None:
+                    progress.update(task, description=f"{message} ({100 * fraction:.0f}%)")
+
+                def seed_done(name: str, seed: int) -> None:
+                    progress.update(task, description=f"{name} seed {seed} done", advance=1)
+
+                ev.progress = report_progress
+                runs = run_all(ev, host, list(router), params, on_seed=seed_done)
+            report = build_report(ev, runs)
+        except (StoreError, SplitError, RouterError, PluginLoadError, UnknownNameError,
+                ValueError) as exc:
+            raise fail(str(exc)) from None
+        finally:
+            store.close()
+        render_tables(report, console)
+        if json_out is not None:
+            json_out.write_text(json.dumps(report, indent=2, allow_nan=False) + "\n")
+            console.print(f"wrote {json_out}")
+        if plot is not None:
+            if setting != "perf-cost":
+                console.print("[yellow]--plot draws the cost–accuracy plane; with --setting "
+                              "perf it shows one point per router[/yellow]")
+            plot_pareto(report, str(plot))
+            console.print(f"wrote {plot}")
+
+
+class _Outputs:
+    """Reads stored answer texts for cascades; holds only the store handle and bench name."""
+
+    def __init__(self, store: Any, bench: str) -> None:
+        self._store = store
+        self._bench = bench
+
+    def __call__(self, model: str, keys: list[str]) -> list[str | None]:
+        return self._store.outputs(self._bench, model, keys)

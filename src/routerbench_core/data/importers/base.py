@@ -1,0 +1,334 @@
+"""Shared pieces of every importer: the error type, field validators and the in-memory bench.
+
+An import is all-or-nothing: an importer parses and validates the whole input into an
+:class:`ImportedBench` (plain tuples, no pydantic per record, so 400k records stay fast), and
+only then is it written to the store in one transaction. Every check raises
+:class:`DataFormatError`, which names the file, the record and the field so the user can fix the
+input.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import re
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from routerbench_core.schema import ModelSpec
+
+#: Bumped when an importer changes what it stores for the same input.
+IMPORTER_VERSION = "1"
+
+#: File-name suffixes that name a source split (``gsm8k_train.json``, ``mmlu-test.json``).
+_SPLIT_SUFFIX = re.compile(r"^(?P<name>.+?)[_-](?P<split>train|test|val|valid|validation|dev)$")
+
+
+class DataFormatError(ValueError):
+    """Malformed import input. The message names file, record and field."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        file: str | Path | None = None,
+        record: str | int | None = None,
+        field: str | None = None,
+    ) -> None:
+        self.file = None if file is None else str(file)
+        self.record = record
+        self.field = field
+        self.reason = message
+        parts = []
+        if self.file is not None:
+            parts.append(self.file)
+        if record is not None:
+            parts.append(f"record {record}")
+        if field is not None:
+            parts.append(f"field {field!r}")
+        prefix = ": ".join(parts)
+        super().__init__(f"{prefix}: {message}" if prefix else message)
+
+
+class MissingDependencyError(RuntimeError):
+    """A format needs an optional package that is not installed; the message says which."""
+
+
+def text_id(text: str) -> str:
+    """A short stable id for a query known only by its text (16 hex digits of SHA-256)."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+def dumps(value: Any) -> str:
+    """Compact JSON as the store keeps it."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def read_json(path: Path) -> Any:
+    """Parse a JSON file; bad JSON becomes a :class:`DataFormatError` with line and column."""
+    try:
+        with open(path, "rb") as fh:
+            return json.loads(fh.read())
+    except json.JSONDecodeError as exc:
+        raise DataFormatError(
+            f"invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}", file=path
+        ) from None
+    except UnicodeDecodeError as exc:
+        raise DataFormatError(f"not UTF-8 text: {exc}", file=path) from None
+    except OSError as exc:
+        raise DataFormatError(f"cannot read file: {exc.strerror or exc}", file=path) from None
+
+
+def split_from_stem(stem: str) -> tuple[str, str | None]:
+    """``"gsm8k_train"`` → ``("gsm8k", "train")``; ``"mmlu-test"`` → ``("mmlu", "test")``;
+    a name without a split suffix → ``(name, None)``."""
+    m = _SPLIT_SUFFIX.match(stem)
+    if m is None:
+        return stem, None
+    split = m.group("split")
+    return m.group("name"), {"valid": "val", "validation": "val", "dev": "val"}.get(split, split)
+
+
+def _describe(value: Any) -> str:
+    text = repr(value)
+    if len(text) > 60:
+        text = text[:57] + "..."
+    return f"{type(value).__name__} {text}"
+
+
+class Where:
+    """Where a record came from, for error messages (cheap: built only on error)."""
+
+    __slots__ = ("file", "record")
+
+    def __init__(self, file: str | Path, record: str | int) -> None:
+        self.file = file
+        self.record = record
+
+    def error(self, field: str | None, message: str) -> DataFormatError:
+        return DataFormatError(message, file=self.file, record=self.record, field=field)
+
+
+def require(obj: Any, name: str, where: Where) -> Any:
+    """``obj[name]``, or an error saying the field is missing."""
+    if not isinstance(obj, dict):
+        raise where.error(None, f"expected a JSON object, got {_describe(obj)}")
+    try:
+        return obj[name]
+    except KeyError:
+        raise where.error(name, "missing required field") from None
+
+
+def as_score(value: Any, name: str, where: Where, *, allow_none: bool = True) -> float | None:
+    """A score in [0, 1] (``None`` = not gradable when allowed). Booleans are refused: a
+    ``true`` score is almost always a column mix-up."""
+    t = type(value)
+    if t is float or t is int:
+        if 0.0 <= value <= 1.0:
+            return float(value)
+        if t is float and math.isnan(value):
+            raise where.error(name, "score is NaN; use null for an ungradable answer")
+        raise where.error(name, f"score {value!r} is outside [0, 1]")
+    if value is None and allow_none:
+        return None
+    raise where.error(name, f"expected a number in [0, 1]{' or null' if allow_none else ''}, "
+                            f"got {_describe(value)}")
+
+
+def as_tokens(value: Any, name: str, where: Where) -> int | None:
+    """A non-negative token count or ``None``. An integral float (``12.0``) is accepted."""
+    t = type(value)
+    if t is int:
+        if value >= 0:
+            return value
+    elif value is None:
+        return None
+    elif t is float and value.is_integer() and value >= 0:
+        return int(value)
+    raise where.error(name, f"expected a non-negative integer or null, got {_describe(value)}")
+
+
+def as_cost(value: Any, name: str, where: Where) -> float | None:
+    """A non-negative, finite USD amount or ``None``."""
+    t = type(value)
+    if (t is float or t is int) and value >= 0 and math.isfinite(value):
+        return float(value)
+    if value is None:
+        return None
+    raise where.error(name, f"expected a non-negative number (USD) or null, got {_describe(value)}")
+
+
+def as_text(value: Any, name: str, where: Where, *, allow_none: bool = True) -> str | None:
+    if type(value) is str:
+        return value
+    if value is None and allow_none:
+        return None
+    raise where.error(name, f"expected a string{' or null' if allow_none else ''}, "
+                            f"got {_describe(value)}")
+
+
+def as_messages(value: Any, name: str, where: Where) -> tuple[list[dict[str, Any]], str]:
+    """A chat prompt (a list of ``{"role", "content"}`` with text content): the messages and
+    their contents joined by blank lines as the query text."""
+    if not isinstance(value, list) or not value:
+        raise where.error(name, f"expected a string or a non-empty list of chat messages, "
+                                f"got {_describe(value)}")
+    for i, msg in enumerate(value):
+        if not (isinstance(msg, dict) and type(msg.get("role")) is str
+                and type(msg.get("content")) is str):
+            raise where.error(f"{name}[{i}]", "expected a message {\"role\": str, "
+                                              f"\"content\": str}}, got {_describe(msg)}")
+    return value, "\n\n".join(m["content"] for m in value)
+
+
+def as_float_cell(text: str, name: str, where: Where, *, low: float = 0.0,
+                  high: float = math.inf) -> float | None:
+    """A CSV cell as a number; an empty cell is missing (``None``), never 0."""
+    if text == "" or text.isspace():
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        raise where.error(name, f"expected a number, got {text[:60]!r}") from None
+    if not (low <= value <= high) or math.isnan(value):
+        raise where.error(name, f"value {value!r} is outside [{low}, {high}]")
+    return value
+
+
+@dataclass
+class ImportedBench:
+    """A fully parsed and validated bench, ready to write in one transaction.
+
+    Rows are tuples in the store's column order without the bench id (see
+    :meth:`routerbench_core.data.store.Store.write_bench`): queries
+    ``(idx, key, dataset, qid, text, messages_json, ground_truth_json, source_split,
+    metadata_json)``, responses ``(q, m, raw_output, prompt_tokens, completion_tokens,
+    reasoning_tokens, cached_tokens, cost, cost_source, latency, error, request_hash,
+    created_at, metadata_json)``, grades ``(q, m, score, prediction, grader, grader_version,
+    details_json, created_at)``.
+    """
+
+    format: str
+    source: str
+    models: list[ModelSpec] = field(default_factory=list)
+    queries: list[tuple[Any, ...]] = field(default_factory=list)
+    responses: list[tuple[Any, ...]] = field(default_factory=list)
+    grades: list[tuple[Any, ...]] = field(default_factory=list)
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def n_records(self) -> int:
+        return len(self.responses)
+
+
+class BenchBuilder:
+    """Accumulates queries, models and outcomes with the checks every format shares:
+    unique query keys, known models, one outcome per (query, model)."""
+
+    def __init__(self, fmt: str, source: str | Path) -> None:
+        self.bench = ImportedBench(format=fmt, source=str(source))
+        self.query_index: dict[str, int] = {}
+        self.model_index: dict[str, int] = {}
+        self.created_at = time.time()
+        self.grader = f"import:{fmt}"
+        self._cells: set[int] = set()
+
+    # -- models ------------------------------------------------------------------------------
+
+    def add_model(self, spec: ModelSpec) -> int:
+        idx = self.model_index.get(spec.name)
+        if idx is not None:
+            return idx
+        idx = len(self.bench.models)
+        self.bench.models.append(spec)
+        self.model_index[spec.name] = idx
+        return idx
+
+    def model(self, name: str, where: Where, field: str | None = None) -> int:
+        """The index of a declared model; an undeclared one is an error."""
+        idx = self.model_index.get(name)
+        if idx is None:
+            known = ", ".join(self.model_index) or "none"
+            raise where.error(field, f"unknown model {name!r}; models in this import: {known}")
+        return idx
+
+    # -- queries -----------------------------------------------------------------------------
+
+    def add_query(
+        self,
+        *,
+        key: str,
+        dataset: str,
+        qid: str,
+        text: str,
+        where: Where,
+        messages: Any = None,
+        ground_truth: Any = None,
+        source_split: str | None = None,
+        metadata: dict[str, Any] | None = None,
+    ) -> int:
+        """Add a new query; a key seen before is a duplicate record."""
+        if key in self.query_index:
+            raise where.error(None, f"duplicate record: query {key!r} was already given")
+        idx = len(self.bench.queries)
+        self.query_index[key] = idx
+        self.bench.queries.append(
+            (
+                idx, key, dataset, qid, text,
+                None if messages is None else dumps(messages),
+                None if ground_truth is None else dumps(ground_truth),
+                source_split, dumps(metadata) if metadata else "{}",
+            )
+        )
+        return idx
+
+    # -- outcomes ----------------------------------------------------------------------------
+
+    def add_outcome(
+        self,
+        q: int,
+        m: int,
+        where: Where,
+        *,
+        score: float | None,
+        has_grade: bool = True,
+        raw_output: str | None = None,
+        prediction: str | None = None,
+        prompt_tokens: int | None = None,
+        completion_tokens: int | None = None,
+        cost: float | None = None,
+        cost_source: str | None = None,
+        error: str | None = None,
+        metadata_json: str = "{}",
+    ) -> None:
+        """One model's outcome on one query: a response row, plus a grade row unless the call
+        failed or ``has_grade`` is false (a missing score is not a 0)."""
+        cell = (q << 20) | m
+        if cell in self._cells:
+            name = self.bench.models[m].name
+            key = self.bench.queries[q][1]
+            raise where.error(
+                None, f"duplicate record: model {name!r} already has an outcome for {key!r}"
+            )
+        self._cells.add(cell)
+        created = self.created_at
+        self.bench.responses.append(
+            (q, m, raw_output, prompt_tokens, completion_tokens, None, None, cost,
+             cost_source if cost is not None else None, None, error, None, created,
+             metadata_json)
+        )
+        if error is None and has_grade:
+            self.bench.grades.append(
+                (q, m, score, prediction, self.grader, IMPORTER_VERSION, "{}", created)
+            )
+
+    def finish(self, **metadata: Any) -> ImportedBench:
+        if not self.bench.queries:
+            raise DataFormatError(f"no records found in {self.bench.source}")
+        self.bench.metadata.update(metadata)
+        self.bench.metadata.setdefault("import_format", self.bench.format)
+        self.bench.metadata.setdefault("importer_version", IMPORTER_VERSION)
+        return self.bench

@@ -1,0 +1,321 @@
+"""LLMRouterBench's released layout: ``results/bench/<dataset>/<split>/<model>/<file>.json``.
+
+Each file holds one model's run on one dataset split: top-level ``dataset_name``, ``split``,
+``model_name`` (optional; the folder names are used when absent), summary figures
+(``performance``, ``cost``, ``tokens``, ``counts``) and ``records[]`` with ``index``,
+``origin_query``, ``prompt``, ``prediction``, ``ground_truth``, ``score``, ``prompt_tokens``,
+``completion_tokens``, ``cost`` and ``raw_output``.
+
+Several runs of one (dataset, split, model) may sit side by side; the newest wins: the file
+whose name ends in a ``YYYYMMDD_HHMMSS`` timestamp latest in time, and for names without one,
+the file's modification time (a name with a timestamp is compared by that timestamp read as
+UTC). Files with ``"demo": true`` are sample runs and never win: the newest other file does.
+
+The query key is ``<dataset>/<split>/<index>``: stable for the same record in every model's
+file, and distinct across splits of one dataset.
+"""
+
+from __future__ import annotations
+
+import calendar
+import json
+import operator
+import os
+import re
+import time
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+from routerbench_core.data.importers.base import (
+    IMPORTER_VERSION,
+    BenchBuilder,
+    DataFormatError,
+    ImportedBench,
+    Where,
+    as_cost,
+    as_messages,
+    as_score,
+    as_text,
+    as_tokens,
+    dumps,
+    read_json,
+)
+from routerbench_core.schema import ModelSpec
+
+FORMAT = "llmrouterbench"
+_STAMP = re.compile(r"(\d{8})_(\d{6})(?=\.json$)")
+#: ``split`` written for queries that came from a source without one.
+DEFAULT_SPLIT = "unsplit"
+_FIELD_NAMES = ("index", "score", "prompt", "origin_query", "raw_output", "prediction",
+                "prompt_tokens", "completion_tokens", "cost")
+_FIELDS = operator.itemgetter(*_FIELD_NAMES)
+_INF = float("inf")
+
+
+def bench_root(path: Path) -> Path:
+    """Accept the release root, its ``results/`` folder or ``results/bench`` itself."""
+    for candidate in (path / "results" / "bench", path / "bench"):
+        if candidate.is_dir():
+            return candidate
+    if path.is_dir():
+        return path
+    raise DataFormatError(f"no such folder: {path}")
+
+
+def file_time(path: Path) -> float:
+    """When a run was written: the ``YYYYMMDD_HHMMSS`` stamp in its name, else its mtime."""
+    m = _STAMP.search(path.name)
+    if m:
+        try:
+            return float(calendar.timegm(time.strptime(m.group(1) + m.group(2), "%Y%m%d%H%M%S")))
+        except ValueError:
+            pass
+    return path.stat().st_mtime
+
+
+def run_folders(root: Path) -> list[tuple[str, str, str, list[Path]]]:
+    """``(dataset, split, model_folder, files)`` for every run folder, in name order."""
+    groups: dict[tuple[str, str, str], list[Path]] = defaultdict(list)
+    for dataset_dir in sorted(p for p in root.iterdir() if p.is_dir()):
+        for split_dir in sorted(p for p in dataset_dir.iterdir() if p.is_dir()):
+            for model_dir in sorted(p for p in split_dir.iterdir() if p.is_dir()):
+                for entry in os.scandir(model_dir):
+                    if entry.is_file() and entry.name.endswith(".json"):
+                        groups[(dataset_dir.name, split_dir.name, model_dir.name)].append(
+                            Path(entry.path)
+                        )
+    if not groups:
+        raise DataFormatError(
+            f"no result files under {root}: expected <dataset>/<split>/<model>/<file>.json"
+        )
+    return [
+        (dataset, split, model, files) for (dataset, split, model), files in sorted(groups.items())
+    ]
+
+
+def _age(path: Path) -> tuple[float, str]:
+    return (file_time(path), path.name)
+
+
+def _newest_real_run(files: list[Path]) -> tuple[Path, dict[str, Any]] | None:
+    """The newest file of a run folder that is not a demo run (None if all are demos)."""
+    for file in sorted(files, key=_age, reverse=True):
+        data = read_json(file)
+        if not isinstance(data, dict):
+            raise DataFormatError("expected a JSON object with 'records'", file=file)
+        if data.get("demo") is not True:
+            return file, data
+    return None
+
+
+def _top_name(data: dict[str, Any], field: str, fallback: str, path: Path) -> str:
+    value = data.get(field)
+    if value is None:
+        return fallback
+    if type(value) is not str or not value:
+        raise DataFormatError(f"expected a non-empty string, got {value!r}", file=path,
+                              field=field)
+    return value
+
+
+def parse(path: Path) -> ImportedBench:
+    """Parse a release. This is the format of the 400k-record releases, so its record loop
+    appends rows to the builder's lists directly (with the same checks as
+    ``BenchBuilder.add_query``/``add_outcome``: a record key is unique within its run file
+    and a run gives one model's outcomes, so no (query, model) cell can repeat)."""
+    root = bench_root(Path(path))
+    builder = BenchBuilder(FORMAT, path)
+    bench = builder.bench
+    queries = bench.queries
+    responses = bench.responses
+    grades = bench.grades
+    qindex = builder.query_index
+    created = builder.created_at
+    grader = builder.grader
+
+    seen_runs: dict[tuple[str, str, str], Path] = {}
+    demo_runs: list[str] = []
+    files_used = 0
+    for dataset_dir, split_dir, model_dir, files in run_folders(root):
+        found = _newest_real_run(files)
+        if found is None:
+            demo_runs.append(f"{dataset_dir}/{split_dir}/{model_dir}")
+            continue
+        file, data = found
+        dataset = _top_name(data, "dataset_name", dataset_dir, file)
+        split = _top_name(data, "split", split_dir, file)
+        model = _top_name(data, "model_name", model_dir, file)
+        run = (dataset, split, model)
+        if run in seen_runs:
+            raise DataFormatError(
+                f"run {dataset}/{split}/{model} is also given by {seen_runs[run]}", file=file,
+                field="model_name",
+            )
+        seen_runs[run] = file
+        records = data.get("records")
+        if not isinstance(records, list):
+            raise DataFormatError("expected a list of records", file=file, field="records")
+        files_used += 1
+        m = builder.add_model(ModelSpec(name=model))
+        prefix = f"{dataset}/{split}/"
+        indices_seen: dict[str, int] = {}
+        for pos, rec in enumerate(records):
+            try:
+                index, score, prompt, origin, raw, pred, pt, ct, cost = _FIELDS(rec)
+            except KeyError:
+                if type(rec) is not dict:
+                    raise Where(file, pos).error(None, "expected a JSON object") from None
+                for required in ("index", "score"):
+                    if required not in rec:
+                        raise Where(file, pos).error(required, "missing required field") from None
+                index, score, prompt, origin, raw, pred, pt, ct, cost = (
+                    rec.get(f) for f in _FIELD_NAMES
+                )
+            except TypeError:
+                raise Where(file, pos).error(None, "expected a JSON object") from None
+            ti = type(index)
+            if ti is not int and ti is not str:
+                raise Where(file, pos).error(
+                    "index", f"expected an integer or string, got {type(index).__name__}"
+                )
+            key = prefix + str(index)  # 7 and "7" name the same record
+            if key in indices_seen:
+                raise Where(file, f"{pos} (index {index})").error(
+                    "index", f"duplicate record: index {index!r} already at record "
+                    f"{indices_seen[key]}"
+                )
+            indices_seen[key] = pos
+            error = rec.get("error")
+            messages = None
+            # Fast path: the common, well-typed record skips the per-field validators.
+            if not (
+                (type(score) is float or type(score) is int) and 0 <= score <= 1
+                and type(pt) is int and pt >= 0 and type(ct) is int and ct >= 0
+                and (type(cost) is float or type(cost) is int) and 0 <= cost < _INF
+                and (type(raw) is str or raw is None)
+                and (type(prompt) is str or prompt is None)
+                and (type(origin) is str or origin is None)
+                and error is None
+            ):
+                where = Where(file, f"{pos} (index {index})")
+                score = as_score(score, "score", where)
+                pt = as_tokens(pt, "prompt_tokens", where)
+                ct = as_tokens(ct, "completion_tokens", where)
+                cost = as_cost(cost, "cost", where)
+                raw = as_text(raw, "raw_output", where)
+                if type(prompt) is list:
+                    messages, prompt = as_messages(prompt, "prompt", where)
+                else:
+                    prompt = as_text(prompt, "prompt", where)
+                origin = as_text(origin, "origin_query", where)
+                error = as_text(error, "error", where)
+            if pred is not None and type(pred) is not str:
+                pred = dumps(pred)
+            q = qindex.get(key)
+            text = prompt if prompt is not None else origin
+            if q is None:
+                if text is None:
+                    raise Where(file, f"{pos} (index {index})").error(
+                        "prompt", "missing: a record needs 'prompt' or 'origin_query'"
+                    )
+                meta: dict[str, Any] = {"index": index}
+                if origin is not None and origin != text:
+                    meta["origin_query"] = origin
+                gt = rec.get("ground_truth")
+                q = len(queries)
+                qindex[key] = q
+                queries.append(
+                    (q, key, dataset, f"{split}/{index}", text,
+                     None if messages is None else dumps(messages),
+                     None if gt is None else dumps(gt), split, dumps(meta))
+                )
+            elif text is not None and text != queries[q][4]:
+                raise Where(file, f"{pos} (index {index})").error(
+                    "prompt", f"differs from the prompt other models' files give for {key!r}; "
+                    "the files do not describe the same queries"
+                )
+            responses.append(
+                (q, m, raw, pt, ct, None, None, cost, None if cost is None else "imported",
+                 None, error, None, created, "{}")
+            )
+            if error is None:
+                grades.append((q, m, score, pred, grader, IMPORTER_VERSION, "{}", created))
+    metadata: dict[str, Any] = {"files": files_used}
+    if demo_runs:
+        metadata["skipped_demo_runs"] = demo_runs
+    return builder.finish(**metadata)
+
+
+# -- export ---------------------------------------------------------------------------------
+
+
+def _safe(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", name) or "_"
+
+
+def export(store: Any, bench: str, out: Path) -> list[Path]:
+    """Write ``bench`` as ``out/results/bench/<dataset>/<split>/<model>/<model>_<stamp>.json``.
+
+    Names that are not safe as folder names are sanitised in the path; the exact names travel
+    in the top-level ``dataset_name``/``split``/``model_name`` fields, which the importer reads.
+    """
+    bench_id = store.bench_id(bench)
+    models = [r[0] for r in store.execute(
+        "SELECT name FROM models WHERE bench_id=? ORDER BY idx", (bench_id,))]
+    qrows = store.execute(
+        "SELECT idx, dataset, qid, text, messages, ground_truth, source_split, metadata "
+        "FROM queries "
+        "WHERE bench_id=? ORDER BY idx", (bench_id,)).fetchall()
+    grades = {
+        (q, m): (s, p)
+        for q, m, s, p in store.execute(
+            "SELECT q, m, score, prediction FROM grades WHERE bench_id=?", (bench_id,))
+    }
+    runs: dict[tuple[str, str, int], list[dict[str, Any]]] = defaultdict(list)
+    qinfo = {}
+    for idx, dataset, qid, text, messages, gt, split, meta in qrows:
+        meta = json.loads(meta)
+        index = meta.get("index", qid)
+        prompt = text if messages is None else json.loads(messages)
+        qinfo[idx] = (dataset, split or DEFAULT_SPLIT, index, prompt,
+                      meta.get("origin_query", text), None if gt is None else json.loads(gt))
+    for q, m, raw, pt, ct, cost, error in store.execute(
+        "SELECT q, m, raw_output, prompt_tokens, completion_tokens, cost, error FROM responses "
+        "WHERE bench_id=? ORDER BY m, q", (bench_id,)):
+        dataset, split, index, text, origin, gt = qinfo[q]
+        score, pred = grades.get((q, m), (None, None))
+        rec = {
+            "index": index, "origin_query": origin, "prompt": text, "prediction": pred,
+            "ground_truth": gt, "score": score, "prompt_tokens": pt, "completion_tokens": ct,
+            "cost": cost, "raw_output": raw,
+        }
+        if error is not None:
+            rec["error"] = error
+        runs[(dataset, split, m)].append(rec)
+    stamp = time.strftime("%Y%m%d_%H%M%S", time.gmtime())
+    written = []
+    root = Path(out) / "results" / "bench"
+    for (dataset, split, m), records in sorted(runs.items()):
+        model = models[m]
+        scores = [r["score"] for r in records if r["score"] is not None]
+        costs = [r["cost"] for r in records if r["cost"] is not None]
+        doc = {
+            "dataset_name": dataset, "split": split, "model_name": model,
+            "performance": sum(scores) / len(scores) if scores else None,
+            "cost": sum(costs) if costs else None,
+            "tokens": {
+                "prompt": sum(r["prompt_tokens"] or 0 for r in records),
+                "completion": sum(r["completion_tokens"] or 0 for r in records),
+            },
+            "counts": {"total": len(records), "scored": len(scores),
+                       "failed": sum(1 for r in records if "error" in r)},
+            "records": records,
+        }
+        folder = root / _safe(dataset) / _safe(split) / _safe(model)
+        folder.mkdir(parents=True, exist_ok=True)
+        target = folder / f"{_safe(model)}_{stamp}.json"
+        with open(target, "w", encoding="utf-8") as fh:
+            json.dump(doc, fh, ensure_ascii=False)
+        written.append(target)
+    return written

@@ -1,0 +1,776 @@
+"""The outcome store: one SQLite file (WAL) per project holding benches, queries, responses,
+grades, the request cache and the embedding cache.
+
+Why SQLite: one file, no server, safe for several writer processes (WAL + ``BEGIN IMMEDIATE``
+with a busy timeout), and fast enough to load a 400k-cell outcome matrix in well under a second
+because rows are addressed by small integers (bench id, query index, model index).
+
+Every multi-row write runs in one transaction: an import or a batch is all-or-nothing, and a
+failed write never loses what was stored before.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import difflib
+import hashlib
+import json
+import operator
+import os
+import sqlite3
+import threading
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from routerbench_core.data.matrix import OutcomeMatrix
+from routerbench_core.schema import Grade, ModelSpec, Query, Response
+
+SCHEMA_VERSION = 1
+DEFAULT_STORE = "rbench.db"
+_QM = operator.itemgetter(0, 1)
+_RESPONSE_DTYPE = np.dtype([
+    ("cell", np.int64), ("cost", np.float64), ("pt", np.float64), ("ct", np.float64),
+    ("lat", np.float64), ("flags", np.int64),
+])
+_GRADE_DTYPE = np.dtype([("cell", np.int64), ("score", np.float64), ("null", np.bool_)])
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS benches (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    source TEXT,
+    created_at REAL NOT NULL,
+    metadata TEXT NOT NULL DEFAULT '{}'
+);
+CREATE TABLE IF NOT EXISTS models (
+    bench_id INTEGER NOT NULL REFERENCES benches(id) ON DELETE CASCADE,
+    idx INTEGER NOT NULL,
+    name TEXT NOT NULL,
+    spec TEXT NOT NULL,
+    PRIMARY KEY (bench_id, idx),
+    UNIQUE (bench_id, name)
+);
+CREATE TABLE IF NOT EXISTS queries (
+    bench_id INTEGER NOT NULL REFERENCES benches(id) ON DELETE CASCADE,
+    idx INTEGER NOT NULL,
+    key TEXT NOT NULL,
+    dataset TEXT NOT NULL,
+    qid TEXT NOT NULL,
+    text TEXT NOT NULL,
+    messages TEXT,
+    ground_truth TEXT,
+    source_split TEXT,
+    metadata TEXT NOT NULL DEFAULT '{}',
+    PRIMARY KEY (bench_id, idx),
+    UNIQUE (bench_id, key)
+);
+CREATE TABLE IF NOT EXISTS responses (
+    bench_id INTEGER NOT NULL,
+    q INTEGER NOT NULL,
+    m INTEGER NOT NULL,
+    raw_output TEXT,
+    prompt_tokens INTEGER,
+    completion_tokens INTEGER,
+    reasoning_tokens INTEGER,
+    cached_tokens INTEGER,
+    cost REAL,
+    cost_source TEXT,
+    latency REAL,
+    error TEXT,
+    request_hash TEXT,
+    created_at REAL NOT NULL,
+    metadata TEXT NOT NULL DEFAULT '{}',
+    PRIMARY KEY (bench_id, q, m)
+) WITHOUT ROWID;
+-- Covers the outcome-matrix query, so loading a matrix never reads the (long) raw outputs.
+CREATE INDEX IF NOT EXISTS responses_outcomes ON responses
+    (bench_id, q, m, cost, prompt_tokens, completion_tokens, latency, cost_source, error);
+CREATE TABLE IF NOT EXISTS grades (
+    bench_id INTEGER NOT NULL,
+    q INTEGER NOT NULL,
+    m INTEGER NOT NULL,
+    score REAL,
+    prediction TEXT,
+    grader TEXT NOT NULL,
+    grader_version TEXT NOT NULL,
+    details TEXT NOT NULL DEFAULT '{}',
+    created_at REAL NOT NULL,
+    PRIMARY KEY (bench_id, q, m)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS request_cache (
+    hash TEXT PRIMARY KEY,
+    backend TEXT NOT NULL,
+    model TEXT NOT NULL,
+    request TEXT NOT NULL,
+    response TEXT NOT NULL,
+    created_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS embeddings (
+    embedder TEXT NOT NULL,
+    text_hash TEXT NOT NULL,
+    dim INTEGER NOT NULL,
+    vector BLOB NOT NULL,
+    PRIMARY KEY (embedder, text_hash)
+) WITHOUT ROWID;
+"""
+
+_RESPONSE_COLUMNS = (
+    "raw_output, prompt_tokens, completion_tokens, reasoning_tokens, cached_tokens, cost, "
+    "cost_source, latency, error, request_hash, created_at, metadata"
+)
+
+
+class StoreError(RuntimeError):
+    """A problem with the store the user can act on (unknown bench, existing bench, ...)."""
+
+
+@dataclass(frozen=True)
+class BenchSummary:
+    name: str
+    source: str | None
+    created_at: float
+    n_queries: int
+    n_models: int
+    n_responses: int
+    n_failures: int
+    n_grades: int
+    metadata: dict[str, Any]
+
+
+def default_store_path() -> Path:
+    """``$RBENCH_STORE`` if set, else ``./rbench.db``."""
+    return Path(os.environ.get("RBENCH_STORE") or DEFAULT_STORE)
+
+
+def matrix_sql(n_sources: int, n_models: int) -> str:
+    """The outcome-matrix query over ``responses`` (parameters: the ``n_sources`` distinct cost
+    sources, then the bench id). Every column it reads is in the ``responses_outcomes``
+    index, so SQLite answers it from that index alone (a test checks the plan).
+
+    Few columns means few Python objects per row: the cell is ``q * n_models + m`` (a flat
+    index into the grid), and one ``flags`` integer packs the NULL bits of cost, prompt
+    tokens, completion tokens and latency (bits 0-3), the failure bit (4) and the cost-source
+    code + 1 (bits 5+; 0 = none).
+    """
+    case = "".join(f" WHEN ? THEN {i + 1}" for i in range(n_sources))
+    case = f"(CASE cost_source{case} ELSE 0 END)" if n_sources else "0"
+    # SQLite's | and << share one precedence level: every shift is parenthesised
+    return (
+        f"SELECT q * {int(n_models)} + m, IFNULL(cost, 0), IFNULL(prompt_tokens, 0), "
+        "IFNULL(completion_tokens, 0), IFNULL(latency, 0), "
+        "(cost IS NULL) | ((prompt_tokens IS NULL) << 1) | ((completion_tokens IS NULL) << 2) "
+        f"| ((latency IS NULL) << 3) | ((error IS NOT NULL) << 4) | ({case} << 5) "
+        "FROM responses WHERE bench_id=?"
+    )
+
+
+def validate_bench_name(name: str) -> None:
+    """Refuse names that cannot round-trip through paths and command lines."""
+    if not name or "/" in name:
+        raise StoreError(f"invalid bench name {name!r}: use letters, digits, '-', '_' or '.'")
+
+
+def text_hash(text: str) -> str:
+    """The hash used to key cached embeddings and detect duplicate prompts."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+class Store:
+    """A connection to one rbench store file. Use as a context manager or call :meth:`close`."""
+
+    def __init__(self, path: str | os.PathLike[str] | None = None, *, timeout: float = 60.0):
+        self.path = Path(path) if path is not None else default_store_path()
+        if self.path.parent and not self.path.parent.exists():
+            raise StoreError(f"cannot create store {self.path}: folder {self.path.parent} does not exist")
+        self._lock = threading.RLock()
+        self._conn = sqlite3.connect(
+            self.path, timeout=timeout, isolation_level=None, check_same_thread=False
+        )
+        # Takes effect only on a new, empty file (an existing store keeps its page size):
+        # response rows carry whole answers, and larger pages suit those wide rows in the
+        # clustered (WITHOUT ROWID) outcome tables.
+        self._conn.execute("PRAGMA page_size=8192")
+        self._conn.execute("PRAGMA journal_mode=WAL")
+        self._conn.execute("PRAGMA synchronous=NORMAL")
+        self._conn.execute("PRAGMA foreign_keys=ON")
+        self._conn.execute(f"PRAGMA busy_timeout={int(timeout * 1000)}")
+        self._init_schema()
+
+    # -- plumbing --------------------------------------------------------------------------
+
+    def _init_schema(self) -> None:
+        with self._lock:
+            self._conn.executescript(_SCHEMA)
+            row = self._conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
+            if row is None:
+                self._conn.execute(
+                    "INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
+                )
+            elif int(row[0]) > SCHEMA_VERSION:
+                raise StoreError(
+                    f"store {self.path} has schema version {row[0]}, newer than this rbench "
+                    f"understands ({SCHEMA_VERSION}); upgrade rbench"
+                )
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """An immediate (write-locking) transaction; rolled back on any exception."""
+        with self._lock:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._conn
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+            else:
+                self._conn.execute("COMMIT")
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Cursor:
+        with self._lock:
+            return self._conn.execute(sql, params)
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- benches ---------------------------------------------------------------------------
+
+    def bench_names(self) -> list[str]:
+        return [r[0] for r in self.execute("SELECT name FROM benches ORDER BY name")]
+
+    def has_bench(self, name: str) -> bool:
+        return self.execute("SELECT 1 FROM benches WHERE name=?", (name,)).fetchone() is not None
+
+    def bench_id(self, name: str) -> int:
+        row = self.execute("SELECT id FROM benches WHERE name=?", (name,)).fetchone()
+        if row is None:
+            names = self.bench_names()
+            close = difflib.get_close_matches(name, names, n=3, cutoff=0.5)
+            hint = f" Did you mean {', '.join(close)}?" if close else ""
+            raise StoreError(
+                f"no bench named {name!r} in {self.path}.{hint} Benches: "
+                f"{', '.join(names) or 'none'} (import one with `rbench data import`)"
+            )
+        return int(row[0])
+
+    def create_bench(
+        self,
+        name: str,
+        *,
+        source: str | None = None,
+        metadata: dict[str, Any] | None = None,
+        conn: sqlite3.Connection | None = None,
+    ) -> int:
+        """Create an empty bench. Refuses an existing name (never overwrites stored data)."""
+        validate_bench_name(name)
+        c = conn or self._conn
+        if c.execute("SELECT 1 FROM benches WHERE name=?", (name,)).fetchone():
+            raise StoreError(
+                f"bench {name!r} already exists in {self.path}; choose another --name or "
+                f"delete it first with `rbench data delete {name}`"
+            )
+        cur = c.execute(
+            "INSERT INTO benches (name, source, created_at, metadata) VALUES (?,?,?,?)",
+            (name, source, time.time(), _dumps(metadata or {})),
+        )
+        return int(cur.lastrowid)  # type: ignore[arg-type]
+
+    def ensure_bench(self, name: str, *, source: str | None = None) -> int:
+        """The id of bench ``name``, creating it if needed (collectors append to a bench)."""
+        with self.transaction() as conn:
+            row = conn.execute("SELECT id FROM benches WHERE name=?", (name,)).fetchone()
+            if row:
+                return int(row[0])
+            return self.create_bench(name, source=source, conn=conn)
+
+    def delete_bench(self, name: str) -> None:
+        bench_id = self.bench_id(name)
+        with self.transaction() as conn:
+            self._delete_bench_rows(conn, bench_id)
+
+    @staticmethod
+    def _delete_bench_rows(conn: sqlite3.Connection, bench_id: int) -> None:
+        for table in ("grades", "responses", "queries", "models"):
+            conn.execute(f"DELETE FROM {table} WHERE bench_id=?", (bench_id,))
+        conn.execute("DELETE FROM benches WHERE id=?", (bench_id,))
+
+    def write_bench(
+        self,
+        name: str,
+        *,
+        models: Sequence[ModelSpec],
+        query_rows: Iterable[tuple[Any, ...]],
+        response_rows: Iterable[tuple[Any, ...]] = (),
+        grade_rows: Iterable[tuple[Any, ...]] = (),
+        source: str | None = None,
+        metadata: dict[str, Any] | None = None,
+        replace: bool = False,
+    ) -> int:
+        """Write a whole bench in one transaction (the importers' fast path).
+
+        Rows are the table's columns without the leading bench id: queries ``(idx, key,
+        dataset, qid, text, messages, ground_truth, source_split, metadata)``, responses
+        ``(q, m, <_RESPONSE_COLUMNS>)``, grades ``(q, m, score, prediction, grader,
+        grader_version, details, created_at)``; model ``i`` of ``models`` gets index ``i``.
+        An existing bench of that name is an error unless ``replace``, in which case it is
+        deleted in the same transaction: if anything fails, the old bench is untouched.
+        """
+        with self.transaction() as conn:
+            row = conn.execute("SELECT id FROM benches WHERE name=?", (name,)).fetchone()
+            if row is not None:
+                if not replace:
+                    raise StoreError(
+                        f"bench {name!r} already exists in {self.path}; choose another --name, "
+                        f"pass --replace, or delete it first with `rbench data delete {name}`"
+                    )
+                self._delete_bench_rows(conn, int(row[0]))
+            bench_id = self.create_bench(name, source=source, metadata=metadata, conn=conn)
+            conn.executemany(
+                "INSERT INTO models (bench_id, idx, name, spec) VALUES (?,?,?,?)",
+                [(bench_id, i, s.name, s.model_dump_json()) for i, s in enumerate(models)],
+            )
+            # The bench id is an integer we just made, so it is written into the SQL text
+            # instead of being prepended to 400k row tuples.
+            bid = int(bench_id)
+            conn.executemany(f"INSERT INTO queries VALUES ({bid},?,?,?,?,?,?,?,?,?)", query_rows)
+            # Outcome tables are clustered on (bench, q, m): inserting in that order appends to
+            # the B-tree instead of splitting pages all over it (about 3x faster for 400k rows).
+            ordered = sorted(response_rows, key=_QM)
+            conn.executemany(
+                f"INSERT INTO responses (bench_id, q, m, {_RESPONSE_COLUMNS}) "
+                f"VALUES ({bid},?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                ordered,
+            )
+            ordered = sorted(grade_rows, key=_QM)
+            conn.executemany(f"INSERT INTO grades VALUES ({bid},?,?,?,?,?,?,?,?)", ordered)
+            del ordered
+        return bench_id
+
+    def bench_metadata(self, name: str) -> dict[str, Any]:
+        row = self.execute("SELECT metadata FROM benches WHERE name=?", (name,)).fetchone()
+        if row is None:
+            self.bench_id(name)
+        return json.loads(row[0])
+
+    def update_bench_metadata(self, name: str, **updates: Any) -> None:
+        meta = self.bench_metadata(name)
+        meta.update(updates)
+        with self.transaction() as conn:
+            conn.execute("UPDATE benches SET metadata=? WHERE name=?", (_dumps(meta), name))
+
+    def summary(self, name: str) -> BenchSummary:
+        bench_id = self.bench_id(name)
+        row = self.execute(
+            "SELECT source, created_at, metadata FROM benches WHERE id=?", (bench_id,)
+        ).fetchone()
+
+        def count(sql: str) -> int:
+            return int(self.execute(sql, (bench_id,)).fetchone()[0])
+
+        return BenchSummary(
+            name=name,
+            source=row[0],
+            created_at=row[1],
+            n_queries=count("SELECT COUNT(*) FROM queries WHERE bench_id=?"),
+            n_models=count("SELECT COUNT(*) FROM models WHERE bench_id=?"),
+            n_responses=count("SELECT COUNT(*) FROM responses WHERE bench_id=?"),
+            n_failures=count(
+                "SELECT COUNT(*) FROM responses WHERE bench_id=? AND error IS NOT NULL"
+            ),
+            n_grades=count("SELECT COUNT(*) FROM grades WHERE bench_id=? AND score IS NOT NULL"),
+            metadata=json.loads(row[2]),
+        )
+
+    def dataset_counts(self, name: str) -> dict[str, int]:
+        bench_id = self.bench_id(name)
+        rows = self.execute(
+            "SELECT dataset, COUNT(*) FROM queries WHERE bench_id=? GROUP BY dataset "
+            "ORDER BY MIN(idx)",
+            (bench_id,),
+        )
+        return {d: int(n) for d, n in rows}
+
+    def split_counts(self, name: str) -> dict[str | None, int]:
+        """Queries per source split (``None`` for queries imported without one)."""
+        bench_id = self.bench_id(name)
+        rows = self.execute(
+            "SELECT source_split, COUNT(*) FROM queries WHERE bench_id=? GROUP BY source_split "
+            "ORDER BY MIN(idx)",
+            (bench_id,),
+        )
+        return {s: int(n) for s, n in rows}
+
+    def cost_source_counts(self, name: str) -> dict[str | None, int]:
+        """Responses per cost source (``None`` = no cost known)."""
+        bench_id = self.bench_id(name)
+        rows = self.execute(
+            "SELECT cost_source, COUNT(*) FROM responses WHERE bench_id=? GROUP BY cost_source "
+            "ORDER BY cost_source",
+            (bench_id,),
+        )
+        return {s: int(n) for s, n in rows}
+
+    # -- models ----------------------------------------------------------------------------
+
+    def add_models(
+        self, bench: str | int, specs: Iterable[ModelSpec], *, conn: sqlite3.Connection | None = None
+    ) -> dict[str, int]:
+        """Add models (new names only; an existing name keeps its index and gets the new spec)."""
+        c = conn or self._conn
+        bench_id = bench if isinstance(bench, int) else self.bench_id(bench)
+        index = {
+            name: int(idx)
+            for idx, name in c.execute("SELECT idx, name FROM models WHERE bench_id=?", (bench_id,))
+        }
+        for spec in specs:
+            if spec.name in index:
+                c.execute(
+                    "UPDATE models SET spec=? WHERE bench_id=? AND name=?",
+                    (spec.model_dump_json(), bench_id, spec.name),
+                )
+                continue
+            idx = len(index)
+            c.execute(
+                "INSERT INTO models (bench_id, idx, name, spec) VALUES (?,?,?,?)",
+                (bench_id, idx, spec.name, spec.model_dump_json()),
+            )
+            index[spec.name] = idx
+        return index
+
+    def models(self, bench: str) -> list[ModelSpec]:
+        bench_id = self.bench_id(bench)
+        rows = self.execute(
+            "SELECT spec FROM models WHERE bench_id=? ORDER BY idx", (bench_id,)
+        ).fetchall()
+        return [ModelSpec.model_validate_json(r[0]) for r in rows]
+
+    def model_index(self, bench_id: int) -> dict[str, int]:
+        rows = self.execute("SELECT name, idx FROM models WHERE bench_id=?", (bench_id,))
+        return {n: int(i) for n, i in rows}
+
+    # -- queries ---------------------------------------------------------------------------
+
+    def add_queries(
+        self, bench: str | int, queries: Iterable[Query], *, conn: sqlite3.Connection | None = None
+    ) -> dict[str, int]:
+        """Add queries; a key already present keeps its row. Returns key -> index for all."""
+        c = conn or self._conn
+        bench_id = bench if isinstance(bench, int) else self.bench_id(bench)
+        index = self.query_index(bench_id, conn=c)
+        rows = []
+        for q in queries:
+            if q.key in index:
+                continue
+            idx = len(index)
+            index[q.key] = idx
+            rows.append(
+                (
+                    bench_id, idx, q.key, q.dataset, q.id, q.text,
+                    None if q.messages is None else _dumps(q.messages),
+                    None if q.ground_truth is None else _dumps(q.ground_truth),
+                    q.source_split, _dumps(q.metadata),
+                )
+            )
+        c.executemany("INSERT INTO queries VALUES (?,?,?,?,?,?,?,?,?,?)", rows)
+        return index
+
+    def refresh_query_messages(
+        self, bench_id: int, queries: Iterable[Query], *, conn: sqlite3.Connection | None = None
+    ) -> int:
+        """Store the current chat messages of existing queries where they changed (a dataset's
+        prompt builder changed since they were stored), so the stored prompt is always the one
+        sent. Returns how many queries were updated."""
+        c = conn or self._conn
+        stored = dict(c.execute("SELECT key, messages FROM queries WHERE bench_id=?", (bench_id,)))
+        changed = []
+        for q in queries:
+            if q.messages is None or q.key not in stored:
+                continue
+            new = _dumps(q.messages)
+            if stored[q.key] != new:
+                changed.append((new, bench_id, q.key))
+        c.executemany("UPDATE queries SET messages=? WHERE bench_id=? AND key=?", changed)
+        return len(changed)
+
+    def query_index(self, bench_id: int, *, conn: sqlite3.Connection | None = None) -> dict[str, int]:
+        c = conn or self._conn
+        rows = c.execute("SELECT key, idx FROM queries WHERE bench_id=?", (bench_id,))
+        return {k: int(i) for k, i in rows}
+
+    def queries(self, bench: str, *, dataset: str | None = None) -> list[Query]:
+        bench_id = self.bench_id(bench)
+        sql = (
+            "SELECT key, dataset, qid, text, messages, ground_truth, source_split, metadata "
+            "FROM queries WHERE bench_id=?"
+        )
+        params: list[Any] = [bench_id]
+        if dataset is not None:
+            sql += " AND dataset=?"
+            params.append(dataset)
+        rows = self.execute(sql + " ORDER BY idx", params).fetchall()
+        return [
+            Query(
+                key=k, dataset=d, id=i, text=t,
+                messages=None if msg is None else json.loads(msg),
+                ground_truth=None if gt is None else json.loads(gt),
+                source_split=s, metadata=json.loads(meta),
+            )
+            for k, d, i, t, msg, gt, s, meta in rows
+        ]
+
+    # -- responses and grades --------------------------------------------------------------
+
+    def _indices(self, bench_id: int, query_key: str, model: str, qi: dict[str, int],
+                 mi: dict[str, int]) -> tuple[int, int]:
+        try:
+            return qi[query_key], mi[model]
+        except KeyError as exc:
+            what = "query" if query_key not in qi else "model"
+            raise StoreError(
+                f"cannot store outcome for unknown {what} {exc.args[0]!r} in bench id {bench_id}; "
+                "add the query/model to the bench first"
+            ) from None
+
+    def put_responses(self, bench: str, responses: Iterable[Response]) -> int:
+        """Insert or replace responses (one transaction). Returns how many were written."""
+        bench_id = self.bench_id(bench)
+        with self.transaction() as conn:
+            qi, mi = self.query_index(bench_id, conn=conn), self.model_index(bench_id)
+            rows = []
+            for r in responses:
+                q, m = self._indices(bench_id, r.query_key, r.model, qi, mi)
+                rows.append(
+                    (bench_id, q, m, r.raw_output, r.prompt_tokens, r.completion_tokens,
+                     r.reasoning_tokens, r.cached_tokens, r.cost, r.cost_source, r.latency_s,
+                     r.error, r.request_hash, r.created_at, _dumps(r.metadata))
+                )
+            self.write_response_rows(conn, rows)
+        return len(rows)
+
+    @staticmethod
+    def write_response_rows(conn: sqlite3.Connection, rows: Iterable[tuple[Any, ...]]) -> None:
+        """Fast path for importers: rows are ``(bench_id, q, m, <_RESPONSE_COLUMNS>)``."""
+        conn.executemany(
+            f"INSERT OR REPLACE INTO responses (bench_id, q, m, {_RESPONSE_COLUMNS}) "
+            "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            rows,
+        )
+
+    @staticmethod
+    def write_grade_rows(conn: sqlite3.Connection, rows: Iterable[tuple[Any, ...]]) -> None:
+        """Fast path: rows are ``(bench_id, q, m, score, prediction, grader, grader_version,
+        details_json, created_at)``."""
+        conn.executemany("INSERT OR REPLACE INTO grades VALUES (?,?,?,?,?,?,?,?,?)", rows)
+
+    def put_grades(self, bench: str, grades: Iterable[Grade]) -> int:
+        bench_id = self.bench_id(bench)
+        with self.transaction() as conn:
+            qi, mi = self.query_index(bench_id, conn=conn), self.model_index(bench_id)
+            rows = []
+            for g in grades:
+                q, m = self._indices(bench_id, g.query_key, g.model, qi, mi)
+                rows.append(
+                    (bench_id, q, m, g.score, g.prediction, g.grader, g.grader_version,
+                     _dumps(g.details), g.created_at)
+                )
+            self.write_grade_rows(conn, rows)
+        return len(rows)
+
+    def responses(
+        self, bench: str, *, model: str | None = None, dataset: str | None = None,
+        include_failed: bool = True,
+    ) -> Iterator[Response]:
+        bench_id = self.bench_id(bench)
+        sql = (
+            f"SELECT qu.key, mo.name, {', '.join('r.' + c.strip() for c in _RESPONSE_COLUMNS.split(','))} "
+            "FROM responses r JOIN queries qu ON qu.bench_id=r.bench_id AND qu.idx=r.q "
+            "JOIN models mo ON mo.bench_id=r.bench_id AND mo.idx=r.m WHERE r.bench_id=?"
+        )
+        params: list[Any] = [bench_id]
+        if model is not None:
+            sql += " AND mo.name=?"
+            params.append(model)
+        if dataset is not None:
+            sql += " AND qu.dataset=?"
+            params.append(dataset)
+        if not include_failed:
+            sql += " AND r.error IS NULL"
+        for row in self.execute(sql + " ORDER BY r.q, r.m", params).fetchall():
+            (key, name, raw, pt, ct, rt, cached, cost, src, lat, err, rh, created, meta) = row
+            yield Response(
+                query_key=key, model=name, raw_output=raw, prompt_tokens=pt,
+                completion_tokens=ct, reasoning_tokens=rt, cached_tokens=cached, cost=cost,
+                cost_source=src, latency_s=lat, error=err, request_hash=rh, created_at=created,
+                metadata=json.loads(meta),
+            )
+
+    def grades(self, bench: str, *, model: str | None = None) -> Iterator[Grade]:
+        bench_id = self.bench_id(bench)
+        sql = (
+            "SELECT qu.key, mo.name, g.score, g.prediction, g.grader, g.grader_version, "
+            "g.details, g.created_at FROM grades g "
+            "JOIN queries qu ON qu.bench_id=g.bench_id AND qu.idx=g.q "
+            "JOIN models mo ON mo.bench_id=g.bench_id AND mo.idx=g.m WHERE g.bench_id=?"
+        )
+        params: list[Any] = [bench_id]
+        if model is not None:
+            sql += " AND mo.name=?"
+            params.append(model)
+        for key, name, score, pred, grader, version, details, created in self.execute(
+            sql + " ORDER BY g.q, g.m", params
+        ).fetchall():
+            yield Grade(
+                query_key=key, model=name, score=score, prediction=pred, grader=grader,
+                grader_version=version, details=json.loads(details), created_at=created,
+            )
+
+    def outputs(self, bench: str, model: str, keys: Sequence[str]) -> list[str | None]:
+        """Stored answer texts of ``model`` for ``keys`` (None where absent or failed)."""
+        bench_id = self.bench_id(bench)
+        m = self.model_index(bench_id).get(model)
+        if m is None:
+            raise StoreError(f"model {model!r} is not in bench {bench!r}")
+        qi = self.query_index(bench_id)
+        rows = dict(
+            self.execute(
+                "SELECT q, raw_output FROM responses WHERE bench_id=? AND m=? AND error IS NULL",
+                (bench_id, m),
+            ).fetchall()
+        )
+        return [rows.get(qi.get(k, -1)) for k in keys]
+
+    # -- the outcome matrix ----------------------------------------------------------------
+
+    def load_matrix(self, bench: str) -> OutcomeMatrix:
+        """Load queries × models outcomes into numpy (NaN where missing or failed)."""
+        bench_id = self.bench_id(bench)
+        model_rows = self.execute(
+            "SELECT name, spec FROM models WHERE bench_id=? ORDER BY idx", (bench_id,)
+        ).fetchall()
+        models = [r[0] for r in model_rows]
+        specs = {r[0]: ModelSpec.model_validate_json(r[1]) for r in model_rows}
+        q_rows = self.execute(
+            "SELECT key, dataset, text FROM queries WHERE bench_id=? ORDER BY idx", (bench_id,)
+        ).fetchall()
+        n, m = len(q_rows), len(models)
+        keys = np.array([r[0] for r in q_rows], dtype=object)
+        datasets = np.array([r[1] for r in q_rows], dtype=object)
+        texts = [r[2] for r in q_rows]
+
+        def grid() -> np.ndarray:
+            return np.full((n, m), np.nan, dtype=np.float64)
+
+        score, cost, pt, ct, lat = grid(), grid(), grid(), grid(), grid()
+        failed = np.zeros((n, m), dtype=bool)
+        cost_source = np.full((n, m), None, dtype=object)
+        # Fast path: numeric columns straight from the cursor into a structured array (no
+        # per-row Python objects beyond the cursor's tuples). SQLite has no NaN, so each
+        # nullable column comes with an IS NULL flag; cost sources come as small codes.
+        sources = [r[0] for r in self.execute(
+            "SELECT DISTINCT cost_source FROM responses WHERE bench_id=? "
+            "AND cost_source IS NOT NULL", (bench_id,)).fetchall()]
+        cur = self.execute(matrix_sql(len(sources), m), (*sources, bench_id))
+        r = np.fromiter(cur, dtype=_RESPONSE_DTYPE)
+        if len(r):
+            cell, flags = r["cell"], r["flags"]
+            has = np.zeros(n * m, dtype=bool)
+            has[cell] = True
+            for bit, (grid_, value) in enumerate(((cost, "cost"), (pt, "pt"), (ct, "ct"),
+                                                  (lat, "lat"))):
+                col = r[value].copy()
+                col[(flags >> bit) & 1 == 1] = np.nan
+                grid_.ravel()[cell] = col
+            failed.ravel()[cell] = (flags >> 4) & 1 == 1
+            codes = flags >> 5
+            known = codes > 0
+            if known.any():
+                names = np.array([None, *sources], dtype=object)
+                cost_source.ravel()[cell[known]] = names[codes[known]]
+            g = np.fromiter(
+                self.execute(f"SELECT q * {int(m)} + m, IFNULL(score, 0), score IS NULL "
+                             "FROM grades WHERE bench_id=?", (bench_id,)),
+                dtype=_GRADE_DTYPE,
+            )
+            col = g["score"].copy()
+            col[g["null"]] = np.nan
+            score.ravel()[g["cell"]] = col
+            # a score counts only for a call that was made and did not fail
+            score[~has.reshape(n, m) | failed] = np.nan
+        meta = self.bench_metadata(bench)
+        return OutcomeMatrix(
+            bench=bench, models=models, keys=keys, datasets=datasets, texts=texts, score=score,
+            cost=cost, prompt_tokens=pt, completion_tokens=ct, latency=lat, failed=failed,
+            model_specs=specs, cost_source=cost_source, metadata=meta,
+        )
+
+    # -- request cache ---------------------------------------------------------------------
+
+    def cache_get(self, request_hash: str) -> dict[str, Any] | None:
+        row = self.execute(
+            "SELECT response FROM request_cache WHERE hash=?", (request_hash,)
+        ).fetchone()
+        return None if row is None else json.loads(row[0])
+
+    def cache_put(
+        self, request_hash: str, backend: str, model: str, request: dict[str, Any],
+        response: dict[str, Any],
+    ) -> None:
+        with self.transaction() as conn:
+            conn.execute(
+                "INSERT OR REPLACE INTO request_cache VALUES (?,?,?,?,?,?)",
+                (request_hash, backend, model, _dumps(request), _dumps(response), time.time()),
+            )
+
+    def cache_hashes(self, hashes: Sequence[str]) -> set[str]:
+        """Which of ``hashes`` are already cached (one query per 500 hashes)."""
+        found: set[str] = set()
+        for i in range(0, len(hashes), 500):
+            chunk = list(hashes[i : i + 500])
+            marks = ",".join("?" * len(chunk))
+            found.update(
+                r[0] for r in self.execute(
+                    f"SELECT hash FROM request_cache WHERE hash IN ({marks})", chunk
+                )
+            )
+        return found
+
+    # -- embedding cache -------------------------------------------------------------------
+
+    def get_embeddings(self, embedder: str, hashes: Sequence[str]) -> dict[str, np.ndarray]:
+        out: dict[str, np.ndarray] = {}
+        for i in range(0, len(hashes), 500):
+            chunk = list(hashes[i : i + 500])
+            marks = ",".join("?" * len(chunk))
+            for h, dim, blob in self.execute(
+                f"SELECT text_hash, dim, vector FROM embeddings WHERE embedder=? "
+                f"AND text_hash IN ({marks})",
+                [embedder, *chunk],
+            ):
+                out[h] = np.frombuffer(blob, dtype=np.float32, count=dim)
+        return out
+
+    def put_embeddings(self, embedder: str, vectors: dict[str, np.ndarray]) -> None:
+        with self.transaction() as conn:
+            conn.executemany(
+                "INSERT OR REPLACE INTO embeddings VALUES (?,?,?,?)",
+                [
+                    (embedder, h, int(v.shape[0]), np.asarray(v, dtype=np.float32).tobytes())
+                    for h, v in vectors.items()
+                ],
+            )

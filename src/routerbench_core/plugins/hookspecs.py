@@ -1,0 +1,83 @@
+"""The hooks a plugin implements.
+
+Each hook receives a ``register`` callback and calls it once per thing it provides, in the
+style of simonw/llm. Registration is cheap: a name, a ``"module:attr"`` target that is only
+imported when the thing is used, a one-line summary, capabilities and the import names it needs.
+
+Hooks may only ever gain arguments; pluggy lets an implementation accept a subset of them, so
+older plugins keep working.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import pluggy
+
+if TYPE_CHECKING:
+    import typer
+
+    from routerbench_core.plugins.spec import Register
+
+PROJECT = "rbench"
+hookspec = pluggy.HookspecMarker(PROJECT)
+hookimpl = pluggy.HookimplMarker(PROJECT)
+
+
+@hookspec
+def register_backends(register: Register) -> None:
+    """Register generation backends (an OpenAI-compatible client, vLLM, ...).
+
+    :param register: call ``register(name, target, summary, capabilities=..., requires=...)``
+        once per backend; ``target`` names a :class:`routerbench_core.collection.backends.Backend`
+        subclass as ``"module:Class"``.
+
+    .. versionadded:: 0.1
+    """
+
+
+@hookspec
+def register_datasets(register: Register) -> None:
+    """Register benchmark datasets.
+
+    :param register: call once per dataset; ``target`` names a
+        :class:`routerbench_core.scoring.datasets.Dataset` subclass. Capabilities should carry
+        ``category``, ``size``, ``metric``, ``settings`` and ``shots`` so ``rbench list``
+        can show them without importing the dataset.
+
+    .. versionadded:: 0.1
+    """
+
+
+@hookspec
+def register_routers(register: Register) -> None:
+    """Register routers.
+
+    :param register: call once per router; ``target`` names a
+        :class:`routerbench_core.routing.router.Router` subclass. Capabilities should carry
+        ``settings`` (``["perf"]``, ``["perf-cost"]`` or both).
+
+    .. versionadded:: 0.1
+    """
+
+
+@hookspec
+def register_embedders(register: Register) -> None:
+    """Register text embedders used by routers.
+
+    :param register: call once per embedder; ``target`` names a
+        :class:`routerbench_core.embedding.base.Embedder` subclass.
+
+    .. versionadded:: 0.1
+    """
+
+
+@hookspec
+def register_commands(app: typer.Typer) -> None:
+    """Add sub-commands to the ``rbench`` command line.
+
+    :param app: the root :class:`typer.Typer` application; add commands or sub-apps to it.
+        Keep imports inside the command functions so ``rbench --help`` stays fast.
+
+    .. versionadded:: 0.1
+    """

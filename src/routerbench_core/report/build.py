@@ -1,0 +1,375 @@
+"""Turn evaluator runs into the report: a JSON-ready dict, rich tables and a Pareto plot.
+
+The JSON (``build_report``) has these keys:
+
+``bench``, ``setting``, ``seeds``, ``synthetic`` (bool), ``cost_estimated`` (bool), ``labels``
+    what the run was; ``labels`` lists SYNTHETIC / "cost estimated" when they apply.
+``router``
+    the routers run, in command-line order.
+``metrics``
+    ``{router: {metric: {mean, ci_low, ci_high, n}}}``; always ``avg_acc``, ``gain_r``,
+    ``gain_b``, ``gap_o``, ``cost``; in perf-cost also ``perf_gain``, ``cost_save``,
+    ``pareto_ratio``, ``pareto_dist``, ``apgr``, ``cpt50``, ``aiq`` (null where N/A).
+    Accuracies are fractions in [0, 1]; costs are total USD over the test set.
+``baselines``
+    ``random``, ``best_single``, ``dataset_oracle``, ``oracle``, ``cheapest``: each
+    ``{avg_acc: {...}, cost: {...}}`` (best_single/cheapest also ``models``: the pick per seed).
+``per_dataset``
+    ``{router or baseline: {dataset: {mean, ci_low, ci_high, n}}}``.
+``points``
+    ``{router: [{seed, config, cost, avg_acc}]}``: every routed configuration; plus
+    ``singles``: ``{model: [{seed, cost, avg_acc}]}``.
+``distribution``
+    ``{router: {model: mean share of test queries}}`` (default configuration).
+``timing``, ``counts``, ``splits``, ``describe``
+    fit/route seconds per seed, missing-outcome counts, split sizes per seed, fitted choices.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from routerbench_core.report import metrics as M
+from routerbench_core.routing.evaluate import Evaluator, References, RouterRun, SeedRun
+
+BASELINE_KEYS = {
+    "random": "random", "best_single": "best-single", "dataset_oracle": "dataset-oracle",
+    "oracle": "oracle", "cheapest": "cheapest",
+}
+
+
+def _clean(x: Any) -> Any:
+    """JSON-safe: NaN/inf become None, numpy scalars become Python numbers."""
+    if isinstance(x, dict):
+        return {str(k): _clean(v) for k, v in x.items()}
+    if isinstance(x, list | tuple):
+        return [_clean(v) for v in x]
+    if isinstance(x, np.ndarray):
+        return _clean(x.tolist())
+    if isinstance(x, np.generic):
+        x = x.item()
+    if isinstance(x, float) and not math.isfinite(x):
+        return None
+    if x is None or isinstance(x, bool | int | float | str):
+        return x
+    return str(x)  # a router's describe() may hold anything; the report stays valid JSON
+
+
+def labels(metadata: dict[str, Any]) -> list[str]:
+    out = []
+    if metadata.get("synthetic"):
+        out.append("SYNTHETIC")
+    if metadata.get("cost_estimated"):
+        out.append("cost estimated")
+    return out
+
+
+def _frontier_pool(runs: Sequence[RouterRun], refs: References, seed_index: int):
+    """All (cost, acc) points of one seed that compete for the frontier: every non-reference
+    router's points and every single model."""
+    costs, accs = [], []
+    for run in runs:
+        if run.reference:
+            continue
+        for p in run.seeds[seed_index].points:
+            costs.append(p.cost)
+            accs.append(p.avg_acc)
+    for p in refs.singles.values():
+        costs.append(p.cost)
+        accs.append(p.avg_acc)
+    return np.array(costs), np.array(accs)
+
+
+def seed_metrics(
+    run: RouterRun, seed_index: int, refs: References, setting: str,
+    pool: tuple[np.ndarray, np.ndarray],
+) -> dict[str, float | None]:
+    """The metrics of one router for one seed."""
+    s: SeedRun = run.seeds[seed_index]
+    acc = s.default.avg_acc
+    out: dict[str, float | None] = {
+        "avg_acc": acc,
+        "gain_r": M.gain_r(acc, refs.random.avg_acc),
+        "gain_b": M.gain_b(acc, refs.best_single.avg_acc),
+        "gap_o": M.gap_o(acc, refs.oracle.avg_acc),
+        "cost": s.default.cost,
+    }
+    if setting != "perf-cost":
+        return out
+    costs = np.array([p.cost for p in s.points])
+    accs = np.array([p.avg_acc for p in s.points])
+    b = refs.best_single
+    weak = (refs.cheapest.cost, refs.cheapest.avg_acc)
+    strong = (b.cost, b.avg_acc)
+    out.update({
+        "perf_gain": M.perf_gain(accs, b.avg_acc),
+        "cost_save": M.cost_save(costs, accs, b.avg_acc, b.cost) if b.cost > 0 else None,
+        "apgr": M.apgr(costs, accs, weak, strong),
+        "cpt50": M.cpt(costs, accs, weak, strong, 0.5),
+    })
+    if run.reference:
+        out.update({"pareto_ratio": None, "pareto_dist": None, "aiq": None})
+    else:
+        pc, pa = pool
+        out.update({
+            "pareto_ratio": M.pareto_ratio(costs, accs, pc, pa),
+            "pareto_dist": M.pareto_dist(costs, accs, pc, pa),
+            "aiq": M.aiq(costs, accs, float(pc.min()), float(pc.max())),
+        })
+    return out
+
+
+def _summ(values: Sequence[float | None]) -> dict[str, Any]:
+    return M.summarise(values).as_dict()
+
+
+def build_report(ev: Evaluator, runs: Sequence[RouterRun]) -> dict[str, Any]:
+    """Aggregate runs of one evaluator into the report dict (see the module docstring)."""
+    seeds = ev.seeds
+    refs = [ev.references(s) for s in seeds]
+    pools = [_frontier_pool(runs, refs[i], i) for i in range(len(seeds))]
+    meta = dict(ev.matrix.metadata)
+
+    metrics: dict[str, Any] = {}
+    per_dataset: dict[str, Any] = {}
+    points: dict[str, Any] = {}
+    distribution: dict[str, Any] = {}
+    timing: dict[str, Any] = {}
+    counts: dict[str, Any] = {}
+    describe: dict[str, Any] = {}
+    for run in runs:
+        per_seed = [seed_metrics(run, i, refs[i], ev.setting, pools[i]) for i in range(len(seeds))]
+        metrics[run.name] = {k: _summ([m[k] for m in per_seed]) for k in per_seed[0]}
+        per_dataset[run.name] = {
+            d: _summ([s.default.per_dataset.get(d, float("nan")) for s in run.seeds])
+            for d in ev.names
+        }
+        points[run.name] = [
+            {"seed": s.seed, "config": p.config, "cost": p.cost, "avg_acc": p.avg_acc}
+            for s in run.seeds for p in s.points
+        ]
+        distribution[run.name] = {
+            m: float(np.mean([s.default.distribution.get(m, 0.0) for s in run.seeds]))
+            for m in ev.matrix.models
+        }
+        timing[run.name] = {
+            "fit_seconds": [s.fit_seconds for s in run.seeds],
+            "route_seconds": [sum(p.route_seconds for p in s.points) for s in run.seeds],
+        }
+        counts[run.name] = {
+            "n_missing_choice": int(sum(s.default.n_missing_choice for s in run.seeds)),
+            "n_missing_cost": int(sum(s.default.n_missing_cost for s in run.seeds)),
+        }
+        describe[run.name] = [s.describe for s in run.seeds]
+
+    baselines: dict[str, Any] = {}
+    for key, name in BASELINE_KEYS.items():
+        pts = [r.get(name) for r in refs]
+        entry: dict[str, Any] = {
+            "avg_acc": _summ([p.avg_acc for p in pts]), "cost": _summ([p.cost for p in pts]),
+        }
+        if name in ("best-single", "cheapest"):
+            entry["models"] = [p.model for p in pts]
+        baselines[key] = entry
+        per_dataset.setdefault(name, {
+            d: _summ([p.per_dataset.get(d, float("nan")) for p in pts]) for d in ev.names
+        })
+    singles = {
+        m: [{"seed": r.seed, "cost": r.singles[m].cost, "avg_acc": r.singles[m].avg_acc}
+            for r in refs]
+        for m in ev.matrix.models
+    }
+    splits = []
+    for s in seeds:
+        summary = ev.split(s).summary()
+        summary["n_unscorable_test_dropped"] = ev.n_unscorable_test(s)
+        splits.append(summary)
+    report = {
+        "bench": ev.matrix.bench,
+        "setting": ev.setting,
+        "seeds": list(seeds),
+        "synthetic": bool(meta.get("synthetic", False)),
+        "cost_estimated": bool(meta.get("cost_estimated", False)),
+        "labels": labels(meta),
+        "missing_policy": ev.missing,
+        "router": [r.name for r in runs],
+        "metrics": metrics,
+        "baselines": baselines,
+        "per_dataset": per_dataset,
+        "points": {**points, "singles": singles},
+        "distribution": distribution,
+        "timing": {**timing, "embed_seconds": ev.embed_seconds},
+        "counts": counts,
+        "splits": splits,
+        "describe": describe,
+        "params": {r.name: r.params for r in runs},
+    }
+    return _clean(report)
+
+
+# -- presentation ----------------------------------------------------------------------------
+
+
+def _pct(s: dict[str, Any] | None, signed: bool = False) -> str:
+    if not s or s.get("mean") is None:
+        return "N/A"
+    mean, lo, hi = s["mean"], s["ci_low"], s["ci_high"]
+    fmt = "{:+.2f}" if signed else "{:.2f}"
+    text = fmt.format(100 * mean)
+    if s.get("n", 1) > 1 and lo is not None and hi is not None:
+        text += f" ±{100 * (hi - lo) / 2:.1f}"
+    return text
+
+
+def _money(s: dict[str, Any] | None) -> str:
+    if not s or s.get("mean") is None:
+        return "N/A"
+    return f"${s['mean']:.4g}"
+
+
+def _num(s: dict[str, Any] | None) -> str:
+    if not s or s.get("mean") is None:
+        return "N/A"
+    return f"{s['mean']:.3f}"
+
+
+def title(report: dict[str, Any]) -> str:
+    tag = " — ".join(report.get("labels") or [])
+    base = f"{report['bench']} · {report['setting']} · seeds {','.join(map(str, report['seeds']))}"
+    return f"{tag}: {base}" if tag else base
+
+
+def render_tables(report: dict[str, Any], console: Any) -> None:
+    """Print the comparison and the per-dataset table with rich."""
+    from rich.table import Table
+
+    perf_cost = report["setting"] == "perf-cost"
+    caption = "accuracies in %, mean ±95% bootstrap CI half-width over seeds; cost = total test USD"
+    if report.get("cost_estimated"):
+        caption += " (cost estimated from prices and text length)"
+    t = Table(title=f"Routers vs baselines — {title(report)}", caption=caption)
+    for c in ("router", "AvgAcc", "Gain@R", "Gain@B", "Gap@O", "cost"):
+        t.add_column(c, justify="left" if c == "router" else "right")
+    for name in report["router"]:
+        m = report["metrics"][name]
+        t.add_row(name, _pct(m["avg_acc"]), _pct(m["gain_r"], True), _pct(m["gain_b"], True),
+                  _pct(m["gap_o"]), _money(m["cost"]))
+    t.add_section()
+    for key, b in report["baselines"].items():
+        t.add_row(f"[dim]{key}[/dim]", _pct(b["avg_acc"]), "", "", "", _money(b["cost"]))
+    console.print(t)
+    for key in ("best_single", "cheapest"):
+        picks = report["baselines"][key].get("models") or []
+        if picks and len(set(picks)) == 1:
+            console.print(f"{key}: {picks[0]} (every seed)")
+        elif picks:
+            console.print(f"{key} per seed: {', '.join(picks)}")
+    if perf_cost:
+        p = Table(title=f"Cost–accuracy (vs best single) — {title(report)}",
+                  caption="PerfGain/CostSave in %; Pareto over every router point and model")
+        for c in ("router", "PerfGain", "CostSave", "ParetoRatio", "ParetoDist", "APGR",
+                  "CPT50", "AIQ"):
+            p.add_column(c, justify="left" if c == "router" else "right")
+        for name in report["router"]:
+            m = report["metrics"][name]
+            p.add_row(name, _pct(m.get("perf_gain"), True), _pct(m.get("cost_save")),
+                      _num(m.get("pareto_ratio")), _num(m.get("pareto_dist")),
+                      _num(m.get("apgr")), _num(m.get("cpt50")), _num(m.get("aiq")))
+        console.print(p)
+
+    d = Table(title=f"Per-dataset test accuracy (%) — {title(report)}")
+    d.add_column("dataset")
+    names = list(report["router"]) + [
+        n for n in ("best-single", "dataset-oracle", "oracle", "random")
+        if n not in report["router"]
+    ]
+    for n in names:
+        d.add_column(n, justify="right")
+    datasets = list(next(iter(report["per_dataset"].values())).keys())
+    for ds in datasets:
+        d.add_row(ds, *[_pct(report["per_dataset"][n].get(ds)) for n in names])
+    console.print(d)
+    routed = list(report["router"])
+    if routed:
+        r = Table(title="Routing distribution (% of test queries per model, default config)")
+        r.add_column("model")
+        for n in routed:
+            r.add_column(n, justify="right")
+        for model in next(iter(report["distribution"].values())):
+            r.add_row(model, *[f"{100 * report['distribution'][n].get(model, 0.0):.1f}"
+                               for n in routed])
+        console.print(r)
+    for name in report["router"]:
+        c = report["counts"].get(name, {})
+        if c.get("n_missing_choice"):
+            console.print(f"[yellow]{name}: {c['n_missing_choice']} routed queries (all seeds) "
+                          f"went to a model with no score there (counted per "
+                          f"missing={report['missing_policy']})[/yellow]")
+        if c.get("n_missing_cost"):
+            console.print(f"[yellow]{name}: {c['n_missing_cost']} paid calls (all seeds) have no "
+                          "recorded cost and add nothing to its cost: its cost is a lower "
+                          "bound[/yellow]")
+        # a router's own caveat (describe()["note"]), e.g. FrugalGPT scoring queries only
+        notes = {str(d.get("note")) for d in report.get("describe", {}).get(name, [])
+                 if isinstance(d, dict) and d.get("note")}
+        for note in sorted(notes):
+            console.print(f"[yellow]{name}: {note}[/yellow]")
+    dropped = sum(s["n_dropped_cross_split_duplicates"] for s in report["splits"])
+    unscorable = sum(s["n_unscorable_test_dropped"] for s in report["splits"])
+    if dropped or unscorable:
+        console.print(f"[yellow]dropped from test over all seeds: {dropped} cross-split "
+                      f"duplicate prompts, {unscorable} queries no model has a score on[/yellow]")
+
+
+def plot_pareto(report: dict[str, Any], path: str) -> None:
+    """Cost–accuracy plot (mean over seeds per configuration) with the Pareto frontier."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(8, 5.5))
+    allc, alla = [], []
+    singles = report["points"]["singles"]
+    for model, pts in singles.items():
+        c, a = np.mean([p["cost"] for p in pts]), np.mean([p["avg_acc"] for p in pts])
+        allc.append(c)
+        alla.append(a)
+        ax.scatter([c], [100 * a], color="grey", s=25, zorder=2)
+        ax.annotate(model, (c, 100 * a), fontsize=7, color="grey", xytext=(3, 3),
+                    textcoords="offset points")
+    for name in report["router"]:
+        pts = report["points"][name]
+        by_config: dict[str, list[dict[str, Any]]] = {}
+        for p in pts:
+            by_config.setdefault(repr(p["config"]), []).append(p)
+        c = [np.mean([p["cost"] for p in v]) for v in by_config.values()]
+        a = [np.mean([p["avg_acc"] for p in v]) for v in by_config.values()]
+        order = np.argsort(c)
+        ref = name in ("oracle", "dataset-oracle", "random")
+        ax.plot(np.array(c)[order], 100 * np.array(a)[order], marker="x" if ref else "o",
+                linestyle=":" if ref else "-", label=name, zorder=3)
+        if not ref:
+            allc += c
+            alla += a
+    on = M.pareto_frontier(allc, alla)
+    fc, fa = np.array(allc)[on], np.array(alla)[on]
+    order = np.argsort(fc)
+    ax.plot(fc[order], 100 * fa[order], color="black", linewidth=1, alpha=0.5,
+            label="Pareto frontier", zorder=1)
+    ax.set_xlabel("total test cost (USD" + (", estimated" if report.get("cost_estimated") else "")
+                  + ")")
+    ax.set_ylabel("AvgAcc (%)")
+    ax.set_title(title(report), fontsize=10)
+    if report.get("synthetic"):
+        ax.text(0.5, 0.5, "SYNTHETIC", transform=ax.transAxes, fontsize=40, color="red",
+                alpha=0.15, ha="center", va="center", rotation=20)
+    ax.legend(fontsize=8, loc="lower right")
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)

@@ -1,0 +1,147 @@
+"""Built-in baselines: real routers (best single, cheapest, random pick) and the references.
+
+Two kinds, kept apart on purpose:
+
+- **Routers** (:class:`BestSingle`, :class:`Cheapest`, :class:`RandomPick`) learn only from the
+  labelled train/valid sets like any plugin router.
+- **References** (:class:`RandomReference`, :class:`DatasetOracleReference`,
+  :class:`OracleReference`) are *defined* by test outcomes — the oracle is the best model per
+  test query — so no router could produce them honestly. Their classes carry only a
+  ``reference`` name; the evaluator computes them itself from test outcomes
+  (:meth:`routerbench_core.routing.evaluate.Evaluator.references`) and they refuse ``fit``/``route``.
+  They are registered as routers only so ``rbench route --router oracle`` and ``rbench list``
+  find them.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+import numpy as np
+
+from routerbench_core.routing.router import (
+    LabeledSet,
+    QuerySet,
+    Router,
+    RouterContext,
+    RouterError,
+    Routing,
+    Setting,
+)
+
+
+def model_avg_acc(labeled: LabeledSet) -> np.ndarray:
+    """Per-model AvgAcc on a labelled set: mean over datasets of the model's accuracy, with a
+    missing score counted as wrong (the same rule the evaluator applies by default)."""
+    score = np.nan_to_num(labeled.score)
+    names = list(dict.fromkeys(labeled.datasets.tolist()))
+    if not names:
+        return np.zeros(len(labeled.models))
+    return np.mean([score[labeled.datasets == d].mean(axis=0) for d in names], axis=0)
+
+
+def _merge(a: LabeledSet, b: LabeledSet) -> LabeledSet:
+    return LabeledSet(
+        keys=np.concatenate([a.keys, b.keys]), datasets=np.concatenate([a.datasets, b.datasets]),
+        texts=list(a.texts) + list(b.texts), models=a.models,
+        score=np.concatenate([a.score, b.score]) if len(b) else a.score,
+        cost=np.concatenate([a.cost, b.cost]) if len(b) else a.cost,
+    )
+
+
+class _Fixed(Router):
+    """Routes every query to one model chosen in :meth:`fit`."""
+
+    settings: ClassVar[tuple[Setting, ...]] = ("perf", "perf-cost")
+    needs_embeddings: ClassVar[bool] = False
+
+    def __init__(self, ctx: RouterContext, **params: Any) -> None:
+        super().__init__(ctx, **params)
+        self.model: int | None = None
+
+    def route(self, queries: QuerySet, config: Mapping[str, Any] | None = None) -> Routing:
+        if self.model is None:
+            raise RouterError(f"{type(self).__name__}.route called before fit")
+        return Routing(choice=np.full(len(queries), self.model, dtype=np.int64))
+
+    def describe(self) -> dict[str, Any]:
+        return {"model": None if self.model is None else self.ctx.models[self.model]}
+
+
+class BestSingle(_Fixed):
+    """The model with the best AvgAcc on train + valid (ties: the earlier model)."""
+
+    def fit(self, train: LabeledSet, valid: LabeledSet) -> None:
+        self.model = int(np.argmax(model_avg_acc(_merge(train, valid))))
+
+
+class Cheapest(_Fixed):
+    """The model with the lowest mean cost per query on train + valid."""
+
+    def fit(self, train: LabeledSet, valid: LabeledSet) -> None:
+        with warnings.catch_warnings():  # a model with no known cost is NaN, handled below
+            warnings.simplefilter("ignore", RuntimeWarning)
+            cost = _merge(train, valid).mean_cost()
+        if np.isnan(cost).all():
+            raise RouterError("cheapest: no model has a known cost on train/valid")
+        self.model = int(np.nanargmin(np.where(np.isnan(cost), np.inf, cost)))
+
+
+class RandomPick(Router):
+    """A uniform random model per query, drawn from the run seed (a negative control; the
+    ``random`` reference reports the exact expectation instead)."""
+
+    settings: ClassVar[tuple[Setting, ...]] = ("perf", "perf-cost")
+    needs_embeddings: ClassVar[bool] = False
+
+    def fit(self, train: LabeledSet, valid: LabeledSet) -> None:
+        self.n_models = len(train.models)
+
+    def route(self, queries: QuerySet, config: Mapping[str, Any] | None = None) -> Routing:
+        rng = self.ctx.rng("random-pick")
+        return Routing(choice=rng.integers(0, len(queries.models), size=len(queries)))
+
+
+class Reference(Router):
+    """A point the evaluator computes from test outcomes; not a router (see module docstring)."""
+
+    reference: ClassVar[str] = ""
+    settings: ClassVar[tuple[Setting, ...]] = ("perf", "perf-cost")
+    needs_embeddings: ClassVar[bool] = False
+
+    def fit(self, train: LabeledSet, valid: LabeledSet) -> None:
+        raise RouterError(
+            f"{self.reference!r} is a reference computed by the evaluator from test outcomes; "
+            "it cannot be trained or asked to route (use Evaluator.references)"
+        )
+
+    def route(self, queries: QuerySet, config: Mapping[str, Any] | None = None) -> Routing:
+        self.fit(None, None)  # type: ignore[arg-type]
+        raise AssertionError("unreachable")
+
+
+class RandomReference(Reference):
+    """Expected accuracy and cost of a uniform random pick."""
+
+    reference: ClassVar[str] = "random"
+
+
+class DatasetOracleReference(Reference):
+    """The best model of each dataset, judged on its test queries (the paper's Max Expert)."""
+
+    reference: ClassVar[str] = "dataset-oracle"
+
+
+class OracleReference(Reference):
+    """The best model per test query (cheapest among ties)."""
+
+    reference: ClassVar[str] = "oracle"
+
+
+def reference_name(obj: Any) -> str | None:
+    """The reference a registered router class stands for, or None for a real router."""
+    if isinstance(obj, type) and issubclass(obj, Reference):
+        return obj.reference or None
+    return None

@@ -30,7 +30,8 @@ class MELD(DialogueEmotionDataset):
     metric = "accuracy"
     settings = ("perf",)
     shots = 0
-    grader_version = "1"
+    #: 2: the seed's prompt; ambiguous/prose letters are no answer
+    grader_version = "2"
     hub_id = None  # released on GitHub (declare-lab/MELD), not on a hub
     hub_revision = None
     emotions = EMOTIONS

@@ -561,9 +561,13 @@ class MultipleChoiceDataset(TemplateDataset):
         return score_choice(prediction, query.ground_truth)
 
 
-#: The zero-shot math prompt (Qwen/DeepSeek style) the paper's math sets use.
+#: The seed's zero-shot math prompt (AIME, MATH500, LiveMathBench; LLMRouterBench, MIT), word
+#: for word: parity needs it.
 MATH_PROMPT = (
-    "{question}\n\nPlease reason step by step, and put your final answer within \\boxed{{}}."
+    "Solve the following math problem step by step. The last line of your response should only "
+    "contain your final answer inside a \\boxed{{}} command.\n\n{question}\n\n"
+    "Remember to put your final answer on the last line using the format \\boxed{{$ANSWER}} "
+    "where $ANSWER is the answer to the problem."
 )
 
 

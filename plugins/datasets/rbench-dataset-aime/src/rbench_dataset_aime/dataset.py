@@ -35,7 +35,10 @@ class AIME(BoxedMathDataset):
     metric = "accuracy"
     settings = ("perf", "perf-cost")
     shots = 0
-    grader_version = "1"
+    #: 2: the seed's prompt and last-integer fallback; exact numbers, no decimal for a
+    #: closed form
+    grader_version = "2"
+    extraction = ("boxed", "answer", "integer")
     hub_id = "HuggingFaceH4/aime_2024"
     hub_revision = "2fe88a2f1091d5048c0f36abc874fb997b3dd99a"
     hub_sources = (

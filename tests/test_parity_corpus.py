@@ -92,3 +92,12 @@ def test_every_difference_from_the_seed_is_documented() -> None:
     assert differing, "the corpus should show the seed's false positives and negatives"
     missing = [form for form in differing if f"`{form}`" not in text]
     assert not missing, f"forms where rbench differs from the seed, not in {DOCS.name}: {missing}"
+
+
+def test_every_dataset_plugin_readme_lists_its_deviations_from_the_seed() -> None:
+    readmes = sorted((ROOT / "plugins" / "datasets").glob("rbench-dataset-*/README.md"))
+    assert len(readmes) == 21
+    for readme in readmes:
+        text = readme.read_text(encoding="utf-8")
+        assert "## Deviations from the seed" in text, readme.parent.name
+        assert "unpublished" not in text.lower(), f"{readme.parent.name}: the seed's code is public"

@@ -20,17 +20,19 @@ from routerbench_core import (
     strip_reasoning,
 )
 
-PROMPT = """Solve this logic puzzle. Every inhabitant of the island is either a knight, who always tells the truth, or a knave, who always lies. From the statements below, deduce the identity of every character.
+#: The seed's prompt (LLMRouterBench, MIT), word for word: parity needs it.
+PROMPT = """Your task is to solve a logical reasoning problem. You are given set of statements from which you must logically deduce the identity of a set of characters.
 
-Explain your reasoning first. Then finish with a conclusion that gives the identity of each character, one per line, in this format:
+You must infer the identity of each character. First, explain your reasoning. At the end of your answer, you must clearly state the identity of each character by following the format:
 
 CONCLUSION:
-(1) <name> is a knight/knave
-(2) <name> is a knight/knave
-...
+(1) ...
+(2) ...
+(3) ...
 
-### Puzzle:
-{quiz}"""
+### Question:
+{quiz}
+"""
 
 #: The hub release: one split per puzzle size (2 to 8 people, 100 puzzles each = 700).
 SIZES = tuple(range(2, 9))

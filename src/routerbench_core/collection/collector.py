@@ -12,7 +12,8 @@ How a run goes:
    point (SIGKILL included) has lost only what was in flight, and a re-run asks only that.
 5. Failed calls are stored with their error (so they show up, are never scored, and are retried
    by the next run) and are never cached.
-6. Stored answers are graded by their dataset's grader (:mod:`routerbench_core.scoring.grading`).
+6. Stored answers are graded by their dataset's grader in the next stage
+   (:func:`routerbench_core.scoring.grading.collect_and_grade` runs both when ``run.grade``).
 """
 
 from __future__ import annotations
@@ -31,7 +32,6 @@ from routerbench_core.schema import GenerationRequest, ModelSpec, Query, Respons
 if TYPE_CHECKING:
     from routerbench_core.data.store import Store
     from routerbench_core.plugins.manager import PluginHost
-    from routerbench_core.scoring.grading import GradeReport
 
 #: Largest number of answers written in one transaction.
 MAX_BATCH = 512
@@ -75,7 +75,8 @@ class CollectReport:
     n_queries: int
     models: list[ModelReport]
     elapsed_s: float
-    grading: GradeReport | None = None
+    #: set by :func:`routerbench_core.scoring.grading.collect_and_grade` when the run grades
+    grading: Any = None
 
     @property
     def asked(self) -> int:
@@ -301,10 +302,6 @@ async def acollect(
                 await b.aclose()
     result = CollectReport(bench=bench, store=str(store.path), n_queries=len(queries),
                            models=reports, elapsed_s=time.perf_counter() - started)
-    if config.run.grade:
-        from routerbench_core.scoring.grading import grade_bench
-
-        result.grading = grade_bench(store, bench, host)
     return result
 
 

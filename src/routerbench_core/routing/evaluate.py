@@ -470,8 +470,13 @@ class Evaluator:
         self, factory: RouterFactory, *, name: str, params: Mapping[str, Any] | None = None,
         on_seed: Callable[[int], None] | None = None,
     ) -> RouterRun:
-        """Fit and route ``factory(ctx, **params)`` on every seed."""
+        """Fit and route ``factory(ctx, **params)`` on every seed.
+
+        When ``factory`` is a router class its parameters are validated first, so a bad value
+        fails before any training, naming ``name``."""
         params = dict(params or {})
+        if isinstance(factory, type) and issubclass(factory, Router):
+            factory.validate_params(params, name)
         out: list[SeedRun] = []
         for seed in self.seeds:
             router = factory(self.context(seed), **params)

@@ -19,55 +19,56 @@ nothing is chosen on test.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Annotated, Any
 
 import numpy as np
+from pydantic import Field
 
-from routerbench_core import LabeledSet, QuerySet, Router, RouterContext, RouterError, Routing, ml
+from rbench_router_avengers_pro.plugin import CAPABILITIES
+from routerbench_core import (
+    Grid,
+    LabeledSet,
+    QuerySet,
+    Router,
+    RouterContext,
+    RouterError,
+    RouterParams,
+    Routing,
+    ml,
+)
 
 #: Behaviour version (bump with a README changelog line when routing decisions change).
 VERSION = "1"
 K_GRID: tuple[int, ...] = (10, 20, 30, 45, 60)
 
 
-def _ints(value: Any, default: tuple[int, ...]) -> list[int]:
-    if value is None:
-        return list(default)
-    if isinstance(value, str):
-        return [int(v) for v in value.split(",") if v.strip()]
-    return [int(value)]
-
-
-class AvengersProRouter(Router):
+class AvengersProRouter(Router, capabilities=CAPABILITIES):
     """Cluster routing with an α-weighted accuracy–cost score (both settings)."""
 
-    settings = ("perf", "perf-cost")
-    needs_embeddings = True
+    class Params(RouterParams):
+        k: Grid[Annotated[int, Field(ge=1)]] | None = Field(
+            None, description=f"k-means clusters; a list is a grid chosen on validation "
+            f"(default grid {K_GRID})")
+        alpha: float = Field(1.0, ge=0, le=1, description="accuracy weight of the default "
+                             "routing (1: accuracy only, 0: cost only)")
+        alphas: int = Field(21, ge=2, description="alpha values swept in perf-cost")
+        top_k: int = Field(1, ge=1, description="nearest clusters combined")
+        beta: float = Field(9.0, ge=0, description="softmax(-beta*distance) over the top_k")
+        prior: float = Field(
+            1.0, ge=0, description="pseudo-queries shrinking small clusters to the global mean")
+        refit: bool = Field(
+            True, description="rebuild the clusters on train + valid after choosing k on valid")
 
-    def __init__(
-        self,
-        ctx: RouterContext,
-        k: int | str | None = None,
-        alpha: float = 1.0,
-        alphas: int = 21,
-        top_k: int = 1,
-        beta: float = 9.0,
-        prior: float = 1.0,
-        refit: bool | str = True,
-        **params: Any,
-    ) -> None:
+    def __init__(self, ctx: RouterContext, **params: Any) -> None:
         super().__init__(ctx, **params)
-        self.k_grid = _ints(k, K_GRID)
-        self.alpha = float(alpha)
-        if not 0.0 <= self.alpha <= 1.0:
-            raise RouterError(f"avengers-pro: alpha must be in [0, 1], got {alpha}")
-        self.n_alphas = int(alphas)
-        if self.n_alphas < 2:
-            raise RouterError(f"avengers-pro: alphas (sweep points) must be >= 2, got {alphas}")
-        self.top_k = int(top_k)
-        self.beta = float(beta)
-        self.prior = float(prior)
-        self.refit = refit if isinstance(refit, bool) else str(refit).lower() in {"1", "true"}
+        p = self.params
+        self.k_grid = list(K_GRID if p.k is None else p.k)
+        self.alpha = p.alpha
+        self.n_alphas = p.alphas
+        self.top_k = p.top_k
+        self.beta = p.beta
+        self.prior = p.prior
+        self.refit = p.refit
         self.profile: ml.ClusterProfile | None = None
         self.chosen: dict[str, Any] = {}
 

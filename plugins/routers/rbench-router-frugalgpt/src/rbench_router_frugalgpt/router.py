@@ -27,8 +27,19 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from pydantic import Field
 
-from routerbench_core import LabeledSet, QuerySet, Router, RouterContext, RouterError, Routing, ml
+from rbench_router_frugalgpt.plugin import CAPABILITIES
+from routerbench_core import (
+    LabeledSet,
+    QuerySet,
+    Router,
+    RouterContext,
+    RouterError,
+    RouterParams,
+    Routing,
+    ml,
+)
 
 #: Behaviour version (bump with a README changelog line when routing decisions change).
 VERSION = "1"
@@ -66,37 +77,33 @@ class AnswerFeatures:
         return self.vec.transform([t or "" for t in texts]).toarray().astype(np.float32)
 
 
-class FrugalGPTRouter(Router):
+class FrugalGPTRouter(Router, capabilities=CAPABILITIES):
     """LLM cascade with a learned answer scorer and budget-constrained cascade search."""
 
-    settings = ("perf-cost", "perf")
-    needs_embeddings = True
 
-    def __init__(
-        self,
-        ctx: RouterContext,
-        max_stages: int = 3,
-        max_candidates: int = 6,
-        budgets: int = 10,
-        budget: float | None = None,
-        folds: int = 3,
-        answer_features: int = 512,
-        use_answers: bool | str = True,
-        c: float = 1.0,
-        **params: Any,
-    ) -> None:
+    class Params(RouterParams):
+        max_stages: int = Field(3, ge=1, description="models in a cascade at most")
+        max_candidates: int = Field(6, ge=1, description="models considered for the cascade")
+        budgets: int = Field(10, ge=2, description="budget points of the sweep")
+        budget: float | None = Field(None, gt=0,
+            description="USD per query of the default routing; None: chosen on train")
+        folds: int = Field(3, ge=2, description="cross-fitting folds of the answer scorers")
+        answer_features: int = Field(512, ge=1, description="hashed n-gram features of an answer")
+        use_answers: bool = Field(True,
+            description="score stored answers (false: query embedding only)")
+        c: float = Field(1.0, gt=0, description="inverse L2 strength of the answer scorers")
+
+    def __init__(self, ctx: RouterContext, **params: Any) -> None:
         super().__init__(ctx, **params)
-        self.max_stages = int(max_stages)
-        self.max_candidates = int(max_candidates)
-        if self.max_stages < 1 or self.max_candidates < 1:
-            raise RouterError("frugalgpt: max_stages and max_candidates must be >= 1")
-        self.n_budgets = max(2, int(budgets))
-        self.budget = None if budget is None else float(budget)
-        self.folds = max(2, int(folds))
-        self.answer_features = int(answer_features)
-        self.use_answers = (use_answers if isinstance(use_answers, bool)
-                            else str(use_answers).lower() in {"1", "true", "yes"})
-        self.c = float(c)
+        p = self.params
+        self.max_stages = p.max_stages
+        self.max_candidates = p.max_candidates
+        self.n_budgets = p.budgets
+        self.budget = p.budget
+        self.folds = p.folds
+        self.answer_features = p.answer_features
+        self.use_answers = p.use_answers
+        self.c = p.c
         self.candidates: list[int] = []
         self.scorers: dict[int, ml.SoftLogistic] = {}
         self.plans: list[Plan] = []

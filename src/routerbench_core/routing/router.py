@@ -191,6 +191,45 @@ class LabeledSet(QuerySet):
     cost: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
     prompt_tokens: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
     completion_tokens: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
+    #: The run's rule for a missing score (``wrong``: counts 0; ``skip``: left out), the one
+    #: the evaluator scores test with; :meth:`avg_acc` and the ml helpers apply it.
+    missing: str = "wrong"
+
+    def avg_acc(self) -> np.ndarray:
+        """Each model's AvgAcc on this set, by the run's missing-score rule
+        (:func:`routerbench_core.routing.accuracy.avg_acc`)."""
+        from routerbench_core.routing.accuracy import avg_acc
+
+        return avg_acc(self.score, self.datasets, self.missing)  # type: ignore[arg-type]
+
+    def concat(self, other: LabeledSet) -> LabeledSet:
+        """These rows followed by ``other``'s: train + valid as one set, e.g. to refit once the
+        hyper-parameters are chosen. Outcomes and tokens are stacked (an array one side lacks
+        is NaN there); embeddings come along (computed now if an embedder is configured)."""
+        if len(other) == 0:
+            return self
+        if len(self) == 0:
+            return other
+        m = len(self.models)
+
+        def stack(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+            a = a if a.shape == (len(self), m) else np.full((len(self), m), np.nan)
+            b = b if b.shape == (len(other), m) else np.full((len(other), m), np.nan)
+            return np.vstack([a, b])
+
+        cache: dict[str, Any] = {}
+        if ("emb" in self._cache and "emb" in other._cache) or self._embed is not None:
+            cache["emb"] = np.vstack([self.embeddings(), other.embeddings()])
+        return LabeledSet(
+            keys=np.concatenate([self.keys, other.keys]),
+            datasets=np.concatenate([self.datasets, other.datasets]),
+            texts=list(self.texts) + list(other.texts), models=self.models,
+            _embed=self._embed, _outputs=self._outputs, _cache=cache,
+            score=stack(self.score, other.score), cost=stack(self.cost, other.cost),
+            prompt_tokens=stack(self.prompt_tokens, other.prompt_tokens),
+            completion_tokens=stack(self.completion_tokens, other.completion_tokens),
+            missing=self.missing,
+        )
 
     def queries(self) -> QuerySet:
         """The same queries with the outcomes stripped (for routing a validation set)."""
@@ -205,8 +244,11 @@ class LabeledSet(QuerySet):
 
     def mean_cost(self) -> np.ndarray:
         """Per-model mean cost per query over the known cells (NaN where none known)."""
-        with np.errstate(invalid="ignore"):
-            return np.nanmean(np.where(np.isnan(self.cost), np.nan, self.cost), axis=0)
+        from routerbench_core.routing.accuracy import mean_cost
+
+        if self.cost.shape != (len(self), len(self.models)):
+            return np.full(len(self.models), np.nan)
+        return mean_cost(self.cost)
 
 
 @dataclass
@@ -241,6 +283,8 @@ class RouterContext:
     bench: str = ""
     progress: Callable[[str, float], None] | None = None
     workdir: str | None = None
+    #: The run's missing-score rule (see :mod:`routerbench_core.routing.accuracy`).
+    missing: str = "wrong"
 
     def report(self, message: str, fraction: float) -> None:
         """Report training progress (0..1) to the CLI's progress display."""

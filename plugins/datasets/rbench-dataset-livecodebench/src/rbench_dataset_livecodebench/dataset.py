@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from rbench_dataset_livecodebench.plugin import CAPABILITIES
 from routerbench_core import (
     CodeExecDataset,
     DatasetError,
@@ -81,7 +82,7 @@ def decode_tests(raw: Any) -> list[dict[str, Any]]:
     return cases
 
 
-class LiveCodeBench(CodeExecDataset):
+class LiveCodeBench(CodeExecDataset, capabilities=CAPABILITIES):
     """LiveCodeBench code generation (lite), zero-shot, hidden private tests in the sandbox.
 
     Options: ``version`` (default ``release_v6``), ``per_case_timeout_s`` (6), ``max_timeout_s``
@@ -89,9 +90,6 @@ class LiveCodeBench(CodeExecDataset):
     """
 
     name = "livecodebench"
-    size = 1055
-    settings = ("perf", "perf-cost")
-    shots = 0
     grader_version = "1"
     hub_id = "livecodebench/code_generation_lite"
     hub_revision = None  # release files are append-only; no verified commit offline (README)

@@ -83,10 +83,11 @@ class AvengersProRouter(Router, capabilities=CAPABILITIES):
     @staticmethod
     def table(profile: ml.ClusterProfile, alpha: float) -> np.ndarray:
         """Per-cluster performance–efficiency scores (k × models) at ``alpha``."""
+        acc = ml.minmax(profile.acc, axis=1)
+        if alpha >= 1.0:  # accuracy only: no cost needed (a bench without costs works)
+            return acc
         assert profile.cost is not None
-        return alpha * ml.minmax(profile.acc, axis=1) + (1.0 - alpha) * (
-            1.0 - ml.minmax(profile.cost, axis=1)
-        )
+        return alpha * acc + (1.0 - alpha) * (1.0 - ml.minmax(profile.cost, axis=1))
 
     def fit(self, train: LabeledSet, valid: LabeledSet) -> None:
         with ml.blas_threads():
@@ -95,7 +96,9 @@ class AvengersProRouter(Router, capabilities=CAPABILITIES):
     def _fit(self, train: LabeledSet, valid: LabeledSet) -> None:
         if len(train) == 0:
             raise RouterError("avengers-pro: the training split is empty")
-        ml.model_mean_cost(train)  # every model needs a known cost: an error names the culprit
+        if self.ctx.setting == "perf-cost" or self.alpha < 1.0:
+            # costs enter the score: every model needs a known one (an error names the culprit)
+            ml.model_mean_cost(train)
         emb = train.embeddings()
         if len(self.k_grid) == 1 or len(valid) == 0:
             k = self.k_grid[0] if len(self.k_grid) == 1 else 30
@@ -115,10 +118,8 @@ class AvengersProRouter(Router, capabilities=CAPABILITIES):
             self.chosen = {"k": best[1], "chosen_on": "validation", "valid_avg_acc": best[0]}
         k = self.chosen["k"]
         if self.refit and len(valid):
-            emb = np.vstack([emb, valid.embeddings()])
-            score = np.vstack([train.score, valid.score])
-            cost = np.vstack([train.cost, valid.cost])
-            self.profile = self._profile(emb, score, cost, k)
+            both = train.concat(valid)
+            self.profile = self._profile(both.embeddings(), both.score, both.cost, k)
         else:
             self.profile = self._profile(emb, train.score, train.cost, k)
         self.chosen["k"] = self.profile.k

@@ -40,20 +40,6 @@ TOP_K_GRID: tuple[int, ...] = (1, 3, 5)
 BETA_GRID: tuple[float, ...] = (3.0, 9.0, 27.0)
 
 
-def concat_labeled(a: LabeledSet, b: LabeledSet) -> tuple[np.ndarray, np.ndarray, np.ndarray,
-                                                            np.ndarray]:
-    """Embeddings, scores, costs and datasets of two labelled sets stacked (train + valid)."""
-    if len(b) == 0:
-        return a.embeddings(), a.score, a.cost, a.datasets
-    return (
-        np.vstack([a.embeddings(), b.embeddings()]),
-        np.vstack([a.score, b.score]),
-        np.vstack([a.cost, b.cost]) if a.cost.shape[0] == len(a) and b.cost.shape[0] == len(b)
-        else np.full((len(a) + len(b), len(a.models)), np.nan),
-        np.concatenate([a.datasets, b.datasets]),
-    )
-
-
 class AvengersRouter(Router, capabilities=CAPABILITIES):
     """Cluster-and-vote routing (performance setting)."""
 
@@ -130,8 +116,8 @@ class AvengersRouter(Router, capabilities=CAPABILITIES):
             self.chosen = {"k": k, "top_k": top_k, "beta": beta, "chosen_on": "validation"}
         k = self.chosen["k"]
         if self.refit and len(valid):
-            all_emb, all_score, _, _ = concat_labeled(train, valid)
-            self.profile = self._profile(all_emb, all_score, k)
+            both = train.concat(valid)
+            self.profile = self._profile(both.embeddings(), both.score, k)
         else:
             self.profile = self._profile(emb, train.score, k)
         self.chosen["k"] = self.profile.k

@@ -133,12 +133,21 @@ class FrugalGPTRouter(Router, capabilities=CAPABILITIES):
     def _fit(self, train: LabeledSet, valid: LabeledSet) -> None:
         if len(train) == 0:
             raise RouterError("frugalgpt: the training split is empty")
-        mean_cost = ml.model_mean_cost(train)
-        acc = ml.dataset_mean_accuracy(train.score, train.datasets)
+        acc = ml.dataset_mean_accuracy(train.score, train.datasets, train.missing)
         acc = np.where(np.isnan(acc), -np.inf, acc)
+        if ml.costs_known(train) or self.ctx.setting == "perf-cost":
+            mean_cost = ml.model_mean_cost(train)  # perf-cost: an error names a costless model
+            self._info["cost_model"] = "mean train cost per call"
+        else:
+            # perf setting on a bench without (complete) costs: every call counts one unit, so
+            # the search trades accuracy against the number of calls and the default cascade
+            # is the most accurate one
+            mean_cost = np.ones(len(train.models))
+            self._info["cost_model"] = "costs unknown: every call counts one unit"
         self.candidates = self._choose_candidates(acc, mean_cost)
         self._mean_cost = mean_cost
-        data = _concat(train, valid)
+        self._acc = acc
+        data = train.concat(valid)
         answers = self._answers_available(data)
         self._features = AnswerFeatures(self.answer_features) if answers else None
         self._info["scorer_inputs"] = QUERY_ANSWER if answers else QUERY_ONLY
@@ -149,7 +158,8 @@ class FrugalGPTRouter(Router, capabilities=CAPABILITIES):
             )
         emb = data.embeddings()
         score = data.score
-        cost = np.where(np.isnan(data.cost), mean_cost[None, :], data.cost)
+        cost = (np.where(np.isnan(data.cost), mean_cost[None, :], data.cost)
+                if self._info["cost_model"].startswith("mean") else np.ones_like(data.score))
         n = len(data)
         # out-of-fold scorer predictions for every candidate (cross-fitting)
         rng = self.ctx.rng("frugalgpt-folds")
@@ -195,7 +205,8 @@ class FrugalGPTRouter(Router, capabilities=CAPABILITIES):
                 ) -> list[Plan]:
         """Every cascade of up to ``max_stages`` candidates (cheap first) × threshold grid,
         evaluated on the optimisation data; returns the Pareto-optimal ones."""
-        order = sorted(self.candidates, key=lambda m: self._mean_cost[m])
+        # cheap first; among equally cheap models the weaker first (train AvgAcc)
+        order = sorted(self.candidates, key=lambda m: (self._mean_cost[m], self._acc[m]))
         ds_index = {d: np.flatnonzero(datasets == d) for d in dict.fromkeys(datasets.tolist())}
         plans: list[Plan] = []
 
@@ -291,18 +302,3 @@ def budget_grid(plan_costs: Sequence[float], n: int) -> list[float]:
     k = max(1, n - len(head))
     grid = np.geomspace(lo, hi, k) if hi > lo else np.array([lo])
     return head + [float(b) for b in grid]
-
-
-def _concat(a: LabeledSet, b: LabeledSet) -> LabeledSet:
-    """train + validation as one labelled set (embeddings and answers keep working)."""
-    import dataclasses
-
-    if len(b) == 0:
-        return a
-    emb = np.vstack([a.embeddings(), b.embeddings()])
-    return dataclasses.replace(
-        a, keys=np.concatenate([a.keys, b.keys]), datasets=np.concatenate([a.datasets, b.datasets]),
-        texts=list(a.texts) + list(b.texts), score=np.vstack([a.score, b.score]),
-        cost=np.vstack([a.cost, b.cost]), _cache={"emb": emb},
-        prompt_tokens=np.zeros((0, 0)), completion_tokens=np.zeros((0, 0)),
-    )

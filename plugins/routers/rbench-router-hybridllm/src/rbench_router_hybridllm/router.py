@@ -110,8 +110,9 @@ class HybridLLMRouter(Router, capabilities=CAPABILITIES):
     def _fit(self, train: LabeledSet, valid: LabeledSet) -> None:
         if len(train) == 0:
             raise RouterError("hybridllm: the training split is empty")
-        self.large, self.small, note = ml.strong_weak_pair(train, self.large_name,
-                                                           self.small_name)
+        self.large, self.small, note = ml.strong_weak_pair(
+            train, self.large_name, self.small_name,
+            require_cost=self.ctx.setting == "perf-cost")
         self._info["large_chosen"] = note
         emb = train.embeddings()
         neighbours = None

@@ -22,7 +22,9 @@ Like the paper's router, which learns from Chatbot Arena battles among many mode
 used for one strong/weak pair, the factorisation is trained on pairs of *all* models of the
 bench (``pairs="all"``, default) and queried for the chosen pair; ``pairs="pair"`` trains on the
 strong/weak pair only. Defaults: weak = the cheapest model on train, strong = the best on train
-(AvgAcc) among the others (:func:`routerbench_core.routing.ml.strong_weak_pair`).
+(AvgAcc) among the others (:func:`routerbench_core.routing.ml.strong_weak_pair`). In the perf
+setting a bench without costs (or with equal costs) works too: strong = the best on train, weak
+= the runner-up, and a tie is won by the less accurate model of a pair.
 """
 
 from __future__ import annotations
@@ -206,9 +208,16 @@ class RouteLLMRouter(Router, capabilities=CAPABILITIES):
     def fit(self, train: LabeledSet, valid: LabeledSet) -> None:
         if len(train) == 0:
             raise RouterError("routellm: the training split is empty")
-        self.strong, self.weak, note = ml.strong_weak_pair(train, self.strong_name, self.weak_name)
+        self.strong, self.weak, note = ml.strong_weak_pair(
+            train, self.strong_name, self.weak_name,
+            require_cost=self.ctx.setting == "perf-cost")
         self._info["strong_chosen"] = note
-        self._train(train.embeddings(), train.score, train.cost)
+        cost = train.cost
+        if not ml.costs_known(train):  # perf setting (strong_weak_pair refused it otherwise)
+            # no "cheaper" model: the less accurate model of a pair (train AvgAcc) wins a tie
+            cost = np.broadcast_to(train.avg_acc(), train.score.shape)
+            self._info["tie_winner"] = "the less accurate model (costs unknown)"
+        self._train(train.embeddings(), train.score, cost)
         calib = valid if len(valid) else train
         self._valid_prob = self.win_probability(calib.embeddings())
         self._info["calibrated_on"] = "validation" if len(valid) else "train"

@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import os
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -253,7 +254,8 @@ def cluster_means(
     counts = np.zeros((k, values.shape[1]))
     np.add.at(sums, labels, filled)
     np.add.at(counts, labels, known.astype(np.float64))
-    with np.errstate(invalid="ignore", divide="ignore"):
+    with np.errstate(invalid="ignore", divide="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # a column with nothing known: 0 below
         global_mean = np.nanmean(values, axis=0) if values.size else np.zeros(values.shape[1])
     global_mean = np.where(np.isnan(global_mean), 0.0, global_mean)
     means = (sums + prior_weight * global_mean) / np.maximum(counts + prior_weight, 1e-12)

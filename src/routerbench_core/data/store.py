@@ -241,7 +241,8 @@ def matrix_sql(n_sources: int, n_models: int) -> str:
 
 def validate_bench_name(name: str) -> None:
     """Refuse names that cannot round-trip through paths and command lines."""
-    if not name or "/" in name:
+    if (not name or name in (".", "..") or any(c in name for c in "/\\")
+            or any(ord(c) < 32 for c in name)):
         raise StoreError(f"invalid bench name {name!r}: use letters, digits, '-', '_' or '.'")
 
 
@@ -1188,3 +1189,27 @@ class Store:
                     for h, v in vectors.items()
                 ],
             )
+
+
+@contextlib.contextmanager
+def store_for_command(path: str | os.PathLike[str] | None = None) -> Iterator[Store]:
+    """The store of a write command (import, collect). When the command fails and this call
+    made the file, the file goes again if no bench was stored in it: a refused run leaves no
+    empty store behind."""
+    target = Path(path) if path is not None else default_store_path()
+    created = not target.exists()
+    store = Store(target)
+    try:
+        yield store
+    except BaseException:
+        empty = False
+        with contextlib.suppress(Exception):
+            empty = created and not store.bench_names()
+        store.close()
+        if empty:
+            for suffix in ("", "-wal", "-shm", "-journal"):
+                with contextlib.suppress(OSError):
+                    Path(str(target) + suffix).unlink()
+        raise
+    else:
+        store.close()

@@ -252,11 +252,20 @@ def register_commands(app: typer.Typer) -> None:
         --judge-base-url / --judge-api-key-env for a non-OpenAI endpoint). Judge calls are
         cached in the store like any request.
         """
+        from routerbench_core.collection.runconfig import check_base_url, check_env_var_name
         from routerbench_core.data.store import Store, StoreError
         from routerbench_core.scoring.grading import grade_bench
         from routerbench_core.scoring.sandbox import default_workers
 
         st = state(ctx)
+        for option, value, check in (("--judge-api-key-env", judge_api_key_env,
+                                      check_env_var_name),
+                                     ("--judge-base-url", judge_base_url, check_base_url)):
+            try:
+                if value:
+                    check(value)
+            except ValueError as exc:
+                raise fail(f"{option}: {exc}") from None
         try:
             with Store(store or st.store_path, create=False) as db:
                 context: dict[str, object] = {}

@@ -347,8 +347,9 @@ def store_error(exc: sqlite3.Error, path: Path) -> StoreError:
         msg = (f"cannot open store {path} ({text}); check that its folder exists and is "
                "writable")
     elif "disk i/o" in low:
-        msg = (f"store {path}: I/O error ({text}); check the disk (full? read-only? removed?) "
-               "and run again")
+        msg = (f"store {path}: write failed ({text}): the disk or a file-size limit may be full, "
+               "or the disk read-only or gone; the write in progress was rolled back and "
+               "nothing stored before is lost. Fix that and run again")
     else:
         msg = f"store {path}: {text}"
     return StoreError(msg)
@@ -419,6 +420,11 @@ class Store:
                 # a write lock now: a read-only or locked store fails here, before long work
                 self._conn.execute("BEGIN IMMEDIATE")
                 try:
+                    # SQLite opens a file it may not write (permissions, immutable, read-only
+                    # mount) read-only without a word, and only a write statement tells
+                    if version is not None:
+                        self._conn.execute(
+                            "UPDATE meta SET value=value WHERE key='schema_version'")
                     if version is None:
                         for stmt in _statements(_SCHEMA):
                             self._conn.execute(stmt)
@@ -427,8 +433,11 @@ class Store:
                             (str(SCHEMA_VERSION),))
                         self._conn.execute(
                             "INSERT OR REPLACE INTO meta VALUES ('format', 'rbench')")
-                finally:
-                    self._conn.execute("COMMIT")
+                except BaseException:
+                    self._conn.execute("ROLLBACK")
+                    raise
+                else:  # the probe is undone; only a new schema is kept
+                    self._conn.execute("COMMIT" if version is None else "ROLLBACK")
             self._conn.execute("PRAGMA foreign_keys=ON")
             self.schema_version = version if version is not None else SCHEMA_VERSION
         except sqlite3.Error as exc:

@@ -37,8 +37,17 @@ class DatasetError(RuntimeError):
     """A dataset cannot be loaded or graded; the message names the file/field and what to do."""
 
 
+#: The metadata keys a dataset plugin writes once, in its ``plugin.py`` capabilities.
+METADATA_KEYS: tuple[str, ...] = ("category", "size", "metric", "settings", "shots")
+
+
 class Dataset(ABC):
-    """One benchmark. Class attributes are its metadata (also shown by ``rbench list``)."""
+    """One benchmark. Class attributes are its metadata (also shown by ``rbench list``).
+
+    The metadata is written once, in the plugin's light ``plugin.py`` (``CAPABILITIES``), and
+    the class reads it from there: ``class AIME(BoxedMathDataset, capabilities=CAPABILITIES)``
+    sets ``category``, ``size``, ``metric``, ``settings`` and ``shots`` from that mapping.
+    """
 
     name: ClassVar[str]
     category: ClassVar[Category]
@@ -46,10 +55,28 @@ class Dataset(ABC):
     metric: ClassVar[str] = "accuracy"
     settings: ClassVar[tuple[str, ...]] = ("perf",)
     shots: ClassVar[int] = 0
+    #: The plugin.py capabilities the metadata was read from (empty: set by hand).
+    capabilities: ClassVar[Mapping[str, Any]] = {}
     grader_version: ClassVar[str] = "1"
     #: The public hub repository (and revision) the loader reads when ``datasets`` is installed.
     hub_id: ClassVar[str | None] = None
     hub_revision: ClassVar[str | None] = None
+
+    def __init_subclass__(cls, capabilities: Mapping[str, Any] | None = None, **kw: Any) -> None:
+        super().__init_subclass__(**kw)
+        if capabilities is None:
+            return
+        twice = [k for k in METADATA_KEYS if k in capabilities and k in vars(cls)]
+        if twice:
+            raise TypeError(
+                f"{cls.__name__} sets {', '.join(twice)} in its body and in its capabilities; "
+                "write them once, in plugin.py's CAPABILITIES"
+            )
+        cls.capabilities = dict(capabilities)
+        for key in METADATA_KEYS:
+            if key in capabilities:
+                value = capabilities[key]
+                setattr(cls, key, tuple(value) if key == "settings" else value)
 
     def __init__(self, **options: Any) -> None:
         self.options = options

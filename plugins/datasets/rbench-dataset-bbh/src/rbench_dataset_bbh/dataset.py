@@ -19,6 +19,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from rbench_dataset_bbh.plugin import CAPABILITIES
 from rbench_dataset_bbh.scoring import TASK_FORMATS, answer_format, extract_answer, score_answer
 from routerbench_core import (
     DatasetError,
@@ -40,15 +41,10 @@ Question: {question}"""
 N_SHOTS = 3
 
 
-class BBH(TemplateDataset):
+class BBH(TemplateDataset, capabilities=CAPABILITIES):
     """BBH; options: ``per_task`` (default 40), ``seed`` (default 42)."""
 
     name = "bbh"
-    category = "logic"
-    size = 1080
-    metric = "accuracy"
-    settings = ("perf",)
-    shots = 3
     #: 2: the seed's prompt; numbers compare exactly; choice letters read without fishing
     grader_version = "2"
     hub_id = "lukaemon/bbh"

@@ -16,6 +16,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from rbench_dataset_finqa.plugin import CAPABILITIES
 from routerbench_core import (
     DatasetError,
     Query,
@@ -64,15 +65,10 @@ def _first_number_rounded(text: str) -> str:
     return str(round(float(match.group(0)), 0)) if match else text
 
 
-class FinQA(TemplateDataset):
+class FinQA(TemplateDataset, capabilities=CAPABILITIES):
     """FinQA test set (1147), zero-shot, boxed answer, rounding-tolerant numeric match."""
 
     name = "finqa"
-    category = "math"
-    size = 1147
-    metric = "accuracy"
-    settings = ("perf",)
-    shots = 0
     #: 2: the seed's prompt and reference field (``answer``); ``grader=seed`` for its rule
     grader_version = "2"
     hub_id = "ibm-research/finqa"

@@ -17,6 +17,7 @@ import random
 from collections.abc import Mapping
 from typing import Any
 
+from rbench_dataset_gpqa.plugin import CAPABILITIES
 from routerbench_core import (
     LETTERS,
     DatasetError,
@@ -44,14 +45,10 @@ def shuffled_options(correct: str, incorrect: list[str], key: str) -> tuple[list
     return shuffled, "ABCD"[order.index(0)]
 
 
-class GPQA(MultipleChoiceDataset):
+class GPQA(MultipleChoiceDataset, capabilities=CAPABILITIES):
     """GPQA-diamond; options: ``seed`` (default 0) for the per-question option shuffle."""
 
     name = "gpqa"
-    size = 198
-    metric = "accuracy"
-    settings = ("perf", "perf-cost")
-    shots = 0
     #: 2: the seed's prompt and fixed-order files; ambiguous/prose letters are no answer
     grader_version = "2"
     hub_id = "Idavidrein/gpqa"

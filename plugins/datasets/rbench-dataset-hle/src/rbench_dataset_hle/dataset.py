@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from rbench_dataset_hle.plugin import CAPABILITIES
 from routerbench_core import (
     HLE_PROMPT,
     Grade,
@@ -35,15 +36,10 @@ PROMPT = (
 )
 
 
-class HLE(JudgedGrading, TemplateDataset):
+class HLE(JudgedGrading, TemplateDataset, capabilities=CAPABILITIES):
     """HLE test split, questions without images; needs ``judge=`` (and ``judge_model=``)."""
 
     name = "hle"
-    category = "judged"
-    size = 2158
-    metric = "accuracy (LLM judge)"
-    settings = ("perf-cost",)
-    shots = 0
     #: 2: the seed's prompt (one user message); records without an id load (content hash)
     grader_version = f"2+{HLE_PROMPT.ident}"
     hub_id = "cais/hle"

@@ -24,6 +24,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from rbench_dataset_humaneval.plugin import CAPABILITIES
 from routerbench_core import (
     SEED_IMPORT_PREAMBLE,
     CodeExecDataset,
@@ -50,13 +51,10 @@ def preamble(prompt: str, entry_point: str) -> str:
     return prompt[: match.start()] if match else ""
 
 
-class HumanEval(CodeExecDataset):
+class HumanEval(CodeExecDataset, capabilities=CAPABILITIES):
     """HumanEval, zero-shot, whole-function answers, hidden tests in the sandbox."""
 
     name = "humaneval"
-    size = 164
-    settings = ("perf",)
-    shots = 0
     #: 2: the seed's import block before the answer; code is cut to a parsing prefix only
     #: when the answer hit the token limit
     grader_version = "2"

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from rbench_dataset_mathbench.plugin import CAPABILITIES
 from routerbench_core import (
     LETTERS,
     DatasetError,
@@ -33,14 +34,10 @@ Let's think step by step."""
 RELEASE_URL = "https://github.com/open-compass/MathBench/releases/download/v0.1.0/mathbench_v1.zip"
 
 
-class MathBench(MultipleChoiceDataset):
+class MathBench(MultipleChoiceDataset, capabilities=CAPABILITIES):
     """MathBench single-choice (English), zero-shot, "Answer: X" letter, exact match."""
 
     name = "mathbench"
-    size = 150
-    metric = "accuracy"
-    settings = ("perf",)
-    shots = 0
     #: 2: the seed's prompt; ambiguous/prose letters are no answer
     grader_version = "2"
     hub_id = None  # a GitHub release archive, not a hub repository

@@ -13,6 +13,7 @@ import ast
 from collections.abc import Mapping
 from typing import Any
 
+from rbench_dataset_mbpp.plugin import CAPABILITIES
 from routerbench_core import (
     SEED_IMPORT_PREAMBLE,
     CodeExecDataset,
@@ -63,13 +64,10 @@ def signature(code: str, name: str) -> str | None:
     return None
 
 
-class MBPP(CodeExecDataset):
+class MBPP(CodeExecDataset, capabilities=CAPABILITIES):
     """MBPP (all 974 items of the full release), zero-shot, hidden asserts in the sandbox."""
 
     name = "mbpp"
-    size = 974
-    settings = ("perf",)
-    shots = 0
     #: 2: the seed's import block before the answer; code is cut to a parsing prefix only
     #: when the answer hit the token limit
     grader_version = "2"

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from rbench_dataset_medqa.plugin import CAPABILITIES
 from routerbench_core import (
     LETTERS,
     DatasetError,
@@ -27,14 +28,10 @@ PROMPT = """Answer the following question. The last line of your response should
 Let's think step by step."""
 
 
-class MedQA(MultipleChoiceDataset):
+class MedQA(MultipleChoiceDataset, capabilities=CAPABILITIES):
     """MedQA-USMLE 4-option test split."""
 
     name = "medqa"
-    size = 1273
-    metric = "accuracy"
-    settings = ("perf",)
-    shots = 0
     #: 2: the seed's prompt; ambiguous/prose letters are no answer
     grader_version = "2"
     hub_id = "GBaker/MedQA-USMLE-4-options"

@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from rbench_dataset_mmlu_pro.plugin import CAPABILITIES
 from routerbench_core import (
     LETTERS,
     DatasetError,
@@ -35,15 +36,11 @@ Let's think step by step."""
 SUBSET_SIZES = {"perf": 1000, "perf-cost": 3000}
 
 
-class MMLUPro(MultipleChoiceDataset):
+class MMLUPro(MultipleChoiceDataset, capabilities=CAPABILITIES):
     """MMLU-Pro test split; options: ``setting`` (perf|perf-cost), ``subset_size``, ``seed``,
     ``ids_file``."""
 
     name = "mmlu-pro"
-    size = 1000
-    metric = "accuracy"
-    settings = ("perf", "perf-cost")
-    shots = 0
     #: 2: the seed's prompt and dict options; ambiguous/prose letters are no answer
     grader_version = "2"
     hub_id = "TIGER-Lab/MMLU-Pro"

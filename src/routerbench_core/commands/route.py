@@ -90,12 +90,11 @@ def register_commands(app: typer.Typer) -> None:
         from routerbench_core.plugins.spec import PluginLoadError
         from routerbench_core.report.build import build_report
         from routerbench_core.report.plots import plot_pareto
+        from routerbench_core.report.provenance import utc_now
         from routerbench_core.report.tables import render_tables
         from routerbench_core.routing.evaluate import Evaluator, needs_embeddings, run_all
         from routerbench_core.routing.protocol import SplitError
         from routerbench_core.routing.router import RouterError
-
-        from routerbench_core.report.provenance import utc_now
 
         started = utc_now()
         st = state(ctx)

@@ -18,64 +18,15 @@ from routerbench_core.plugins.hookspecs import hookimpl
 SHOW_FORMATS = ("table", "markdown", "latex", "csv", "json")
 
 
-def provenance_lines(run: dict[str, Any]) -> list[str]:
-    """The run's provenance as short ``key: value`` lines (for the top of any output)."""
-    p = run.get("provenance") or {}
-    lines = [f"run {run['id']} · {run['kind']} · {run['created']} · bench {run.get('bench')}",
-             f"command: {' '.join(p.get('command') or [])}",
-             f"rbench {p.get('rbench', '?')} · Python {p.get('python', '?')} · "
-             f"{p.get('platform', '?')}"]
-    emb = p.get("embedder")
-    if emb:
-        opts = ", ".join(f"{k}={v}" for k, v in (emb.get("options") or {}).items())
-        ver = f" ({emb['distribution']} {emb['version']})" if emb.get("distribution") else ""
-        lines.append(f"embedder: {emb['name']}{ver}" + (f" [{opts}]" if opts else ""))
-    for kind, comps in (p.get("plugins") or {}).items():
-        if comps:
-            lines.append(f"{kind}s: " + ", ".join(
-                f"{n} ({c.get('distribution') or '?'} {c.get('version') or '?'})"
-                for n, c in comps.items()))
-    settings = p.get("settings") or {}
-    if settings:
-        lines.append("settings: " + ", ".join(f"{k}={_short(v)}" for k, v in settings.items()))
-    params = {k: v for k, v in (p.get("params") or {}).items() if v}
-    if params:
-        lines.append("params: " + "; ".join(
-            f"{r}: " + ", ".join(f"{k}={_short(v)}" for k, v in kv.items())
-            for r, kv in params.items()))
-    return lines
-
-
-def _short(value: Any) -> str:
-    if isinstance(value, list):
-        return ",".join(map(str, value)) if all(not isinstance(v, dict | list) for v in value) \
-            else json.dumps(value)
-    return json.dumps(value) if isinstance(value, dict) else str(value)
-
-
 def is_route(run: dict[str, Any]) -> bool:
     return isinstance(run.get("result"), dict) and "metrics" in run["result"]
-
-
-def _flat(value: Any, prefix: str = "") -> list[tuple[str, str]]:
-    """A nested result as (dotted key, scalar) pairs, for runs that are not route reports."""
-    if isinstance(value, dict):
-        out = []
-        for k, v in value.items():
-            out += _flat(v, f"{prefix}.{k}" if prefix else str(k))
-        return out
-    if isinstance(value, list) and any(isinstance(v, dict | list) for v in value):
-        out = []
-        for i, v in enumerate(value):
-            out += _flat(v, f"{prefix}[{i}]")
-        return out
-    return [(prefix, _short(value) if value is not None else "")]
 
 
 def show_text(run: dict[str, Any], fmt: str) -> str:
     """A stored run in ``markdown``, ``latex``, ``csv`` or ``json`` (``table`` is printed by
     :func:`show_table`)."""
     from routerbench_core.report import formats
+    from routerbench_core.report.provenance import flat, provenance_lines
 
     if fmt == "json":
         return json.dumps(run, indent=2, ensure_ascii=False) + "\n"
@@ -83,7 +34,7 @@ def show_text(run: dict[str, Any], fmt: str) -> str:
         body = {"markdown": formats.report_markdown, "latex": formats.report_latex,
                 "csv": formats.report_csv}[fmt](run["result"])
     else:
-        pairs = _flat(run["result"])
+        pairs = flat(run["result"])
         if fmt == "csv":
             import csv
             import io
@@ -112,6 +63,7 @@ def show_text(run: dict[str, Any], fmt: str) -> str:
 def show_table(run: dict[str, Any], console: Any) -> None:
     from rich.table import Table
 
+    from routerbench_core.report.provenance import flat, provenance_lines
     from routerbench_core.report.tables import render_tables
 
     for line in provenance_lines(run):
@@ -122,7 +74,7 @@ def show_table(run: dict[str, Any], console: Any) -> None:
     t = Table(title=f"{run['kind']} run {run['id']}")
     t.add_column("key", overflow="fold")
     t.add_column("value", overflow="fold")
-    for k, v in _flat(run["result"]):
+    for k, v in flat(run["result"]):
         t.add_row(k, v)
     console.print(t)
 
@@ -176,8 +128,10 @@ def compare_grids(a: dict[str, Any], b: dict[str, Any]) -> list[Any]:
 
 def provenance_diff(a: dict[str, Any], b: dict[str, Any]) -> list[str]:
     """The provenance fields that differ between two runs (``key: A → B``)."""
-    fa = dict(_flat({k: v for k, v in (a.get("provenance") or {}).items() if k != "time"}))
-    fb = dict(_flat({k: v for k, v in (b.get("provenance") or {}).items() if k != "time"}))
+    from routerbench_core.report.provenance import flat
+
+    fa = dict(flat({k: v for k, v in (a.get("provenance") or {}).items() if k != "time"}))
+    fb = dict(flat({k: v for k, v in (b.get("provenance") or {}).items() if k != "time"}))
     return [f"{k}: {fa.get(k, '—')} → {fb.get(k, '—')}"
             for k in sorted(set(fa) | set(fb)) if fa.get(k) != fb.get(k)]
 

@@ -147,7 +147,7 @@ def summary_grid(report: dict[str, Any]) -> Grid:
     if report.get("cost_estimated"):
         caption += " (cost estimated from prices and text length)"
     return Grid("summary", f"Routers vs baselines — {title(report)}", "router", cols, rows,
-                cells, better=["max", "max", "max", "min", "min"], section_at=section,
+                cells, better=["max", "max", "max", "min", None], section_at=section,
                 caption=caption)
 
 

@@ -22,13 +22,12 @@ The dict (``provenance(...)``) has these keys:
 
 from __future__ import annotations
 
+import json
 import platform
 import sys
 import time
 from collections.abc import Iterable, Mapping
 from typing import Any
-
-from routerbench_core.report.build import _clean
 
 
 def utc_now() -> str:
@@ -59,6 +58,7 @@ def provenance(
     """The provenance dict (see the module docstring). ``components`` maps a plugin kind
     (``router``, ``dataset``, ``backend``) to the names used."""
     from routerbench_core import __version__
+    from routerbench_core.report.build import _clean
 
     plugins: dict[str, dict[str, dict[str, str]]] = {}
     for kind, names in (components or {}).items():
@@ -82,6 +82,8 @@ def provenance(
 
 def route_summary(report: Mapping[str, Any]) -> dict[str, Any]:
     """What ``rbench runs`` shows of a route run: routers, setting, seeds, headline AvgAcc."""
+    from routerbench_core.report.build import _clean
+
     acc = {name: (m.get("avg_acc") or {}).get("mean")
            for name, m in (report.get("metrics") or {}).items()}
     return _clean({
@@ -107,8 +109,65 @@ def record_result(store: Any, *, kind: str, bench: str | None, result: Any,
     """Store a collect/grade run: ``result`` is its report (a dataclass or a dict)."""
     import dataclasses
 
+    from routerbench_core.report.build import _clean
+
     if dataclasses.is_dataclass(result) and not isinstance(result, type):
         result = dataclasses.asdict(result)
     body = _clean(dict(result))
     return store.add_run(kind=kind, bench=bench, summary=_clean(dict(summary or {})),
                          provenance=prov, result=body)
+
+
+def provenance_items(run: dict[str, Any]) -> list[tuple[str, str]]:
+    """The run's provenance as short (field, value) pairs, for the top of any output."""
+    p = run.get("provenance") or {}
+    items = [("run", f"{run['id']} · {run['kind']} · {run['created']} · bench {run.get('bench')}"),
+             ("command", " ".join(p.get("command") or [])),
+             ("versions", f"rbench {p.get('rbench', '?')} · Python {p.get('python', '?')} · "
+                          f"{p.get('platform', '?')}")]
+    emb = p.get("embedder")
+    if emb:
+        opts = ", ".join(f"{k}={v}" for k, v in (emb.get("options") or {}).items())
+        ver = f" ({emb['distribution']} {emb['version']})" if emb.get("distribution") else ""
+        items.append(("embedder", f"{emb['name']}{ver}" + (f" [{opts}]" if opts else "")))
+    for kind, comps in (p.get("plugins") or {}).items():
+        if comps:
+            items.append((f"{kind}s", ", ".join(
+                f"{n} ({c.get('distribution') or '?'} {c.get('version') or '?'})"
+                for n, c in comps.items())))
+    settings = p.get("settings") or {}
+    if settings:
+        items.append(("settings", ", ".join(f"{k}={short_value(v)}" for k, v in settings.items())))
+    params = {k: v for k, v in (p.get("params") or {}).items() if v}
+    if params:
+        items.append(("params", "; ".join(
+            f"{r}: " + ", ".join(f"{k}={short_value(v)}" for k, v in kv.items())
+            for r, kv in params.items())))
+    return items
+
+
+def provenance_lines(run: dict[str, Any]) -> list[str]:
+    """:func:`provenance_items` as ``field: value`` lines."""
+    return [f"{k}: {v}" for k, v in provenance_items(run)]
+
+
+def short_value(value: Any) -> str:
+    if isinstance(value, list):
+        return ",".join(map(str, value)) if all(not isinstance(v, dict | list) for v in value) \
+            else json.dumps(value)
+    return json.dumps(value) if isinstance(value, dict) else str(value)
+
+
+def flat(value: Any, prefix: str = "") -> list[tuple[str, str]]:
+    """A nested result as (dotted key, scalar) pairs, for runs that are not route reports."""
+    if isinstance(value, dict):
+        out = []
+        for k, v in value.items():
+            out += flat(v, f"{prefix}.{k}" if prefix else str(k))
+        return out
+    if isinstance(value, list) and any(isinstance(v, dict | list) for v in value):
+        out = []
+        for i, v in enumerate(value):
+            out += flat(v, f"{prefix}[{i}]")
+        return out
+    return [(prefix, short_value(value) if value is not None else "")]

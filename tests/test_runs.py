@@ -11,7 +11,7 @@ import re
 import sqlite3
 import types
 from collections.abc import Mapping
-from typing import Any, ClassVar
+from typing import Any
 
 import numpy as np
 import pytest
@@ -21,18 +21,26 @@ from routerbench_core.commands.app import State, build_app
 from routerbench_core.data.store import Store, StoreError
 from routerbench_core.plugins.hookspecs import hookimpl
 from routerbench_core.plugins.manager import make_plugin_manager
-from routerbench_core.routing.router import LabeledSet, QuerySet, Router, RouterContext, Routing
+from routerbench_core.routing.router import (
+    LabeledSet,
+    QuerySet,
+    Router,
+    RouterContext,
+    RouterParams,
+    Routing,
+)
 from routerbench_core.testing.synthetic import make_synthetic_bench, store_matrix
 
 
-class Nearest(Router):
+class Nearest(Router, capabilities={"settings": ["perf", "perf-cost"]}):
     """Sends each query to the best model of the most similar train centroid (needs text)."""
 
-    settings: ClassVar[tuple[str, ...]] = ("perf", "perf-cost")
+    class Params(RouterParams):
+        scale: float = 1.0
 
-    def __init__(self, ctx: RouterContext, scale: float = 1.0, **params: Any) -> None:
+    def __init__(self, ctx: RouterContext, **params: Any) -> None:
         super().__init__(ctx, **params)
-        self.scale = float(scale)
+        self.scale = self.params.scale
 
     def fit(self, train: LabeledSet, valid: LabeledSet) -> None:
         s = train.filled_score()
@@ -43,7 +51,7 @@ class Nearest(Router):
         return Routing(choice=np.argmax(self.scale * queries.embeddings() @ self.c.T, axis=1))
 
 
-plugin = types.SimpleNamespace()
+plugin = types.ModuleType("rbench_test_runs_plugin")  # hashable, as pluggy needs
 
 
 @hookimpl

@@ -1203,24 +1203,27 @@ class Store:
     # Kept as one additive block: the table is created on first use with CREATE TABLE IF NOT
     # EXISTS, so stores written before it existed gain it without a schema migration.
 
-    _RUNS_SCHEMA = """
-    CREATE TABLE IF NOT EXISTS runs (
-        id INTEGER PRIMARY KEY AUTOINCREMENT,
-        kind TEXT NOT NULL,
-        created TEXT NOT NULL,
-        bench TEXT,
-        summary TEXT NOT NULL,
-        provenance TEXT NOT NULL,
-        result TEXT NOT NULL
-    );
-    """
+    _RUNS_SCHEMA = (
+        "CREATE TABLE IF NOT EXISTS runs (id INTEGER PRIMARY KEY AUTOINCREMENT, "
+        "kind TEXT NOT NULL, created TEXT NOT NULL, bench TEXT, summary TEXT NOT NULL, "
+        "provenance TEXT NOT NULL, result TEXT NOT NULL)"
+    )
 
-    def _ensure_runs(self) -> None:
+    def _ensure_runs(self) -> bool:
+        """Create the runs table if missing; False when it is missing and this store is
+        read-only (then there are no runs to read)."""
         if getattr(self, "_runs_ready", False):
-            return
+            return True
         with self._lock:
-            self._conn.executescript(self._RUNS_SCHEMA)
+            if self.readonly:
+                found = self._conn.execute(
+                    "SELECT 1 FROM sqlite_master WHERE type='table' AND name='runs'").fetchone()
+                if found is None:
+                    return False
+            else:
+                self._conn.execute(self._RUNS_SCHEMA)
         self._runs_ready = True
+        return True
 
     def add_run(self, *, kind: str, bench: str | None, summary: dict[str, Any],
                 provenance: dict[str, Any], result: dict[str, Any]) -> int:
@@ -1238,7 +1241,8 @@ class Store:
     def list_runs(self, *, kind: str | None = None, bench: str | None = None,
                   limit: int | None = None) -> list[dict[str, Any]]:
         """Runs, newest first, without their results: ``id, kind, created, bench, summary``."""
-        self._ensure_runs()
+        if not self._ensure_runs():
+            return []
         sql = "SELECT id, kind, created, bench, summary FROM runs"
         where, params = [], []
         if kind is not None:
@@ -1259,7 +1263,8 @@ class Store:
 
     def get_run(self, run: int | str) -> dict[str, Any]:
         """One run with its provenance and result; ``run`` is an id or ``last``."""
-        self._ensure_runs()
+        if not self._ensure_runs():
+            raise StoreError(f"store {self.path} has no runs yet (run `rbench route` first)")
         if str(run).strip().lower() in ("last", "latest"):
             row = self.execute("SELECT max(id) FROM runs").fetchone()
             if row is None or row[0] is None:

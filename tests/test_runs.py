@@ -261,3 +261,42 @@ def test_grade_runs_are_recorded(store_path):
     assert "| key | value |" in md and "| graded |" in md
     assert "is a grade run" in cli(store_path, "report", str(record["id"]), "--html",
                                    str(store_path.parent / "h")).output
+
+
+def test_collect_runs_are_recorded_with_model_specs_but_no_key(tmp_path, capsys, monkeypatch):
+    """A real collection against a loopback OpenAI-compatible server, through the CLI."""
+    import importlib.util
+    from pathlib import Path
+
+    from routerbench_core.testing.openai_server import OpenAIServer
+
+    spec = importlib.util.spec_from_file_location(
+        "rbench_test_collect_support", Path(__file__).with_name("test_collect_support.py"))
+    assert spec and spec.loader
+    support = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(support)
+    monkeypatch.setenv("TOY_KEY", "sk-secret-never-stored")
+    db = tmp_path / "c.db"
+    with OpenAIServer(reply=support.toy_reply) as server:
+        cfg = tmp_path / "run.yaml"
+        cfg.write_text(
+            "models:\n"
+            f"  - name: toy\n    api_model: vendor/toy\n    base_url: {server.url}\n"
+            "    api_key_env: TOY_KEY\n    input_price: 0.5\n    output_price: 1.5\n"
+            "datasets:\n  - name: toyadd\n    options: {n: 5}\n"
+            "run:\n  concurrency: 2\n")
+        support.run_cli(["collect", "--config", str(cfg), "--store", str(db), "--bench", "c",
+                         "--no-progress"])
+    capsys.readouterr()
+    with Store(db) as store:
+        (row,) = store.list_runs(kind="collect")
+        record = store.get_run(row["id"])
+    assert row["bench"] == "c" and row["summary"]["models"] == ["toy"]
+    prov = record["provenance"]
+    assert prov["plugins"]["dataset"]["toyadd"]["distribution"]
+    assert set(prov["plugins"]["backend"]) == {"openai"}
+    model = prov["settings"]["models"][0]
+    assert model["input_price"] == 0.5 and model["base_url"] == server.url
+    assert record["result"]["models"][0]["asked"] == 5
+    assert record["result"]["grading"]["graded"] == 5  # collect grades by default
+    assert "sk-secret-never-stored" not in json.dumps(record)

@@ -1210,18 +1210,17 @@ class Store:
     )
 
     def _ensure_runs(self) -> bool:
-        """Create the runs table if missing; False when it is missing and this store is
-        read-only (then there are no runs to read)."""
+        """Whether the runs table exists, creating it in a writable store; a read-only store
+        is never written, so one without the table simply has no runs."""
         if getattr(self, "_runs_ready", False):
             return True
+        if self.readonly:
+            found = self.execute(
+                "SELECT 1 FROM sqlite_master WHERE type='table' AND name='runs'").fetchone()
+            self._runs_ready = found is not None
+            return self._runs_ready
         with self._lock:
-            if self.readonly:
-                found = self._conn.execute(
-                    "SELECT 1 FROM sqlite_master WHERE type='table' AND name='runs'").fetchone()
-                if found is None:
-                    return False
-            else:
-                self._conn.execute(self._RUNS_SCHEMA)
+            self._conn.execute(self._RUNS_SCHEMA)
         self._runs_ready = True
         return True
 
@@ -1287,6 +1286,7 @@ class Store:
         i, k, c, b, s, p, r = row
         return {"id": i, "kind": k, "created": c, "bench": b, "summary": json.loads(s),
                 "provenance": json.loads(p), "result": json.loads(r)}
+
 
 @contextlib.contextmanager
 def store_for_command(path: str | os.PathLike[str] | None = None) -> Iterator[Store]:

@@ -45,12 +45,54 @@ def fail(message: str, code: int = 2) -> typer.Exit:
     return typer.Exit(code)
 
 
+ROOT_EPILOG = """Examples:
+
+  rbench demo                                  route the built-in synthetic bench (no data)
+
+  rbench data import llmrouterbench results/ --name lrb
+
+  rbench route --bench lrb --router avengers --router best-single
+
+  rbench list routers                          what is installed, with its status
+
+  rbench --install-completion                  tab completion for your shell
+"""
+
+
+def _show_flags_as_flags() -> None:
+    """Typer renders a boolean flag as ``--regrade <bool>``, and users then type
+    ``--regrade true``; a flag takes no value, so its help shows none (display only)."""
+    from typer.core import TyperOption
+
+    if getattr(TyperOption, "_rbench_flags", False):
+        return
+    display = TyperOption.display_type_rich
+
+    def display_type_rich(self: TyperOption, ctx: Any) -> str | None:
+        if self.is_flag and self.metavar is None:
+            return None
+        return display(self, ctx)
+
+    TyperOption.display_type_rich = display_type_rich  # type: ignore[method-assign]
+    TyperOption._rbench_flags = True  # type: ignore[attr-defined]
+
+
+def _version(value: bool) -> None:
+    if value:
+        from routerbench_core import __version__
+
+        typer.echo(f"rbench {__version__}")
+        raise typer.Exit()
+
+
 def build_app(host: PluginHost) -> typer.Typer:
+    _show_flags_as_flags()
     app = typer.Typer(
         name="rbench",
         help="Benchmark LLM routers: collect, grade, import, route and report.",
+        epilog=ROOT_EPILOG,
         no_args_is_help=True,
-        add_completion=False,
+        add_completion=True,
         pretty_exceptions_enable=False,
     )
 
@@ -60,6 +102,9 @@ def build_app(host: PluginHost) -> typer.Typer:
         store: Path = typer.Option(
             None, "--store", envvar="RBENCH_STORE", help="Store file (default ./rbench.db)."
         ),
+        version: bool = typer.Option(
+            False, "--version", callback=_version, is_eager=True,
+            help="Print the rbench version and exit."),
     ) -> None:
         obj = ctx.obj
         if isinstance(obj, State):
@@ -82,6 +127,10 @@ def main(argv: list[str] | None = None) -> None:
         app = build_app(host)
         if host.strict:  # name clashes and hook errors are found by collecting the specs
             host.specs()
+            problems = host.target_problems()
+            if problems:
+                raise PluginError("; ".join(problems) + " (RBENCH_STRICT_PLUGINS is set; "
+                                  "`rbench plugins --check` imports every target)")
     except PluginError as exc:
         typer.secho(f"error: {exc}", err=True, fg=typer.colors.RED)
         sys.exit(2)

@@ -186,11 +186,21 @@ def run_demo_setting(
     return report
 
 
+DEMO_EXAMPLES = """Examples:
+
+  rbench demo   # every installed router on the synthetic bench, in seconds
+
+  rbench demo --training-free --setting perf   # the fastest look
+
+  rbench demo -r avengers -r best-single --out demo/
+"""
+
+
 @hookimpl
 def register_commands(app: typer.Typer) -> None:
     from routerbench_core.commands.app import fail, state
 
-    @app.command("demo")
+    @app.command("demo", epilog=DEMO_EXAMPLES)
     def demo_command(
         ctx: typer.Context,
         setting: str = typer.Option("both", "--setting", help="perf, perf-cost or both."),

@@ -276,6 +276,17 @@ class PluginHost:
             except Exception as exc:
                 self._fail(record, f"register_commands raised {type(exc).__name__}: {exc}")
 
+    def target_problems(self) -> list[str]:
+        """Registered targets that cannot be right (``"module:Clas"``), found without importing
+        them; strict mode refuses to start with any. ``rbench plugins --check`` imports them."""
+        problems = []
+        for spec in self.specs():
+            problem = spec.target_problem()
+            if problem:
+                problems.append(f"{spec.kind} {spec.name!r} of plugin {spec.plugin} "
+                                f"(distribution {spec.distribution}): {problem}")
+        return problems
+
     def failures(self) -> list[PluginRecord]:
         self.specs()  # conflicts are only known once everything has registered
         return [r for r in self.records if r.failed]
@@ -375,12 +386,27 @@ def make_plugin_manager(
 
     for plugin in extra_plugins:
         name = getattr(plugin, "__name__", None) or repr(plugin)
+        plugin = _hashable(plugin, name)
         record = PluginRecord(name=name, distribution=name, version="", module=plugin)  # type: ignore[arg-type]
         records.append(record)
         register(record, plugin, "plugin")
 
     _check_unknown_hooks(pm, records, strict)
     return PluginHost(pm, records, strict)
+
+
+def _hashable(plugin: object, name: str) -> object:
+    """``plugin``, or a module holding its attributes when it cannot be hashed (a
+    ``SimpleNamespace``): pluggy's per-plugin hook callers keep plugins in sets."""
+    try:
+        hash(plugin)
+    except TypeError:
+        module = ModuleType(name)
+        for attr in dir(plugin):
+            if not attr.startswith("__"):
+                setattr(module, attr, getattr(plugin, attr))
+        return module
+    return plugin
 
 
 def _check_unknown_hooks(pm: pluggy.PluginManager, records: list[PluginRecord],

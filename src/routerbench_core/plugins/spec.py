@@ -8,6 +8,8 @@ thing is used, and its ``requires`` are checked with ``importlib.util.find_spec`
 
 from __future__ import annotations
 
+import ast
+import difflib
 import importlib
 import importlib.util
 from collections.abc import Callable, Mapping, Sequence
@@ -118,6 +120,39 @@ class PluginSpec:
                 ) from exc
         return obj
 
+    def target_problem(self) -> str | None:
+        """What is wrong with a ``"module:attr"`` target, found without importing it (strict
+        mode runs this for every spec): the module must exist and its source must define
+        ``attr`` at top level. None when it looks right or cannot be told without importing
+        (a compiled module, a module ``__getattr__``, a star import)."""
+        if callable(self.target):
+            return None
+        module_name, _, attr = self.target.partition(":")
+        if not attr or not module_name:
+            return f"target {self.target!r} must look like 'module:attr'"
+        try:
+            found = _locate(module_name)
+        except (ImportError, ValueError) as exc:
+            return f"cannot find module {module_name!r} of target {self.target!r}: {exc}"
+        if found is None:
+            return f"no module named {module_name!r} (target {self.target!r})"
+        if not found.origin or not found.origin.endswith(".py"):
+            return None
+        try:
+            with open(found.origin, encoding="utf-8") as fh:
+                tree = ast.parse(fh.read(), found.origin)
+        except (OSError, SyntaxError, ValueError) as exc:
+            return f"cannot read {found.origin}: {exc}"
+        names = _top_level_names(tree.body)
+        if names is None:
+            return None
+        first = attr.split(".")[0]
+        if first in names:
+            return None
+        close = difflib.get_close_matches(first, sorted(names), n=1)
+        hint = f" (did you mean {module_name}:{close[0]}?)" if close else ""
+        return f"{module_name} defines no {first!r}: target {self.target!r} is wrong{hint}"
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "kind": self.kind,
@@ -130,6 +165,56 @@ class PluginSpec:
             "plugin": self.plugin,
             "target": self.target if isinstance(self.target, str) else repr(self.target),
         }
+
+
+def _locate(module_name: str) -> importlib.machinery.ModuleSpec | None:
+    """The spec of ``module_name`` found without running any package's ``__init__``
+    (``importlib.util.find_spec`` imports the parents)."""
+    import importlib.machinery
+    import sys
+
+    loaded = sys.modules.get(module_name)
+    if loaded is not None and getattr(loaded, "__spec__", None) is not None:
+        return loaded.__spec__
+    parts = module_name.split(".")
+    found = importlib.util.find_spec(parts[0])
+    for i in range(1, len(parts)):
+        if found is None or not found.submodule_search_locations:
+            return None
+        found = importlib.machinery.PathFinder.find_spec(
+            ".".join(parts[: i + 1]), list(found.submodule_search_locations))
+    return found
+
+
+def _top_level_names(body: list[ast.stmt]) -> set[str] | None:
+    """Names a module's source defines at top level (inside top-level if/try too); None when
+    a star import or a module ``__getattr__`` makes that unknowable without importing."""
+    names: set[str] = set()
+    for node in body:
+        if isinstance(node, ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef):
+            if node.name == "__getattr__":
+                return None
+            names.add(node.name)
+        elif isinstance(node, ast.Assign | ast.AnnAssign | ast.AugAssign):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            for target in targets:
+                for sub in ast.walk(target):
+                    if isinstance(sub, ast.Name):
+                        names.add(sub.id)
+        elif isinstance(node, ast.Import | ast.ImportFrom):
+            for alias in node.names:
+                if alias.name == "*":
+                    return None
+                names.add(alias.asname or alias.name.split(".")[0])
+        elif isinstance(node, ast.If | ast.Try | ast.With):
+            blocks = [node.body, getattr(node, "orelse", []), getattr(node, "finalbody", [])]
+            blocks += [h.body for h in getattr(node, "handlers", [])]
+            for block in blocks:
+                inner = _top_level_names(block)
+                if inner is None:
+                    return None
+                names |= inner
+    return names
 
 
 class Register(Protocol):

@@ -41,6 +41,8 @@ _PIPELINE: dict[str, str] = {
     "run_registered": "routerbench_core.routing.evaluate",
     "State": "routerbench_core.commands.app",
     "build_app": "routerbench_core.commands.app",
+    "run_cli": "routerbench_core.testing.cli",
+    "CliResult": "routerbench_core.testing.cli",
 }
 
 

@@ -88,6 +88,8 @@ _API: dict[str, str] = {
     "Router": "routerbench_core.routing.router",
     "RouterContext": "routerbench_core.routing.router",
     "RouterError": "routerbench_core.routing.router",
+    "RouterParams": "routerbench_core.routing.router",
+    "Grid": "routerbench_core.routing.router",
     "QuerySet": "routerbench_core.routing.router",
     "LabeledSet": "routerbench_core.routing.router",
     "Routing": "routerbench_core.routing.router",

@@ -106,6 +106,14 @@ DELETE_EXAMPLES = """Examples:
 """
 
 
+MIGRATE_EXAMPLES = """Examples:
+
+  rbench data migrate   # the store in ./rbench.db
+
+  rbench --store old/rbench.db data migrate
+"""
+
+
 @hookimpl
 def register_commands(app: typer.Typer) -> None:
     from routerbench_core.commands.app import fail, state
@@ -298,7 +306,7 @@ def register_commands(app: typer.Typer) -> None:
             raise fail(str(exc)) from None
         typer.echo(f"deleted bench {bench!r}")
 
-    @data.command("migrate")
+    @data.command("migrate", epilog=MIGRATE_EXAMPLES)
     def migrate_command(ctx: typer.Context) -> None:
         """Upgrade a store written by an older rbench to this rbench's schema (in place, in
         one transaction; reading an older store needs no migration)."""

@@ -387,11 +387,14 @@ HEAVY = ["torch", "sklearn", "openai", "vllm", "sentence_transformers", "torch_g
 
 @pytest.mark.parametrize("argv", [["list", "--json"], ["--help"], ["list"]])
 def test_list_and_help_import_no_heavy_library(argv: list[str]) -> None:
+    # `rbench list --json` builds no CLI at all: not even typer, rich or pydantic (which typer
+    # uses to parse options) are imported, the bulk of its old start-up time
+    heavy = HEAVY + (["typer", "rich", "pydantic", "email"] if argv == ["list", "--json"] else [])
     code = (
         "import sys, json\n"
-        "from routerbench_core.commands.app import main\n"
+        "from routerbench_core.commands.entry import main\n"
         f"try:\n    main({argv!r})\nexcept SystemExit:\n    pass\n"
-        f"heavy = [m for m in {HEAVY!r} if m in sys.modules]\n"
+        f"heavy = [m for m in {heavy!r} if m in sys.modules]\n"
         "sys.stderr.write('HEAVY=' + json.dumps(heavy))\n"
     )
     import subprocess
@@ -401,3 +404,25 @@ def test_list_and_help_import_no_heavy_library(argv: list[str]) -> None:
     marker = result.stderr.rsplit("HEAVY=", 1)
     assert len(marker) == 2, result.stderr
     assert json.loads(marker[1]) == [], f"{argv} imported heavy modules"
+
+
+def test_entry_point_scan_agrees_with_importlib_metadata(tmp_path: Path, monkeypatch) -> None:  # noqa: ANN001
+    from routerbench_core.plugins import discovery
+
+    site = _broken_site(tmp_path)
+    later = install_fake_dist(tmp_path / "later", "rbench-router-good", {}, {"shadowed": "x"},
+                              version="0.1")
+    monkeypatch.syspath_prepend(str(later))
+    monkeypatch.syspath_prepend(str(site))  # first on the path: its rbench-router-good wins
+    scanned = discovery._scan("rbench")
+    assert scanned is not None, "a plain environment is scanned, not handed to importlib.metadata"
+    assert sorted(scanned, key=lambda e: e.name) == sorted(
+        discovery._with_importlib_metadata("rbench"), key=lambda e: e.name)
+    names = {e.name: e for e in scanned}
+    assert names["good"].distribution == "rbench-router-good" and "shadowed" not in names
+
+    zipped = tmp_path / "plugins.zip"
+    zipped.write_bytes(b"PK\x05\x06" + bytes(18))  # an (empty) zip on sys.path
+    monkeypatch.syspath_prepend(str(zipped))
+    assert discovery._scan("rbench") is None, "unusual paths go to importlib.metadata"
+    assert {e.name for e in discovery.entry_points_of("rbench")} >= {"good", "broken"}

@@ -1,22 +1,25 @@
 """The ``rbench`` command line: a typer app whose commands come from plugins (built-ins too).
 
 Startup stays light: building the app imports the plugin manager and typer only; each command
-imports what it needs when it runs.
+imports what it needs when it runs. The ``rbench`` entry point itself is
+:func:`routerbench_core.commands.entry.main` (re-exported here).
 """
 
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import typer
 
-from routerbench_core.plugins.manager import PluginError, PluginHost, make_plugin_manager
+from routerbench_core.commands.entry import main
+from routerbench_core.plugins.manager import PluginHost
 
 if TYPE_CHECKING:
     from routerbench_core.data.store import Store
+
+__all__ = ["State", "build_app", "fail", "main", "state"]
 
 
 @dataclass
@@ -114,33 +117,6 @@ def build_app(host: PluginHost) -> typer.Typer:
 
     host.add_commands(app)
     return app
-
-
-def main(argv: list[str] | None = None) -> None:
-    """The ``rbench`` command. Plugin failures never break it: a broken plugin is shown by
-    ``rbench list``/``rbench plugins`` and its names are unavailable; a command that uses such
-    a name gets one clear error. Under ``RBENCH_STRICT_PLUGINS`` every failure is fatal up front.
-    """
-    from routerbench_core.plugins.manager import UnknownNameError
-    from routerbench_core.plugins.spec import PluginLoadError
-
-    try:
-        host = make_plugin_manager()
-        app = build_app(host)
-        if host.strict:  # name clashes and hook errors are found by collecting the specs
-            host.specs()
-            problems = host.target_problems()
-            if problems:
-                raise PluginError("; ".join(problems) + " (RBENCH_STRICT_PLUGINS is set; "
-                                  "`rbench plugins --check` imports every target)")
-    except PluginError as exc:
-        typer.secho(f"error: {exc}", err=True, fg=typer.colors.RED)
-        sys.exit(2)
-    try:
-        app(args=argv, obj=State(host=host), prog_name="rbench")
-    except (PluginError, UnknownNameError, PluginLoadError) as exc:  # a command that did not catch it
-        typer.secho(f"error: {exc}", err=True, fg=typer.colors.RED)
-        sys.exit(2)
 
 
 if __name__ == "__main__":  # `python -m routerbench_core.commands.app`: use the importable module's

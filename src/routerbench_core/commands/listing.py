@@ -14,19 +14,15 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from routerbench_core.plugins.hookspecs import hookimpl
+from routerbench_core.plugins.inventory import KIND_ALIASES, list_rows, plugin_rows
 
 if TYPE_CHECKING:
     from rich.console import Console
 
     from routerbench_core.plugins.manager import PluginHost
 
-KIND_ALIASES = {
-    "backends": "backend", "backend": "backend",
-    "datasets": "dataset", "dataset": "dataset",
-    "routers": "router", "router": "router",
-    "embedders": "embedder", "embedder": "embedder",
-    "importers": "importer", "importer": "importer",
-}
+__all__ = ["KIND_ALIASES", "list_rows", "plugin_rows", "register_commands"]
+
 KIND_ORDER = ("backend", "dataset", "router", "embedder", "importer")
 #: below this width the distribution and capabilities columns are left out of the table
 WIDE = 120
@@ -272,27 +268,3 @@ def register_commands(app: typer.Typer) -> None:
                               + (f"[red]{len(problems)} failed[/red]" if problems else "all load"))
         if problems:
             raise typer.Exit(1)
-
-
-def list_rows(host: PluginHost, kind: str | None = None) -> list[dict[str, Any]]:
-    """What ``rbench list --json`` prints: every registered thing, then every failed plugin."""
-    rows = [s.as_dict() for s in host.specs(kind)]  # type: ignore[arg-type]
-    broken = [
-        {
-            "kind": "plugin", "name": r.name, "distribution": r.distribution,
-            "version": r.version, "status": r.status, "summary": "plugin failed to load",
-            "capabilities": {},
-        }
-        for r in host.failures()
-    ]
-    return rows + broken
-
-
-def plugin_rows(host: PluginHost) -> list[dict[str, Any]]:
-    """What ``rbench plugins --json`` prints."""
-    host.specs()
-    return [
-        {"name": r.name, "distribution": r.distribution, "version": r.version,
-         "status": r.status, "hooks": r.hooks}
-        for r in host.records
-    ]

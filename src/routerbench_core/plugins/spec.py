@@ -8,13 +8,14 @@ thing is used, and its ``requires`` are checked with ``importlib.util.find_spec`
 
 from __future__ import annotations
 
-import ast
-import difflib
 import importlib
 import importlib.util
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
+
+if TYPE_CHECKING:
+    import ast
 
 Kind = Literal["backend", "dataset", "router", "embedder", "importer"]
 KINDS: tuple[Kind, ...] = ("backend", "dataset", "router", "embedder", "importer")
@@ -68,24 +69,31 @@ class PluginSpec:
     distribution: str = ""
     version: str = ""
 
-    def missing_requirements(self) -> list[str]:
-        """Import names in ``requires`` that are not installed (found without importing)."""
+    def missing_requirements(self, found: dict[str, bool] | None = None) -> list[str]:
+        """Import names in ``requires`` that are not installed (found without importing).
+        ``found`` caches answers across specs (``rbench list`` asks about numpy a dozen times,
+        and each look-up walks the whole of ``sys.path``)."""
+        found = {} if found is None else found
         missing = []
         for module in self.requires:
-            try:
-                found = importlib.util.find_spec(module) is not None
-            except (ImportError, ValueError):
-                found = False
-            if not found:
+            if module not in found:
+                try:
+                    found[module] = importlib.util.find_spec(module) is not None
+                except (ImportError, ValueError):
+                    found[module] = False
+            if not found[module]:
                 missing.append(module)
         return missing
 
-    @property
-    def status(self) -> str:
-        missing = self.missing_requirements()
+    def status_given(self, found: dict[str, bool] | None = None) -> str:
+        missing = self.missing_requirements(found)
         if missing:
             return "missing dependency: " + ", ".join(missing)
         return "ok"
+
+    @property
+    def status(self) -> str:
+        return self.status_given()
 
     def load(self) -> Any:
         """Import and return the target (a class or factory)."""
@@ -138,6 +146,9 @@ class PluginSpec:
             return f"no module named {module_name!r} (target {self.target!r})"
         if not found.origin or not found.origin.endswith(".py"):
             return None
+        import ast
+        import difflib
+
         try:
             with open(found.origin, encoding="utf-8") as fh:
                 tree = ast.parse(fh.read(), found.origin)
@@ -153,13 +164,13 @@ class PluginSpec:
         hint = f" (did you mean {module_name}:{close[0]}?)" if close else ""
         return f"{module_name} defines no {first!r}: target {self.target!r} is wrong{hint}"
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self, found: dict[str, bool] | None = None) -> dict[str, Any]:
         return {
             "kind": self.kind,
             "name": self.name,
             "distribution": self.distribution,
             "version": self.version,
-            "status": self.status,
+            "status": self.status_given(found),
             "summary": self.summary,
             "capabilities": dict(self.capabilities),
             "plugin": self.plugin,
@@ -189,6 +200,8 @@ def _locate(module_name: str) -> importlib.machinery.ModuleSpec | None:
 def _top_level_names(body: list[ast.stmt]) -> set[str] | None:
     """Names a module's source defines at top level (inside top-level if/try too); None when
     a star import or a module ``__getattr__`` makes that unknowable without importing."""
+    import ast
+
     names: set[str] = set()
     for node in body:
         if isinstance(node, ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef):

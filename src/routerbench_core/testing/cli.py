@@ -20,7 +20,7 @@ from pathlib import Path
 
 #: Variables a developer's shell may have set that would change what a test sees.
 _CLEARED = ("RBENCH_STRICT_PLUGINS", "RBENCH_DISABLE_PLUGINS", "RBENCH_DISABLE_PLUGIN_AUTOLOAD",
-            "RBENCH_TRACE_HOOKS")
+            "RBENCH_TRACE_HOOKS", "RBENCH_STORE")
 
 
 @dataclass(frozen=True)
@@ -41,14 +41,19 @@ class CliResult:
 
 
 @contextlib.contextmanager
-def _environment(env: Mapping[str, str], sites: Sequence[Path], cwd: Path | None) -> Iterator[None]:
+def _environment(env: Mapping[str, str | None], sites: Sequence[Path],
+                 cwd: Path | None) -> Iterator[None]:
     saved_env = dict(os.environ)
     saved_path = list(sys.path)
     saved_modules = set(sys.modules)
     saved_cwd = Path.cwd()
     for name in _CLEARED:
         os.environ.pop(name, None)
-    os.environ.update(env)
+    for name, value in env.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
     sys.path[:0] = [str(s) for s in sites]
     importlib.invalidate_caches()  # a site folder written just now must be seen
     if cwd is not None:
@@ -69,14 +74,14 @@ def _environment(env: Mapping[str, str], sites: Sequence[Path], cwd: Path | None
 
 def run_cli(
     *args: str | os.PathLike[str],
-    env: Mapping[str, str] | None = None,
+    env: Mapping[str, str | None] | None = None,
     sites: Sequence[Path] = (),
     cwd: Path | None = None,
 ) -> CliResult:
     """Run ``rbench ARGS`` in-process and return its exit code and output.
 
-    :param env: environment variables for the run (``RBENCH_*`` ones of the caller's shell are
-        cleared first); ``COLUMNS`` sets the width tables are drawn at.
+    :param env: environment variables for the run (None unsets one; the ``RBENCH_*`` ones of
+        the caller's shell are cleared first); ``COLUMNS`` sets the width tables are drawn at.
     :param sites: folders put first on ``sys.path`` for the run, e.g. holding fake installed
         distributions whose entry points the fresh plugin host then discovers.
     :param cwd: working directory for the run (where ``./rbench.db`` is).

@@ -19,7 +19,7 @@ from routerbench_core.plugins.manager import PluginHost
 if TYPE_CHECKING:
     from routerbench_core.data.store import Store
 
-__all__ = ["State", "build_app", "fail", "main", "state"]
+__all__ = ["State", "build_app", "cli_fail", "cli_state", "fail", "main", "state"]
 
 
 @dataclass
@@ -88,6 +88,11 @@ def _version(value: bool) -> None:
 
         typer.echo(f"rbench {__version__}")
         raise typer.Exit()
+
+
+#: The public names of the two helpers for plugins' commands (``routerbench_core.cli_state``).
+cli_state = state
+cli_fail = fail
 
 
 def build_app(host: PluginHost) -> typer.Typer:

@@ -1,6 +1,6 @@
 """Run the ``rbench`` command in the test's own process.
 
-:func:`run_cli` does what the ``rbench`` executable does (:func:`routerbench_core.commands.app.main`:
+:func:`run_cli` does what the ``rbench`` executable does (:func:`routerbench_core.commands.entry.main`:
 a fresh plugin host from the installed entry points, the environment variables applied, the
 same error handling and exit codes) and captures its output, without the second or so a
 subprocess spends starting Python and importing rbench. Keep real subprocesses for what only a
@@ -86,7 +86,7 @@ def run_cli(
         distributions whose entry points the fresh plugin host then discovers.
     :param cwd: working directory for the run (where ``./rbench.db`` is).
     """
-    from routerbench_core.commands.app import main
+    from routerbench_core.commands.entry import main
 
     out, err = io.StringIO(), io.StringIO()
     code = 0

@@ -45,7 +45,9 @@ BUILTIN_COMMAND_MODULES: tuple[str, ...] = (
     "routerbench_core.commands.data",
     "routerbench_core.commands.route",
     "routerbench_core.commands.collect",
+    "routerbench_core.commands.preview",
     "routerbench_core.commands.demo",
+    "routerbench_core.commands.runs",
 )
 
 HOOK_FOR_KIND: dict[Kind, str] = {
@@ -154,8 +156,13 @@ class PluginHost:
         return self.pm.subset_hook_caller(hook_name, remove_plugins=others)(**kwargs)
 
     def _plugins_of(self, hook_name: str) -> list[object]:
-        """The plugins implementing ``hook_name``, in registration order."""
-        return [impl.plugin for impl in getattr(self.pm.hook, hook_name).get_hookimpls()]
+        """The plugins implementing ``hook_name``: ``tryfirst`` ones, then the others in
+        registration order, then ``trylast`` ones (e.g. a command added to a sub-app that
+        another built-in makes)."""
+        impls = getattr(self.pm.hook, hook_name).get_hookimpls()
+        ordered = ([i for i in impls if i.tryfirst] + [i for i in impls if not (i.tryfirst or i.trylast)]
+                   + [i for i in impls if i.trylast])
+        return [impl.plugin for impl in ordered]
 
     def _collect(self) -> dict[Kind, dict[str, PluginSpec]]:
         claims: dict[Kind, dict[str, list[PluginSpec]]] = {kind: {} for kind in KINDS}

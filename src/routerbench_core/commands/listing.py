@@ -24,8 +24,6 @@ if TYPE_CHECKING:
 __all__ = ["KIND_ALIASES", "list_rows", "plugin_rows", "register_commands"]
 
 KIND_ORDER = ("backend", "dataset", "router", "embedder", "importer")
-#: below this width the distribution and capabilities columns are left out of the table
-WIDE = 120
 
 LIST_EXAMPLES = """Examples:
 
@@ -116,9 +114,10 @@ def render_table(console: Console, columns: list[Column], rows: list[list[str]],
 
 def print_specs(console: Console, rows: list[dict[str, Any]]) -> None:
     """The ``rbench list`` tables, one per kind: name and status whole, the summary
-    abbreviated to two lines, distribution and capabilities where there is room."""
+    abbreviated to two lines, distribution and capabilities only where the summary keeps room
+    (``--json`` has everything)."""
     width = max(console.width, 60)
-    wide = width >= WIDE
+    left_out = False
     for kind_name in KIND_ORDER:
         kind_rows = [r for r in rows if r["kind"] == kind_name]
         if not kind_rows:
@@ -127,23 +126,29 @@ def print_specs(console: Console, rows: list[dict[str, Any]]) -> None:
         longest_word = max(len(w) for r in kind_rows for w in r["status"].split())
         status_w = min(max(6, *(len(r["status"]) for r in kind_rows)),
                        max(12, longest_word, (width - name_w) // 3))
+        rest = width - name_w - status_w - 4  # what the summary (and the optional columns) get
+        dist = [f"{r['distribution']} {r['version']}".strip() for r in kind_rows]
+        dist_w = min(max(len(d) for d in dist), 34)
+        show_dist = rest - dist_w - 2 >= 30
+        if show_dist:
+            rest -= dist_w + 2
+        caps = [_format_capabilities(r["capabilities"]) for r in kind_rows]
+        caps_w = min(max(len(c) for c in caps), rest * 2 // 5)
+        show_caps = caps_w >= 20 and rest - caps_w - 2 >= 40
+        if show_caps:
+            rest -= caps_w + 2
+        left_out = left_out or not (show_dist and show_caps)
+
         columns = [Column("name", name_w, bold=True), Column("status", status_w)]
         cells = [[r["name"], r["status"]] for r in kind_rows]
-        rest = width - name_w - status_w - 4
-        if wide:
-            dist = [f"{r['distribution']} {r['version']}".strip() for r in kind_rows]
-            dist_w = min(max(len(d) for d in dist), 34)
-            caps = [_format_capabilities(r["capabilities"]) for r in kind_rows]
-            caps_w = min(max(len(c) for c in caps), (rest - dist_w - 4) * 2 // 5)
+        if show_dist:
             columns.append(Column("distribution", dist_w, max_lines=1))
-            rest -= dist_w + 2
             for c, d in zip(cells, dist, strict=True):
                 c.append(d)
-        columns.append(Column("summary", max(rest - (caps_w + 2 if wide and caps_w else 0), 16),
-                              max_lines=2))
+        columns.append(Column("summary", max(rest, 16), max_lines=2))
         for c, r in zip(cells, kind_rows, strict=True):
             c.append(r["summary"])
-        if wide and caps_w:
+        if show_caps:
             columns.append(Column("capabilities", caps_w, max_lines=2))
             for c, cap in zip(cells, caps, strict=True):
                 c.append(cap)
@@ -152,9 +157,9 @@ def print_specs(console: Console, rows: list[dict[str, Any]]) -> None:
                   for r in kind_rows]
         render_table(console, columns, cells, styles)
         console.print()
-    if not wide:
-        console.print(f"[dim]distributions, capabilities and whole summaries: `rbench list "
-                      f"--json`, or a terminal of {WIDE}+ columns[/dim]", highlight=False)
+    if left_out:
+        console.print("[dim]distributions, capabilities and whole summaries: `rbench list "
+                      "--json`, or a wider terminal[/dim]", highlight=False)
 
 
 def _check_rows(host: PluginHost, plugins: set[str]) -> list[dict[str, Any]]:

@@ -95,6 +95,14 @@ def test_list_json_is_unabridged_and_plugins_has_a_header(site: Path) -> None:
                for line in lines)
 
 
+def test_list_json_fast_path_prints_what_the_command_prints(site: Path, tmp_path: Path) -> None:
+    for kind in ([], ["routers"], ["importers"]):
+        fast = run_cli("list", *kind, "--json", sites=[site])  # answered without the CLI
+        full = run_cli("--store", tmp_path / "s.db", "list", *kind, "--json", sites=[site])
+        assert fast.exit_code == full.exit_code == 0
+        assert fast.stdout == full.stdout and json.loads(fast.stdout)
+
+
 def test_a_typo_in_a_registered_target_fails_check_and_strict_mode(site: Path) -> None:
     relaxed = run_cli("list", "--json", sites=[site])
     assert relaxed.exit_code == 0, "not strict: listing never imports targets"

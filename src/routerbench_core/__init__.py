@@ -35,6 +35,9 @@ _API: dict[str, str] = {
     "Grade": "routerbench_core.schema",
     "GenerationRequest": "routerbench_core.schema",
     "UnpricedModelError": "routerbench_core.schema",
+    # plugins' CLI commands (register_commands)
+    "cli_state": "routerbench_core.commands.app",
+    "cli_fail": "routerbench_core.commands.app",
     # import formats (register_importers)
     "DataFormatError": "routerbench_core.data.importers.base",
     "ImportedRecords": "routerbench_core.data.importers.records",

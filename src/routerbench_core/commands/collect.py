@@ -144,6 +144,26 @@ def build_config(
     return cfg
 
 
+COLLECT_EXAMPLES = """Examples:
+
+  rbench collect -m gpt-4o-mini -d aime -d math500 --input-price 0.15 --output-price 0.6   # answers, graded
+
+  rbench collect -c run.yaml   # models, datasets and prices from a run config
+
+  rbench collect -c run.yaml --limit 5 --no-grade   # a quick try: 5 queries per split
+"""
+
+
+GRADE_EXAMPLES = """Examples:
+
+  rbench grade --bench collected   # grade what is not graded yet
+
+  rbench grade --regrade --dataset math500   # re-score stored answers, no new calls
+
+  rbench grade --judge-model gpt-4.1 --judge-input-price 2 --judge-output-price 8   # judged datasets
+"""
+
+
 def _now() -> str:
     from routerbench_core.report.provenance import utc_now
 
@@ -165,7 +185,7 @@ def _record(db: Any, host: Any, kind: str, bench: str, report: Any, started: str
 def register_commands(app: typer.Typer) -> None:
     from routerbench_core.commands.app import fail, state
 
-    @app.command("collect")
+    @app.command("collect", epilog=COLLECT_EXAMPLES)
     def collect_command(
         ctx: typer.Context,
         config: Path = typer.Option(None, "--config", "-c", help="YAML run config."),  # noqa: B008
@@ -239,7 +259,7 @@ def register_commands(app: typer.Typer) -> None:
         if report.failed:
             raise typer.Exit(1)
 
-    @app.command("grade")
+    @app.command("grade", epilog=GRADE_EXAMPLES)
     def grade_command(
         ctx: typer.Context,
         bench: str = typer.Option("collected", "--bench", help="Bench to grade."),

@@ -1,8 +1,11 @@
 """HumanEval (Chen et al., 2021): 164 Python functions checked by hidden unit tests.
 
 The model sees the function signature and docstring (the release's ``prompt``) and writes the
-whole function. The hidden ``test`` (a ``check`` function) runs in the sandbox against the
-answer; pass@1 = every assert passes within the time and memory limits.
+whole function. The hidden ``test`` (a ``check`` function) decides, but never inside the
+answer's process: it is run against the canonical solution to record each call's arguments and
+expected value, the answer's function is called with those arguments in the sandbox, and the
+values it returns (plain data) are compared by the grader (``FunctionCheck``, docs/sandbox.md).
+pass@1 = every value matches within the time and memory limits.
 
 The prompt's own preamble (imports and helper functions some problems define before the
 target function, e.g. ``encode_cyclic`` for ``decode_cyclic``) is prepended to the answer, so a
@@ -17,7 +20,14 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from routerbench_core import CodeExecDataset, DatasetError, Program, Query, read_records
+from routerbench_core import (
+    CodeExecDataset,
+    DatasetError,
+    FunctionCheck,
+    Program,
+    Query,
+    read_records,
+)
 
 PROMPT = (
     "Complete the following Python function. Write the complete function (signature and body) "
@@ -38,7 +48,7 @@ class HumanEval(CodeExecDataset):
     size = 164
     settings = ("perf",)
     shots = 0
-    grader_version = "1"
+    grader_version = "2"
     hub_id = "openai/openai_humaneval"
     hub_revision = "7dce6050a7d6d172f3cc5c32aa97f52fa1a2e544"
     hub_split = "test"
@@ -77,12 +87,29 @@ class HumanEval(CodeExecDataset):
     def entry_point(self, query: Query) -> str | None:
         return str(query.metadata["entry_point"])
 
-    def build_program(self, code: str, query: Query) -> Program:
+    def answer_code(self, code: str, query: Query) -> str:
+        """The answer as run: the prompt's preamble plus the whole function, or a body-only
+        completion appended to the prompt's signature and docstring."""
         entry = str(query.metadata["entry_point"])
         if re.search(rf"^\s*(?:async\s+)?def\s+{re.escape(entry)}\s*\(", code, re.MULTILINE):
-            program = preamble(query.text, entry) + "\n" + code
-        else:  # a body-only completion: append it to the signature and docstring
-            body = code if code.startswith((" ", "\t")) else textwrap.indent(code, "    ")
-            program = query.text + body
+            return preamble(query.text, entry) + "\n" + code
+        body = code if code.startswith((" ", "\t")) else textwrap.indent(code, "    ")
+        return query.text + body
+
+    def build_program(self, code: str, query: Query) -> Program:
+        """Whole mode: the answer and ``check`` in one process (when no reference exists)."""
+        entry = str(query.metadata["entry_point"])
         tests = f"{query.ground_truth['test']}\n\ncheck({entry})\n"
-        return Program(code=program, tests=tests)
+        return Program(code=self.answer_code(code, query), tests=tests, limits=self.limits())
+
+    def build_check(self, code: str, query: Query) -> FunctionCheck | Program:
+        entry = str(query.metadata["entry_point"])
+        canonical = query.ground_truth.get("canonical_solution")
+        if not canonical:
+            return self.build_program(code, query)
+        return FunctionCheck(
+            code=self.answer_code(code, query), entry=entry,
+            reference=query.text + canonical, test=str(query.ground_truth["test"]),
+            driver="check", test_setup=preamble(query.text, entry),
+            fallback=self.build_program(code, query), limits=self.limits(),
+        )

@@ -5,6 +5,11 @@ Problems come in two kinds: a whole program reading standard input, or a LeetCod
 ``class Solution`` method (the ``starter_code`` shows its signature). Public examples appear in
 the statement; the private tests stay hidden. pass@1 = every public and private test passes,
 each within its per-case time limit (LiveCodeBench's 6 s).
+
+Verdicts are decided by the grader, never in the answer's process: the sandboxed job receives
+only the test *inputs* and returns what the program printed (``StdioCheck``) or what the
+method returned as plain data (``CallCheck``); the expected outputs stay on the trusted side,
+which compares them (:func:`stdout_matches`, :func:`values_match`).
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ from __future__ import annotations
 import base64
 import io
 import json
+import math
 import pickle
 import zlib
 from collections.abc import Mapping
@@ -19,11 +25,11 @@ from pathlib import Path
 from typing import Any
 
 from routerbench_core import (
+    CallCheck,
     CodeExecDataset,
     DatasetError,
-    Program,
     Query,
-    SandboxLimits,
+    StdioCheck,
     extract_code,
     read_records,
     sanitize_code,
@@ -50,7 +56,59 @@ RELEASE_FILES = {
     f"release_v{n}": ["test.jsonl", *[f"test{i}.jsonl" for i in range(2, n + 1)]]
     for n in range(1, 7)
 }
-HARNESS = (Path(__file__).with_name("harness.py")).read_text(encoding="utf-8")
+#: LiveCodeBench's runner makes these available to every solution (LeetCode code assumes them).
+HEADER = (
+    "from typing import *\nfrom collections import *\nfrom functools import *\n"
+    "from itertools import *\nfrom heapq import *\nfrom bisect import *\n"
+    "import math, string, re, sys, heapq, bisect, itertools, functools, collections, random\n"
+)
+
+
+def _tokens_equal(got: str, expected: str) -> bool:
+    if got == expected:
+        return True
+    try:
+        a, b = float(got), float(expected)
+    except ValueError:
+        return False
+    return math.isclose(a, b, rel_tol=1e-6, abs_tol=1e-6)
+
+
+def stdout_matches(got: str, expected: str) -> bool:
+    """LiveCodeBench's comparison: line by line, stripped; numbers token by token to 1e-6."""
+    got_lines = [line.strip() for line in got.strip().splitlines()]
+    want_lines = [line.strip() for line in expected.strip().splitlines()]
+    if got_lines == want_lines:
+        return True
+    if len(got_lines) != len(want_lines):
+        return False
+    for g, w in zip(got_lines, want_lines, strict=True):
+        gt, wt = g.split(), w.split()
+        if len(gt) != len(wt) or not all(_tokens_equal(x, y) for x, y in zip(gt, wt, strict=True)):
+            return False
+    return True
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, tuple | list):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
+
+
+def values_match(got: Any, expected: Any) -> bool:
+    """A method's return value (plain data, decoded by the grader) against the expected JSON
+    value: tuples count as lists, floats to 1e-6."""
+    got, expected = _plain(got), _plain(expected)
+    if isinstance(got, float) or isinstance(expected, float):
+        if isinstance(got, bool) or isinstance(expected, bool):
+            return False
+        try:
+            return math.isclose(float(got), float(expected), rel_tol=1e-6, abs_tol=1e-6)
+        except (TypeError, ValueError):
+            return False
+    return bool(got == expected)
 
 
 class _NoObjects(pickle.Unpickler):
@@ -92,7 +150,7 @@ class LiveCodeBench(CodeExecDataset):
     size = 1055
     settings = ("perf", "perf-cost")
     shots = 0
-    grader_version = "1"
+    grader_version = "2"
     hub_id = "livecodebench/code_generation_lite"
     hub_revision = None  # release files are append-only; no verified commit offline (README)
     system_prompt = SYSTEM
@@ -161,16 +219,16 @@ class LiveCodeBench(CodeExecDataset):
             return sanitize_code(code)  # keep the class; drop demo calls
         return code  # a stdin program's top-level code *is* the solution
 
-    def build_program(self, code: str, query: Query) -> Program:
+    def build_check(self, code: str, query: Query) -> StdioCheck | CallCheck:
         cases = list(query.metadata["public_tests"]) + list(query.ground_truth["tests"])
         per_case = float(self.options.get("per_case_timeout_s", 6.0))
         total = min(float(self.options.get("max_timeout_s", 180.0)), per_case * len(cases) + 5)
-        spec = {"mode": query.metadata["mode"], "fn_name": query.metadata.get("fn_name"),
-                "per_case_timeout": per_case, "cases": cases}
-        limits = SandboxLimits(
-            timeout_s=total, memory_mb=int(self.options.get("memory_mb", self.memory_mb))
-        )
-        return Program(
-            code=HARNESS, files={"solution.py": code, "cases.json": json.dumps(spec)},
-            limits=limits,
-        )
+        limits = self.limits(timeout_s=total)
+        if query.metadata["mode"] == "functional":
+            parsed = [([json.loads(line) for line in c["input"].split("\n") if line.strip()],
+                       json.loads(c["output"])) for c in cases]
+            return CallCheck(code=HEADER + code, entry=str(query.metadata["fn_name"]),
+                             cases=parsed, compare=values_match, style="method",
+                             per_case_timeout=per_case, limits=limits)
+        return StdioCheck(code=HEADER + code, cases=[(c["input"], c["output"]) for c in cases],
+                          compare=stdout_matches, per_case_timeout=per_case, limits=limits)

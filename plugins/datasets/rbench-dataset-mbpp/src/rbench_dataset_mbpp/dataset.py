@@ -3,6 +3,11 @@
 The original MBPP prompt shows the three test asserts; rbench keeps tests hidden, so the model
 sees the task text and the function signature (name and parameters, taken from the reference
 solution) instead — enough to write a function the hidden asserts can call.
+
+The asserts decide outside the answer's process: they are run against the reference code to
+record each call's arguments and expected value; the answer's function is called with those
+arguments in the sandbox and its returned values (plain data) are compared by the grader
+(``FunctionCheck``, docs/sandbox.md). Tests whose values are not plain data run whole.
 """
 
 from __future__ import annotations
@@ -11,7 +16,14 @@ import ast
 from collections.abc import Mapping
 from typing import Any
 
-from routerbench_core import CodeExecDataset, DatasetError, HubSource, Program, Query
+from routerbench_core import (
+    CodeExecDataset,
+    DatasetError,
+    FunctionCheck,
+    HubSource,
+    Program,
+    Query,
+)
 
 PROMPT = (
     "You are an expert Python programmer. Here is your task:\n\n{question}\n\n"
@@ -55,7 +67,7 @@ class MBPP(CodeExecDataset):
     size = 974
     settings = ("perf",)
     shots = 0
-    grader_version = "1"
+    grader_version = "2"
     hub_id = "google-research-datasets/mbpp"
     hub_revision = _REVISION
     hub_config = "full"
@@ -96,6 +108,16 @@ class MBPP(CodeExecDataset):
         return str(query.metadata["entry_point"])
 
     def build_program(self, code: str, query: Query) -> Program:
+        """Whole mode: the answer, the setup and the asserts in one process."""
         setup = query.ground_truth.get("setup") or ""
         tests = "\n".join([setup, *query.ground_truth["tests"]]).strip() + "\n"
-        return Program(code=code, tests=tests)
+        return Program(code=code, tests=tests, limits=self.limits())
+
+    def build_check(self, code: str, query: Query) -> FunctionCheck:
+        return FunctionCheck(
+            code=code, entry=str(query.metadata["entry_point"]),
+            reference=str(query.ground_truth["reference"]),
+            test="\n".join(query.ground_truth["tests"]) + "\n", driver="script",
+            test_setup=str(query.ground_truth.get("setup") or ""),
+            fallback=self.build_program(code, query), limits=self.limits(),
+        )

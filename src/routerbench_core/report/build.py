@@ -1,4 +1,5 @@
-"""Turn evaluator runs into the report: a JSON-ready dict, rich tables and a Pareto plot.
+"""Turn evaluator runs into the report: a JSON-ready dict (printed by :mod:`.tables`, drawn by
+:mod:`.plots`).
 
 The JSON (``build_report``) has these keys:
 
@@ -103,13 +104,17 @@ def seed_metrics(
     costs = np.array([p.cost for p in s.points])
     accs = np.array([p.avg_acc for p in s.points])
     b = refs.best_single
-    weak = (refs.cheapest.cost, refs.cheapest.avg_acc)
     strong = (b.cost, b.avg_acc)
+    if refs.cheapest is None:  # no model has a known cost: nothing to interpolate between
+        apgr = cpt50 = None
+    else:
+        weak = (refs.cheapest.cost, refs.cheapest.avg_acc)
+        apgr, cpt50 = M.apgr(costs, accs, weak, strong), M.cpt(costs, accs, weak, strong, 0.5)
     out.update({
         "perf_gain": M.perf_gain(accs, b.avg_acc),
         "cost_save": M.cost_save(costs, accs, b.avg_acc, b.cost) if b.cost > 0 else None,
-        "apgr": M.apgr(costs, accs, weak, strong),
-        "cpt50": M.cpt(costs, accs, weak, strong, 0.5),
+        "apgr": apgr,
+        "cpt50": cpt50,
     })
     if run.reference:
         out.update({"pareto_ratio": None, "pareto_dist": None, "aiq": None})
@@ -168,7 +173,7 @@ def build_report(ev: Evaluator, runs: Sequence[RouterRun]) -> dict[str, Any]:
 
     baselines: dict[str, Any] = {}
     for key, name in BASELINE_KEYS.items():
-        pts = [r.get(name) for r in refs]
+        pts = [p for p in (r.get(name) for r in refs) if p is not None]
         entry: dict[str, Any] = {
             "avg_acc": _summ([p.avg_acc for p in pts]), "cost": _summ([p.cost for p in pts]),
         }
@@ -209,167 +214,3 @@ def build_report(ev: Evaluator, runs: Sequence[RouterRun]) -> dict[str, Any]:
         "params": {r.name: r.params for r in runs},
     }
     return _clean(report)
-
-
-# -- presentation ----------------------------------------------------------------------------
-
-
-def _pct(s: dict[str, Any] | None, signed: bool = False) -> str:
-    if not s or s.get("mean") is None:
-        return "N/A"
-    mean, lo, hi = s["mean"], s["ci_low"], s["ci_high"]
-    fmt = "{:+.2f}" if signed else "{:.2f}"
-    text = fmt.format(100 * mean)
-    if s.get("n", 1) > 1 and lo is not None and hi is not None:
-        text += f" ±{100 * (hi - lo) / 2:.1f}"
-    return text
-
-
-def _money(s: dict[str, Any] | None) -> str:
-    if not s or s.get("mean") is None:
-        return "N/A"
-    return f"${s['mean']:.4g}"
-
-
-def _num(s: dict[str, Any] | None) -> str:
-    if not s or s.get("mean") is None:
-        return "N/A"
-    return f"{s['mean']:.3f}"
-
-
-def title(report: dict[str, Any]) -> str:
-    tag = " — ".join(report.get("labels") or [])
-    base = f"{report['bench']} · {report['setting']} · seeds {','.join(map(str, report['seeds']))}"
-    return f"{tag}: {base}" if tag else base
-
-
-def render_tables(report: dict[str, Any], console: Any) -> None:
-    """Print the comparison and the per-dataset table with rich."""
-    from rich.table import Table
-
-    perf_cost = report["setting"] == "perf-cost"
-    caption = "accuracies in %, mean ±95% bootstrap CI half-width over seeds; cost = total test USD"
-    if report.get("cost_estimated"):
-        caption += " (cost estimated from prices and text length)"
-    t = Table(title=f"Routers vs baselines — {title(report)}", caption=caption)
-    for c in ("router", "AvgAcc", "Gain@R", "Gain@B", "Gap@O", "cost"):
-        t.add_column(c, justify="left" if c == "router" else "right")
-    for name in report["router"]:
-        m = report["metrics"][name]
-        t.add_row(name, _pct(m["avg_acc"]), _pct(m["gain_r"], True), _pct(m["gain_b"], True),
-                  _pct(m["gap_o"]), _money(m["cost"]))
-    t.add_section()
-    for key, b in report["baselines"].items():
-        t.add_row(f"[dim]{key}[/dim]", _pct(b["avg_acc"]), "", "", "", _money(b["cost"]))
-    console.print(t)
-    for key in ("best_single", "cheapest"):
-        picks = report["baselines"][key].get("models") or []
-        if picks and len(set(picks)) == 1:
-            console.print(f"{key}: {picks[0]} (every seed)")
-        elif picks:
-            console.print(f"{key} per seed: {', '.join(picks)}")
-    if perf_cost:
-        p = Table(title=f"Cost–accuracy (vs best single) — {title(report)}",
-                  caption="PerfGain/CostSave in %; Pareto over every router point and model")
-        for c in ("router", "PerfGain", "CostSave", "ParetoRatio", "ParetoDist", "APGR",
-                  "CPT50", "AIQ"):
-            p.add_column(c, justify="left" if c == "router" else "right")
-        for name in report["router"]:
-            m = report["metrics"][name]
-            p.add_row(name, _pct(m.get("perf_gain"), True), _pct(m.get("cost_save")),
-                      _num(m.get("pareto_ratio")), _num(m.get("pareto_dist")),
-                      _num(m.get("apgr")), _num(m.get("cpt50")), _num(m.get("aiq")))
-        console.print(p)
-
-    d = Table(title=f"Per-dataset test accuracy (%) — {title(report)}")
-    d.add_column("dataset")
-    names = list(report["router"]) + [
-        n for n in ("best-single", "dataset-oracle", "oracle", "random")
-        if n not in report["router"]
-    ]
-    for n in names:
-        d.add_column(n, justify="right")
-    datasets = list(next(iter(report["per_dataset"].values())).keys())
-    for ds in datasets:
-        d.add_row(ds, *[_pct(report["per_dataset"][n].get(ds)) for n in names])
-    console.print(d)
-    routed = list(report["router"])
-    if routed:
-        r = Table(title="Routing distribution (% of test queries per model, default config)")
-        r.add_column("model")
-        for n in routed:
-            r.add_column(n, justify="right")
-        for model in next(iter(report["distribution"].values())):
-            r.add_row(model, *[f"{100 * report['distribution'][n].get(model, 0.0):.1f}"
-                               for n in routed])
-        console.print(r)
-    for name in report["router"]:
-        c = report["counts"].get(name, {})
-        if c.get("n_missing_choice"):
-            console.print(f"[yellow]{name}: {c['n_missing_choice']} routed queries (all seeds) "
-                          f"went to a model with no score there (counted per "
-                          f"missing={report['missing_policy']})[/yellow]")
-        if c.get("n_missing_cost"):
-            console.print(f"[yellow]{name}: {c['n_missing_cost']} paid calls (all seeds) have no "
-                          "recorded cost and add nothing to its cost: its cost is a lower "
-                          "bound[/yellow]")
-        # a router's own caveat (describe()["note"]), e.g. FrugalGPT scoring queries only
-        notes = {str(d.get("note")) for d in report.get("describe", {}).get(name, [])
-                 if isinstance(d, dict) and d.get("note")}
-        for note in sorted(notes):
-            console.print(f"[yellow]{name}: {note}[/yellow]")
-    dropped = sum(s["n_dropped_cross_split_duplicates"] for s in report["splits"])
-    unscorable = sum(s["n_unscorable_test_dropped"] for s in report["splits"])
-    if dropped or unscorable:
-        console.print(f"[yellow]dropped from test over all seeds: {dropped} cross-split "
-                      f"duplicate prompts, {unscorable} queries no model has a score on[/yellow]")
-
-
-def plot_pareto(report: dict[str, Any], path: str) -> None:
-    """Cost–accuracy plot (mean over seeds per configuration) with the Pareto frontier."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(8, 5.5))
-    allc, alla = [], []
-    singles = report["points"]["singles"]
-    for model, pts in singles.items():
-        c, a = np.mean([p["cost"] for p in pts]), np.mean([p["avg_acc"] for p in pts])
-        allc.append(c)
-        alla.append(a)
-        ax.scatter([c], [100 * a], color="grey", s=25, zorder=2)
-        ax.annotate(model, (c, 100 * a), fontsize=7, color="grey", xytext=(3, 3),
-                    textcoords="offset points")
-    for name in report["router"]:
-        pts = report["points"][name]
-        by_config: dict[str, list[dict[str, Any]]] = {}
-        for p in pts:
-            by_config.setdefault(repr(p["config"]), []).append(p)
-        c = [np.mean([p["cost"] for p in v]) for v in by_config.values()]
-        a = [np.mean([p["avg_acc"] for p in v]) for v in by_config.values()]
-        order = np.argsort(c)
-        ref = name in ("oracle", "dataset-oracle", "random")
-        ax.plot(np.array(c)[order], 100 * np.array(a)[order], marker="x" if ref else "o",
-                linestyle=":" if ref else "-", label=name, zorder=3)
-        if not ref:
-            allc += c
-            alla += a
-    on = M.pareto_frontier(allc, alla)
-    fc, fa = np.array(allc)[on], np.array(alla)[on]
-    order = np.argsort(fc)
-    ax.plot(fc[order], 100 * fa[order], color="black", linewidth=1, alpha=0.5,
-            label="Pareto frontier", zorder=1)
-    ax.set_xlabel("total test cost (USD" + (", estimated" if report.get("cost_estimated") else "")
-                  + ")")
-    ax.set_ylabel("AvgAcc (%)")
-    ax.set_title(title(report), fontsize=10)
-    if report.get("synthetic"):
-        ax.text(0.5, 0.5, "SYNTHETIC", transform=ax.transAxes, fontsize=40, color="red",
-                alpha=0.15, ha="center", va="center", rotation=20)
-    ax.legend(fontsize=8, loc="lower right")
-    ax.grid(alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)

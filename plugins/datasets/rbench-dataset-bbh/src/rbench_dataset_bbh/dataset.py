@@ -19,6 +19,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from rbench_dataset_bbh.plugin import CAPABILITIES
 from rbench_dataset_bbh.scoring import TASK_FORMATS, answer_format, extract_answer, score_answer
 from routerbench_core import (
     DatasetError,
@@ -39,15 +40,10 @@ Question: {question}"""
 N_SHOTS = 3
 
 
-class BBH(TemplateDataset):
+class BBH(TemplateDataset, capabilities=CAPABILITIES):
     """BBH; options: ``per_task`` (default 40), ``seed`` (default 42)."""
 
     name = "bbh"
-    category = "logic"
-    size = 1080
-    metric = "accuracy"
-    settings = ("perf",)
-    shots = 3
     grader_version = "1"
     hub_id = "lukaemon/bbh"
     hub_revision = "982bb89fd79532a8ac676a61fc42eb1aeec63f99"

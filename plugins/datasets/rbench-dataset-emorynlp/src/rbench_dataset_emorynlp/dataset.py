@@ -18,19 +18,16 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from rbench_dataset_emorynlp.plugin import CAPABILITIES
 from routerbench_core import DatasetError, DialogueEmotionDataset, Query
 
 EMOTIONS = ("Joyful", "Mad", "Neutral", "Peaceful", "Powerful", "Sad", "Scared")
 
 
-class EmoryNLP(DialogueEmotionDataset):
+class EmoryNLP(DialogueEmotionDataset, capabilities=CAPABILITIES):
     """EmoryNLP emotion detection, test split, as multiple choice."""
 
     name = "emorynlp"
-    size = 697
-    metric = "accuracy"
-    settings = ("perf",)
-    shots = 0
     grader_version = "1"
     hub_id = None  # released on GitHub (emorynlp/emotion-detection), not on a hub
     hub_revision = None

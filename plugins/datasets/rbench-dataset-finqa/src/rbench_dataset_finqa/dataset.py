@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from rbench_dataset_finqa.plugin import CAPABILITIES
 from routerbench_core import (
     DatasetError,
     Query,
@@ -45,15 +46,10 @@ def _lines(value: Any) -> str:
     return str(value or "").strip()
 
 
-class FinQA(TemplateDataset):
+class FinQA(TemplateDataset, capabilities=CAPABILITIES):
     """FinQA test set (1147), zero-shot, boxed answer, rounding-tolerant numeric match."""
 
     name = "finqa"
-    category = "math"
-    size = 1147
-    metric = "accuracy"
-    settings = ("perf",)
-    shots = 0
     grader_version = "1"
     hub_id = "ibm-research/finqa"
     hub_revision = None  # no verified commit offline: see README

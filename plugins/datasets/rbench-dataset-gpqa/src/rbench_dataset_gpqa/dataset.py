@@ -12,6 +12,7 @@ import random
 from collections.abc import Mapping
 from typing import Any
 
+from rbench_dataset_gpqa.plugin import CAPABILITIES
 from routerbench_core import Query, TemplateDataset, extract_choice, format_choices, score_choice
 
 PROMPT = """Answer the following multiple choice question. Think step by step before answering, and make the last line of your response of the form "Answer: $LETTER" (without quotes), where LETTER is one of ABCD.
@@ -32,15 +33,10 @@ def shuffled_options(correct: str, incorrect: list[str], key: str) -> tuple[list
     return shuffled, "ABCD"[order.index(0)]
 
 
-class GPQA(TemplateDataset):
+class GPQA(TemplateDataset, capabilities=CAPABILITIES):
     """GPQA-diamond; options: ``seed`` (default 0) for the per-question option shuffle."""
 
     name = "gpqa"
-    category = "multiple-choice"
-    size = 198
-    metric = "accuracy"
-    settings = ("perf", "perf-cost")
-    shots = 0
     grader_version = "1"
     hub_id = "Idavidrein/gpqa"
     hub_revision = "633f5ee89ab8ad4522a9f850766b73f62147ffdd"

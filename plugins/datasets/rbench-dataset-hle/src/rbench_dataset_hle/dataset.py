@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from rbench_dataset_hle.plugin import CAPABILITIES
 from routerbench_core import (
     HLE_PROMPT,
     Grade,
@@ -33,15 +34,10 @@ SYSTEM = (
 )
 
 
-class HLE(JudgedGrading, TemplateDataset):
+class HLE(JudgedGrading, TemplateDataset, capabilities=CAPABILITIES):
     """HLE test split, questions without images; needs ``judge=`` (and ``judge_model=``)."""
 
     name = "hle"
-    category = "judged"
-    size = 2158
-    metric = "accuracy (LLM judge)"
-    settings = ("perf-cost",)
-    shots = 0
     grader_version = f"1+{HLE_PROMPT.ident}"
     hub_id = "cais/hle"
     hub_revision = "5a81a4c7271a2a2a312b9a690f0c2fde837e4c29"

@@ -20,6 +20,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from rbench_dataset_humaneval.plugin import CAPABILITIES
 from routerbench_core import (
     CodeExecDataset,
     DatasetError,
@@ -41,13 +42,10 @@ def preamble(prompt: str, entry_point: str) -> str:
     return prompt[: match.start()] if match else ""
 
 
-class HumanEval(CodeExecDataset):
+class HumanEval(CodeExecDataset, capabilities=CAPABILITIES):
     """HumanEval, zero-shot, whole-function answers, hidden tests in the sandbox."""
 
     name = "humaneval"
-    size = 164
-    settings = ("perf",)
-    shots = 0
     grader_version = "2"
     hub_id = "openai/openai_humaneval"
     hub_revision = "7dce6050a7d6d172f3cc5c32aa97f52fa1a2e544"

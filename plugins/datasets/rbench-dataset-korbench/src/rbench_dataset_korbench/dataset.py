@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from rbench_dataset_korbench.plugin import CAPABILITIES
 from rbench_dataset_korbench.scoring import CATEGORIES, check, extract_bracketed, unwrap
 from routerbench_core import DatasetError, Query, TemplateDataset, read_records
 
@@ -36,15 +37,10 @@ PROMPT = """You will be given a rule of the "{category}" kind that you may never
 N_SHOTS = 3
 
 
-class KORBench(TemplateDataset):
+class KORBench(TemplateDataset, capabilities=CAPABILITIES):
     """KOR-Bench, all five categories (or those present in the given folder)."""
 
     name = "korbench"
-    category = "logic"
-    size = 1250
-    metric = "accuracy"
-    settings = ("perf",)
-    shots = 3
     grader_version = "1"
     hub_id = None  # released on GitHub (KOR-Bench/KOR-Bench, folder data/)
     hub_revision = None

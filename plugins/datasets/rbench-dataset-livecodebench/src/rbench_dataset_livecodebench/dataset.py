@@ -15,15 +15,16 @@ which compares them (:func:`stdout_matches`, :func:`values_match`).
 from __future__ import annotations
 
 import base64
+import decimal
 import io
 import json
-import math
 import pickle
 import zlib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from rbench_dataset_livecodebench.plugin import CAPABILITIES
 from routerbench_core import (
     CallCheck,
     CodeExecDataset,
@@ -35,21 +36,26 @@ from routerbench_core import (
     sanitize_code,
 )
 
-SYSTEM = (
+#: The prompt of LiveCodeBench's official runner, as the seed sends it: one user message.
+INSTRUCTION = (
     "You are an expert Python programmer. You will be given a question (problem "
     "specification) and will generate a correct Python program that matches the specification "
     "and passes all tests."
 )
 STDIN_FORMAT = (
-    "Read the inputs from stdin, solve the problem and write the answer to stdout (do not test "
-    "on the sample inputs directly). Enclose your code within delimiters as follows.\n"
-    "```python\n# YOUR CODE HERE\n```"
+    "Read the inputs from stdin solve the problem and write the answer to stdout (do not "
+    "directly test on the sample inputs). Enclose your code within delimiters as follows. "
+    "Ensure that when the python program runs, it reads the inputs, runs the algorithm and "
+    "writes output to STDOUT.\n```python\n# YOUR CODE HERE\n```"
 )
 STARTER_FORMAT = (
     "You will use the following starter code to write the solution to the problem and enclose "
     "your code within delimiters.\n```python\n{starter_code}\n```"
 )
-PROMPT = "### Question:\n{question}\n\n### Format: {format}\n\n### Answer: (use the provided format with backticks)\n"
+PROMPT = (
+    INSTRUCTION + "\n### Question:\n{question}\n\n### Format: {format}\n\n"
+    "### Answer: (use the provided format with backticks)\n\n"
+)
 
 #: Files of each release (the repository adds one file per release).
 RELEASE_FILES = {
@@ -64,50 +70,35 @@ HEADER = (
 )
 
 
-def _tokens_equal(got: str, expected: str) -> bool:
-    if got == expected:
-        return True
+def _decimals(line: str) -> list[decimal.Decimal] | None:
     try:
-        a, b = float(got), float(expected)
-    except ValueError:
-        return False
-    return math.isclose(a, b, rel_tol=1e-6, abs_tol=1e-6)
+        return [decimal.Decimal(token) for token in line.split()]
+    except decimal.InvalidOperation:
+        return None
 
 
 def stdout_matches(got: str, expected: str) -> bool:
-    """LiveCodeBench's comparison: line by line, stripped; numbers token by token to 1e-6."""
-    got_lines = [line.strip() for line in got.strip().splitlines()]
-    want_lines = [line.strip() for line in expected.strip().splitlines()]
-    if got_lines == want_lines:
-        return True
+    """LiveCodeBench's official rule: the same number of (stripped) lines, each equal as text
+    or, token by token, as exact decimals (``1.0`` equals ``1``; ``998244352`` is not
+    ``998244353``, and no float tolerance applies)."""
+    got_lines = [line.strip() for line in got.strip().split("\n")]
+    want_lines = [line.strip() for line in expected.strip().split("\n")]
     if len(got_lines) != len(want_lines):
         return False
     for g, w in zip(got_lines, want_lines, strict=True):
-        gt, wt = g.split(), w.split()
-        if len(gt) != len(wt) or not all(_tokens_equal(x, y) for x, y in zip(gt, wt, strict=True)):
+        if g == w:
+            continue
+        gd, wd = _decimals(g), _decimals(w)
+        if gd is None or wd is None or gd != wd:
             return False
     return True
 
 
-def _plain(value: Any) -> Any:
-    if isinstance(value, tuple | list):
-        return [_plain(v) for v in value]
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    return value
-
-
 def values_match(got: Any, expected: Any) -> bool:
-    """A method's return value (plain data, decoded by the grader) against the expected JSON
-    value: tuples count as lists, floats to 1e-6."""
-    got, expected = _plain(got), _plain(expected)
-    if isinstance(got, float) or isinstance(expected, float):
-        if isinstance(got, bool) or isinstance(expected, bool):
-            return False
-        try:
-            return math.isclose(float(got), float(expected), rel_tol=1e-6, abs_tol=1e-6)
-        except (TypeError, ValueError):
-            return False
+    """As the official runner: a returned tuple counts as a list, then plain equality. ``got``
+    is plain data rebuilt by the grader's strict decoder, so ``==`` is the builtin one."""
+    if isinstance(got, tuple):
+        got = list(got)
     return bool(got == expected)
 
 
@@ -139,7 +130,7 @@ def decode_tests(raw: Any) -> list[dict[str, Any]]:
     return cases
 
 
-class LiveCodeBench(CodeExecDataset):
+class LiveCodeBench(CodeExecDataset, capabilities=CAPABILITIES):
     """LiveCodeBench code generation (lite), zero-shot, hidden private tests in the sandbox.
 
     Options: ``version`` (default ``release_v6``), ``per_case_timeout_s`` (6), ``max_timeout_s``
@@ -147,13 +138,13 @@ class LiveCodeBench(CodeExecDataset):
     """
 
     name = "livecodebench"
-    size = 1055
-    settings = ("perf", "perf-cost")
-    shots = 0
-    grader_version = "2"
+    #: 2: outputs compared exactly as the official runner (was: float tolerance); unfinished
+    #: code is cut only when the answer hit the token limit; the official one-message prompt.
+    #: 3: verdicts decided by the grader from the printed/returned values (docs/sandbox.md);
+    #: the answer's process never sees the expected outputs.
+    grader_version = "3"
     hub_id = "livecodebench/code_generation_lite"
     hub_revision = None  # release files are append-only; no verified commit offline (README)
-    system_prompt = SYSTEM
     prompt_template = PROMPT
     required_fields = ("question_id", "question_content", "public_test_cases")
 
@@ -211,12 +202,12 @@ class LiveCodeBench(CodeExecDataset):
         fmt = STARTER_FORMAT.format(starter_code=starter.rstrip()) if starter else STDIN_FORMAT
         return {"question": query.text, "format": fmt}
 
-    def extract(self, output: str, query: Query) -> Any:
-        code = extract_code(output)
+    def extract(self, output: str, query: Query, *, truncated: bool = False) -> Any:
+        code = extract_code(output, truncated=truncated)
         if code is None or not code.strip():
             return None
         if query.metadata["mode"] == "functional":
-            return sanitize_code(code)  # keep the class; drop demo calls
+            return sanitize_code(code, truncated=truncated)  # keep the class; drop demo calls
         return code  # a stdin program's top-level code *is* the solution
 
     def build_check(self, code: str, query: Query) -> StdioCheck | CallCheck:

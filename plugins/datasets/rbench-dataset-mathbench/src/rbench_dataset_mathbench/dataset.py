@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from rbench_dataset_mathbench.plugin import CAPABILITIES
 from routerbench_core import (
     LETTERS,
     DatasetError,
@@ -30,15 +31,10 @@ PROMPT = (
 RELEASE_URL = "https://github.com/open-compass/MathBench/releases/download/v0.1.0/mathbench_v1.zip"
 
 
-class MathBench(TemplateDataset):
+class MathBench(TemplateDataset, capabilities=CAPABILITIES):
     """MathBench single-choice (English), zero-shot, "Answer: X" letter, exact match."""
 
     name = "mathbench"
-    category = "multiple-choice"
-    size = 150
-    metric = "accuracy"
-    settings = ("perf",)
-    shots = 0
     grader_version = "1"
     hub_id = None  # a GitHub release archive, not a hub repository
     hub_revision = "v0.1.0"

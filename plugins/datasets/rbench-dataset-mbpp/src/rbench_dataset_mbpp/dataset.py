@@ -16,6 +16,7 @@ import ast
 from collections.abc import Mapping
 from typing import Any
 
+from rbench_dataset_mbpp.plugin import CAPABILITIES
 from routerbench_core import (
     CodeExecDataset,
     DatasetError,
@@ -60,13 +61,10 @@ def signature(code: str, name: str) -> str | None:
     return None
 
 
-class MBPP(CodeExecDataset):
+class MBPP(CodeExecDataset, capabilities=CAPABILITIES):
     """MBPP (all 974 items of the full release), zero-shot, hidden asserts in the sandbox."""
 
     name = "mbpp"
-    size = 974
-    settings = ("perf",)
-    shots = 0
     grader_version = "2"
     hub_id = "google-research-datasets/mbpp"
     hub_revision = _REVISION

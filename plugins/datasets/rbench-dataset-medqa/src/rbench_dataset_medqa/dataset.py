@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from rbench_dataset_medqa.plugin import CAPABILITIES
 from routerbench_core import (
     LETTERS,
     DatasetError,
@@ -23,15 +24,10 @@ Options:
 {options}"""
 
 
-class MedQA(TemplateDataset):
+class MedQA(TemplateDataset, capabilities=CAPABILITIES):
     """MedQA-USMLE 4-option test split."""
 
     name = "medqa"
-    category = "multiple-choice"
-    size = 1273
-    metric = "accuracy"
-    settings = ("perf",)
-    shots = 0
     grader_version = "1"
     hub_id = "GBaker/MedQA-USMLE-4-options"
     hub_revision = "0fb93dd23a7339b6dcd27e241cb9b5eca62d4d18"

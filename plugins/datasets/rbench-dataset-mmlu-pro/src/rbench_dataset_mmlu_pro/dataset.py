@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from rbench_dataset_mmlu_pro.plugin import CAPABILITIES
 from routerbench_core import (
     LETTERS,
     DatasetError,
@@ -34,16 +35,11 @@ Options:
 SUBSET_SIZES = {"perf": 1000, "perf-cost": 3000}
 
 
-class MMLUPro(TemplateDataset):
+class MMLUPro(TemplateDataset, capabilities=CAPABILITIES):
     """MMLU-Pro test split; options: ``setting`` (perf|perf-cost), ``subset_size``, ``seed``,
     ``ids_file``."""
 
     name = "mmlu-pro"
-    category = "multiple-choice"
-    size = 1000
-    metric = "accuracy"
-    settings = ("perf", "perf-cost")
-    shots = 0
     grader_version = "1"
     hub_id = "TIGER-Lab/MMLU-Pro"
     hub_revision = "b189ec765aa7ed75c8acfea42df31fdae71f97be"

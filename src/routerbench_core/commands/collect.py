@@ -5,6 +5,7 @@ Imports of the collector, store and rich stay inside the commands so ``rbench --
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -244,6 +245,11 @@ def register_commands(app: typer.Typer) -> None:
         allow_unpriced: bool = typer.Option(
             False, "--allow-unpriced", help="Allow a judge model with no price (cost unknown)."
         ),
+        unsafe_local_exec: bool = typer.Option(
+            False, "--unsafe-local-exec",
+            help="Run code answers WITHOUT the kernel sandbox (only for code you trust; "
+                 "docs/sandbox.md).",
+        ),
     ) -> None:
         """Grade stored answers with their dataset's grader (no new model calls).
 
@@ -253,9 +259,14 @@ def register_commands(app: typer.Typer) -> None:
         """
         from routerbench_core.data.store import Store, StoreError
         from routerbench_core.scoring.grading import grade_bench
-        from routerbench_core.scoring.sandbox import default_workers
+        from routerbench_core.scoring.sandbox import SandboxError, default_workers
 
         st = state(ctx)
+        if unsafe_local_exec:
+            from routerbench_core.scoring.sandbox import UNSAFE_ENV
+
+            os.environ[UNSAFE_ENV] = "1"
+            typer.echo("warning: --unsafe-local-exec: code answers run without isolation", err=True)
         try:
             with Store(store or st.store_path) as db:
                 context: dict[str, object] = {}
@@ -276,6 +287,8 @@ def register_commands(app: typer.Typer) -> None:
                                      dataset=dataset, context=context,
                                      workers=workers or default_workers())
         except StoreError as exc:
+            raise fail(str(exc)) from None
+        except SandboxError as exc:  # cannot isolate: no code is run, nothing recorded
             raise fail(str(exc)) from None
         for line in report.lines():
             typer.echo(line)

@@ -6,9 +6,9 @@ for :func:`encode` / :func:`decode` (one codec on both sides of the boundary).
 
 Start-up, in the sandbox's fresh pid, mount, network, IPC and UTS namespaces:
 
-1. *Stage 1* (only when started as root): drop every capability from the bounding set, become
-   uid/gid 65534 with no supplementary groups, set ``no_new_privs``, create a user namespace
-   mapping 65534 to itself, and re-execute the interpreter, which clears every capability.
+1. *Stage 1* (only when started as root): become uid/gid 65534 with no supplementary groups,
+   set ``no_new_privs``, create a user namespace mapping 65534 to itself, empty the capability
+   bounding set, and re-execute the interpreter, which clears every other capability.
 2. *Stage 2*: mark itself non-dumpable (no answer can ptrace it or open its ``/proc`` files),
    pre-import the modules answers commonly use, report ``ready`` and serve jobs.
 
@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import base64
 import json
-import math
 import os
 import signal
 import struct
@@ -379,9 +378,6 @@ def _stage1():
     import ctypes
 
     libc = _libc()
-    for cap in range(64):  # PR_CAPBSET_DROP
-        if libc.prctl(24, cap, 0, 0, 0) != 0 and ctypes.get_errno() == 22:
-            break
     os.setgroups([])
     os.setgid(65534)
     os.setuid(65534)
@@ -394,6 +390,11 @@ def _stage1():
                        ("gid_map", "65534 65534 1")):
         with open(f"/proc/self/{name}", "w") as handle:
             handle.write(text)
+    for cap in range(64):  # PR_CAPBSET_DROP, with the CAP_SETPCAP the new namespace gave us
+        if libc.prctl(24, cap, 0, 0, 0) != 0:
+            if ctypes.get_errno() == 22:  # past the last capability
+                break
+            raise OSError(ctypes.get_errno(), f"prctl(PR_CAPBSET_DROP, {cap})")
     os.execv(sys.executable, [sys.executable, *sys.orig_argv[1:-1], "serve"])
 
 
@@ -433,7 +434,7 @@ def _set_limits(limits):
     cap(resource.RLIMIT_NPROC, int(limits["max_processes"]) + 8)
 
 
-def _child(job, workdir, result_w, log_w):
+def _child(job, workdir, result_w, log_w, exit_now):
     try:
         os.setsid()
         null = os.open("/dev/null", os.O_RDONLY)
@@ -471,7 +472,7 @@ def _child(job, workdir, result_w, log_w):
         sys.stderr.flush()
     except BaseException:  # noqa: BLE001
         pass
-    os._exit(code)
+    exit_now(code)
 
 
 def _kill_rest(child_pid, pid1):
@@ -527,9 +528,13 @@ def _serve_job(job, number, root, pid1):
     result_r, result_w = os.pipe()
     log_r, log_w = os.pipe()
     started = time.monotonic()
+    exit_now = os._exit  # bound before the answer runs: it may clobber module globals
     pid = os.fork()
     if pid == 0:
-        _child(job, workdir, result_w, log_w)
+        try:
+            _child(job, workdir, result_w, log_w, exit_now)
+        finally:
+            exit_now(70)  # never return into the server's loop
     os.close(result_w)
     os.close(log_w)
     limit = int(job["limits"]["max_output_bytes"])

@@ -12,7 +12,8 @@ grades only what has no current grade.
 
 A grader that raises on (or times out in) one answer does not stop the others: that answer
 gets a *not gradable* grade (score ``None``) with the reason in ``details["grading_error"]``,
-the error is reported, and the next ``rbench grade`` tries it again. Only a sandbox that cannot
+the error is reported, and the next ``rbench grade`` tries it again. A setup problem (no judge
+configured, a dataset error) leaves the answer ungraded instead. Only a sandbox that cannot
 run or cannot isolate (:class:`~routerbench_core.scoring.sandbox.SandboxError`) stops grading:
 an infrastructure failure is never recorded as a verdict.
 """
@@ -57,8 +58,9 @@ class GradeReport:
             out.append(f"  {n} answer(s) of dataset {ds!r} left ungraded: no dataset plugin "
                        f"{ds!r} is installed (`rbench list datasets`)")
         if self.n_errors:
-            out.append(f"  {self.n_errors} answer(s) could not be graded (grader error; stored as "
-                       "not gradable with the reason, retried by the next `rbench grade`), e.g.:")
+            out.append(f"  {self.n_errors} answer(s) could not be graded (grader error; scorer "
+                       "failures are stored as not gradable with the reason, setup problems "
+                       "left ungraded; both retried by the next `rbench grade`), e.g.:")
             out.extend(f"    {e}" for e in self.errors[:5])
         return out
 
@@ -138,6 +140,8 @@ def grade_bench(
             query, response = items[index]
             if isinstance(outcome, Exception):
                 outcome = _not_gradable(grader, query, response, outcome, report)
+                if outcome is None:
+                    continue
             grade = outcome.model_copy(update={"query_key": response.query_key,
                                                "model": response.model})
             write(grade)
@@ -148,12 +152,21 @@ def grade_bench(
 
 
 def _not_gradable(grader: Dataset, query: Query, response: Response, exc: Exception,
-                  report: GradeReport) -> Grade:
-    """The grade of an answer whose grader raised: score None, with the reason."""
+                  report: GradeReport) -> Grade | None:
+    """The grade of an answer whose scorer raised or timed out: score None, with the reason.
+
+    None (left ungraded) for a setup problem rather than a scorer failure — a missing judge,
+    a dataset error: nothing about the answer is known, so nothing is stored.
+    """
+    from routerbench_core.scoring.datasets import DatasetError
+    from routerbench_core.scoring.judge import JudgeError
+
     reason = f"{type(exc).__name__}: {exc}"
     report.n_errors += 1
     if len(report.errors) < 5:
         report.errors.append(f"{response.query_key} × {response.model}: {reason}")
+    if isinstance(exc, DatasetError | JudgeError):
+        return None
     return grader.make_grade(query, response, None, None, grading_error=reason[:2000])
 
 

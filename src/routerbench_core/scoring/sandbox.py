@@ -352,7 +352,7 @@ def _check_layers(pid: int, cgroup: Path | None) -> tuple[str, ...]:
             os.geteuid() == 0 and any(int(u) != SANDBOX_UID for u in uids)):
         raise IsolationError("unprivileged uid", f"the server runs as uids {uids}",
                              "run the grader as root or as an ordinary user (not setuid)")
-    for key in ("CapEff", "CapPrm", "CapInh", "CapAmb"):
+    for key in ("CapEff", "CapPrm", "CapInh", "CapAmb", "CapBnd"):
         if int(status.get(key, "1"), 16) != 0:
             raise IsolationError("capabilities", f"{key}={status.get(key)}",
                                  "use bubblewrap >= 0.4 and run as root or an ordinary user")

@@ -7,7 +7,6 @@ without harming the machine.
 
 from __future__ import annotations
 
-import os
 import time
 from pathlib import Path
 

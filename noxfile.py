@@ -45,8 +45,32 @@ def install_all(session: nox.Session) -> None:
     session.install("-c", "constraints.txt", "-e", CORE_EXTRAS, *editable)
 
 
+#: Debian/Ubuntu packages the sessions that grade code need: bubblewrap is the sandbox that
+#: isolates model-written code (docs/sandbox.md); without it code grading refuses to run.
+SYSTEM_PACKAGES = ("bubblewrap",)
+
+
+def install_system_packages(session: nox.Session) -> None:
+    """``apt-get install`` :data:`SYSTEM_PACKAGES` when one is missing and apt-get can be used
+    (root, or sudo without a password); otherwise say what to install."""
+    import shutil
+
+    if shutil.which("bwrap"):
+        return
+    apt = shutil.which("apt-get")
+    if apt is None:
+        session.warn(f"install {' '.join(SYSTEM_PACKAGES)} with your package manager: "
+                     "code-grading tests skip or fail without it")
+        return
+    sudo = [] if os.geteuid() == 0 else ["sudo", "-n"]
+    session.run(*sudo, apt, "update", "-qq", external=True)
+    session.run(*sudo, apt, "install", "-y", "-qq", *SYSTEM_PACKAGES, external=True,
+                env={"DEBIAN_FRONTEND": "noninteractive"})
+
+
 @nox.session(python=PYTHON)
 def tests(session: nox.Session) -> None:
+    install_system_packages(session)
     install_all(session)
     session.run(
         "pytest", "-m", "not slow and not integration and not gpu and not vllm",
@@ -68,6 +92,7 @@ def lint(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON)
 def bench(session: nox.Session) -> None:
+    install_system_packages(session)
     install_all(session)
     # the collector benchmark compares against the bare openai client (and its aiohttp transport)
     session.install("-c", "constraints.txt", "-e", "plugins/backends/rbench-backend-openai[bench]")

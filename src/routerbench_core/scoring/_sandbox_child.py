@@ -259,12 +259,10 @@ def _drive(job, candidate):
     if job.get("test_setup"):
         exec(compile(job["test_setup"], "<test setup>", "exec"), namespace)
     random.seed(0)
+    namespace[job["entry"]] = candidate  # tests may also call the function by its name
+    exec(compile(job["test"], "<test>", "exec"), namespace)
     if job["driver"] == "check":  # HumanEval: the test defines check(candidate)
-        exec(compile(job["test"], "<test>", "exec"), namespace)
         namespace["check"](candidate)
-    else:  # MBPP: assert lines that call the function by name
-        namespace[job["entry"]] = candidate
-        exec(compile(job["test"], "<test>", "exec"), namespace)
 
 
 def run_record(job, out):

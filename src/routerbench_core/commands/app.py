@@ -27,10 +27,12 @@ class State:
     store_path: Path | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
-    def open_store(self) -> Store:
+    def open_store(self, *, create: bool = True, readonly: bool = False) -> Store:
+        """The store: ``readonly`` never writes (read commands); ``create=False`` refuses a
+        missing file instead of making an empty one."""
         from routerbench_core.data.store import Store
 
-        return Store(self.store_path)
+        return Store(self.store_path, create=create, readonly=readonly)
 
 
 def state(ctx: typer.Context) -> State:

@@ -132,7 +132,12 @@ def register_commands(app: typer.Typer) -> None:
             raise fail("--seeds is empty")
         if len(set(router)) != len(router):
             raise fail("a router is named twice in --router")
+        from routerbench_core.data.paths import check_output_file
+
         try:
+            for out_path, option in ((json_out, "--json"), (plot, "--plot")):
+                if out_path is not None:  # checked now, not after the whole evaluation
+                    check_output_file(out_path, option)
             params = parse_params(param, list(router))
             for name in router:
                 host.get("router", name)

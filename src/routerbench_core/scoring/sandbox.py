@@ -640,7 +640,9 @@ class Sandbox:
         elif reply.get("exit") == 0:
             status, error = "completed", None  # the job ran to its end; not a verdict
         else:
-            status, error = "failed", f"exit status {reply.get('exit')}"
+            tail = reply.get("log", "").strip().splitlines()
+            last = tail[-1][:300] if tail and reply.get("exit") == 1 else None
+            status, error = "failed", last or f"exit status {reply.get('exit')}"
         return ExecResult(status, lines, reply.get("log", ""), duration, error, layers,
                           bool(reply.get("result_truncated")))
 
@@ -666,10 +668,6 @@ class Sandbox:
                                   result.layers)
             return ExecResult("failed", result.lines, result.log, result.duration_s,
                               "the program ended before the tests finished", result.layers)
-        if result.status == "failed" and result.error and result.error.startswith("exit status 1"):
-            tail = result.log.strip().splitlines()
-            return ExecResult("failed", result.lines, result.log, result.duration_s,
-                              tail[-1] if tail else result.error, result.layers)
         return result
 
     def map(self, fn: Any, items: Sequence[Any], *, workers: int | None = None) -> list[Any]:

@@ -105,6 +105,23 @@ OUT["remount"] = libc.mount(None, sys.prefix.encode(), None, 32 | 4096, None)
 
 
 @needs_bwrap
+@pytest.mark.skipif(os.uname().machine != "x86_64", reason="the seccomp filter is x86_64 only")
+def test_seccomp_refuses_new_user_namespaces_and_ptrace(box: Sandbox) -> None:
+    out = _probe(box, """
+import ctypes, os, subprocess, threading
+libc = ctypes.CDLL(None, use_errno=True)
+OUT = {"userns": [libc.unshare(0x10000000), ctypes.get_errno()],
+       "ptrace": [libc.ptrace(16, 1, 0, 0), ctypes.get_errno()]}
+t = threading.Thread(target=lambda: None)
+t.start(); t.join()
+OUT["spawn"] = subprocess.run(["/bin/echo", "ok"], capture_output=True, text=True).stdout
+""")
+    assert out["userns"] == [-1, 1] and out["ptrace"] == [-1, 1]  # EPERM
+    assert out["spawn"] == "ok\n"  # threads and subprocesses still work
+    assert "seccomp" in box.layers
+
+
+@needs_bwrap
 def test_no_network(box: Sandbox) -> None:
     out = _probe(box, """
 import socket

@@ -10,7 +10,8 @@ Start-up, in the sandbox's fresh pid, mount, network, IPC and UTS namespaces:
    set ``no_new_privs``, create a user namespace mapping 65534 to itself, empty the capability
    bounding set, and re-execute the interpreter, which clears every other capability.
 2. *Stage 2*: mark itself non-dumpable (no answer can ptrace it or open its ``/proc`` files),
-   pre-import the modules answers commonly use, report ``ready`` and serve jobs.
+   pre-import the modules answers commonly use, load a seccomp filter (x86_64: no new user
+   namespaces, no ptrace/mount/bpf/keyctl/...), report ``ready`` and serve jobs.
 
 Per job the server forks a child that sets rlimits, starts its own session in a fresh work
 dir under ``/tmp`` and runs the job; the server waits with a deadline, then kills every other
@@ -396,6 +397,69 @@ def _stage1():
     os.execv(sys.executable, [sys.executable, *sys.orig_argv[1:-1], "serve"])
 
 
+#: x86_64 system calls refused with EPERM: namespace creation is filtered by flag below; these
+#: are kernel attack surface an answer never needs.
+_SECCOMP_DENY = {"ptrace": 101, "mount": 165, "umount2": 166, "pivot_root": 155, "setns": 308,
+                 "keyctl": 250, "add_key": 248, "request_key": 249, "bpf": 321,
+                 "perf_event_open": 298, "userfaultfd": 323, "io_uring_setup": 425,
+                 "open_by_handle_at": 304, "kexec_load": 246, "init_module": 175,
+                 "finit_module": 313}
+
+
+def _seccomp_program():
+    """A classic-BPF seccomp filter (x86_64): no new user namespaces (``unshare``/``clone``
+    with CLONE_NEWUSER; ``clone3`` answers ENOSYS so libc falls back to ``clone``), no x32
+    calls, and the calls in :data:`_SECCOMP_DENY` refused."""
+    ld, jeq, jge, jset, ret = 0x20, 0x15, 0x35, 0x45, 0x06
+    allow, eperm, enosys = 0x7FFF0000, 0x00050000 | 1, 0x00050000 | 38
+    code = [("ld", 4), ("jeq", 0xC000003E, None, "ALLOW"), ("ld", 0),
+            ("jge", 0x40000000, "EPERM", None), ("jeq", 435, "ENOSYS", None),
+            ("jeq", 56, "FLAGS", None), ("jeq", 272, "FLAGS", None)]
+    code += [("jeq", nr, "EPERM", None) for nr in sorted(_SECCOMP_DENY.values())]
+    code += [("ret", allow), ("label", "FLAGS"), ("ld", 16),
+             ("jset", 0x10000000, "EPERM", "ALLOW"), ("label", "EPERM"), ("ret", eperm),
+             ("label", "ENOSYS"), ("ret", enosys), ("label", "ALLOW"), ("ret", allow)]
+    labels, pos = {}, 0
+    for item in code:
+        if item[0] == "label":
+            labels[item[1]] = pos
+        else:
+            pos += 1
+    out, pos = [], 0
+    for item in code:
+        if item[0] == "label":
+            continue
+        op = item[0]
+        if op in ("ld", "ret"):
+            out.append(struct.pack("HBBI", ld if op == "ld" else ret, 0, 0, item[1]))
+        else:
+            jt, jf = (0 if t is None else labels[t] - pos - 1 for t in item[2:4])
+            out.append(struct.pack("HBBI", {"jeq": jeq, "jge": jge, "jset": jset}[op], jt, jf,
+                                   item[1]))
+        pos += 1
+    return b"".join(out), len(out)
+
+
+def _install_seccomp():
+    """Load the filter (needs no_new_privs, which stage 1 set). False where not x86_64."""
+    import ctypes
+    import platform
+
+    if platform.machine() not in ("x86_64", "AMD64"):
+        return False
+    program, count = _seccomp_program()
+    buffer = ctypes.create_string_buffer(program)
+
+    class SockFprog(ctypes.Structure):
+        _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
+
+    prog = SockFprog(count, ctypes.addressof(buffer))
+    libc = _libc()
+    if libc.prctl(22, 2, ctypes.byref(prog), 0, 0) != 0:  # PR_SET_SECCOMP, MODE_FILTER
+        raise OSError(ctypes.get_errno(), "prctl(PR_SET_SECCOMP)")
+    return True
+
+
 def _read_exact(fd, n):
     data = b""
     while len(data) < n:
@@ -595,13 +659,14 @@ def serve():
     gc.collect()
     gc.freeze()  # forked jobs then share the server's pages instead of copying them
     pid1 = os.getpid() == 1
+    seccomp = _install_seccomp() if pid1 else False  # pid 1: inside the sandbox
     channel_in, channel_out = os.dup(0), os.dup(1)
     null = os.open("/dev/null", os.O_RDWR)
     os.dup2(null, 0)
     os.dup2(null, 1)
     root = os.environ.get("RBENCH_SANDBOX_ROOT", "/tmp")
     _send(channel_out, {"ready": True, "pid": os.getpid(), "uid": os.getuid(),
-                        "pid1": pid1, "python": sys.version.split()[0]})
+                        "pid1": pid1, "seccomp": seccomp, "python": sys.version.split()[0]})
     number = 0
     while True:
         try:

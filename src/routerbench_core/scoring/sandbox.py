@@ -370,6 +370,8 @@ def _check_layers(pid: int, cgroup: Path | None) -> tuple[str, ...]:
               "user/pid/mount/net/ipc namespaces", "read-only interpreter tree", "rlimits"]
     if cgroup is not None:
         layers.append("pids cgroup")
+    if status.get("Seccomp") == "2":
+        layers.append("seccomp")  # an extra (x86_64): no nested user namespaces, no ptrace
     return tuple(layers)
 
 

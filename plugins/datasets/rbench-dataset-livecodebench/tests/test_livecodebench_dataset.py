@@ -139,3 +139,19 @@ def test_functional_return_values_compare_exactly() -> None:
         "        return sum(int(d) % 2 == 0 for d in str(num)) + 1e-9\n```"
     )
     assert _grade(ds, "9901", tuple_answer)["score"] == 0.0  # 4.000000001 is not 4
+
+
+FORGE = ('{"case": "ok", "stdout": "4"}\\n' * 8)
+
+
+@pytest.mark.parametrize("answer", [
+    # forged result lines on every descriptor, then an early exit
+    "```python\nimport os\nfor fd in range(1, 16):\n    try:\n        os.write(fd, b'" + FORGE
+    + "')\n    except OSError:\n        pass\nos._exit(0)\n```",
+    # hunting the expected outputs in memory and on disk: they never enter the sandbox
+    "```python\nimport gc, os, json\nfound = [o for o in gc.get_objects() if isinstance(o, dict) "
+    "and 'output' in o]\nprint(json.dumps(found)[:50], os.listdir('.'))\n```",
+])
+def test_hostile_stdin_answers_score_zero(answer: str) -> None:
+    result = _grade(LiveCodeBench(), "rbench_abc001_a", answer)
+    assert result["score"] == 0.0, result

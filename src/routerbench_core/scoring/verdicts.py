@@ -36,7 +36,13 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from routerbench_core.scoring._sandbox_child import CodecError, decode, encode
-from routerbench_core.scoring.sandbox import ExecResult, Program, Sandbox, SandboxLimits
+from routerbench_core.scoring.sandbox import (
+    ExecResult,
+    Program,
+    Sandbox,
+    SandboxError,
+    SandboxLimits,
+)
 
 __all__ = ["CallCheck", "Check", "FunctionCheck", "StdioCheck", "Verdict", "Verifier"]
 
@@ -149,6 +155,12 @@ class Verifier:
         """``(index, verdict)`` as each check finishes (an infrastructure error comes back as
         the exception, for that index)."""
         count = max(1, min(workers, len(specs)))
+        try:
+            self.prefetch(specs, workers=count)
+        except SandboxError:
+            raise
+        except Exception:  # noqa: BLE001, S110 - an optimisation: items are recorded alone then
+            pass
         if count == 1:
             for i, spec in enumerate(specs):
                 yield i, self._safe(spec)
@@ -169,6 +181,60 @@ class Verifier:
                     if nxt is not None:
                         pending[pool.submit(self._safe, nxt[1])] = nxt[0]
 
+    #: References recorded per job by :meth:`prefetch` (one fork for many trusted runs).
+    RECORD_BATCH = 16
+
+    def prefetch(self, specs: Sequence[Check], *, workers: int = 1) -> None:
+        """Record the references of many :class:`FunctionCheck` items in a few batched jobs
+        (trusted code only). Items a batch could not record are recorded one by one later."""
+        todo: dict[tuple[str, ...], FunctionCheck] = {}
+        for spec in specs:
+            if isinstance(spec, FunctionCheck):
+                key = self._key(spec)
+                if key not in self._records:
+                    todo.setdefault(key, spec)
+        batches = [list(todo.values())[i : i + self.RECORD_BATCH]
+                   for i in range(0, len(todo), self.RECORD_BATCH)]
+        if batches:
+            self.sandbox.map(self._record_batch, batches, workers=workers)
+
+    def _record_batch(self, specs: list[FunctionCheck]) -> None:
+        per_item = max((s.limits or self.sandbox.limits).timeout_s for s in specs)
+        limits = SandboxLimits(timeout_s=per_item * len(specs) + 5,
+                               memory_mb=max((s.limits or self.sandbox.limits).memory_mb
+                                             for s in specs))
+        result = self.sandbox.job("record_many", {
+            "items": [self._record_payload(s) for s in specs], "per_item_timeout": per_item},
+            limits)
+        for line in _lines(result):
+            index = line.get("index")
+            if isinstance(index, int) and 0 <= index < len(specs):
+                record = self._parse_record(line)
+                with self._guard:
+                    self._records.setdefault(self._key(specs[index]), record)
+
+    @staticmethod
+    def _key(spec: FunctionCheck) -> tuple[str, ...]:
+        return (spec.reference, spec.test, spec.test_setup, spec.entry, spec.driver)
+
+    @staticmethod
+    def _record_payload(spec: FunctionCheck) -> dict[str, Any]:
+        return {"reference": spec.reference, "test": spec.test, "test_setup": spec.test_setup,
+                "entry": spec.entry, "driver": spec.driver}
+
+    @staticmethod
+    def _parse_record(line: dict[str, Any]) -> list[Any] | str:
+        if not line.get("decomposable"):
+            return str(line.get("reason"))
+        try:
+            calls = [[_wire(encode(decode(part))) for part in call]
+                     for call in line.get("calls") or []]
+            if any(len(call) != 3 for call in calls):
+                raise ValueError("malformed recorded call")
+        except (CodecError, ValueError, TypeError, RecursionError) as exc:
+            return f"recorded values are not plain data: {exc}"
+        return calls if calls else "the test never calls the function"
+
     def _safe(self, spec: Check) -> Verdict | Exception:
         try:
             return self.check(spec)
@@ -179,31 +245,21 @@ class Verifier:
 
     def _record(self, spec: FunctionCheck) -> list[Any] | str:
         """Recorded calls ``[[args, kwargs, result], ...]`` or the reason they cannot be."""
-        key = (spec.reference, spec.test, spec.test_setup, spec.entry, spec.driver)
+        key = self._key(spec)
         with self._guard:
             lock = self._locks.setdefault(key, threading.Lock())
         with lock:
             if key in self._records:
                 return self._records[key]
-            result = self.sandbox.job("record", {
-                "reference": spec.reference, "test": spec.test, "test_setup": spec.test_setup,
-                "entry": spec.entry, "driver": spec.driver}, spec.limits)
+            result = self.sandbox.job("record", self._record_payload(spec), spec.limits)
             lines = _lines(result)
-            record: list[Any] | str
             if result.status != "completed" or not lines:
-                record = f"the reference run ended with {result.status}: {result.error}"
-            elif not lines[0].get("decomposable"):
-                record = str(lines[0].get("reason"))
+                record: list[Any] | str = (f"the reference run ended with {result.status}: "
+                                           f"{result.error}")
             else:
-                try:
-                    calls = [[_wire(encode(decode(part))) for part in call]
-                             for call in lines[0].get("calls") or []]
-                    if any(len(call) != 3 for call in calls):
-                        raise ValueError("malformed recorded call")
-                    record = calls if calls else "the test never calls the function"
-                except (CodecError, ValueError, TypeError, RecursionError) as exc:
-                    record = f"recorded values are not plain data: {exc}"
-            self._records[key] = record
+                record = self._parse_record(lines[0])
+            with self._guard:
+                self._records[key] = record
             return record
 
     def _function(self, spec: FunctionCheck) -> Verdict:

@@ -276,6 +276,8 @@ def run_record(job, out):
     except (CodecError, RecursionError) as exc:
         out.line({"decomposable": False, "reason": f"not plain data: {exc}"})
         return
+    except CaseTimeout:
+        raise
     except BaseException as exc:  # noqa: BLE001
         out.line({"decomposable": False,
                   "reason": f"the reference fails its own test: {type(exc).__name__}: {exc}"})

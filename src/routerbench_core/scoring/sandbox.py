@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import functools
 import json
 import os
 import queue
@@ -294,12 +295,28 @@ def _python_tree(python: str) -> list[str]:
     return kept
 
 
-def _bwrap_command(bwrap: str, python: str, as_root: bool) -> list[str]:
+#: The oldest bubblewrap with every option used here (``--perms``, ``--size``).
+MIN_BWRAP = (0, 5, 0)
+
+
+@functools.lru_cache(maxsize=4)
+def _bwrap_version(bwrap: str) -> tuple[int, ...]:
+    try:
+        out = subprocess.run([bwrap, "--version"], capture_output=True, text=True, timeout=30)
+        return tuple(int(x) for x in out.stdout.split()[-1].split(".")[:3])
+    except (OSError, ValueError, IndexError, subprocess.TimeoutExpired):
+        return ()
+
+
+def _bwrap_command(bwrap: str, python: str, as_root: bool,
+                   version: tuple[int, ...] = MIN_BWRAP) -> list[str]:
     cmd = [bwrap, "--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts",
            "--unshare-cgroup-try", "--die-with-parent", "--as-pid-1", "--new-session"]
     if not as_root:  # an unprivileged grader: bubblewrap makes the user namespace itself
-        cmd += ["--unshare-user", "--disable-userns", "--uid", str(SANDBOX_UID),
-                "--gid", str(SANDBOX_UID), "--cap-drop", "ALL"]
+        cmd += ["--unshare-user", "--uid", str(SANDBOX_UID), "--gid", str(SANDBOX_UID),
+                "--cap-drop", "ALL"]
+        if version >= (0, 8, 0):  # older ones: the seccomp filter still refuses user namespaces
+            cmd.append("--disable-userns")
     made: set[str] = set()
 
     def parents(dest: str) -> None:
@@ -421,7 +438,15 @@ class _Server:
             except OSError as exc:
                 raise IsolationError("pids cgroup", f"cannot create {self.cgroup}: {exc}",
                                      "run the grader as root or delegate a cgroup") from exc
-            cmd = _bwrap_command(bwrap, self.python, os.geteuid() == 0)
+            version = _bwrap_version(bwrap)
+            if version < MIN_BWRAP:
+                self.close()
+                raise IsolationError(
+                    "bubblewrap", f"{bwrap} is version {'.'.join(map(str, version)) or '?'}; "
+                    f"rbench needs {'.'.join(map(str, MIN_BWRAP))} or newer",
+                    "install a newer bubblewrap (Debian 12 / Ubuntu 22.04 packages are new enough)",
+                )
+            cmd = _bwrap_command(bwrap, self.python, os.geteuid() == 0, version)
         try:
             self.proc = subprocess.Popen(
                 cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,

@@ -5,6 +5,7 @@ Imports of the collector, store and rich stay inside the commands so ``rbench --
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -290,6 +291,11 @@ def register_commands(app: typer.Typer) -> None:
         allow_unpriced: bool = typer.Option(
             False, "--allow-unpriced", help="Allow a judge model with no price (cost unknown)."
         ),
+        unsafe_local_exec: bool = typer.Option(
+            False, "--unsafe-local-exec",
+            help="Run code answers WITHOUT the kernel sandbox (only for code you trust; "
+                 "docs/sandbox.md).",
+        ),
     ) -> None:
         """Grade stored answers with their dataset's grader (no new model calls).
 
@@ -300,7 +306,7 @@ def register_commands(app: typer.Typer) -> None:
         from routerbench_core.collection.runconfig import check_base_url, check_env_var_name
         from routerbench_core.data.store import Store, StoreError
         from routerbench_core.scoring.grading import grade_bench
-        from routerbench_core.scoring.sandbox import default_workers
+        from routerbench_core.scoring.sandbox import SandboxError, default_workers
 
         st = state(ctx)
         for option, value, check in (("--judge-api-key-env", judge_api_key_env,
@@ -311,6 +317,11 @@ def register_commands(app: typer.Typer) -> None:
                     check(value)
             except ValueError as exc:
                 raise fail(f"{option}: {exc}") from None
+        if unsafe_local_exec:
+            from routerbench_core.scoring.sandbox import UNSAFE_ENV
+
+            os.environ[UNSAFE_ENV] = "1"
+            typer.echo("warning: --unsafe-local-exec: code answers run without isolation", err=True)
         try:
             with Store(store or st.store_path, create=False) as db:
                 context: dict[str, object] = {}
@@ -336,6 +347,8 @@ def register_commands(app: typer.Typer) -> None:
                         settings={"bench": bench, "regrade": regrade, "model": model,
                                   "dataset": dataset, "judge_model": judge_model})
         except StoreError as exc:
+            raise fail(str(exc)) from None
+        except SandboxError as exc:  # cannot isolate: no code is run, nothing recorded
             raise fail(str(exc)) from None
         for line in report.lines():
             typer.echo(line)

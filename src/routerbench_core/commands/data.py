@@ -14,7 +14,8 @@ import typer
 
 from routerbench_core.plugins.hookspecs import hookimpl
 
-IMPORT_HELP = "llmrouterbench, llmrouter, routerdc, routerbench or parquet"
+IMPORT_HELP = ("Import format: llmrouterbench, llmrouter, routerdc, routerbench, parquet, or one "
+               "a plugin adds (`rbench list importers`).")
 EXPORT_HELP = "llmrouterbench, parquet or csv"
 
 
@@ -103,16 +104,35 @@ def register_commands(app: typer.Typer) -> None:
         name: Annotated[str, typer.Option("--name", "-n", help="Name of the bench to create.")],
         replace: Annotated[bool, typer.Option(
             "--replace", help="Replace an existing bench of that name (atomically).")] = False,
+        add: Annotated[bool, typer.Option(
+            "--add", help="Add to bench NAME (created if absent), e.g. one agent's results "
+                          "at a time; formats of dataset plugins support it.")] = False,
+        option: Annotated[list[str], typer.Option(
+            "--option", "-o", metavar="KEY=VALUE",
+            help="An option of the format (repeatable), e.g. -o model=my-agent; "
+                 "`rbench list importers --json` shows each format's options.")] = None,  # type: ignore[assignment]
     ) -> None:
         """Import PATH as a new bench. All-or-nothing: on any error nothing is stored."""
-        from routerbench_core.data.importers import import_bench
+        from routerbench_core.data.importers import DataFormatError, import_bench
         from routerbench_core.data.store import store_for_command
 
         try:
+            options: dict[str, str] = {}
+            for item in option or []:
+                key, sep, value = item.partition("=")
+                if not sep or not key.strip():
+                    raise DataFormatError(f"--option {item!r} must look like KEY=VALUE")
+                options[key.strip()] = value
             with store_for_command(state(ctx).store_path) as store:
-                result = import_bench(store, fmt, path, name, replace=replace)
+                result = import_bench(store, fmt, path, name, replace=replace, add=add,
+                                      options=options, host=state(ctx).host)
         except _errors() as exc:
             raise fail(f"import failed, nothing was stored: {exc}") from None
+        if add:
+            typer.echo(f"added {result.n_records:,} records ({result.n_queries:,} queries, "
+                       f"{result.n_models} model(s)) to bench {name!r} in "
+                       f"{result.parse_s + result.write_s:.1f} s")
+            return
         typer.echo(
             f"imported {result.n_queries:,} queries × {result.n_models} models "
             f"({result.n_records:,} records) as bench {name!r} in "

@@ -38,6 +38,22 @@ def parse_params(items: list[str], routers: list[str]) -> dict[str, dict[str, An
     return out
 
 
+def validate_params(host: Any, params: dict[str, dict[str, Any]]) -> None:
+    """Check every router's ``--param`` values against its ``Params`` model before anything
+    is loaded or trained (a :class:`RouterError` naming router, parameter, value and type)."""
+    from routerbench_core.routing.baselines import reference_name
+    from routerbench_core.routing.evaluate import router_class
+    from routerbench_core.routing.router import RouterError
+
+    for name, values in params.items():
+        if not values:
+            continue
+        cls = router_class(host, name)
+        if reference_name(cls) is not None:
+            raise RouterError(f"{name!r} is a reference and takes no parameters")
+        cls.validate_params(values, name)
+
+
 def _csv(value: str | None) -> list[str]:
     return [p.strip() for p in (value or "").split(",") if p.strip()]
 
@@ -125,8 +141,9 @@ def register_commands(app: typer.Typer) -> None:
             params = parse_params(param, list(router))
             for name in router:
                 host.get("router", name)
+            validate_params(host, params)
             store = st.open_store()
-        except (ValueError, UnknownNameError, StoreError) as exc:
+        except (ValueError, UnknownNameError, StoreError, RouterError, PluginLoadError) as exc:
             raise fail(str(exc)) from None
         try:
             matrix = store.load_matrix(bench)

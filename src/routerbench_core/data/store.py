@@ -28,6 +28,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from routerbench_core.data.matrix import OutcomeMatrix
+from routerbench_core.data.text import clean_text
 from routerbench_core.schema import Grade, ModelSpec, Query, Response
 
 SCHEMA_VERSION = 2
@@ -257,7 +258,7 @@ def _dumps(value: Any) -> str:
 
 def _cached_json(response: Response) -> str:
     """A response as the cache keeps it: everything but what identifies the asker."""
-    return response.model_dump_json(exclude={"query_key", "model", "request_hash"})
+    return clean_text(response).model_dump_json(exclude={"query_key", "model", "request_hash"})
 
 
 _SQLITE_MAGIC = b"SQLite format 3\x00"
@@ -1068,13 +1069,14 @@ class Store:
     ) -> None:
         """Store freshly collected answers ``(query index, model index, request hash,
         response)`` in one transaction: each response row (insert or replace), the removal of
-        that cell's now-stale grade, the cache entries and, with ``lease_owner``, that owner's
+        that cell's now-stale grade, the cache entries (text that is not valid UTF-8 stored
+        losslessly, see :mod:`routerbench_core.data.text`) and, with ``lease_owner``, that owner's
         leases on those requests (so no other collector can ask them in between)."""
         rows = [
             (bench_id, q, m, r.raw_output, r.prompt_tokens, r.completion_tokens,
              r.reasoning_tokens, r.cached_tokens, r.cost, r.cost_source, r.latency_s, r.error,
              h, r.created_at, _dumps(r.metadata))
-            for q, m, h, r in answers
+            for q, m, h, r in ((q, m, h, clean_text(r)) for q, m, h, r in answers)
         ]
         with self.transaction() as conn:
             self.write_response_rows(conn, rows)

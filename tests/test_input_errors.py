@@ -272,3 +272,20 @@ def test_route_checks_output_paths_before_evaluating(tmp_path, option, target, e
     assert code == 2
     assert expected in error_line(out) and option in error_line(out)
     assert "AvgAcc" not in out and "best-single" not in out.replace(error_line(out), "")
+
+
+def test_import_with_a_lone_surrogate_names_model_query_and_field(tmp_path):
+    folder = tmp_path / "rel" / "results" / "bench" / "aime" / "test" / "m"
+    folder.mkdir(parents=True)
+    records = [{"index": i, "origin_query": f"q{i}", "prompt": f"q{i}", "prediction": "1",
+                "ground_truth": "1", "score": 1.0, "prompt_tokens": 5, "completion_tokens": 7,
+                "cost": 0.01, "raw_output": "ok \udcff" if i == 1 else "ok"} for i in range(3)]
+    (folder / "m_20250101_120000.json").write_text(json.dumps(  # JSON escapes the surrogate
+        {"dataset_name": "aime", "split": "test", "model_name": "m", "records": records}))
+    db = tmp_path / "s.db"
+    code, out = cli("--store", str(db), "data", "import", "llmrouterbench",
+                    str(tmp_path / "rel"), "-n", "x")
+    assert code == 2
+    line = error_line(out)
+    assert "model 'm'" in line and "/1'" in line and "raw_output" in line
+    assert "nothing was stored" in line and not db.exists()

@@ -303,6 +303,34 @@ def _check_store_file(path: Path, *, create: bool) -> bool:
     return False
 
 
+def _bad_text_message(name: str, models: Sequence[ModelSpec], query_rows: Any,
+                      response_rows: Any, grade_rows: Any) -> str:
+    """Which record of an import holds text that is not valid Unicode (found only on error)."""
+    from routerbench_core.data.text import is_clean
+
+    keys: dict[int, str] = {}
+    where = ""
+    for row in query_rows if isinstance(query_rows, Sequence) else ():
+        keys[row[0]] = row[1]
+        for field, value in zip(QueryRow._fields[1:], row[1:], strict=False):
+            if isinstance(value, str) and not is_clean(value) and not where:
+                where = f"query {row[1]!r}, field {field}"
+    for rows, fields in ((response_rows, _RESPONSE_COLUMNS.split(",")),
+                         (grade_rows, GradeRow._fields[4:])):
+        for row in rows if isinstance(rows, Sequence) and not where else ():
+            for field, value in zip(fields, row[2:], strict=False):
+                if isinstance(value, str) and not is_clean(value):
+                    model = models[row[1]].name if row[1] < len(models) else row[1]
+                    where = (f"model {model!r} on query {keys.get(row[0], row[0])!r}, field "
+                             f"{field.strip()}")
+                    break
+            if where:
+                break
+    return (f"cannot import bench {name!r}: {where or 'a record'} holds text that is not valid "
+            "Unicode (a lone surrogate such as a \\udcff escape); fix the input, nothing was "
+            "stored")
+
+
 def lease_owner_id() -> str:
     """Who holds a lease: host, process id and a random tag (a reused pid is not the owner)."""
     import socket
@@ -621,6 +649,19 @@ class Store:
         An existing bench of that name is an error unless ``replace``, in which case it is
         deleted in the same transaction: if anything fails, the old bench is untouched.
         """
+        try:
+            return self._write_bench(name, models=models, query_rows=query_rows,
+                                     response_rows=response_rows, grade_rows=grade_rows,
+                                     source=source, metadata=metadata, replace=replace)
+        except UnicodeEncodeError:
+            raise StoreError(_bad_text_message(name, models, query_rows, response_rows,
+                                               grade_rows)) from None
+
+    def _write_bench(
+        self, name: str, *, models: Sequence[ModelSpec], query_rows: Iterable[tuple[Any, ...]],
+        response_rows: Iterable[tuple[Any, ...]], grade_rows: Iterable[tuple[Any, ...]],
+        source: str | None, metadata: dict[str, Any] | None, replace: bool,
+    ) -> int:
         with self.transaction() as conn:
             row = conn.execute("SELECT id FROM benches WHERE name=?", (name,)).fetchone()
             if row is not None:

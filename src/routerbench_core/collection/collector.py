@@ -368,12 +368,13 @@ async def _ask_claimed(store: Store, backend: Backend, todo: list[_Item], writer
     the answers from the cache (or asks what the other could not answer or left behind)."""
     owner = writer.owner
     assert owner is not None
+    since = time.time() if refresh else 0.0  # --refresh: only answers newer than this run
     pending, first = todo, True
     try:
         while pending or first:
             claimed, cached = await asyncio.to_thread(
                 store.claim_requests, [i.hash for i in pending], owner, LEASE_TTL_S,
-                skip_cached=not refresh)
+                cached_since=since)
             mine = [i for i in pending if i.hash in claimed]
             done_elsewhere = [i for i in pending if i.hash in cached and i.hash not in claimed]
             if done_elsewhere:

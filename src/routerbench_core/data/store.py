@@ -1131,14 +1131,14 @@ class Store:
     # -- leases: concurrent collectors never send one request twice ----------------------
 
     def claim_requests(
-        self, hashes: Sequence[str], owner: str, ttl_s: float, *, skip_cached: bool = True
+        self, hashes: Sequence[str], owner: str, ttl_s: float, *, cached_since: float = 0.0
     ) -> tuple[set[str], set[str]]:
         """Claim the right to send each request of ``hashes`` for ``ttl_s`` seconds.
 
         In one write transaction: expired leases, and leases of owners that are dead
         processes on this host (a SIGKILLed collector), are dropped; each hash not cached
-        (unless ``skip_cached`` is False) and not leased by another owner is leased to
-        ``owner``. Returns ``(claimed, cached)``: what this owner now holds, and what is
+        (counting only entries cached at or after ``cached_since``: a ``--refresh`` run passes
+        its start time) and not leased by another owner is leased to ``owner``. Returns ``(claimed, cached)``: what this owner now holds, and what is
         already answered in the cache; the rest is being asked by another collector.
         """
         now = time.time()
@@ -1149,9 +1149,9 @@ class Store:
             for i in range(0, len(hashes), 500):
                 chunk = list(hashes[i : i + 500])
                 marks = ",".join("?" * len(chunk))
-                if skip_cached:
-                    cached.update(r[0] for r in conn.execute(
-                        f"SELECT hash FROM request_cache WHERE hash IN ({marks})", chunk))
+                cached.update(r[0] for r in conn.execute(
+                    f"SELECT hash FROM request_cache WHERE created_at >= ? AND hash IN ({marks})",
+                    [cached_since, *chunk]))
                 owners = {r[0] for r in conn.execute(
                     f"SELECT DISTINCT owner FROM leases WHERE hash IN ({marks})", chunk)}
                 for other in owners - {owner}:

@@ -332,11 +332,20 @@ def _bad_text_message(name: str, models: Sequence[ModelSpec], query_rows: Any,
 
 
 def lease_owner_id() -> str:
-    """Who holds a lease: host, process id and a random tag (a reused pid is not the owner)."""
+    """Who holds a lease: host, process id, a random tag (a reused pid is not the owner) and
+    the time the run started."""
     import socket
     import uuid
 
-    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}:{time.time():.6f}"
+
+
+def _owner_started(owner: str) -> float | None:
+    """When the run holding leases as ``owner`` started (the last field of its id)."""
+    try:
+        return float(owner.rsplit(":", 1)[1])
+    except (IndexError, ValueError):
+        return None
 
 
 def _owner_alive(owner: str) -> bool:
@@ -1137,8 +1146,8 @@ class Store:
 
         In one write transaction: expired leases, and leases of owners that are dead
         processes on this host (a SIGKILLed collector), are dropped; each hash not cached
-        (counting only entries cached at or after ``cached_since``: a ``--refresh`` run passes
-        its start time) and not leased by another owner is leased to ``owner``. Returns ``(claimed, cached)``: what this owner now holds, and what is
+        (counting only entries cached at or after ``cached_since``, or after the start of
+        another live run holding leases: a ``--refresh`` run passes its start time) and not leased by another owner is leased to ``owner``. Returns ``(claimed, cached)``: what this owner now holds, and what is
         already answered in the cache; the rest is being asked by another collector.
         """
         now = time.time()
@@ -1146,6 +1155,14 @@ class Store:
         cached: set[str] = set()
         with self.transaction() as conn:
             conn.execute("DELETE FROM leases WHERE expires_at < ?", (now,))
+            if cached_since > 0:
+                # a refresh run running beside another one takes the answers that run made
+                # since it started, so two identical refresh runs still ask each request once
+                for (other,) in conn.execute(
+                        "SELECT DISTINCT owner FROM leases WHERE owner != ?", (owner,)).fetchall():
+                    started = _owner_started(other)
+                    if started is not None and _owner_alive(other):
+                        cached_since = min(cached_since, started)
             for i in range(0, len(hashes), 500):
                 chunk = list(hashes[i : i + 500])
                 marks = ",".join("?" * len(chunk))

@@ -28,6 +28,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from routerbench_core.data.matrix import OutcomeMatrix
+from routerbench_core.data.text import clean_text
 from routerbench_core.schema import Grade, ModelSpec, Query, Response
 
 SCHEMA_VERSION = 2
@@ -257,7 +258,7 @@ def _dumps(value: Any) -> str:
 
 def _cached_json(response: Response) -> str:
     """A response as the cache keeps it: everything but what identifies the asker."""
-    return response.model_dump_json(exclude={"query_key", "model", "request_hash"})
+    return clean_text(response).model_dump_json(exclude={"query_key", "model", "request_hash"})
 
 
 _SQLITE_MAGIC = b"SQLite format 3\x00"
@@ -302,12 +303,49 @@ def _check_store_file(path: Path, *, create: bool) -> bool:
     return False
 
 
+def _bad_text_message(name: str, models: Sequence[ModelSpec], query_rows: Any,
+                      response_rows: Any, grade_rows: Any) -> str:
+    """Which record of an import holds text that is not valid Unicode (found only on error)."""
+    from routerbench_core.data.text import is_clean
+
+    keys: dict[int, str] = {}
+    where = ""
+    for row in query_rows if isinstance(query_rows, Sequence) else ():
+        keys[row[0]] = row[1]
+        for field, value in zip(QueryRow._fields[1:], row[1:], strict=False):
+            if isinstance(value, str) and not is_clean(value) and not where:
+                where = f"query {row[1]!r}, field {field}"
+    for rows, fields in ((response_rows, _RESPONSE_COLUMNS.split(",")),
+                         (grade_rows, GradeRow._fields[4:])):
+        for row in rows if isinstance(rows, Sequence) and not where else ():
+            for field, value in zip(fields, row[2:], strict=False):
+                if isinstance(value, str) and not is_clean(value):
+                    model = models[row[1]].name if row[1] < len(models) else row[1]
+                    where = (f"model {model!r} on query {keys.get(row[0], row[0])!r}, field "
+                             f"{field.strip()}")
+                    break
+            if where:
+                break
+    return (f"cannot import bench {name!r}: {where or 'a record'} holds text that is not valid "
+            "Unicode (a lone surrogate such as a \\udcff escape); fix the input, nothing was "
+            "stored")
+
+
 def lease_owner_id() -> str:
-    """Who holds a lease: host, process id and a random tag (a reused pid is not the owner)."""
+    """Who holds a lease: host, process id, a random tag (a reused pid is not the owner) and
+    the time the run started."""
     import socket
     import uuid
 
-    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}:{time.time():.6f}"
+
+
+def _owner_started(owner: str) -> float | None:
+    """When the run holding leases as ``owner`` started (the last field of its id)."""
+    try:
+        return float(owner.rsplit(":", 1)[1])
+    except (IndexError, ValueError):
+        return None
 
 
 def _owner_alive(owner: str) -> bool:
@@ -620,6 +658,19 @@ class Store:
         An existing bench of that name is an error unless ``replace``, in which case it is
         deleted in the same transaction: if anything fails, the old bench is untouched.
         """
+        try:
+            return self._write_bench(name, models=models, query_rows=query_rows,
+                                     response_rows=response_rows, grade_rows=grade_rows,
+                                     source=source, metadata=metadata, replace=replace)
+        except UnicodeEncodeError:
+            raise StoreError(_bad_text_message(name, models, query_rows, response_rows,
+                                               grade_rows)) from None
+
+    def _write_bench(
+        self, name: str, *, models: Sequence[ModelSpec], query_rows: Iterable[tuple[Any, ...]],
+        response_rows: Iterable[tuple[Any, ...]], grade_rows: Iterable[tuple[Any, ...]],
+        source: str | None, metadata: dict[str, Any] | None, replace: bool,
+    ) -> int:
         with self.transaction() as conn:
             row = conn.execute("SELECT id FROM benches WHERE name=?", (name,)).fetchone()
             if row is not None:
@@ -1090,13 +1141,14 @@ class Store:
     ) -> None:
         """Store freshly collected answers ``(query index, model index, request hash,
         response)`` in one transaction: each response row (insert or replace), the removal of
-        that cell's now-stale grade, the cache entries and, with ``lease_owner``, that owner's
+        that cell's now-stale grade, the cache entries (text that is not valid UTF-8 stored
+        losslessly, see :mod:`routerbench_core.data.text`) and, with ``lease_owner``, that owner's
         leases on those requests (so no other collector can ask them in between)."""
         rows = [
             (bench_id, q, m, r.raw_output, r.prompt_tokens, r.completion_tokens,
              r.reasoning_tokens, r.cached_tokens, r.cost, r.cost_source, r.latency_s, r.error,
              h, r.created_at, _dumps(r.metadata))
-            for q, m, h, r in answers
+            for q, m, h, r in ((q, m, h, clean_text(r)) for q, m, h, r in answers)
         ]
         with self.transaction() as conn:
             self.write_response_rows(conn, rows)
@@ -1110,14 +1162,14 @@ class Store:
     # -- leases: concurrent collectors never send one request twice ----------------------
 
     def claim_requests(
-        self, hashes: Sequence[str], owner: str, ttl_s: float, *, skip_cached: bool = True
+        self, hashes: Sequence[str], owner: str, ttl_s: float, *, cached_since: float = 0.0
     ) -> tuple[set[str], set[str]]:
         """Claim the right to send each request of ``hashes`` for ``ttl_s`` seconds.
 
         In one write transaction: expired leases, and leases of owners that are dead
         processes on this host (a SIGKILLed collector), are dropped; each hash not cached
-        (unless ``skip_cached`` is False) and not leased by another owner is leased to
-        ``owner``. Returns ``(claimed, cached)``: what this owner now holds, and what is
+        (counting only entries cached at or after ``cached_since``, or after the start of
+        another live run holding leases: a ``--refresh`` run passes its start time) and not leased by another owner is leased to ``owner``. Returns ``(claimed, cached)``: what this owner now holds, and what is
         already answered in the cache; the rest is being asked by another collector.
         """
         now = time.time()
@@ -1125,12 +1177,20 @@ class Store:
         cached: set[str] = set()
         with self.transaction() as conn:
             conn.execute("DELETE FROM leases WHERE expires_at < ?", (now,))
+            if cached_since > 0:
+                # a refresh run running beside another one takes the answers that run made
+                # since it started, so two identical refresh runs still ask each request once
+                for (other,) in conn.execute(
+                        "SELECT DISTINCT owner FROM leases WHERE owner != ?", (owner,)).fetchall():
+                    started = _owner_started(other)
+                    if started is not None and _owner_alive(other):
+                        cached_since = min(cached_since, started)
             for i in range(0, len(hashes), 500):
                 chunk = list(hashes[i : i + 500])
                 marks = ",".join("?" * len(chunk))
-                if skip_cached:
-                    cached.update(r[0] for r in conn.execute(
-                        f"SELECT hash FROM request_cache WHERE hash IN ({marks})", chunk))
+                cached.update(r[0] for r in conn.execute(
+                    f"SELECT hash FROM request_cache WHERE created_at >= ? AND hash IN ({marks})",
+                    [cached_since, *chunk]))
                 owners = {r[0] for r in conn.execute(
                     f"SELECT DISTINCT owner FROM leases WHERE hash IN ({marks})", chunk)}
                 for other in owners - {owner}:

@@ -101,13 +101,17 @@ def register_commands(app: typer.Typer) -> None:
         name: Annotated[str, typer.Option("--name", "-n", help="Name of the bench to create.")],
         replace: Annotated[bool, typer.Option(
             "--replace", help="Replace an existing bench of that name (atomically).")] = False,
+        on_duplicate: Annotated[str, typer.Option(
+            "--on-duplicate", help="A question repeated in a file (routerdc): error (list them "
+            "all), first (keep the first row) or mean (average the scores).")] = None,  # type: ignore[assignment]
     ) -> None:
         """Import PATH as a new bench. All-or-nothing: on any error nothing is stored."""
         from routerbench_core.data.importers import import_bench
 
         try:
             with state(ctx).open_store() as store:
-                result = import_bench(store, fmt, path, name, replace=replace)
+                result = import_bench(store, fmt, path, name, replace=replace,
+                                      on_duplicate=on_duplicate)
         except _errors() as exc:
             raise fail(f"import failed, nothing was stored: {exc}") from None
         typer.echo(

@@ -3,7 +3,9 @@
 The evaluator (``routerbench_core.routing.evaluate``) hands a router labelled train and validation sets
 (:class:`LabeledSet`: queries plus their outcomes) and, at test time, bare queries
 (:class:`QuerySet`: texts, datasets, keys, embeddings, stored answer texts on request). A
-``QuerySet`` holds no reference to any score or cost, so a router cannot peek at test outcomes.
+``QuerySet`` holds no reference to any score or cost, and its two callables (embeddings by
+text, answers by key) hold precomputed data and the embedder only — no store, evaluator or
+outcome matrix — so a router cannot reach test outcomes by walking what it is handed.
 
 A router returns a :class:`Routing`: the chosen model per query and, for cascades, every model
 it called (each call is charged). Cost-aware routers list configurations in :meth:`Router.sweep`
@@ -315,6 +317,9 @@ class Router(ABC):
     settings: ClassVar[tuple[Setting, ...]] = ("perf",)
     #: Whether the router needs query embeddings (``capabilities["embeddings"]``, default true).
     needs_embeddings: ClassVar[bool] = True
+    #: Whether the router reads stored answer texts (``capabilities["reads_answers"]``): only
+    #: then does the evaluator load them and hand them over (``QuerySet.outputs``).
+    reads_answers: ClassVar[bool] = False
     #: The router's parameters; the base accepts none.
     Params: ClassVar[type[RouterParams]] = RouterParams
 
@@ -324,6 +329,7 @@ class Router(ABC):
             if "settings" in capabilities:
                 cls.settings = tuple(capabilities["settings"])
             cls.needs_embeddings = bool(capabilities.get("embeddings", True))
+            cls.reads_answers = bool(capabilities.get("reads_answers", False))
 
     def __init__(self, ctx: RouterContext, **params: Any) -> None:
         self.params = type(self).validate_params(params)

@@ -62,6 +62,8 @@ class _Spy(Router):
         self.inner = inner
         self.ctx = inner.ctx
         self.settings = inner.settings  # type: ignore[misc]
+        self.needs_embeddings = inner.needs_embeddings  # type: ignore[misc]
+        self.reads_answers = inner.reads_answers  # type: ignore[misc]
         self.fit_args: list[tuple[Any, Any]] = []
         self.route_args: list[Any] = []
 
@@ -205,8 +207,11 @@ class RouterConformance:
         assert spy.route_args, "route was never called"
         for q in spy.route_args:
             assert type(q) is QuerySet, f"route got {type(q).__name__}, not a bare QuerySet"
-            for attr in ("score", "cost", "prompt_tokens", "completion_tokens"):
-                assert not hasattr(q, attr), f"test queries expose {attr}"
+        from routerbench_core.testing.leaks import side_doors
+
+        handed = [*spy.route_args, *(x for pair in spy.fit_args for x in pair), spy.inner.ctx]
+        doors = side_doors(handed, ev.matrix, ev.split(seed).test)
+        assert not doors, "reachable from what the router was handed: " + "; ".join(doors[:5])
 
     def test_rejects_unknown_parameter(self) -> None:
         ev = self.evaluator()

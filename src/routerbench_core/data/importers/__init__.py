@@ -68,16 +68,27 @@ def _module(fmt: str, table: dict[str, str], what: str) -> Any:
         ) from None
 
 
-def parse(fmt: str, path: str | Path) -> ImportedBench:
+#: formats whose parser takes a policy for questions repeated in the source (``--on-duplicate``)
+DUPLICATE_POLICY_FORMATS: tuple[str, ...] = ("routerdc",)
+
+
+def parse(fmt: str, path: str | Path, *, on_duplicate: str | None = None) -> ImportedBench:
     """Parse and validate ``path`` as ``fmt`` without touching any store."""
     path = Path(path)
     if not path.exists():
         raise DataFormatError(f"no such file or folder: {path}")
-    return _module(fmt, IMPORT_FORMATS, "import").parse(path)
+    module = _module(fmt, IMPORT_FORMATS, "import")
+    if on_duplicate is None:
+        return module.parse(path)
+    if fmt not in DUPLICATE_POLICY_FORMATS:
+        raise DataFormatError(f"--on-duplicate is supported for {', '.join(DUPLICATE_POLICY_FORMATS)}"
+                              f", not {fmt}")
+    return module.parse(path, on_duplicate=on_duplicate)
 
 
 def import_bench(
-    store: Store, fmt: str, path: str | Path, name: str, *, replace: bool = False
+    store: Store, fmt: str, path: str | Path, name: str, *, replace: bool = False,
+    on_duplicate: str | None = None,
 ) -> ImportResult:
     """Import ``path`` as bench ``name``: all-or-nothing."""
     from routerbench_core.data.store import StoreError, validate_bench_name
@@ -89,7 +100,7 @@ def import_bench(
             f"--replace, or delete it first with `rbench data delete {name}`"
         )
     t0 = time.perf_counter()
-    data = parse(fmt, path)
+    data = parse(fmt, path, on_duplicate=on_duplicate)
     t1 = time.perf_counter()
     store.write_bench(
         name, models=data.models, query_rows=data.queries, response_rows=data.responses,

@@ -160,7 +160,7 @@ def test_unknown_name_suggests_close_matches() -> None:
     ])
     with pytest.raises(UnknownNameError) as info:
         host.get("router", "alpah")
-    assert "did you mean alpha?" in str(info.value)
+    assert "Did you mean alpha?" in str(info.value)
     assert "Installed:" in str(info.value)
 
 

@@ -60,7 +60,7 @@ def select_datasets(matrix: Any, source_splits: list[Any] | None, keep: list[str
     an unknown name is an error with a "did you mean"."""
     import numpy as np
 
-    from routerbench_core.routing.router import did_you_mean
+    from routerbench_core.words import did_you_mean
 
     if not keep and not drop:
         return matrix, source_splits

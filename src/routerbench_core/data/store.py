@@ -12,7 +12,6 @@ failed write never loses what was stored before.
 from __future__ import annotations
 
 import contextlib
-import difflib
 import hashlib
 import json
 import operator
@@ -29,6 +28,7 @@ import numpy as np
 
 from routerbench_core.data.matrix import OutcomeMatrix
 from routerbench_core.schema import Grade, ModelSpec, Query, Response
+from routerbench_core.words import did_you_mean
 
 SCHEMA_VERSION = 1
 DEFAULT_STORE = "rbench.db"
@@ -261,8 +261,7 @@ class Store:
         row = self.execute("SELECT id FROM benches WHERE name=?", (name,)).fetchone()
         if row is None:
             names = self.bench_names()
-            close = difflib.get_close_matches(name, names, n=3, cutoff=0.5)
-            hint = f" Did you mean {', '.join(close)}?" if close else ""
+            hint = did_you_mean(name, names)
             raise StoreError(
                 f"no bench named {name!r} in {self.path}.{hint} Benches: "
                 f"{', '.join(names) or 'none'} (import one with `rbench data import`)"

@@ -15,7 +15,6 @@ Environment variables (after pytest and tox):
 
 from __future__ import annotations
 
-import difflib
 import os
 import sys
 import traceback
@@ -30,6 +29,7 @@ import pluggy
 
 from routerbench_core.plugins import hookspecs
 from routerbench_core.plugins.spec import KINDS, Kind, PluginSpec
+from routerbench_core.words import did_you_mean, is_true
 
 ENTRY_POINT_GROUP = "rbench"
 CORE_DISTRIBUTION = "rbench"
@@ -66,7 +66,7 @@ class UnknownNameError(KeyError):
 
 def env_flag(name: str) -> bool:
     """Whether environment variable ``name`` is set to 1/true/yes/on (any case)."""
-    return os.environ.get(name, "").strip().lower() in {"1", "true", "yes", "on"}
+    return is_true(os.environ.get(name))
 
 
 @dataclass
@@ -195,8 +195,7 @@ class PluginHost:
         if name in table:
             return table[name]
         installed = sorted(table)
-        close = difflib.get_close_matches(name, installed, n=3, cutoff=0.5)
-        hint = f" did you mean {', '.join(close)}?" if close else ""
+        hint = did_you_mean(name, installed)
         failed = [r for r in self.records if r.error]
         broken = (
             " Some plugins failed to load (see `rbench list`): "

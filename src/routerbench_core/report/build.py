@@ -390,21 +390,21 @@ def render_tables(report: dict[str, Any], console: Any) -> None:
         console.print(f"[yellow]{line}[/yellow]")
 
 
-def _per_seed(values: list[int]) -> str:
+def _per_seed(values: list[int], what: str) -> str:
     if len(set(values)) == 1:
-        return f"{values[0]} per seed"
-    return "per seed " + ", ".join(str(v) for v in values)
+        return f"{values[0]} {what}" + (" per seed" if len(values) > 1 else "")
+    return f"{what} per seed: {', '.join(str(v) for v in values)}"
 
 
 def dropped_line(splits: list[dict[str, Any]]) -> str:
-    """What was dropped from test, counted per seed (a sum over seeds counts a prompt once for
-    every seed it is dropped in)."""
+    """What was dropped from test, counted per seed (a sum over seeds would count a prompt
+    once for every seed it is dropped in)."""
     dropped = [int(s["n_dropped_cross_split_duplicates"]) for s in splits]
     unscorable = [int(s["n_unscorable_test_dropped"]) for s in splits]
     if not any(dropped) and not any(unscorable):
         return ""
-    return (f"dropped from test: {_per_seed(dropped)} cross-split duplicate prompts, "
-            f"{_per_seed(unscorable)} queries no model has a score on")
+    return (f"dropped from test: {_per_seed(dropped, 'cross-split duplicate prompts')}, "
+            f"{_per_seed(unscorable, 'queries no model has a score on')}")
 
 
 def plot_pareto(report: dict[str, Any], path: str) -> None:

@@ -15,7 +15,6 @@ it called (each call is charged). Cost-aware routers list configurations in :met
 
 from __future__ import annotations
 
-import difflib
 import types
 import typing
 from abc import ABC, abstractmethod
@@ -24,9 +23,17 @@ from dataclasses import dataclass, field
 from typing import Annotated, Any, ClassVar, Literal, TypeVar
 
 import numpy as np
-from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 
 from routerbench_core.schema import ModelSpec
+from routerbench_core.words import did_you_mean, parse_flag
 
 Setting = Literal["perf", "perf-cost"]
 
@@ -56,6 +63,15 @@ class RouterParams(BaseModel):
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _flags(cls, value: Any, info: ValidationInfo) -> Any:
+        """Booleans follow rbench's one rule (:func:`routerbench_core.words.parse_flag`)."""
+        field = cls.model_fields.get(info.field_name or "")
+        if field is not None and field.annotation is bool and not isinstance(value, bool):
+            return parse_flag(value, "a flag")  # a ValueError: reported with router and key
+        return value
 
     @classmethod
     def parse(cls, values: Mapping[str, Any], router: str) -> RouterParams:
@@ -110,15 +126,6 @@ def _params_error(cls: type[RouterParams], exc: ValidationError, router: str,
             f"(expected {expected})"
         )
     return "; ".join(lines)
-
-
-def did_you_mean(name: str, choices: Sequence[str]) -> str:
-    """`` Did you mean a, b?`` for the close matches of ``name`` among ``choices``, or ``""``.
-
-    The one "did you mean" rule of rbench (unknown routers, datasets, formats, benches,
-    parameters all use it)."""
-    close = difflib.get_close_matches(name, list(choices), n=3, cutoff=0.5)
-    return f" Did you mean {', '.join(close)}?" if close else ""
 
 
 T = TypeVar("T")

@@ -8,7 +8,6 @@ existing bench untouched. See ``docs/data-formats.md`` for the formats and their
 
 from __future__ import annotations
 
-import difflib
 import time
 from dataclasses import dataclass
 from importlib import import_module
@@ -16,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from routerbench_core.data.importers.base import DataFormatError, ImportedBench
+from routerbench_core.words import did_you_mean
 
 if TYPE_CHECKING:
     from routerbench_core.data.store import Store
@@ -61,8 +61,7 @@ def _module(fmt: str, table: dict[str, str], what: str) -> Any:
     try:
         return import_module(table[fmt])
     except KeyError:
-        close = difflib.get_close_matches(fmt, list(table), n=1)
-        hint = f" Did you mean {close[0]}?" if close else ""
+        hint = did_you_mean(fmt, list(table))
         raise DataFormatError(
             f"unknown {what} format {fmt!r}.{hint} Formats: {', '.join(table)}"
         ) from None

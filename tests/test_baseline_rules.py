@@ -206,7 +206,7 @@ def test_perf_setting_routers_need_no_costs(costless_bench, name, params):
 
 
 def test_drops_are_counted_per_seed_not_summed():
-    from routerbench_core.report.build import dropped_line
+    from routerbench_core.report.tables import dropped_line
 
     five = [{"n_dropped_cross_split_duplicates": 19, "n_unscorable_test_dropped": 0}] * 5
     assert dropped_line(five).startswith("dropped from test: 19 cross-split duplicate prompts "

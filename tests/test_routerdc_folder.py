@@ -61,8 +61,8 @@ def test_repeats_are_listed_then_merged_by_the_named_policy(release: Path) -> No
     assert "2 question(s) repeated inside a file (1 with conflicting scores)" in msg
     assert "gsm8k_train.json records 0, 42 (conflicting scores)" in msg
     assert "gsm8k_train.json records 1, 43: " in msg
-    first = parse("routerdc", release, on_duplicate="first")
-    mean = parse("routerdc", release, on_duplicate="mean")
+    first = parse("routerdc", release, options={"on_duplicate": "first"})
+    mean = parse("routerdc", release, options={"on_duplicate": "mean"})
     assert first.metadata["duplicates"] == {"policy": "first", "repeated_questions": 2,
                                             "extra_rows": 2, "conflicting": 1}
     assert len(first.queries) == len(mean.queries) == 3 * 60 + 50

@@ -35,6 +35,9 @@ _API: dict[str, str] = {
     "Grade": "routerbench_core.schema",
     "GenerationRequest": "routerbench_core.schema",
     "UnpricedModelError": "routerbench_core.schema",
+    # import formats (register_importers)
+    "DataFormatError": "routerbench_core.data.importers.base",
+    "ImportedRecords": "routerbench_core.data.importers.records",
     # collect: backends
     "Backend": "routerbench_core.collection.backends",
     "BackendError": "routerbench_core.collection.backends",
@@ -68,6 +71,12 @@ _API: dict[str, str] = {
     "rounded_equal": "routerbench_core.scoring.math",
     "extract_code": "routerbench_core.scoring.code",
     "sanitize_code": "routerbench_core.scoring.code",
+    "SEED_IMPORT_PREAMBLE": "routerbench_core.scoring.code",
+    "read_choice": "routerbench_core.scoring.choice",
+    "ChoiceReading": "routerbench_core.scoring.choice",
+    "MultipleChoiceDataset": "routerbench_core.scoring.datasets",
+    "hit_token_limit": "routerbench_core.scoring.datasets",
+    "parse_exact": "routerbench_core.scoring.math",
     "Program": "routerbench_core.scoring.sandbox",
     "SandboxLimits": "routerbench_core.scoring.sandbox",
     "LLMJudge": "routerbench_core.scoring.judge",

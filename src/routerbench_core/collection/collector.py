@@ -12,12 +12,14 @@ How a run goes:
    point (SIGKILL included) has lost only what was in flight, and a re-run asks only that.
 5. Failed calls are stored with their error (so they show up, are never scored, and are retried
    by the next run) and are never cached.
-6. Stored answers are graded by their dataset's grader (:mod:`routerbench_core.scoring.grading`).
+6. Stored answers are graded by their dataset's grader in the next stage
+   (:func:`routerbench_core.scoring.grading.collect_and_grade` runs both when ``run.grade``).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -31,10 +33,14 @@ from routerbench_core.schema import GenerationRequest, ModelSpec, Query, Respons
 if TYPE_CHECKING:
     from routerbench_core.data.store import Store
     from routerbench_core.plugins.manager import PluginHost
-    from routerbench_core.scoring.grading import GradeReport
 
 #: Largest number of answers written in one transaction.
 MAX_BATCH = 512
+#: How long a claim on a request lasts without a heartbeat (a live collector renews its
+#: claims every third of this; a killed one's claims are taken over at once on this host).
+LEASE_TTL_S = 120.0
+#: How often a collector looks again at requests another collector is asking.
+LEASE_POLL_S = 0.25
 
 
 class CollectError(RuntimeError):
@@ -64,6 +70,7 @@ class ModelReport:
     failed: int = 0
     spend: float = 0.0
     unknown_cost: int = 0
+    by_other: int = 0
     cost_note: str = ""
     errors: list[str] = field(default_factory=list)
 
@@ -75,7 +82,8 @@ class CollectReport:
     n_queries: int
     models: list[ModelReport]
     elapsed_s: float
-    grading: GradeReport | None = None
+    #: set by :func:`routerbench_core.scoring.grading.collect_and_grade` when the run grades
+    grading: Any = None
 
     @property
     def asked(self) -> int:
@@ -99,6 +107,9 @@ class CollectReport:
                 f"new spend ${m.spend:.4f}"
                 + (f" ({m.unknown_cost} with unknown cost)" if m.unknown_cost else "")
             )
+            if m.by_other:
+                out.append(f"    {m.by_other} answered by another collector running on this "
+                           "store at the same time (not asked twice)")
             if m.cost_note:
                 out.append(f"    cost: {m.cost_note}")
             for err in m.errors[:3]:
@@ -191,41 +202,26 @@ def _make_backends(config: RunConfig, host: PluginHost) -> dict[str, Backend]:
     return out
 
 
-def _response_row(bench_id: int, q: int, m: int, r: Response, request_hash: str
-                  ) -> tuple[Any, ...]:
-    return (bench_id, q, m, r.raw_output, r.prompt_tokens, r.completion_tokens,
-            r.reasoning_tokens, r.cached_tokens, r.cost, r.cost_source, r.latency_s, r.error,
-            request_hash, r.created_at, json.dumps(r.metadata, ensure_ascii=False))
-
-
 class _Writer:
     """Writes answers to the bench (and the cache) in group commits."""
 
-    def __init__(self, store: Store, bench_id: int, qi: dict[str, int], mi: dict[str, int]):
+    def __init__(self, store: Store, bench_id: int, qi: dict[str, int], mi: dict[str, int],
+                 owner: str | None = None):
         self.store, self.bench_id, self.qi, self.mi = store, bench_id, qi, mi
+        self.owner = owner
 
     def write(self, pairs: Sequence[tuple[_Item, Response]], *, cache: bool = True) -> None:
         if not pairs:
             return
-        from routerbench_core.data.store import Store
+        from routerbench_core.data.store import CachedCall
 
-        rows, stale, cached = [], [], []
-        now = time.time()
+        answers, cached = [], []
         for item, r in pairs:
-            q, m = self.qi[item.query.key], self.mi[item.spec.name]
-            rows.append(_response_row(self.bench_id, q, m, r, item.hash))
-            stale.append((self.bench_id, q, m))
+            answers.append((self.qi[item.query.key], self.mi[item.spec.name], item.hash, r))
             if cache and r.ok:
-                stored = r.model_dump_json(exclude={"query_key", "model", "request_hash"})
-                cached.append((item.hash, item.model.backend, item.spec.name,
-                               json.dumps(_request_record(item), ensure_ascii=False), stored,
-                               now))
-        with self.store.transaction() as conn:
-            Store.write_response_rows(conn, rows)
-            conn.executemany("DELETE FROM grades WHERE bench_id=? AND q=? AND m=?", stale)
-            if cached:
-                conn.executemany("INSERT OR REPLACE INTO request_cache VALUES (?,?,?,?,?,?)",
-                                 cached)
+                cached.append(CachedCall(item.hash, item.model.backend, item.spec.name,
+                                         _request_record(item), r))
+        self.store.record_answers(self.bench_id, answers, cached, lease_owner=self.owner)
 
 
 def _request_record(item: _Item) -> dict[str, Any]:
@@ -286,14 +282,11 @@ async def acollect(
         cost_notes[m.name] = backends[m.name].cost_note(spec)
     store.update_bench_metadata(bench, datasets=datasets_meta, cost_notes=cost_notes)
 
-    done = {
-        (int(q), int(m)): h
-        for q, m, h in store.execute(
-            "SELECT q, m, request_hash FROM responses WHERE bench_id=? AND error IS NULL",
-            (bench_id,),
-        )
-    }
-    writer = _Writer(store, bench_id, qi, mi)
+    done = store.answered_hashes(bench_id)
+    from routerbench_core.data.store import lease_owner_id
+
+    owner = lease_owner_id()
+    writer = _Writer(store, bench_id, qi, mi, owner)
     reports: list[ModelReport] = []
     closed: set[int] = set()
     try:
@@ -312,7 +305,8 @@ async def acollect(
                     todo.append(item)
             if not config.run.refresh and todo:
                 todo = _answer_from_cache(store, writer, todo, report)
-            await _ask(backend, todo, writer, report, config.run.concurrency, progress)
+            await _ask_claimed(store, backend, todo, writer, report, config.run.concurrency,
+                               progress, refresh=config.run.refresh)
             later = {id(backends[n.name]) for n in config.models[position + 1:]}
             if id(backend) not in later:  # free its connections / GPU before the next model
                 closed.add(id(backend))
@@ -324,10 +318,6 @@ async def acollect(
                 await b.aclose()
     result = CollectReport(bench=bench, store=str(store.path), n_queries=len(queries),
                            models=reports, elapsed_s=time.perf_counter() - started)
-    if config.run.grade:
-        from routerbench_core.scoring.grading import grade_bench
-
-        result.grading = grade_bench(store, bench, host)
     return result
 
 
@@ -345,22 +335,9 @@ def _items_for(m: ModelConfig, spec: ModelSpec, backend: Backend,
     return items
 
 
-def _cached_answers(store: Store, hashes: Sequence[str]) -> dict[str, dict[str, Any]]:
-    """Cached answers for ``hashes``, 500 per query."""
-    found: dict[str, dict[str, Any]] = {}
-    for i in range(0, len(hashes), 500):
-        chunk = list(hashes[i: i + 500])
-        marks = ",".join("?" * len(chunk))
-        for h, response in store.execute(
-            f"SELECT hash, response FROM request_cache WHERE hash IN ({marks})", chunk
-        ):
-            found[h] = json.loads(response)
-    return found
-
-
 def _answer_from_cache(store: Store, writer: _Writer, todo: list[_Item],
                        report: ModelReport) -> list[_Item]:
-    hits = _cached_answers(store, [i.hash for i in todo])
+    hits = store.cached_responses([i.hash for i in todo])
     if not hits:
         return todo
     rest, answered = [], []
@@ -374,6 +351,59 @@ def _answer_from_cache(store: Store, writer: _Writer, todo: list[_Item],
         writer.write(answered[i: i + 4096], cache=False)
     report.from_cache = len(answered)
     return rest
+
+
+async def _ask_claimed(store: Store, backend: Backend, todo: list[_Item], writer: _Writer,
+                       report: ModelReport, concurrency: int, progress: Progress | None, *,
+                       refresh: bool) -> None:
+    """Ask ``todo``, but only the requests this run holds a lease on: a second collector on
+    the same store asks what the first has not claimed, waits for the rest, and then takes
+    the answers from the cache (or asks what the other could not answer or left behind)."""
+    owner = writer.owner
+    assert owner is not None
+    pending, first = todo, True
+    try:
+        while pending or first:
+            claimed, cached = await asyncio.to_thread(
+                store.claim_requests, [i.hash for i in pending], owner, LEASE_TTL_S,
+                skip_cached=not refresh)
+            mine = [i for i in pending if i.hash in claimed]
+            done_elsewhere = [i for i in pending if i.hash in cached and i.hash not in claimed]
+            if done_elsewhere:
+                stored = await asyncio.to_thread(store.answered_hashes, writer.bench_id)
+                hits = await asyncio.to_thread(store.cached_responses,
+                                               [i.hash for i in done_elsewhere])
+                fresh = [(i, _from_cache(i, hits[i.hash])) for i in done_elsewhere
+                         if i.hash in hits and stored.get(
+                             (writer.qi[i.query.key], writer.mi[i.spec.name])) != i.hash]
+                await asyncio.to_thread(writer.write, fresh, cache=False)
+                report.by_other += len(done_elsewhere)
+            if mine or first:
+                await _heartbeat(store, owner, _ask(backend, mine, writer, report, concurrency,
+                                                    progress))
+            first = False
+            pending = [i for i in pending if i.hash not in claimed and i.hash not in cached]
+            if pending:
+                await asyncio.sleep(LEASE_POLL_S)
+    finally:
+        with contextlib.suppress(Exception):
+            await asyncio.to_thread(store.release_leases, owner)
+
+
+async def _heartbeat(store: Store, owner: str, work: Any) -> None:
+    """Run ``work`` while renewing ``owner``'s leases, so a long call keeps its claims."""
+
+    async def beat() -> None:
+        while True:
+            await asyncio.sleep(LEASE_TTL_S / 3)
+            await asyncio.to_thread(store.renew_leases, owner, LEASE_TTL_S)
+
+    task = asyncio.ensure_future(beat())
+    try:
+        await work
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
 
 
 async def _ask(backend: Backend, todo: list[_Item], writer: _Writer, report: ModelReport,

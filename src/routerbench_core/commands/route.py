@@ -137,7 +137,9 @@ def register_commands(app: typer.Typer) -> None:
         from routerbench_core.embedding.base import DEFAULT_EMBEDDER, load_embedder, parse_options
         from routerbench_core.plugins.manager import UnknownNameError
         from routerbench_core.plugins.spec import PluginLoadError
-        from routerbench_core.report.build import build_report, plot_pareto, render_tables
+        from routerbench_core.report.build import build_report
+        from routerbench_core.report.plots import plot_pareto
+        from routerbench_core.report.tables import render_tables
         from routerbench_core.routing.evaluate import Evaluator, needs_embeddings, run_all
         from routerbench_core.routing.protocol import SplitError
         from routerbench_core.routing.router import RouterError
@@ -163,7 +165,12 @@ def register_commands(app: typer.Typer) -> None:
             raise fail("--seeds is empty")
         if len(set(router)) != len(router):
             raise fail("a router is named twice in --router")
+        from routerbench_core.data.paths import check_output_file
+
         try:
+            for out_path, option in ((json_out, "--json"), (plot, "--plot")):
+                if out_path is not None:  # checked now, not after the whole evaluation
+                    check_output_file(out_path, option)
             params = parse_params(param, list(router))
             for name in router:
                 host.get("router", name)

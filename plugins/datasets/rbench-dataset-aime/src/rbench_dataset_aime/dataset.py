@@ -32,7 +32,10 @@ class AIME(BoxedMathDataset, capabilities=CAPABILITIES):
     """AIME 2024 + 2025, zero-shot, answer in ``\\boxed{}``, exact integer match."""
 
     name = "aime"
-    grader_version = "1"
+    #: 2: the seed's prompt and last-integer fallback; exact numbers, no decimal for a
+    #: closed form
+    grader_version = "2"
+    extraction = ("boxed", "answer", "integer")
     hub_id = "HuggingFaceH4/aime_2024"
     hub_revision = "2fe88a2f1091d5048c0f36abc874fb997b3dd99a"
     hub_sources = (

@@ -27,7 +27,10 @@ class LiveMathBench(BoxedMathDataset, capabilities=CAPABILITIES):
     """LiveMathBench (English), zero-shot, boxed answer, symbolic equivalence."""
 
     name = "livemathbench"
-    grader_version = "1"
+    #: 2: the seed's prompt and last-integer fallback; exact numbers, no decimal for a
+    #: closed form
+    grader_version = "2"
+    extraction = ("boxed", "answer", "integer")
     hub_id = "opencompass/LiveMathBench"
     hub_revision = None  # no verified commit was available offline: see README
     hub_sources = tuple(HubSource("opencompass/LiveMathBench", None, "test", c) for c in ENGLISH_CONFIGS)

@@ -17,7 +17,8 @@ class MATH500(BoxedMathDataset, capabilities=CAPABILITIES):
     """MATH-500, zero-shot, answer in ``\\boxed{}``, symbolic/numeric equivalence."""
 
     name = "math500"
-    grader_version = "1"
+    #: 2: the seed's prompt; numbers compare exactly, no decimal for a closed form
+    grader_version = "2"
     hub_id = "HuggingFaceH4/MATH-500"
     hub_revision = "6e4ed1a2a79af7d8630a6b768ec859cb5af4d3be"
     hub_split = "test"

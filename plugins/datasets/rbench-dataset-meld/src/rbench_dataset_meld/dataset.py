@@ -27,7 +27,8 @@ class MELD(DialogueEmotionDataset, capabilities=CAPABILITIES):
     """MELD emotion recognition, test split, as multiple choice."""
 
     name = "meld"
-    grader_version = "1"
+    #: 2: the seed's prompt; ambiguous/prose letters are no answer
+    grader_version = "2"
     hub_id = None  # released on GitHub (declare-lab/MELD), not on a hub
     hub_revision = None
     emotions = EMOTIONS

@@ -196,7 +196,7 @@ class SWEBench(TemplateDataset, capabilities=CAPABILITIES):
         except json.JSONDecodeError:
             raise DatasetError(
                 f"{query.key}: the stored answer is not a SWE-bench harness record; import "
-                "harness results with `rbench swe-bench import` (raw patches are not graded here)"
+                "harness results with `rbench data import swe-bench` (raw patches are not graded here)"
             ) from None
         if not isinstance(record, Mapping) or record.get("status") not in STATUSES:
             raise DatasetError(

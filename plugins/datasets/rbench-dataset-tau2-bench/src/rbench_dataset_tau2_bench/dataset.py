@@ -194,7 +194,7 @@ class Tau2Bench(TemplateDataset, capabilities=CAPABILITIES):
         except json.JSONDecodeError:
             raise DatasetError(
                 f"{query.key}: the stored answer is not a tau2 task record; import results "
-                "with `rbench tau2-bench import`"
+                "with `rbench data import tau2-bench`"
             ) from None
         if not isinstance(record, Mapping) or not isinstance(record.get("rewards"), list):
             raise DatasetError(f"{query.key}: tau2 task record lacks a 'rewards' list")

@@ -72,7 +72,6 @@ if TYPE_CHECKING:
     from routerbench_core.data.store import Store
     from routerbench_core.embedding.base import Embedder
 
-__all__ = ["average_over_datasets", "per_dataset_mean"]  # re-exported for older callers
 TextView = Literal["query", "full"]
 RouterFactory = Callable[..., Router]
 #: Names of the evaluator-computed references (not routers: they need test outcomes).

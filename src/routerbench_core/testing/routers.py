@@ -152,6 +152,14 @@ class RouterConformance:
         assert router.settings, "a router must declare the settings it supports"
         assert set(router.settings) <= {"perf", "perf-cost"}, router.settings
         assert isinstance(router.describe(), dict)
+        if self.router_name is not None:  # the class reads its settings from its spec
+            from routerbench_core.plugins.manager import make_plugin_manager
+
+            caps = dict(make_plugin_manager().get("router", self.router_name).capabilities)
+            assert tuple(caps.get("settings", ())) == tuple(router.settings), (
+                "write the settings once, in plugin.py's CAPABILITIES, and pass "
+                "capabilities=CAPABILITIES to the router class"
+            )
 
     def test_describe_is_json_ready(self) -> None:
         ev = self.evaluator()

@@ -61,7 +61,8 @@ def register_datasets(register: Any) -> None:
              capabilities={"category": "math", "size": 10_000})
 
 
-TOY_PLUGIN = ModuleType("toyadd-test-plugin")  # a module: hashable, as pluggy needs
+# a module object, as an installed plugin's entry point is (pluggy keys plugins by identity)
+TOY_PLUGIN = ModuleType("toyadd-test-plugin")
 TOY_PLUGIN.register_datasets = register_datasets  # type: ignore[attr-defined]
 
 

@@ -70,7 +70,7 @@ def _counting_hashing(**options: Any):
     return Counting(**options)
 
 
-plugin = types.ModuleType("route_cli_test_plugin")  # hashable, as pluggy needs
+plugin = types.ModuleType("route-cli-test-plugin")  # plugins are modules (hashable, as pluggy needs)
 
 
 @hookimpl

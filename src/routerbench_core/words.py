@@ -8,7 +8,6 @@ kind of hint.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Sequence
 
 TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
@@ -38,5 +37,7 @@ def parse_flag(value: object, name: str = "value") -> bool:
 
 def did_you_mean(name: str, choices: Sequence[str]) -> str:
     """`` Did you mean a, b?`` for the close matches of ``name`` among ``choices``, or ``""``."""
+    import difflib  # only when a name is unknown: `rbench list` never pays for it
+
     close = difflib.get_close_matches(name, list(choices), n=3, cutoff=0.5)
     return f" Did you mean {', '.join(close)}?" if close else ""

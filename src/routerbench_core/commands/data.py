@@ -166,6 +166,10 @@ def register_commands(app: typer.Typer) -> None:
             "--option", "-o", metavar="KEY=VALUE",
             help="An option of the format (repeatable), e.g. -o model=my-agent; "
                  "`rbench list importers --json` shows each format's options.")] = None,  # type: ignore[assignment]
+        on_duplicate: Annotated[str, typer.Option(
+            "--on-duplicate", help="A question repeated inside a file (routerdc): error (list "
+            "them all), first (keep the first row) or mean (average the scores); the same as "
+            "-o on_duplicate=...")] = None,  # type: ignore[assignment]
     ) -> None:
         """Import PATH as a new bench. All-or-nothing: on any error nothing is stored."""
         from routerbench_core.data.importers import DataFormatError, import_bench
@@ -178,6 +182,8 @@ def register_commands(app: typer.Typer) -> None:
                 if not sep or not key.strip():
                     raise DataFormatError(f"--option {item!r} must look like KEY=VALUE")
                 options[key.strip()] = value
+            if on_duplicate is not None:
+                options["on_duplicate"] = on_duplicate
             with store_for_command(state(ctx).store_path) as store:
                 result = import_bench(store, fmt, path, name, replace=replace, add=add,
                                       options=options, host=state(ctx).host)

@@ -12,7 +12,6 @@ failed write never loses what was stored before.
 from __future__ import annotations
 
 import contextlib
-import difflib
 import hashlib
 import json
 import operator
@@ -30,6 +29,7 @@ import numpy as np
 from routerbench_core.data.matrix import OutcomeMatrix
 from routerbench_core.data.text import clean_text
 from routerbench_core.schema import Grade, ModelSpec, Query, Response
+from routerbench_core.words import did_you_mean
 
 SCHEMA_VERSION = 2
 DEFAULT_STORE = "rbench.db"
@@ -588,8 +588,7 @@ class Store:
         row = self.execute("SELECT id FROM benches WHERE name=?", (name,)).fetchone()
         if row is None:
             names = self.bench_names()
-            close = difflib.get_close_matches(name, names, n=3, cutoff=0.5)
-            hint = f" Did you mean {', '.join(close)}?" if close else ""
+            hint = did_you_mean(name, names)
             raise StoreError(
                 f"no bench named {name!r} in {self.path}.{hint} Benches: "
                 f"{', '.join(names) or 'none'} (import one with `rbench data import`)"

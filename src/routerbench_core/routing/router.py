@@ -3,7 +3,9 @@
 The evaluator (``routerbench_core.routing.evaluate``) hands a router labelled train and validation sets
 (:class:`LabeledSet`: queries plus their outcomes) and, at test time, bare queries
 (:class:`QuerySet`: texts, datasets, keys, embeddings, stored answer texts on request). A
-``QuerySet`` holds no reference to any score or cost, so a router cannot peek at test outcomes.
+``QuerySet`` holds no reference to any score or cost, and its two callables (embeddings by
+text, answers by key) hold precomputed data and the embedder only — no store, evaluator or
+outcome matrix — so a router cannot reach test outcomes by walking what it is handed.
 
 A router returns a :class:`Routing`: the chosen model per query and, for cascades, every model
 it called (each call is charged). Cost-aware routers list configurations in :meth:`Router.sweep`
@@ -13,7 +15,6 @@ it called (each call is charged). Cost-aware routers list configurations in :met
 
 from __future__ import annotations
 
-import difflib
 import types
 import typing
 from abc import ABC, abstractmethod
@@ -22,9 +23,17 @@ from dataclasses import dataclass, field
 from typing import Annotated, Any, ClassVar, Literal, TypeVar
 
 import numpy as np
-from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 
 from routerbench_core.schema import ModelSpec
+from routerbench_core.words import did_you_mean, parse_flag
 
 Setting = Literal["perf", "perf-cost"]
 
@@ -54,6 +63,15 @@ class RouterParams(BaseModel):
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _flags(cls, value: Any, info: ValidationInfo) -> Any:
+        """Booleans follow rbench's one rule (:func:`routerbench_core.words.parse_flag`)."""
+        field = cls.model_fields.get(info.field_name or "")
+        if field is not None and field.annotation is bool and not isinstance(value, bool):
+            return parse_flag(value, "a flag")  # a ValueError: reported with router and key
+        return value
 
     @classmethod
     def parse(cls, values: Mapping[str, Any], router: str) -> RouterParams:
@@ -108,15 +126,6 @@ def _params_error(cls: type[RouterParams], exc: ValidationError, router: str,
             f"(expected {expected})"
         )
     return "; ".join(lines)
-
-
-def did_you_mean(name: str, choices: Sequence[str]) -> str:
-    """`` Did you mean a, b?`` for the close matches of ``name`` among ``choices``, or ``""``.
-
-    The one "did you mean" rule of rbench (unknown routers, datasets, formats, benches,
-    parameters all use it)."""
-    close = difflib.get_close_matches(name, list(choices), n=3, cutoff=0.5)
-    return f" Did you mean {', '.join(close)}?" if close else ""
 
 
 T = TypeVar("T")
@@ -315,6 +324,9 @@ class Router(ABC):
     settings: ClassVar[tuple[Setting, ...]] = ("perf",)
     #: Whether the router needs query embeddings (``capabilities["embeddings"]``, default true).
     needs_embeddings: ClassVar[bool] = True
+    #: Whether the router reads stored answer texts (``capabilities["reads_answers"]``): only
+    #: then does the evaluator load them and hand them over (``QuerySet.outputs``).
+    reads_answers: ClassVar[bool] = False
     #: The router's parameters; the base accepts none.
     Params: ClassVar[type[RouterParams]] = RouterParams
 
@@ -324,6 +336,7 @@ class Router(ABC):
             if "settings" in capabilities:
                 cls.settings = tuple(capabilities["settings"])
             cls.needs_embeddings = bool(capabilities.get("embeddings", True))
+            cls.reads_answers = bool(capabilities.get("reads_answers", False))
 
     def __init__(self, ctx: RouterContext, **params: Any) -> None:
         self.params = type(self).validate_params(params)

@@ -67,6 +67,8 @@ class _Spy(Router):
         self.inner = inner
         self.ctx = inner.ctx
         self.settings = inner.settings  # type: ignore[misc]
+        self.needs_embeddings = inner.needs_embeddings  # type: ignore[misc]
+        self.reads_answers = inner.reads_answers  # type: ignore[misc]
         self.fit_args: list[tuple[Any, Any]] = []
         self.route_args: list[Any] = []
 
@@ -150,6 +152,14 @@ class RouterConformance:
         assert router.settings, "a router must declare the settings it supports"
         assert set(router.settings) <= {"perf", "perf-cost"}, router.settings
         assert isinstance(router.describe(), dict)
+        if self.router_name is not None:  # the class reads its settings from its spec
+            from routerbench_core.plugins.manager import make_plugin_manager
+
+            caps = dict(make_plugin_manager().get("router", self.router_name).capabilities)
+            assert tuple(caps.get("settings", ())) == tuple(router.settings), (
+                "write the settings once, in plugin.py's CAPABILITIES, and pass "
+                "capabilities=CAPABILITIES to the router class"
+            )
 
     def test_describe_is_json_ready(self) -> None:
         ev = self.evaluator()
@@ -218,8 +228,11 @@ class RouterConformance:
         assert spy.route_args, "route was never called"
         for q in spy.route_args:
             assert type(q) is QuerySet, f"route got {type(q).__name__}, not a bare QuerySet"
-            for attr in ("score", "cost", "prompt_tokens", "completion_tokens"):
-                assert not hasattr(q, attr), f"test queries expose {attr}"
+        from routerbench_core.testing.leaks import side_doors
+
+        handed = [*spy.route_args, *(x for pair in spy.fit_args for x in pair), spy.inner.ctx]
+        doors = side_doors(handed, ev.matrix, ev.split(seed).test)
+        assert not doors, "reachable from what the router was handed: " + "; ".join(doors[:5])
 
     def test_rejects_unknown_parameter(self) -> None:
         ev = self.evaluator()

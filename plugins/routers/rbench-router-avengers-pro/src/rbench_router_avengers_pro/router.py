@@ -38,7 +38,7 @@ from routerbench_core import (
 )
 
 #: Behaviour version (bump with a README changelog line when routing decisions change).
-VERSION = "1"
+VERSION = "1.1"
 K_GRID: tuple[int, ...] = (10, 20, 30, 45, 60)
 
 

@@ -42,7 +42,7 @@ from routerbench_core import (
 )
 
 #: Behaviour version (bump with a README changelog line when routing decisions change).
-VERSION = "1"
+VERSION = "1.1"
 QUANTILES: tuple[float, ...] = (0.1, 0.25, 0.4, 0.55, 0.7, 0.85, 0.95)
 QUERY_ONLY = "query only"
 QUERY_ANSWER = "query + answer text"

@@ -286,7 +286,6 @@ class GraphRouter(Router, capabilities=CAPABILITIES):
         self.models = list(train.models)
         m = len(self.models)
         xt = train.embeddings()
-        xv = valid.embeddings() if len(valid) else np.zeros((0, xt.shape[1]), np.float32)
         cost_t = normalised_cost(train.cost) if train.cost.size else np.full((len(train), m), np.nan)
         cost_v = normalised_cost(valid.cost) if valid.cost.size else np.full((len(valid), m), np.nan)
         if any(w_c > 0 for _, _, w_c in self.blends) and np.isnan(cost_t).all():
@@ -300,9 +299,8 @@ class GraphRouter(Router, capabilities=CAPABILITIES):
         with warnings.catch_warnings():  # a model with no known cost gets NaN, handled at route
             warnings.simplefilter("ignore", RuntimeWarning)
             self._mean_ncost = np.nanmean(cost_t, axis=0) if not np.isnan(cost_t).all() else None
-        self._known = (np.concatenate([xt, xv]),
-                       np.concatenate([np.asarray(train.datasets), np.asarray(valid.datasets)]),
-                       np.concatenate([train.score, valid.score]),
+        both = train.concat(valid)  # costs stay normalised per split, as before
+        self._known = (both.embeddings(), np.asarray(both.datasets), both.score,
                        np.concatenate([cost_t, cost_v]))
 
         nt, nv = len(train), len(valid)

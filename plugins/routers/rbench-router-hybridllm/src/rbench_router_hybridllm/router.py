@@ -38,7 +38,7 @@ from routerbench_core import (
 )
 
 #: Behaviour version (bump with a README changelog line when routing decisions change).
-VERSION = "1"
+VERSION = "1.1"
 T_GRID: tuple[float, ...] = (0.0, 0.05, 0.1, 0.2, 0.3, 0.5, 0.75)
 
 

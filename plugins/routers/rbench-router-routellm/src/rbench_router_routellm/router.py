@@ -48,7 +48,7 @@ from routerbench_core import (
 )
 
 #: Behaviour version (bump with a README changelog line when routing decisions change).
-VERSION = "1"
+VERSION = "1.1"
 TIES = ("drop", "half", "weak")
 PAIRS = ("all", "pair")
 

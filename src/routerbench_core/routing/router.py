@@ -16,11 +16,14 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 import numpy as np
 
 from routerbench_core.schema import ModelSpec
+
+if TYPE_CHECKING:
+    from routerbench_core.routing.artefact import RouterState
 
 Setting = Literal["perf", "perf-cost"]
 
@@ -188,3 +191,23 @@ class Router(ABC):
     def describe(self) -> dict[str, Any]:
         """Hyper-parameters and fitted choices worth reporting."""
         return {}
+
+    # -- artefacts (``rbench train`` / ``rbench serve``) ---------------------------------------
+
+    def save_state(self) -> RouterState:
+        """The fitted router as JSON config + arrays (see :mod:`routerbench_core.routing.artefact`).
+
+        A router that cannot be saved keeps this default, which says so.
+        """
+        raise RouterError(
+            f"{type(self).__name__} cannot be saved as an artefact: it implements no "
+            "save_state()/load_state() (see docs/serving.md, 'Saving a third-party router')"
+        )
+
+    def load_state(self, state: RouterState) -> None:
+        """Restore what :meth:`save_state` wrote, on a router built with the same context and
+        parameters; routing must then decide exactly as before."""
+        raise RouterError(
+            f"{type(self).__name__} cannot be loaded from an artefact: it implements no "
+            "load_state()"
+        )

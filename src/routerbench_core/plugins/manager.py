@@ -43,6 +43,7 @@ BUILTIN_MODULES: tuple[str, ...] = (
     "routerbench_core.commands.route",
     "routerbench_core.commands.collect",
     "routerbench_core.commands.demo",
+    "routerbench_core.commands.serve",
 )
 
 HOOK_FOR_KIND: dict[Kind, str] = {

@@ -168,10 +168,16 @@ def register_commands(app: typer.Typer) -> None:
             raise fail(str(exc)) from None
 
         async def run() -> None:
+            import signal
+
+            stop = asyncio.Event()
+            loop = asyncio.get_running_loop()
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.add_signal_handler(sig, stop.set)  # finish and flush records, then exit
             await server.start()
             print(server.url, flush=True)
             try:
-                await asyncio.Event().wait()
+                await stop.wait()
             finally:
                 await server.stop()
 

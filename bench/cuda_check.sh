@@ -12,8 +12,8 @@ python - "$@" <<'PY'
 import sys, time
 import torch
 from routerbench_core.embedding.hashing import HashingEmbedder
-from routerbench_core.evaluate import Evaluator
-from routerbench_core.plugins import make_plugin_manager
+from routerbench_core.routing.evaluate import Evaluator
+from routerbench_core.plugins.manager import make_plugin_manager
 from routerbench_core.testing.synthetic import make_synthetic_bench
 
 if not torch.cuda.is_available():

@@ -11,6 +11,7 @@ import pytest
 from routerbench_core.collection.collector import CollectError, collect
 from routerbench_core.collection.runconfig import parse_run_config
 from routerbench_core.data.store import Store
+from routerbench_core.scoring.grading import collect_and_grade
 from routerbench_core.testing.openai_server import OpenAIServer
 
 _spec = importlib.util.spec_from_file_location(
@@ -45,7 +46,7 @@ def host() -> Any:
 
 
 def test_collect_stores_answers_costs_and_grades(server, host, rbench_store: Store) -> None:
-    report = collect(config(server), host, rbench_store)
+    report = collect_and_grade(config(server), host, rbench_store)
     assert server.count(path="/v1/chat/completions") == 20
     assert report.asked == 20 and report.failed == 0
     responses = list(rbench_store.responses("b"))
@@ -102,9 +103,9 @@ def test_changed_sampling_params_miss_the_cache_but_timeouts_do_not(server, host
 
 
 def test_refresh_asks_again_and_replaces(server, host, rbench_store) -> None:
-    collect(config(server, n=6), host, rbench_store)
+    collect_and_grade(config(server, n=6), host, rbench_store)
     server.reply = lambda body: "changed 0"
-    report = collect(config(server, n=6, refresh=True), host, rbench_store)
+    report = collect_and_grade(config(server, n=6, refresh=True), host, rbench_store)
     assert server.count() == 12 and report.asked == 6
     assert {r.raw_output for r in rbench_store.responses("b")} == {"changed 0"}
     # grades follow the new answers (q0 expects 0: right; the rest wrong)
@@ -116,7 +117,7 @@ def test_failures_are_recorded_not_scored_and_retried_next_run(server, host,
                                                                rbench_store) -> None:
     server.inject("400", match="q1:")
     server.inject("malformed", match="q2:")
-    report = collect(config(server, n=5), host, rbench_store)
+    report = collect_and_grade(config(server, n=5), host, rbench_store)
     assert report.failed == 2
     by_key = {r.query_key: r for r in rbench_store.responses("b")}
     assert "HTTP 400" in by_key["toyadd/1"].error
@@ -129,7 +130,7 @@ def test_failures_are_recorded_not_scored_and_retried_next_run(server, host,
     assert not rbench_store.cache_hashes([r.request_hash for r in by_key.values()
                                           if r.error]), "failures must not be cached"
     # next run asks only the two failed ones, and they succeed now
-    report2 = collect(config(server, n=5), host, rbench_store)
+    report2 = collect_and_grade(config(server, n=5), host, rbench_store)
     assert report2.asked == 2 and report2.failed == 0
     assert server.count() == 7
     assert all(r.ok for r in rbench_store.responses("b"))

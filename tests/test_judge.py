@@ -257,8 +257,11 @@ def test_judge_shares_the_collectors_cache_key_and_shape(rbench_store):
     key = request_hash(backend.cache_identity(), "j", messages, {"temperature": 0.0})
     assert judge.request_hash(messages) == key
     # an entry written the way the collector writes it (no query_key/model/request_hash)
-    rbench_store.cache_put(key, "rule-judge", "j", {"messages": messages},
-                           {"raw_output": "Verdict: INCORRECT", "cost": 0.5})
+    from routerbench_core.data.store import CachedCall
+
+    rbench_store.put_cached([CachedCall(
+        key, "rule-judge", "j", {"messages": messages},
+        Response(query_key="other", model="j", raw_output="Verdict: INCORRECT", cost=0.5))])
     out = ReferenceJudge(judge).judge_sync("q", "a", "a")
     assert backend.seen == [] and out.verdict == "incorrect" and out.details["judge_cached"]
 

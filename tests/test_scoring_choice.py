@@ -8,6 +8,7 @@ from routerbench_core.scoring.choice import (
     choice_letters,
     extract_choice,
     format_choices,
+    read_choice,
     score_choice,
 )
 
@@ -31,7 +32,26 @@ def test_format_choices_and_letters() -> None:
         ("answer: (b)", 4, "B"),
         ("Thus the answer is (A).", 4, "A"),
         ("The correct option is C because ...", 4, "C"),
-        ("I pick **B**", 4, "B"),
+        ("I pick **B**", 4, None),  # bold in prose is not a statement of the answer
+        ("**B**", 4, "B"),
+        ("Answer: $B$", 4, "B"),
+        ("Answer: $\\text{D}$", 4, "D"),
+        ("Answer: [B]", 4, "B"),
+        ("Answer: **B**", 4, "B"),
+        ("Answer: \\textbf{C}", 4, "C"),
+        ("Answer：Ｂ", 4, "B"),  # full-width colon and letter
+        ("Answer: （Ｃ）", 4, "C"),
+        ("Answer: A, C", 4, None),  # two different letters: ambiguous
+        ("Answer: A or C", 4, None),
+        ("Answer: (A)/(B)", 4, None),
+        ("\\boxed{A, C}", 4, None),
+        ("Answer: A and A", 4, "A"),  # the same letter twice is one answer
+        ("Answer: B. A is wrong because", 4, "B"),
+        ("(A) is tempting but (B) is right", 4, None),  # prose: no letter fished out
+        ("The answer could involve (C) somehow", 4, None),
+        ("Answer: Because the", 4, None),  # a word starting with a letter is no letter
+        ("Answer: I think it is B", 10, None),
+        ("Answer: C\nOn reflection, Answer: D", 4, "D"),
         ("So \\boxed{D}", 4, "D"),
         ("So $\\boxed{\\text{(B)}}$", 4, "B"),
         ("Options (A) and (C) look close; answer: C", 4, "C"),
@@ -48,6 +68,14 @@ def test_format_choices_and_letters() -> None:
 )
 def test_extract_choice(text: str, n: int, expected: str | None) -> None:
     assert extract_choice(text, n) == expected
+
+
+def test_ambiguous_answers_are_recorded_as_such() -> None:
+    reading = read_choice("Answer: A, C", 4)
+    assert reading.letter is None and reading.status == "ambiguous"
+    assert reading.letters == ("A", "C") and "ambiguous" in reading.reason
+    assert read_choice("no idea", 4).status == "none"
+    assert read_choice("Answer: B", 4).status == "answered"
 
 
 def test_score_choice() -> None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import ast
 
+import pytest
+
 from routerbench_core.scoring.code import code_blocks, extract_code, sanitize_code
 
 ANSWER = '''Here is an example of usage:
@@ -75,9 +77,22 @@ if __name__ == "__main__":
     assert "input()" not in out and "print" not in out and "__main__" not in out
 
 
-def test_sanitize_cuts_a_truncated_tail() -> None:
+def test_sanitize_cuts_a_truncated_tail_only_when_the_token_limit_was_hit() -> None:
     code = "def f(x):\n    return x + 1\n\ndef g(y):\n    return (y +"
-    assert sanitize_code(code) == "def f(x):\n    return x + 1\n"
+    assert sanitize_code(code, truncated=True) == "def f(x):\n    return x + 1\n"
+    # a model that finished normally wrote a syntax error: graded as written, so it fails
+    assert sanitize_code(code) == code
+
+
+def test_a_finished_answer_with_a_syntax_error_is_not_cut() -> None:
+    """The HumanEval/53 false positive: a valid prefix followed by a syntax error."""
+    code = "def add(x: int, y: int):\n    return x + y\nz = 1e**64\n"
+    out = sanitize_code(code, entry_point="add")
+    with pytest.raises(SyntaxError):
+        ast.parse(out)
+    assert extract_code(code, entry_point="add") is None  # unfenced: not valid code at all
+    assert extract_code(code, entry_point="add", truncated=True) == (
+        "def add(x: int, y: int):\n    return x + y\n")
 
 
 def test_sanitize_keeps_original_if_entry_point_would_vanish() -> None:

@@ -66,13 +66,12 @@ def test_normalize_math_text() -> None:
         (r"x^2+2x+1", r"(x+1)^2"),
         (r"(1, 2)", r"(1,2)"),
         (r"\pi", r"\pi"),
-        (r"3.14159265", r"\pi"),
         ("x = 3", "3"),
         ("1, 2, 3", "1,2,3"),
         ("2, -3", "-3, 2"),  # "all solutions": any order
-        (r"2\pi", "6.2832"),  # closed form vs its decimal value
-        (r"\sqrt{2}", "1.41421"),
         (r"\$18.90", "18.9"),
+        ("0.5", "2^{-1}"),  # a closed form that is exactly the decimal
+        ("12345678901234567890", "12345678901234567890.0"),
     ],
 )
 def test_math_equal_true(pred: str, gold: str) -> None:
@@ -95,6 +94,17 @@ def test_math_equal_true(pred: str, gold: str) -> None:
         (r"-\infty", r"\infty"),
         (r"2\pi", "6.3"),
         ("banana", "42"),
+        # integers compare exactly: no relative tolerance makes them equal
+        ("100001", "100000"),
+        ("12345679", "12345678"),
+        ("998244352", "998244353"),
+        ("12345678901234567891", "12345678901234567890"),
+        # a rounded decimal is not the closed form (math-verify alone would say it is)
+        (r"3.14159265", r"\pi"),
+        (r"2\pi", "6.2832"),
+        (r"\sqrt{2}", "1.41421"),
+        ("0.333333", r"\frac{1}{3}"),
+        ("0.8660254", r"\frac{\sqrt{3}}{2}"),
     ],
 )
 def test_math_equal_false(pred: str | None, gold: str) -> None:
@@ -104,6 +114,9 @@ def test_math_equal_false(pred: str | None, gold: str) -> None:
 def test_math_equal_tolerance_is_configurable() -> None:
     assert not math_equal("3.14", "3.14159")
     assert math_equal("3.14", "3.14159", rel_tol=1e-3)
+    # a dataset that defines a tolerance may also accept decimals for closed forms
+    assert not math_equal(r"2\pi", "6.2832", rel_tol=1e-4)
+    assert math_equal(r"2\pi", "6.2832", rel_tol=1e-4, decimal_for_closed_form=True)
 
 
 def test_symbolic_check_works_off_the_main_thread() -> None:

@@ -12,7 +12,8 @@ How a run goes:
    point (SIGKILL included) has lost only what was in flight, and a re-run asks only that.
 5. Failed calls are stored with their error (so they show up, are never scored, and are retried
    by the next run) and are never cached.
-6. Stored answers are graded by their dataset's grader (:mod:`routerbench_core.scoring.grading`).
+6. Stored answers are graded by their dataset's grader in the next stage
+   (:func:`routerbench_core.scoring.grading.collect_and_grade` runs both when ``run.grade``).
 """
 
 from __future__ import annotations
@@ -31,7 +32,6 @@ from routerbench_core.schema import GenerationRequest, ModelSpec, Query, Respons
 if TYPE_CHECKING:
     from routerbench_core.data.store import Store
     from routerbench_core.plugins.manager import PluginHost
-    from routerbench_core.scoring.grading import GradeReport
 
 #: Largest number of answers written in one transaction.
 MAX_BATCH = 512
@@ -75,7 +75,8 @@ class CollectReport:
     n_queries: int
     models: list[ModelReport]
     elapsed_s: float
-    grading: GradeReport | None = None
+    #: set by :func:`routerbench_core.scoring.grading.collect_and_grade` when the run grades
+    grading: Any = None
 
     @property
     def asked(self) -> int:
@@ -191,13 +192,6 @@ def _make_backends(config: RunConfig, host: PluginHost) -> dict[str, Backend]:
     return out
 
 
-def _response_row(bench_id: int, q: int, m: int, r: Response, request_hash: str
-                  ) -> tuple[Any, ...]:
-    return (bench_id, q, m, r.raw_output, r.prompt_tokens, r.completion_tokens,
-            r.reasoning_tokens, r.cached_tokens, r.cost, r.cost_source, r.latency_s, r.error,
-            request_hash, r.created_at, json.dumps(r.metadata, ensure_ascii=False))
-
-
 class _Writer:
     """Writes answers to the bench (and the cache) in group commits."""
 
@@ -207,25 +201,15 @@ class _Writer:
     def write(self, pairs: Sequence[tuple[_Item, Response]], *, cache: bool = True) -> None:
         if not pairs:
             return
-        from routerbench_core.data.store import Store
+        from routerbench_core.data.store import CachedCall
 
-        rows, stale, cached = [], [], []
-        now = time.time()
+        answers, cached = [], []
         for item, r in pairs:
-            q, m = self.qi[item.query.key], self.mi[item.spec.name]
-            rows.append(_response_row(self.bench_id, q, m, r, item.hash))
-            stale.append((self.bench_id, q, m))
+            answers.append((self.qi[item.query.key], self.mi[item.spec.name], item.hash, r))
             if cache and r.ok:
-                stored = r.model_dump_json(exclude={"query_key", "model", "request_hash"})
-                cached.append((item.hash, item.model.backend, item.spec.name,
-                               json.dumps(_request_record(item), ensure_ascii=False), stored,
-                               now))
-        with self.store.transaction() as conn:
-            Store.write_response_rows(conn, rows)
-            conn.executemany("DELETE FROM grades WHERE bench_id=? AND q=? AND m=?", stale)
-            if cached:
-                conn.executemany("INSERT OR REPLACE INTO request_cache VALUES (?,?,?,?,?,?)",
-                                 cached)
+                cached.append(CachedCall(item.hash, item.model.backend, item.spec.name,
+                                         _request_record(item), r))
+        self.store.record_answers(self.bench_id, answers, cached)
 
 
 def _request_record(item: _Item) -> dict[str, Any]:
@@ -286,13 +270,7 @@ async def acollect(
         cost_notes[m.name] = backends[m.name].cost_note(spec)
     store.update_bench_metadata(bench, datasets=datasets_meta, cost_notes=cost_notes)
 
-    done = {
-        (int(q), int(m)): h
-        for q, m, h in store.execute(
-            "SELECT q, m, request_hash FROM responses WHERE bench_id=? AND error IS NULL",
-            (bench_id,),
-        )
-    }
+    done = store.answered_hashes(bench_id)
     writer = _Writer(store, bench_id, qi, mi)
     reports: list[ModelReport] = []
     closed: set[int] = set()
@@ -324,10 +302,6 @@ async def acollect(
                 await b.aclose()
     result = CollectReport(bench=bench, store=str(store.path), n_queries=len(queries),
                            models=reports, elapsed_s=time.perf_counter() - started)
-    if config.run.grade:
-        from routerbench_core.scoring.grading import grade_bench
-
-        result.grading = grade_bench(store, bench, host)
     return result
 
 
@@ -345,22 +319,9 @@ def _items_for(m: ModelConfig, spec: ModelSpec, backend: Backend,
     return items
 
 
-def _cached_answers(store: Store, hashes: Sequence[str]) -> dict[str, dict[str, Any]]:
-    """Cached answers for ``hashes``, 500 per query."""
-    found: dict[str, dict[str, Any]] = {}
-    for i in range(0, len(hashes), 500):
-        chunk = list(hashes[i: i + 500])
-        marks = ",".join("?" * len(chunk))
-        for h, response in store.execute(
-            f"SELECT hash, response FROM request_cache WHERE hash IN ({marks})", chunk
-        ):
-            found[h] = json.loads(response)
-    return found
-
-
 def _answer_from_cache(store: Store, writer: _Writer, todo: list[_Item],
                        report: ModelReport) -> list[_Item]:
-    hits = _cached_answers(store, [i.hash for i in todo])
+    hits = store.cached_responses([i.hash for i in todo])
     if not hits:
         return todo
     rest, answered = [], []

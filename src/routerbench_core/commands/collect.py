@@ -179,12 +179,13 @@ def register_commands(app: typer.Typer) -> None:
     ) -> None:
         """Ask models the queries of datasets and store every answer (cached, resumable)."""
         from routerbench_core.collection.backends import BackendError
-        from routerbench_core.collection.collector import CollectError, collect
+        from routerbench_core.collection.collector import CollectError
         from routerbench_core.collection.runconfig import RunConfigError
         from routerbench_core.data.store import Store, StoreError
         from routerbench_core.plugins.spec import PluginLoadError
         from routerbench_core.schema import UnpricedModelError
         from routerbench_core.scoring.datasets import DatasetError
+        from routerbench_core.scoring.grading import collect_and_grade
 
         st = state(ctx)
         try:
@@ -203,7 +204,7 @@ def register_commands(app: typer.Typer) -> None:
         progress = None if (no_progress or not cfg.run.progress) else RichProgress()
         try:
             with Store(path) as db:
-                report = collect(cfg, st.host, db, progress=progress)
+                report = collect_and_grade(cfg, st.host, db, progress=progress)
         except (CollectError, RunConfigError, StoreError, UnpricedModelError, BackendError,
                 DatasetError, PluginLoadError) as exc:
             raise fail(str(exc)) from None

@@ -119,7 +119,9 @@ def run_demo_setting(
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     from routerbench_core.demo import generate as demo
-    from routerbench_core.report.build import build_report, plot_pareto, render_tables
+    from routerbench_core.report.build import build_report
+    from routerbench_core.report.plots import plot_pareto
+    from routerbench_core.report.tables import render_tables
     from routerbench_core.routing.evaluate import Evaluator, needs_embeddings, run_registered
 
     t0 = time.perf_counter()

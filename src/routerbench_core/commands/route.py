@@ -88,7 +88,9 @@ def register_commands(app: typer.Typer) -> None:
         from routerbench_core.embedding.base import DEFAULT_EMBEDDER, load_embedder, parse_options
         from routerbench_core.plugins.manager import UnknownNameError
         from routerbench_core.plugins.spec import PluginLoadError
-        from routerbench_core.report.build import build_report, plot_pareto, render_tables
+        from routerbench_core.report.build import build_report
+        from routerbench_core.report.plots import plot_pareto
+        from routerbench_core.report.tables import render_tables
         from routerbench_core.routing.evaluate import Evaluator, needs_embeddings, run_all
         from routerbench_core.routing.protocol import SplitError
         from routerbench_core.routing.router import RouterError

@@ -23,7 +23,7 @@ import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -143,6 +143,62 @@ class BenchSummary:
     metadata: dict[str, Any]
 
 
+@dataclass(frozen=True)
+class CachedCall:
+    """One successful model call to remember: the request hash it answers, who answered, what
+    was asked (kept for auditing) and the answer."""
+
+    hash: str
+    backend: str
+    model: str
+    request: dict[str, Any]
+    response: Response
+
+
+class QueryRow(NamedTuple):
+    idx: int
+    key: str
+    dataset: str
+    qid: str
+    text: str
+    messages: str | None
+    ground_truth: str | None
+    source_split: str | None
+    metadata: str
+
+
+class ResponseRow(NamedTuple):
+    q: int
+    m: int
+    query_key: str
+    model: str
+    raw_output: str | None
+    prompt_tokens: int | None
+    completion_tokens: int | None
+    reasoning_tokens: int | None
+    cached_tokens: int | None
+    cost: float | None
+    cost_source: str | None
+    latency: float | None
+    error: str | None
+    request_hash: str | None
+    created_at: float
+    metadata: str
+
+
+class GradeRow(NamedTuple):
+    q: int
+    m: int
+    query_key: str
+    model: str
+    score: float | None
+    prediction: str | None
+    grader: str
+    grader_version: str
+    details: str
+    created_at: float
+
+
 def default_store_path() -> Path:
     """``$RBENCH_STORE`` if set, else ``./rbench.db``."""
     return Path(os.environ.get("RBENCH_STORE") or DEFAULT_STORE)
@@ -183,6 +239,11 @@ def text_hash(text: str) -> str:
 
 def _dumps(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def _cached_json(response: Response) -> str:
+    """A response as the cache keeps it: everything but what identifies the asker."""
+    return response.model_dump_json(exclude={"query_key", "model", "request_hash"})
 
 
 class Store:
@@ -719,36 +780,112 @@ class Store:
             model_specs=specs, cost_source=cost_source, metadata=meta,
         )
 
-    # -- request cache ---------------------------------------------------------------------
+    # -- cached calls (the collector's request cache and the judge cache) ------------------
 
-    def cache_get(self, request_hash: str) -> dict[str, Any] | None:
-        row = self.execute(
-            "SELECT response FROM request_cache WHERE hash=?", (request_hash,)
-        ).fetchone()
-        return None if row is None else json.loads(row[0])
-
-    def cache_put(
-        self, request_hash: str, backend: str, model: str, request: dict[str, Any],
-        response: dict[str, Any],
-    ) -> None:
-        with self.transaction() as conn:
-            conn.execute(
-                "INSERT OR REPLACE INTO request_cache VALUES (?,?,?,?,?,?)",
-                (request_hash, backend, model, _dumps(request), _dumps(response), time.time()),
-            )
-
-    def cache_hashes(self, hashes: Sequence[str]) -> set[str]:
-        """Which of ``hashes`` are already cached (one query per 500 hashes)."""
-        found: set[str] = set()
+    def cached_responses(self, hashes: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """The cached answers among ``hashes`` (request hash -> the stored response fields,
+        without query key, model and request hash), 500 hashes per query. The collector and
+        the LLM judge both read the cache through this one method."""
+        found: dict[str, dict[str, Any]] = {}
         for i in range(0, len(hashes), 500):
             chunk = list(hashes[i : i + 500])
             marks = ",".join("?" * len(chunk))
-            found.update(
-                r[0] for r in self.execute(
-                    f"SELECT hash FROM request_cache WHERE hash IN ({marks})", chunk
-                )
-            )
+            for h, response in self.execute(
+                f"SELECT hash, response FROM request_cache WHERE hash IN ({marks})", chunk
+            ):
+                found[h] = json.loads(response)
         return found
+
+    def put_cached(
+        self, calls: Iterable[CachedCall], *, conn: sqlite3.Connection | None = None
+    ) -> int:
+        """Cache successful answers (insert or replace by hash); in ``conn``'s transaction
+        when given, else in a new one. Returns how many entries were written."""
+        now = time.time()
+        rows = [(c.hash, c.backend, c.model, _dumps(c.request), _cached_json(c.response), now)
+                for c in calls]
+        if not rows:
+            return 0
+        if conn is not None:
+            conn.executemany("INSERT OR REPLACE INTO request_cache VALUES (?,?,?,?,?,?)", rows)
+        else:
+            with self.transaction() as c:
+                c.executemany("INSERT OR REPLACE INTO request_cache VALUES (?,?,?,?,?,?)", rows)
+        return len(rows)
+
+    def cache_hashes(self, hashes: Sequence[str]) -> set[str]:
+        """Which of ``hashes`` are already cached."""
+        return set(self.cached_responses(hashes))
+
+    # -- the collector's writes ------------------------------------------------------------
+
+    def answered_hashes(self, bench_id: int) -> dict[tuple[int, int], str | None]:
+        """(query index, model index) -> request hash of every successful stored answer: a
+        collector skips a pair whose stored hash equals the hash it would send."""
+        return {
+            (int(q), int(m)): h
+            for q, m, h in self.execute(
+                "SELECT q, m, request_hash FROM responses WHERE bench_id=? AND error IS NULL",
+                (bench_id,),
+            )
+        }
+
+    def record_answers(
+        self,
+        bench_id: int,
+        answers: Sequence[tuple[int, int, str | None, Response]],
+        cached: Iterable[CachedCall] = (),
+    ) -> None:
+        """Store freshly collected answers ``(query index, model index, request hash,
+        response)`` in one transaction: each response row (insert or replace), the removal of
+        that cell's now-stale grade, and the cache entries."""
+        rows = [
+            (bench_id, q, m, r.raw_output, r.prompt_tokens, r.completion_tokens,
+             r.reasoning_tokens, r.cached_tokens, r.cost, r.cost_source, r.latency_s, r.error,
+             h, r.created_at, _dumps(r.metadata))
+            for q, m, h, r in answers
+        ]
+        with self.transaction() as conn:
+            self.write_response_rows(conn, rows)
+            conn.executemany("DELETE FROM grades WHERE bench_id=? AND q=? AND m=?",
+                             [(bench_id, q, m) for q, m, _, _ in answers])
+            self.put_cached(cached, conn=conn)
+
+    # -- export rows (the exporters read a bench through these) ----------------------------
+
+    def bench_source(self, name: str) -> str | None:
+        """Where bench ``name`` came from (``collect``, an import format, ...)."""
+        return self.execute(
+            "SELECT source FROM benches WHERE id=?", (self.bench_id(name),)
+        ).fetchone()[0]
+
+    def query_rows(self, bench: str) -> list[QueryRow]:
+        """Every query of ``bench`` in index order, JSON-valued fields as stored text."""
+        return [QueryRow._make(r) for r in self.execute(
+            "SELECT idx, key, dataset, qid, text, messages, ground_truth, source_split, "
+            "metadata FROM queries WHERE bench_id=? ORDER BY idx", (self.bench_id(bench),))]
+
+    def response_rows(self, bench: str, *, by_model: bool = False) -> Iterator[ResponseRow]:
+        """Every stored response of ``bench`` (failures included), ordered by (query, model),
+        or by (model, query) with ``by_model``; metadata as stored JSON text."""
+        order = "r.m, r.q" if by_model else "r.q, r.m"
+        cols = ", ".join("r." + c.strip() for c in _RESPONSE_COLUMNS.split(","))
+        cur = self.execute(
+            f"SELECT r.q, r.m, qu.key, mo.name, {cols} FROM responses r "
+            "JOIN queries qu ON qu.bench_id=r.bench_id AND qu.idx=r.q "
+            "JOIN models mo ON mo.bench_id=r.bench_id AND mo.idx=r.m WHERE r.bench_id=? "
+            f"ORDER BY {order}", (self.bench_id(bench),))
+        return map(ResponseRow._make, cur.fetchall())
+
+    def grade_rows(self, bench: str) -> Iterator[GradeRow]:
+        """Every stored grade of ``bench`` ordered by (query, model); details as JSON text."""
+        cur = self.execute(
+            "SELECT g.q, g.m, qu.key, mo.name, g.score, g.prediction, g.grader, "
+            "g.grader_version, g.details, g.created_at FROM grades g "
+            "JOIN queries qu ON qu.bench_id=g.bench_id AND qu.idx=g.q "
+            "JOIN models mo ON mo.bench_id=g.bench_id AND mo.idx=g.m WHERE g.bench_id=? "
+            "ORDER BY g.q, g.m", (self.bench_id(bench),))
+        return map(GradeRow._make, cur.fetchall())
 
     # -- embedding cache -------------------------------------------------------------------
 

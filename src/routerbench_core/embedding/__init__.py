@@ -1,4 +1,5 @@
-"""Built-in embedder implementations (imported only when an embedder is used).
+"""Embedding queries for routers: the embedder interface and its cache (``base``), and the
+built-in embedders (each imported only when used).
 
 ``hashing``: pure-numpy hashed bag of words (deterministic, no model, for tests and quick runs);
 ``sentence_transformers``: MiniLM (default, offline) and any sentence-transformers model;

@@ -1,10 +1,12 @@
-"""Scorers shared by the dataset plugins: extraction, math equivalence, choices, code, sandbox.
+"""Stage 2, grade: the dataset interface and its families (``datasets``), the grader that scores
+stored answers (``grading``), the LLM judge (``judge``), and the scorers shared by the dataset
+plugins: extraction, math equivalence, choices, code, sandbox.
 
 Every dataset plugin composes these instead of re-implementing them, so a fix here fixes every
 benchmark at once (and must bump the affected plugins' ``grader_version``). Only the standard
 library is imported at module level; sympy and math-verify are imported when first needed.
 
-The submodules:
+The scorer submodules:
 
 - :mod:`~routerbench_core.scoring.extract` – final-answer extraction (``\\boxed{}``, "Answer:",
   last number, reasoning-block stripping)

@@ -14,7 +14,17 @@ import re
 
 from routerbench_core.scoring.extract import strip_reasoning
 
-__all__ = ["code_blocks", "extract_code", "sanitize_code"]
+__all__ = ["SEED_IMPORT_PREAMBLE", "code_blocks", "extract_code", "sanitize_code"]
+
+#: The imports LLMRouterBench's HumanEval/MBPP graders put before every answer, so an answer
+#: that uses ``math`` or ``List`` without importing it passes there. The same modules here;
+#: numpy only where it is installed (the sandbox's interpreter may lack it).
+SEED_IMPORT_PREAMBLE = (
+    "import math\nimport re\nimport sys\nimport copy\nimport datetime\nimport itertools\n"
+    "import collections\nimport heapq\nimport functools\nimport hashlib\nimport string\n"
+    "try:\n    import numpy\n    import numpy as np\nexcept ImportError:\n    pass\n"
+    "from typing import *\nfrom collections import *\n"
+)
 
 _FENCE = re.compile(r"^[ \t]*(`{3,}|~{3,})[ \t]*([\w+#.-]*)[^\n]*\n(.*?)(?:^[ \t]*\1[ \t]*$|\Z)",
                     re.DOTALL | re.MULTILINE)
@@ -32,13 +42,15 @@ def _defines(code: str, name: str) -> bool:
 
 
 def extract_code(
-    text: str | None, *, entry_point: str | None = None, language: str = "python"
+    text: str | None, *, entry_point: str | None = None, language: str = "python",
+    truncated: bool = False,
 ) -> str | None:
     """The code in ``text``: the best fenced block, or the whole text if it parses as code.
 
     Preference: the last block in ``language`` (or untagged) that defines ``entry_point``; else
     the last such block of any kind that defines it; else the last ``language`` block; else
-    the last block. With no fences, the reasoning-stripped text itself if it is valid Python.
+    the last block. With no fences, the reasoning-stripped text itself if it is valid Python
+    (or, for an answer cut off by the token limit, its longest parsing line prefix).
     """
     if not text:
         return None
@@ -58,6 +70,8 @@ def extract_code(
         try:
             ast.parse(visible)
         except SyntaxError:
+            if truncated and _parse_prefix(visible) is not None:
+                return _prefix_text(visible)
             return None
         return visible.rstrip() + "\n"
     return None
@@ -75,19 +89,32 @@ def _is_main_guard(node: ast.stmt) -> bool:
     )
 
 
+def _prefix_end(code: str) -> int | None:
+    """How many lines of ``code`` form its longest parsing prefix (all of them if it parses)."""
+    lines = code.splitlines()
+    for end in range(len(lines), 0, -1):
+        try:
+            ast.parse("\n".join(lines[:end]))
+        except (SyntaxError, ValueError):
+            continue
+        return end
+    return None
+
+
+def _prefix_text(code: str) -> str:
+    end = _prefix_end(code) or 0
+    return "\n".join(code.splitlines()[:end]).rstrip() + "\n"
+
+
 def _parse_prefix(code: str) -> ast.Module | None:
-    """Parse ``code``; if it fails (a truncated answer), the longest parseable line prefix."""
+    """Parse ``code``; if it fails (an answer cut off by the token limit), the longest
+    parseable line prefix."""
     try:
         return ast.parse(code)
-    except SyntaxError:
+    except (SyntaxError, ValueError):
         pass
-    lines = code.splitlines()
-    for end in range(len(lines) - 1, 0, -1):
-        try:
-            return ast.parse("\n".join(lines[:end]))
-        except SyntaxError:
-            continue
-    return None
+    end = _prefix_end(code)
+    return None if end is None else ast.parse("\n".join(code.splitlines()[:end]))
 
 
 _KEEP = (
@@ -96,17 +123,26 @@ _KEEP = (
 )
 
 
-def sanitize_code(code: str, *, entry_point: str | None = None) -> str:
+def sanitize_code(
+    code: str, *, entry_point: str | None = None, truncated: bool = False
+) -> str:
     """Only the top-level imports, definitions and constant assignments of ``code``.
 
     Dropped: ``if __name__ == "__main__":`` blocks, bare calls and prints, loops, asserts —
     the model's own demo or tests. Assignments are kept (helper tables, ``sys.setrecursionlimit``
-    style calls are not). A truncated tail that does not parse is cut at the last line that
-    does. If ``entry_point`` is given and the sanitised code does not define it, the original
-    code is returned unchanged so the test failure says "name not defined" honestly rather
-    than being hidden by sanitising.
+    style calls are not). Code that does not parse is graded **as written** (it fails, as the
+    official harnesses fail it), except when ``truncated`` — the answer hit the token limit —
+    where the unfinished tail is cut at the last line that parses. If ``entry_point`` is given
+    and the sanitised code does not define it, the original code is returned unchanged so the
+    test failure says "name not defined" honestly rather than being hidden by sanitising.
     """
-    tree = _parse_prefix(code)
+    if truncated:
+        tree = _parse_prefix(code)
+    else:
+        try:
+            tree = ast.parse(code)
+        except (SyntaxError, ValueError):
+            return code  # a syntax error the model finished with: it must fail, not be cut
     if tree is None:
         return code
     kept = [node for node in tree.body if isinstance(node, _KEEP) and not _is_main_guard(node)]

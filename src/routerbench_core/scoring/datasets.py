@@ -22,7 +22,13 @@ from pathlib import Path
 from typing import Any, ClassVar, Literal
 
 from routerbench_core.schema import Grade, Query, Response
-from routerbench_core.scoring.choice import LETTERS, extract_choice, format_choices, score_choice
+from routerbench_core.scoring.choice import (
+    LETTERS,
+    format_choices,
+    read_choice,
+    score_choice,
+    seed_choice,
+)
 
 Category = Literal["math", "multiple-choice", "code", "logic", "judged", "agentic", "qa"]
 
@@ -121,8 +127,31 @@ def _records_from_json(value: Any, path: Path) -> list[dict[str, Any]]:
     return value
 
 
+def _jsonl_records(handle: Iterable[str], path: Path) -> list[dict[str, Any]]:
+    records: list[dict[str, Any]] = []
+    for lineno, line in enumerate(handle, start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise DatasetError(
+                f"{path}, line {lineno}: not valid JSON ({exc.msg}); each line must "
+                "be one JSON object"
+            ) from None
+        if not isinstance(record, dict):
+            raise DatasetError(
+                f"{path}, line {lineno}: expected a JSON object, got {type(record).__name__}"
+            )
+        records.append(record)
+    return records
+
+
 def read_records(path: str | Path) -> list[dict[str, Any]]:
     """The records of a local data file: JSONL, JSON, Parquet or CSV (``.gz`` for JSON/L).
+
+    A ``.json`` file holding one object per line (as LLMRouterBench publishes its subsets) is
+    read as JSONL.
 
     Errors name the file and line (or record) and never return partial data.
     """
@@ -134,33 +163,21 @@ def read_records(path: str | Path) -> list[dict[str, Any]]:
     name = path.name.lower()
     try:
         if name.endswith((".jsonl", ".jsonl.gz", ".ndjson")):
-            records: list[dict[str, Any]] = []
             with _open_text(path) as handle:
-                for lineno, line in enumerate(handle, start=1):
-                    if not line.strip():
-                        continue
-                    try:
-                        record = json.loads(line)
-                    except json.JSONDecodeError as exc:
-                        raise DatasetError(
-                            f"{path}, line {lineno}: not valid JSON ({exc.msg}); each line must "
-                            "be one JSON object"
-                        ) from None
-                    if not isinstance(record, dict):
-                        raise DatasetError(
-                            f"{path}, line {lineno}: expected a JSON object, got "
-                            f"{type(record).__name__}"
-                        )
-                    records.append(record)
-            return records
+                return _jsonl_records(handle, path)
         if name.endswith((".json", ".json.gz")):
             with _open_text(path) as handle:
-                try:
-                    value = json.load(handle)
-                except json.JSONDecodeError as exc:
-                    raise DatasetError(
-                        f"{path}: not valid JSON at line {exc.lineno}, column {exc.colno} ({exc.msg})"
-                    ) from None
+                text = handle.read()
+            try:
+                value = json.loads(text)
+            except json.JSONDecodeError as exc:
+                # LLMRouterBench publishes its subsets as one object per line in files named
+                # .json (MMLU-Pro test_3000.json, BBH test.json, ...): read those as JSONL
+                if exc.msg == "Extra data" and text.lstrip().startswith("{"):
+                    return _jsonl_records(io.StringIO(text), path)
+                raise DatasetError(
+                    f"{path}: not valid JSON at line {exc.lineno}, column {exc.colno} ({exc.msg})"
+                ) from None
             return _records_from_json(value, path)
         if name.endswith(".parquet"):
             try:
@@ -257,6 +274,15 @@ def ensure_gradable(response: Response) -> str:
 
 
 ScoreResult = float | None | tuple[float | None, dict[str, Any]]
+
+#: Finish reasons meaning "the output was cut off by the token limit" (OpenAI, vLLM, others).
+TOKEN_LIMIT_REASONS = frozenset({"length", "max_tokens", "max_output_tokens", "model_length"})
+
+
+def hit_token_limit(response: Response) -> bool:
+    """Whether the backend reported that ``response`` stopped at the token limit."""
+    reason = (response.metadata or {}).get("finish_reason")
+    return str(reason).lower() in TOKEN_LIMIT_REASONS if reason else False
 
 
 @dataclass(frozen=True)
@@ -388,11 +414,20 @@ class TemplateDataset(Dataset):
     def score(self, prediction: Any, query: Query) -> ScoreResult:
         """Score an extracted (non-None) prediction against ``query.ground_truth``."""
 
+    def extract_response(self, response: Response, query: Query) -> Any:
+        """The prediction in ``response`` (code datasets also read its finish reason)."""
+        return self.extract(ensure_gradable(response), query)
+
+    def no_answer_reason(self, output: str, query: Query) -> str:
+        """Why :meth:`extract` found nothing, recorded in the grade (e.g. an ambiguous choice)."""
+        return "no answer found"
+
     def grade(self, query: Query, response: Response, **context: Any) -> Grade:
         output = ensure_gradable(response)
-        prediction = self.extract(output, query)
+        prediction = self.extract_response(response, query)
         if prediction is None:
-            return self.make_grade(query, response, 0.0, None, reason="no answer found")
+            return self.make_grade(query, response, 0.0, None,
+                                   reason=self.no_answer_reason(output, query))
         result = self.score(prediction, query)
         details: dict[str, Any] = {}
         if isinstance(result, tuple):
@@ -425,14 +460,19 @@ class CodeExecDataset(TemplateDataset):
     def build_program(self, code: str, query: Query) -> Any:
         """A sandbox ``Program`` running ``code`` against the item's hidden tests."""
 
-    def extract(self, output: str, query: Query) -> Any:
+    def extract(self, output: str, query: Query, *, truncated: bool = False) -> Any:
+        """The answer's code; an unparsable tail is cut only when ``truncated`` (the answer
+        hit the token limit), otherwise the code is graded as written."""
         from routerbench_core.scoring.code import extract_code, sanitize_code
 
         entry = self.entry_point(query)
-        code = extract_code(output, entry_point=entry)
+        code = extract_code(output, entry_point=entry, truncated=truncated)
         if code is None or not code.strip():
             return None
-        return sanitize_code(code, entry_point=entry)
+        return sanitize_code(code, entry_point=entry, truncated=truncated)
+
+    def extract_response(self, response: Response, query: Query) -> Any:
+        return self.extract(ensure_gradable(response), query, truncated=hit_token_limit(response))
 
     def sandbox(self) -> Any:
         if self._sandbox is None:
@@ -455,8 +495,9 @@ class CodeExecDataset(TemplateDataset):
     def grade_many(
         self, items: Sequence[tuple[Query, Response]], *, workers: int = 1, **context: Any
     ) -> list[Grade]:
-        outputs = [ensure_gradable(response) for _, response in items]  # refuse failures first
-        predictions = [self.extract(out, query) for out, (query, _) in zip(outputs, items, strict=True)]
+        for _, response in items:  # refuse failures first
+            ensure_gradable(response)
+        predictions = [self.extract_response(response, query) for query, response in items]
         runnable = [i for i, p in enumerate(predictions) if p is not None]
         programs = [self.build_program(predictions[i], items[i][0]) for i in runnable]
         results = self.sandbox().run_many(programs, workers=max(1, workers))
@@ -469,6 +510,47 @@ class CodeExecDataset(TemplateDataset):
             score, details = self._verdict(by_index[i])
             grades.append(self.make_grade(query, response, score, predictions[i], **details))
         return grades
+
+
+class MultipleChoiceDataset(TemplateDataset):
+    """Lettered options in ``query.metadata["options"]``; the stated letter against the gold.
+
+    Reading follows :func:`routerbench_core.scoring.choice.read_choice` (no letter fished out of
+    prose; two different letters are ambiguous and recorded as such). The option
+    ``grader="seed"`` reads answers as LLMRouterBench's graders do instead
+    (:func:`~routerbench_core.scoring.choice.seed_choice`), to re-derive its published grades.
+    """
+
+    category: ClassVar[Category] = "multiple-choice"
+
+    def n_choices(self, query: Query) -> int:
+        return len(query.metadata["options"])
+
+    @property
+    def seed_grader(self) -> bool:
+        grader = self.options.get("grader", "rbench")
+        if grader not in ("rbench", "seed"):
+            raise DatasetError(f"{self.name}: unknown grader {grader!r}; use rbench or seed")
+        return grader == "seed"
+
+    @property
+    def grader_name(self) -> str:
+        return f"{self.name}:seed" if self.seed_grader else self.name
+
+    def extract(self, output: str, query: Query) -> str | None:
+        if self.seed_grader:
+            return seed_choice(output, LETTERS[: self.n_choices(query)]) or None
+        return read_choice(output, self.n_choices(query)).letter
+
+    def no_answer_reason(self, output: str, query: Query) -> str:
+        if self.seed_grader:
+            return "no answer found"
+        return read_choice(output, self.n_choices(query)).reason
+
+    def score(self, prediction: str, query: Query) -> float:
+        if self.seed_grader:
+            return 1.0 if prediction == str(query.ground_truth) else 0.0
+        return score_choice(prediction, query.ground_truth)
 
 
 #: The zero-shot math prompt (Qwen/DeepSeek style) the paper's math sets use.
@@ -528,7 +610,7 @@ def history_text(history: Sequence[str]) -> str:
     return "\n".join(f"- {h}" for h in history) if history else "(none: this is the first utterance)"
 
 
-class DialogueEmotionDataset(TemplateDataset):
+class DialogueEmotionDataset(MultipleChoiceDataset):
     """The emotion of an utterance given the dialogue so far, as a lettered multiple choice.
 
     Reads the multiple-choice records LLMRouterBench evaluates (``history``, ``utterance``,
@@ -536,7 +618,6 @@ class DialogueEmotionDataset(TemplateDataset):
     release format by overriding :meth:`load` and building items with :meth:`release_item`.
     """
 
-    category: ClassVar[Category] = "multiple-choice"
     prompt_template: ClassVar[str] = EMOTION_PROMPT
     required_fields: ClassVar[tuple[str, ...]] = ("utterance", "candidate", "answer")
     #: The label set, in the fixed option order used for release-format items.
@@ -574,8 +655,3 @@ class DialogueEmotionDataset(TemplateDataset):
         return {"question": query.text, "history": history_text(query.metadata["history"]),
                 "options": format_choices(options), "letters": LETTERS[: len(options)]}
 
-    def extract(self, output: str, query: Query) -> str | None:
-        return extract_choice(output, len(query.metadata["options"]))
-
-    def score(self, prediction: str, query: Query) -> float:
-        return score_choice(prediction, query.ground_truth)

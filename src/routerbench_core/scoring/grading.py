@@ -21,6 +21,8 @@ from routerbench_core.schema import Grade, Query, Response
 from routerbench_core.scoring.datasets import Dataset
 
 if TYPE_CHECKING:
+    from routerbench_core.collection.collector import CollectReport
+    from routerbench_core.collection.runconfig import RunConfig
     from routerbench_core.data.store import Store
     from routerbench_core.plugins.manager import PluginHost
 
@@ -158,3 +160,19 @@ def _grade_chunk(
         grade.model_copy(update={"query_key": response.query_key, "model": response.model})
         for (_, response), grade in pairs
     ]
+
+
+def collect_and_grade(config: RunConfig, host: PluginHost, store: Store,
+                      **options: Any) -> CollectReport:
+    """Collect a run config's answers, then grade them when the config asks (``run.grade``).
+
+    The two first pipeline stages in one call, kept here rather than in the collector so that
+    collection never depends on grading. ``options`` go to
+    :func:`routerbench_core.collection.collector.collect`.
+    """
+    from routerbench_core.collection.collector import collect
+
+    report = collect(config, host, store, **options)
+    if config.run.grade:
+        report.grading = grade_bench(store, report.bench, host)
+    return report

@@ -307,7 +307,7 @@ class LLMJudge:
         """The judge model's reply (from the cache when present). Never raises for API errors."""
         key = self.request_hash(messages)
         if self.store is not None:
-            hit = self.store.cache_get(key)
+            hit = self.store.cached_responses([key]).get(key)
             if hit is not None:
                 data = {**hit, "query_key": query_key, "model": self.model.name,
                         "request_hash": key}
@@ -327,14 +327,16 @@ class LLMJudge:
         response.request_hash = key
         if self.store is not None and response.ok and response.raw_output is not None:
             # stored in the collector's shape, so either can answer the other's request
-            self.store.cache_put(
+            from routerbench_core.data.store import CachedCall
+
+            self.store.put_cached([CachedCall(
                 key,
                 str(getattr(self.backend, "name", type(self.backend).__name__)),
                 self.model.name,
                 {"model": self.model.name, "messages": messages, "params": self.params,
                  "purpose": "judge"},
-                response.model_dump(mode="json", exclude={"query_key", "model", "request_hash"}),
-            )
+                response,
+            )])
         return response
 
     def describe(self) -> dict[str, Any]:

@@ -27,8 +27,9 @@ __all__ = [
 
 #: Inputs longer than this are not handed to the symbolic checkers (they can be very slow).
 MAX_SYMBOLIC_CHARS = 400
-DEFAULT_REL_TOL = 1e-4
-DEFAULT_ABS_TOL = 1e-8
+#: No tolerance unless a dataset defines one: 100000 and 100001 are different answers.
+DEFAULT_REL_TOL: float | None = None
+DEFAULT_ABS_TOL: float | None = None
 
 _TEXT_WRAPPERS = re.compile(r"\\(?:text|textbf|mathrm|mathbf|mbox)\s*\{([^{}]*)\}")
 _UNITS = re.compile(
@@ -70,49 +71,67 @@ _PLAIN = re.compile(r"^[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?$")
 _SCI_LATEX = re.compile(r"^(-?\d+(?:\.\d+)?)(?:\\times|\*|x)10\^\{?(-?\d+)\}?$")
 
 
-def parse_number(text: Any) -> float | None:
-    """The value of a numeric answer, or None if it is not a plain number.
+def parse_exact(text: Any) -> Fraction | None:
+    """The exact rational value of a numeric answer, or None if it is not a plain number.
 
     Accepts ``1,234.5``, ``-3``, ``.5``, ``2.5e3``, ``3/4``, ``\\frac{3}{4}``, ``\\frac34``,
     ``1.2\\times10^{3}``, ``$5``, ``50%`` (read as 50: whether a percent means a fraction is the
     caller's choice, see :func:`math_equal`). Thousands separators are accepted only in valid
-    groups of three, so ``1,2`` (a list) is not a number.
+    groups of three, so ``1,2`` (a list) is not a number. Exact, so ``12345678901234567891``
+    keeps its last digit (a float would not).
     """
-    if text is None:
+    if text is None or isinstance(text, bool):
         return None
-    if isinstance(text, bool):
-        return None
-    if isinstance(text, int | float):
-        return float(text) if math.isfinite(text) else None
+    if isinstance(text, int):
+        return Fraction(text)
+    if isinstance(text, float):
+        return Fraction(text) if math.isfinite(text) else None
     s = normalize_math_text(str(text))
     s = s.rstrip("%")
     if re.fullmatch(r"[-+]?\d{1,3}(?:,\d{3})+(?:\.\d+)?", s):
         s = s.replace(",", "")
-    if _PLAIN.match(s):
-        value = float(s)
-        return value if math.isfinite(value) else None
-    for pattern in (_FRAC, _FRAC_SHORT):
-        m = pattern.match(s)
+    try:
+        if _PLAIN.match(s):
+            return Fraction(s)
+        for pattern in (_FRAC, _FRAC_SHORT):
+            m = pattern.match(s)
+            if m:
+                sign, num, den = m.groups()
+                if Fraction(den) == 0:
+                    return None
+                value = Fraction(num) / Fraction(den)
+                return -value if sign else value
+        m = _SLASH.match(s)
+        if m and Fraction(m.group(2)) != 0:
+            return Fraction(m.group(1)) / Fraction(m.group(2))
+        m = _SCI_LATEX.match(s)
         if m:
-            sign, num, den = m.groups()
-            if float(den) == 0:
-                return None
-            value = float(num) / float(den)
-            return -value if sign else value
-    m = _SLASH.match(s)
-    if m and float(m.group(2)) != 0:
-        return float(m.group(1)) / float(m.group(2))
-    m = _SCI_LATEX.match(s)
-    if m:
-        return float(m.group(1)) * 10 ** int(m.group(2))
+            return Fraction(m.group(1)) * Fraction(10) ** int(m.group(2))
+    except (ValueError, ZeroDivisionError, OverflowError):
+        return None
     return None
 
 
+def parse_number(text: Any) -> float | None:
+    """The value of a numeric answer as a float (see :func:`parse_exact`), or None."""
+    value = parse_exact(text)
+    if value is None:
+        return None
+    try:
+        result = float(value)
+    except OverflowError:
+        return None
+    return result if math.isfinite(result) else None
+
+
 def numeric_equal(
-    a: float, b: float, *, rel_tol: float = DEFAULT_REL_TOL, abs_tol: float = DEFAULT_ABS_TOL
+    a: float | Fraction, b: float | Fraction, *, rel_tol: float | None = DEFAULT_REL_TOL,
+    abs_tol: float | None = DEFAULT_ABS_TOL,
 ) -> bool:
-    """``a`` and ``b`` agree within a relative or absolute tolerance."""
-    return math.isclose(a, b, rel_tol=rel_tol, abs_tol=abs_tol)
+    """``a == b`` exactly, or within ``rel_tol``/``abs_tol`` when the dataset defines one."""
+    if not rel_tol and not abs_tol:
+        return Fraction(a) == Fraction(b)
+    return math.isclose(float(a), float(b), rel_tol=rel_tol or 0.0, abs_tol=abs_tol or 0.0)
 
 
 def _has_percent(text: Any) -> bool:
@@ -256,21 +275,46 @@ def _split_top_level(s: str) -> list[str]:
     return [p for p in parts if p]
 
 
+def _closed_form_equals_decimal(closed: str, decimal: Fraction) -> bool | None:
+    """Whether a closed form (``2^{-1}``, ``\\sqrt{4}``) is *exactly* the plain number, or None
+    when it cannot be evaluated. A rounded decimal is never equal to an irrational value."""
+    try:
+        import sympy
+        from math_verify import parse
+    except ImportError:  # pragma: no cover - math-verify is a core dependency
+        return None
+    main = threading.current_thread() is threading.main_thread()
+    try:
+        parsed = parse(closed if "$" in closed else f"${closed}$",
+                       parsing_timeout=5 if main else None)
+        if not parsed or not isinstance(parsed[0], sympy.Expr):
+            return None
+        difference = sympy.simplify(parsed[0] - sympy.Rational(decimal.numerator,
+                                                                decimal.denominator))
+        return bool(difference == 0)
+    except Exception:
+        return None
+
+
 def math_equal(
     pred: Any,
     gold: Any,
     *,
-    rel_tol: float = DEFAULT_REL_TOL,
-    abs_tol: float = DEFAULT_ABS_TOL,
+    rel_tol: float | None = DEFAULT_REL_TOL,
+    abs_tol: float | None = DEFAULT_ABS_TOL,
     percent: bool = True,
     symbolic: bool = True,
+    decimal_for_closed_form: bool = False,
 ) -> bool:
     """Whether answer ``pred`` equals reference ``gold``.
 
-    :param rel_tol: relative tolerance for numeric answers.
-    :param abs_tol: absolute tolerance for numeric answers.
+    :param rel_tol: relative tolerance for numeric answers; None (the default) compares numbers
+        exactly, as rationals. Only a dataset that defines a tolerance passes one.
+    :param abs_tol: absolute tolerance for numeric answers, likewise.
     :param percent: when either side carries a percent sign, ``50%`` also equals ``0.5``.
     :param symbolic: try math-verify / sympy when the cheap checks cannot decide.
+    :param decimal_for_closed_form: accept a decimal for a closed form (``6.2832`` for
+        ``2\\pi``) when they agree within the tolerance; off unless the dataset says so.
     """
     if pred is None or gold is None:
         return False
@@ -280,38 +324,49 @@ def math_equal(
     p_norm, g_norm = normalize_math_text(p_text), normalize_math_text(g_text)
     if p_norm == g_norm:
         return True
-    p_num, g_num = parse_number(p_text), parse_number(g_text)
+    tol = {"rel_tol": rel_tol, "abs_tol": abs_tol}
+    p_num, g_num = parse_exact(p_text), parse_exact(g_text)
     if p_num is not None and g_num is not None:
-        if numeric_equal(p_num, g_num, rel_tol=rel_tol, abs_tol=abs_tol):
+        if numeric_equal(p_num, g_num, **tol):
             return True
         if percent and (_has_percent(p_text) or _has_percent(g_text)):
             for a, b in ((p_num / 100, g_num), (p_num, g_num / 100)):
-                if numeric_equal(a, b, rel_tol=rel_tol, abs_tol=abs_tol):
+                if numeric_equal(a, b, **tol):
                     return True
         return False  # two plain numbers that differ: no symbolic reading can rescue them
     # "enter all solutions, separated by commas": a bare list of numbers, in any order
     p_parts, g_parts = _split_top_level(p_norm), _split_top_level(g_norm)
     if len(g_parts) > 1 and len(p_parts) == len(g_parts):
-        p_values = [parse_number(x) for x in p_parts]
-        g_values = [parse_number(x) for x in g_parts]
+        p_values = [parse_exact(x) for x in p_parts]
+        g_values = [parse_exact(x) for x in g_parts]
         if all(v is not None for v in g_values):
             if any(v is None for v in p_values):
                 return False
             return all(
-                numeric_equal(a, b, rel_tol=rel_tol, abs_tol=abs_tol)
+                numeric_equal(a, b, **tol)
                 for a, b in zip(sorted(p_values), sorted(g_values), strict=True)  # type: ignore[type-var]
             )
     if not symbolic or len(p_text) > MAX_SYMBOLIC_CHARS or len(g_text) > MAX_SYMBOLIC_CHARS:
         return False
+    if (p_num is None) != (g_num is None):
+        # one side a plain number, the other a closed form (2\pi vs 6.2832, 2^{-1} vs 0.5):
+        # equal only when the closed form is exactly that number, unless the dataset accepts
+        # decimals within its tolerance. math-verify would round both to 6 places.
+        known = p_num if p_num is not None else g_num
+        closed = g_text if p_num is not None else p_text
+        assert known is not None
+        exact = _closed_form_equals_decimal(closed, known)
+        if exact:
+            return True
+        if decimal_for_closed_form and (rel_tol or abs_tol):
+            value = _numeric_value(closed)
+            if value is not None:
+                return numeric_equal(value, float(known), **tol)
+        if exact is False:
+            return False
     verdict = _symbolic_math_verify(p_text, g_text)
     if verdict:
         return True
-    # one side a plain number, the other a closed form (2\pi vs 6.2832): compare values
-    if (p_num is None) != (g_num is None):
-        known = p_num if p_num is not None else g_num
-        value = _numeric_value(g_text if p_num is not None else p_text)
-        if value is not None and known is not None:
-            return numeric_equal(value, known, rel_tol=rel_tol, abs_tol=abs_tol)
     sympy_verdict = _symbolic_sympy(p_norm, g_norm)
     if sympy_verdict is not None:
         return sympy_verdict

@@ -32,6 +32,7 @@ _PIPELINE: dict[str, str] = {
     "parse_run_config": "routerbench_core.collection.runconfig",
     "collect": "routerbench_core.collection.collector",
     "grade_bench": "routerbench_core.scoring.grading",
+    "collect_and_grade": "routerbench_core.scoring.grading",
     "HashingEmbedder": "routerbench_core.embedding.hashing",
     "load_embedder": "routerbench_core.embedding.base",
     "DEFAULT_EMBEDDER": "routerbench_core.embedding.base",

@@ -243,7 +243,7 @@ def test_collect_end_to_end_with_vllm_and_cache(fake_vllm, tmp_path: Path) -> No
     support = importlib.util.module_from_spec(spec)
     assert spec.loader
     spec.loader.exec_module(support)
-    from routerbench_core.testing import Store, collect, parse_run_config
+    from routerbench_core.testing import Store, collect, collect_and_grade, parse_run_config
 
     host = make_plugin_manager(load_entrypoints=False,
                                extra_plugins=[vllm_plugin, support.TOY_PLUGIN])
@@ -255,7 +255,7 @@ def test_collect_end_to_end_with_vllm_and_cache(fake_vllm, tmp_path: Path) -> No
         "run": {"bench": "v"},
     })
     with Store(tmp_path / "v.db") as store:
-        report = collect(cfg, host, store)
+        report = collect_and_grade(cfg, host, store)
         assert report.asked == 10 and report.failed == 0
         assert "GPU-hour" in report.models[0].cost_note
         assert [len(p) for p, _ in FAKE.instances[0].calls] == [4, 4, 2]

@@ -49,10 +49,11 @@ def test_private_tests_are_decoded_and_hidden() -> None:
     assert atcoder.metadata["mode"] == "stdin" and len(atcoder.ground_truth["tests"]) == 2
     assert leetcode.metadata["mode"] == "functional"
     assert leetcode.metadata["fn_name"] == "countEvenDigits"
-    system, user = ds.build_messages(leetcode)
-    assert system["role"] == "system" and "class Solution" in user["content"]
+    (user,) = ds.build_messages(leetcode)  # one user message, as the official runner sends
+    assert user["role"] == "user" and "class Solution" in user["content"]
+    assert user["content"].startswith("You are an expert Python programmer.")
     assert "13579" not in user["content"]  # a private input
-    assert "stdin" in ds.build_messages(atcoder)[1]["content"]
+    assert "stdin" in ds.build_messages(atcoder)[0]["content"]
 
 
 def test_stdin_variants_pass() -> None:
@@ -91,3 +92,49 @@ def test_decode_tests_refuses_objects() -> None:
         decode_tests(blob)
     assert decode_tests('[{"input": "1", "output": "2"}]') == [{"input": "1", "output": "2"}]
     assert decode_tests(None) == []
+
+
+def _modular_problem(tmp_path: Path) -> Path:
+    import json
+
+    cases = [{"input": "1\n", "output": "998244353\n", "testtype": "stdin"},
+             {"input": "2\n", "output": "0.5 1\n", "testtype": "stdin"}]
+    record = {
+        "question_title": "Mod", "question_content": "Print the answer.", "platform": "atcoder",
+        "question_id": "rbench_mod", "starter_code": "", "metadata": "{}",
+        "public_test_cases": json.dumps(cases[:1]), "private_test_cases": json.dumps(cases[1:]),
+    }
+    path = tmp_path / "mod.jsonl"
+    path.write_text(json.dumps(record) + "\n", encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize(
+    ("program", "passes"),
+    [
+        ("print(998244353 if input() == '1' else '0.5 1')", True),
+        # exact decimals, as the official runner: 1.0 is 1, 0.50 is 0.5
+        ("print('998244353.0' if input() == '1' else '0.50 1.0')", True),
+        # an off-by-one large integer is wrong (a float tolerance used to accept it)
+        ("print(998244352 if input() == '1' else '0.5 1')", False),
+        ("print(998244353 if input() == '1' else '0.5000001 1')", False),
+        ("print(998244353 if input() == '1' else '0.5\\n1')", False),  # line count differs
+    ],
+)
+def test_outputs_compare_exactly_as_the_official_runner(
+    tmp_path: Path, program: str, passes: bool
+) -> None:
+    ds = LiveCodeBench()
+    (query,) = ds.load(_modular_problem(tmp_path))
+    grade = ds.grade(query, Response(query_key=query.key, model="m",
+                                     raw_output=f"```python\n{program}\n```"))
+    assert grade.score == (1.0 if passes else 0.0), grade.details
+
+
+def test_functional_return_values_compare_exactly() -> None:
+    ds = LiveCodeBench()
+    tuple_answer = (
+        "```python\nclass Solution:\n    def countEvenDigits(self, num: int) -> int:\n"
+        "        return sum(int(d) % 2 == 0 for d in str(num)) + 1e-9\n```"
+    )
+    assert _grade(ds, "9901", tuple_answer)["score"] == 0.0  # 4.000000001 is not 4

@@ -260,38 +260,28 @@ def export(store: Any, bench: str, out: Path) -> list[Path]:
     Names that are not safe as folder names are sanitised in the path; the exact names travel
     in the top-level ``dataset_name``/``split``/``model_name`` fields, which the importer reads.
     """
-    bench_id = store.bench_id(bench)
-    models = [r[0] for r in store.execute(
-        "SELECT name FROM models WHERE bench_id=? ORDER BY idx", (bench_id,))]
-    qrows = store.execute(
-        "SELECT idx, dataset, qid, text, messages, ground_truth, source_split, metadata "
-        "FROM queries "
-        "WHERE bench_id=? ORDER BY idx", (bench_id,)).fetchall()
-    grades = {
-        (q, m): (s, p)
-        for q, m, s, p in store.execute(
-            "SELECT q, m, score, prediction FROM grades WHERE bench_id=?", (bench_id,))
-    }
+    models = [spec.name for spec in store.models(bench)]
+    grades = {(g.q, g.m): (g.score, g.prediction) for g in store.grade_rows(bench)}
     runs: dict[tuple[str, str, int], list[dict[str, Any]]] = defaultdict(list)
     qinfo = {}
-    for idx, dataset, qid, text, messages, gt, split, meta in qrows:
-        meta = json.loads(meta)
-        index = meta.get("index", qid)
-        prompt = text if messages is None else json.loads(messages)
-        qinfo[idx] = (dataset, split or DEFAULT_SPLIT, index, prompt,
-                      meta.get("origin_query", text), None if gt is None else json.loads(gt))
-    for q, m, raw, pt, ct, cost, error in store.execute(
-        "SELECT q, m, raw_output, prompt_tokens, completion_tokens, cost, error FROM responses "
-        "WHERE bench_id=? ORDER BY m, q", (bench_id,)):
+    for qr in store.query_rows(bench):
+        meta = json.loads(qr.metadata)
+        index = meta.get("index", qr.qid)
+        prompt = qr.text if qr.messages is None else json.loads(qr.messages)
+        qinfo[qr.idx] = (qr.dataset, qr.source_split or DEFAULT_SPLIT, index, prompt,
+                         meta.get("origin_query", qr.text),
+                         None if qr.ground_truth is None else json.loads(qr.ground_truth))
+    for r in store.response_rows(bench, by_model=True):
+        q, m = r.q, r.m
         dataset, split, index, text, origin, gt = qinfo[q]
         score, pred = grades.get((q, m), (None, None))
         rec = {
             "index": index, "origin_query": origin, "prompt": text, "prediction": pred,
-            "ground_truth": gt, "score": score, "prompt_tokens": pt, "completion_tokens": ct,
-            "cost": cost, "raw_output": raw,
+            "ground_truth": gt, "score": score, "prompt_tokens": r.prompt_tokens,
+            "completion_tokens": r.completion_tokens, "cost": r.cost, "raw_output": r.raw_output,
         }
-        if error is not None:
-            rec["error"] = error
+        if r.error is not None:
+            rec["error"] = r.error
         runs[(dataset, split, m)].append(rec)
     stamp = time.strftime("%Y%m%d_%H%M%S", time.gmtime())
     written = []

@@ -175,18 +175,15 @@ def export(store: Any, bench: str, out: Path) -> list[Path]:
     pa, pq = _pyarrow()
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    bench_id = store.bench_id(bench)
-    source, meta = store.execute(
-        "SELECT source, metadata FROM benches WHERE id=?", (bench_id,)).fetchone()
-    models = [json.loads(s) for (s,) in store.execute(
-        "SELECT spec FROM models WHERE bench_id=? ORDER BY idx", (bench_id,))]
+    source, meta = store.bench_source(bench), store.bench_metadata(bench)
+    models = [json.loads(spec.model_dump_json()) for spec in store.models(bench)]
     head = {"format": "rbench-parquet", "version": FORMAT_VERSION, "bench": bench,
-            "source": source, "metadata": json.loads(meta), "models": models}
+            "source": source, "metadata": meta, "models": models}
     with open(out / "bench.json", "w", encoding="utf-8") as fh:
         json.dump(head, fh, ensure_ascii=False, indent=1)
 
-    def write(name: str, columns: tuple[str, ...], sql: str, types: dict[str, Any]) -> Path:
-        rows = store.execute(sql, (bench_id,)).fetchall()
+    def write(name: str, columns: tuple[str, ...], rows: list[tuple[Any, ...]],
+              types: dict[str, Any]) -> Path:
         cols = list(zip(*rows, strict=True)) if rows else [[] for _ in columns]
         table = pa.table({c: pa.array(list(v), type=types.get(c, pa.string()))
                           for c, v in zip(columns, cols, strict=True)})
@@ -196,25 +193,13 @@ def export(store: Any, bench: str, out: Path) -> list[Path]:
 
     i64, f64 = pa.int64(), pa.float64()
     written = [out / "bench.json"]
+    # the store's export rows lead with (query index[, model index]), which the files omit
+    written.append(write("queries", QUERY_COLUMNS,
+                         [r[1:] for r in store.query_rows(bench)], {}))
     written.append(write(
-        "queries", QUERY_COLUMNS,
-        "SELECT key, dataset, qid, text, messages, ground_truth, source_split, metadata "
-        "FROM queries WHERE bench_id=? ORDER BY idx", {}))
-    written.append(write(
-        "responses", RESPONSE_COLUMNS,
-        "SELECT qu.key, mo.name, r.raw_output, r.prompt_tokens, r.completion_tokens, "
-        "r.reasoning_tokens, r.cached_tokens, r.cost, r.cost_source, r.latency, r.error, "
-        "r.request_hash, r.created_at, r.metadata FROM responses r "
-        "JOIN queries qu ON qu.bench_id=r.bench_id AND qu.idx=r.q "
-        "JOIN models mo ON mo.bench_id=r.bench_id AND mo.idx=r.m WHERE r.bench_id=? "
-        "ORDER BY r.q, r.m",
+        "responses", RESPONSE_COLUMNS, [r[2:] for r in store.response_rows(bench)],
         {"prompt_tokens": i64, "completion_tokens": i64, "reasoning_tokens": i64,
          "cached_tokens": i64, "cost": f64, "latency": f64, "created_at": f64}))
-    written.append(write(
-        "grades", GRADE_COLUMNS,
-        "SELECT qu.key, mo.name, g.score, g.prediction, g.grader, g.grader_version, g.details, "
-        "g.created_at FROM grades g JOIN queries qu ON qu.bench_id=g.bench_id AND qu.idx=g.q "
-        "JOIN models mo ON mo.bench_id=g.bench_id AND mo.idx=g.m WHERE g.bench_id=? "
-        "ORDER BY g.q, g.m",
-        {"score": f64, "created_at": f64}))
+    written.append(write("grades", GRADE_COLUMNS, [r[2:] for r in store.grade_rows(bench)],
+                         {"score": f64, "created_at": f64}))
     return written

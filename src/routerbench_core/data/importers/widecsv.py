@@ -27,21 +27,15 @@ def export(store: Any, bench: str, out: Path) -> list[Path]:
         out = out / f"{bench}.csv"
     else:
         out.parent.mkdir(parents=True, exist_ok=True)
-    bench_id = store.bench_id(bench)
-    models = [r[0] for r in store.execute(
-        "SELECT name FROM models WHERE bench_id=? ORDER BY idx", (bench_id,))]
-    queries = store.execute(
-        "SELECT idx, key, text, dataset, source_split FROM queries WHERE bench_id=? ORDER BY idx",
-        (bench_id,)).fetchall()
+    models = [spec.name for spec in store.models(bench)]
+    queries = store.query_rows(bench)
     cells: dict[tuple[int, int], list[Any]] = {}
-    for q, m, raw, cost, error in store.execute(
-            "SELECT q, m, raw_output, cost, error FROM responses WHERE bench_id=?", (bench_id,)):
-        if error is None:
-            cells[(q, m)] = [None, raw, cost]
-    for q, m, score in store.execute(
-            "SELECT q, m, score FROM grades WHERE bench_id=?", (bench_id,)):
-        if (q, m) in cells:
-            cells[(q, m)][0] = score
+    for r in store.response_rows(bench):
+        if r.error is None:
+            cells[(r.q, r.m)] = [None, r.raw_output, r.cost]
+    for g in store.grade_rows(bench):
+        if (g.q, g.m) in cells:
+            cells[(g.q, g.m)][0] = g.score
     header = ["", "sample_id", "prompt", "eval_name", "source_split"]
     header += models
     header += [f"{m}|model_response" for m in models]
@@ -49,8 +43,9 @@ def export(store: Any, bench: str, out: Path) -> list[Path]:
     with open(out, "w", newline="", encoding="utf-8") as fh:
         writer = csv.writer(fh)
         writer.writerow(header)
-        for idx, key, text, dataset, split in queries:
-            row = [str(idx), key, repr([text]), dataset, split or ""]
+        for qr in queries:
+            idx = qr.idx
+            row = [str(idx), qr.key, repr([qr.text]), qr.dataset, qr.source_split or ""]
             got = [cells.get((idx, m), [None, None, None]) for m in range(len(models))]
             row += [_cell(g[0]) for g in got]
             row += ["" if g[1] is None else repr([g[1]]) for g in got]

@@ -29,21 +29,26 @@ from routerbench_core import (
     sanitize_code,
 )
 
-SYSTEM = (
+#: The prompt of LiveCodeBench's official runner, as the seed sends it: one user message.
+INSTRUCTION = (
     "You are an expert Python programmer. You will be given a question (problem "
     "specification) and will generate a correct Python program that matches the specification "
     "and passes all tests."
 )
 STDIN_FORMAT = (
-    "Read the inputs from stdin, solve the problem and write the answer to stdout (do not test "
-    "on the sample inputs directly). Enclose your code within delimiters as follows.\n"
-    "```python\n# YOUR CODE HERE\n```"
+    "Read the inputs from stdin solve the problem and write the answer to stdout (do not "
+    "directly test on the sample inputs). Enclose your code within delimiters as follows. "
+    "Ensure that when the python program runs, it reads the inputs, runs the algorithm and "
+    "writes output to STDOUT.\n```python\n# YOUR CODE HERE\n```"
 )
 STARTER_FORMAT = (
     "You will use the following starter code to write the solution to the problem and enclose "
     "your code within delimiters.\n```python\n{starter_code}\n```"
 )
-PROMPT = "### Question:\n{question}\n\n### Format: {format}\n\n### Answer: (use the provided format with backticks)\n"
+PROMPT = (
+    INSTRUCTION + "\n### Question:\n{question}\n\n### Format: {format}\n\n"
+    "### Answer: (use the provided format with backticks)\n\n"
+)
 
 #: Files of each release (the repository adds one file per release).
 RELEASE_FILES = {
@@ -92,10 +97,11 @@ class LiveCodeBench(CodeExecDataset):
     size = 1055
     settings = ("perf", "perf-cost")
     shots = 0
-    grader_version = "1"
+    #: 2: outputs compared exactly as the official runner (was: float tolerance); unfinished
+    #: code is cut only when the answer hit the token limit; the official one-message prompt.
+    grader_version = "2"
     hub_id = "livecodebench/code_generation_lite"
     hub_revision = None  # release files are append-only; no verified commit offline (README)
-    system_prompt = SYSTEM
     prompt_template = PROMPT
     required_fields = ("question_id", "question_content", "public_test_cases")
 
@@ -153,12 +159,12 @@ class LiveCodeBench(CodeExecDataset):
         fmt = STARTER_FORMAT.format(starter_code=starter.rstrip()) if starter else STDIN_FORMAT
         return {"question": query.text, "format": fmt}
 
-    def extract(self, output: str, query: Query) -> Any:
-        code = extract_code(output)
+    def extract(self, output: str, query: Query, *, truncated: bool = False) -> Any:
+        code = extract_code(output, truncated=truncated)
         if code is None or not code.strip():
             return None
         if query.metadata["mode"] == "functional":
-            return sanitize_code(code)  # keep the class; drop demo calls
+            return sanitize_code(code, truncated=truncated)  # keep the class; drop demo calls
         return code  # a stdin program's top-level code *is* the solution
 
     def build_program(self, code: str, query: Query) -> Program:

@@ -8,9 +8,9 @@ case. Two modes, as in LiveCodeBench: ``stdin`` (a whole program reading standar
 """
 
 import builtins
+import decimal
 import io
 import json
-import math
 import signal
 import sys
 import threading
@@ -31,45 +31,34 @@ def _alarm(signum, frame):
     raise CaseTimeout()
 
 
-def _tokens_equal(got, expected):
-    if got == expected:
-        return True
+def _decimals(line):
     try:
-        a, b = float(got), float(expected)
-    except ValueError:
-        return False
-    return math.isclose(a, b, rel_tol=1e-6, abs_tol=1e-6)
+        return [decimal.Decimal(token) for token in line.split()]
+    except decimal.InvalidOperation:
+        return None
 
 
 def stdout_matches(got, expected):
-    got_lines = [line.strip() for line in got.strip().splitlines()]
-    want_lines = [line.strip() for line in expected.strip().splitlines()]
-    if got_lines == want_lines:
-        return True
+    """LiveCodeBench's official rule: the same number of (stripped) lines, each equal as text
+    or, token by token, as exact decimals (``1.0`` equals ``1``; ``998244352`` is not
+    ``998244353``, and no float tolerance applies)."""
+    got_lines = [line.strip() for line in got.strip().split("\n")]
+    want_lines = [line.strip() for line in expected.strip().split("\n")]
     if len(got_lines) != len(want_lines):
         return False
     for g, w in zip(got_lines, want_lines, strict=True):
-        gt, wt = g.split(), w.split()
-        if len(gt) != len(wt) or not all(_tokens_equal(x, y) for x, y in zip(gt, wt, strict=True)):
+        if g == w:
+            continue
+        gd, wd = _decimals(g), _decimals(w)
+        if gd is None or wd is None or gd != wd:
             return False
     return True
 
 
-def _plain(value):
-    if isinstance(value, tuple | list):
-        return [_plain(v) for v in value]
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    return value
-
-
 def values_match(got, expected):
-    got, expected = _plain(got), _plain(expected)
-    if isinstance(got, float) or isinstance(expected, float):
-        try:
-            return math.isclose(float(got), float(expected), rel_tol=1e-6, abs_tol=1e-6)
-        except (TypeError, ValueError):
-            return False
+    """As the official runner: a returned tuple counts as a list, then plain equality."""
+    if isinstance(got, tuple):
+        got = list(got)
     return got == expected
 
 

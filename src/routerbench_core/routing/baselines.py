@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Mapping
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
@@ -30,6 +30,9 @@ from routerbench_core.routing.router import (
     Routing,
     Setting,
 )
+
+if TYPE_CHECKING:
+    from routerbench_core.routing.artefact import RouterState
 
 
 def model_avg_acc(labeled: LabeledSet) -> np.ndarray:
@@ -69,6 +72,19 @@ class _Fixed(Router):
     def describe(self) -> dict[str, Any]:
         return {"model": None if self.model is None else self.ctx.models[self.model]}
 
+    def save_state(self) -> RouterState:
+        from routerbench_core.routing.artefact import RouterState
+
+        if self.model is None:
+            raise RouterError(f"{type(self).__name__}: call fit() before save_state()")
+        return RouterState(config={"model": self.ctx.models[self.model]})
+
+    def load_state(self, state: RouterState) -> None:
+        name = state.value("model")
+        if name not in self.ctx.models:
+            raise RouterError(f"{type(self).__name__}: saved model {name!r} is not in the pool")
+        self.model = self.ctx.models.index(name)
+
 
 class BestSingle(_Fixed):
     """The model with the best AvgAcc on train + valid (ties: the earlier model)."""
@@ -102,6 +118,15 @@ class RandomPick(Router):
     def route(self, queries: QuerySet, config: Mapping[str, Any] | None = None) -> Routing:
         rng = self.ctx.rng("random-pick")
         return Routing(choice=rng.integers(0, len(queries.models), size=len(queries)))
+
+    def save_state(self) -> RouterState:
+        from routerbench_core.routing.artefact import RouterState
+
+        return RouterState(config={"seed": self.ctx.seed})  # the draws come from the seed
+
+    def load_state(self, state: RouterState) -> None:
+        if int(state.value("seed")) != self.ctx.seed:
+            raise RouterError("random-pick: the saved seed differs from the context's")
 
 
 class Reference(Router):

@@ -182,7 +182,12 @@ def register_commands(app: typer.Typer) -> None:
                 await server.stop()
 
         try:
-            asyncio.run(run())
+            try:  # uvloop's event loop (the `serve` extra) cuts the server's CPU per request
+                import uvloop
+
+                uvloop.run(run())
+            except ImportError:
+                asyncio.run(run())
         except KeyboardInterrupt:
             pass
         finally:

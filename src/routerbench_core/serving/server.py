@@ -147,17 +147,22 @@ class RoutingService:
 
     def route(self, text: str, vec: np.ndarray | None, config: dict[str, Any] | None) -> str:
         """The model the router picks for one query at ``config``."""
+        return self.route_many([text], None if vec is None else vec[None, :], config)[0]
+
+    def route_many(self, texts: list[str], vecs: np.ndarray | None,
+                   config: dict[str, Any] | None) -> list[str]:
+        """The models the router picks for several queries at one ``config`` (one call)."""
         models = self.artefact.models
-        emb = None if vec is None else vec[None, :]
+        n = len(texts)
         queries = QuerySet(
-            keys=np.array(["served"]), datasets=np.array(["served"]), texts=[text],
-            models=models, _embed=None if emb is None else (lambda _texts: emb),
+            keys=np.array(["served"] * n), datasets=np.array(["served"] * n), texts=texts,
+            models=models, _embed=None if vecs is None else (lambda _texts: vecs),
         )
         routing = self.router.route(queries, config)
         if routing.external_model is not None or routing.score is not None:
             raise RouterError(f"router {self.meta.router!r} answers from outside the pool and "
                               "cannot be served")
-        return models[int(np.asarray(routing.choice)[0])]
+        return [models[int(j)] for j in np.asarray(routing.choice)]
 
     async def decide(self, text: str, config: dict[str, Any] | None) -> str:
         vec = await self.embed(text) if self.router.needs_embeddings else None
@@ -240,6 +245,7 @@ class RouterServer:
                  port: int = 8000, api_key: str | None = None) -> None:
         self.artefact = artefact
         self.meta = artefact.meta
+        self.artefact_id = artefact.meta.artefact_id
         self.config = config
         self.store = store
         self.bind = bind
@@ -413,7 +419,7 @@ class RouterServer:
             return denied
         key_name = who[0] if who else None
         record: dict[str, Any] = {"request_id": rid, "created_at": time.time(), "api_key": key_name,
-                                  "router": self.meta.router, "artefact": self.meta.artefact_id,
+                                  "router": self.meta.router, "artefact": self.artefact_id,
                                   "fallbacks": [], "stream": 0}
         try:
             body = await request.json()
@@ -561,6 +567,8 @@ class RouterServer:
         record.update(status=status, error=error,
                       latency=latency if latency is not None else time.perf_counter() - t0)
         self.recorder.add(record)
+        if not LOG.isEnabledFor(logging.INFO if status < 400 else logging.WARNING):
+            return
         _log("request", logging.INFO if status < 400 else logging.WARNING,
              request=record["request_id"], key=record.get("api_key"), status=status,
              router=record["router"], point=(record.get("operating_point") or {}).get("label"),

@@ -1,9 +1,12 @@
 """Importers and exporters between rbench's store and the formats routing data is published in.
 
 One module per format; each has ``parse(path) -> ImportedBench`` and, where the format can be
-written, ``export(store, bench, out)``. :func:`import_bench` parses and validates everything
-first and only then writes, in one transaction: a failed import stores nothing and leaves an
-existing bench untouched. See ``docs/data-formats.md`` for the formats and their mappings.
+written, ``export(store, bench, out)``. Import formats are registered through the
+``register_importers`` hook (the built-ins in ``plugins/builtin_importers.py``, dataset plugins
+add theirs), so :func:`parse` looks a format up in the plugin host. :func:`import_bench` parses
+and validates everything first and only then writes, in one transaction: a failed import stores
+nothing and leaves an existing bench untouched. See ``docs/data-formats.md`` for the formats and
+their mappings.
 """
 
 from __future__ import annotations
@@ -15,24 +18,22 @@ from importlib import import_module
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from routerbench_core.data.importers.base import DataFormatError, ImportedBench
+from routerbench_core.data.importers.base import (
+    DataFormatError,
+    ImportedBench,
+    MissingDependencyError,
+)
+from routerbench_core.data.importers.records import ImportedRecords
 
 if TYPE_CHECKING:
     from routerbench_core.data.store import Store
+    from routerbench_core.plugins.manager import PluginHost
 
 __all__ = [
-    "DataFormatError", "ImportedBench", "ImportResult", "IMPORT_FORMATS", "EXPORT_FORMATS",
+    "DataFormatError", "ImportedBench", "ImportedRecords", "ImportResult", "EXPORT_FORMATS",
     "parse", "import_bench", "export_bench",
 ]
 
-#: format name -> module (imported only when used).
-IMPORT_FORMATS: dict[str, str] = {
-    "llmrouterbench": "routerbench_core.data.importers.llmrouterbench",
-    "llmrouter": "routerbench_core.data.importers.llmrouter",
-    "routerdc": "routerbench_core.data.importers.routerdc",
-    "routerbench": "routerbench_core.data.importers.routerbench",
-    "parquet": "routerbench_core.data.importers.parquet",
-}
 EXPORT_FORMATS: dict[str, str] = {
     "llmrouterbench": "routerbench_core.data.importers.llmrouterbench",
     "parquet": "routerbench_core.data.importers.parquet",
@@ -68,28 +69,88 @@ def _module(fmt: str, table: dict[str, str], what: str) -> Any:
         ) from None
 
 
-def parse(fmt: str, path: str | Path) -> ImportedBench:
-    """Parse and validate ``path`` as ``fmt`` without touching any store."""
+def parse_records(
+    fmt: str, path: str | Path, *, options: dict[str, str] | None = None,
+    host: PluginHost | None = None,
+) -> ImportedBench | ImportedRecords:
+    """Parse and validate ``path`` with the importer registered as ``fmt``, without touching
+    any store. ``options`` go to the importer as keyword arguments; an option the format does
+    not declare (capability ``options``) is an error naming the ones it has."""
+    from routerbench_core.plugins.manager import make_plugin_manager
+    from routerbench_core.plugins.spec import PluginLoadError
+
     path = Path(path)
     if not path.exists():
         raise DataFormatError(f"no such file or folder: {path}")
-    return _module(fmt, IMPORT_FORMATS, "import").parse(path)
+    host = host or make_plugin_manager()
+    formats = host.names("importer")
+    if fmt not in formats:
+        why = host.unavailable("importer", fmt)
+        if why:
+            raise DataFormatError(f"import format {fmt!r} is unavailable: {why}")
+        close = difflib.get_close_matches(fmt, formats, n=1)
+        hint = f" Did you mean {close[0]}?" if close else ""
+        raise DataFormatError(
+            f"unknown import format {fmt!r}.{hint} Formats: {', '.join(formats)}"
+        )
+    spec = host.get("importer", fmt)
+    options = dict(options or {})
+    declared = dict(spec.capabilities.get("options") or {})
+    unknown = sorted(set(options) - set(declared))
+    if unknown:
+        have = ", ".join(declared) or "none"
+        raise DataFormatError(
+            f"import format {fmt!r} has no option {', '.join(map(repr, unknown))}; its options: "
+            f"{have}")
+    try:
+        importer = spec.load()
+    except PluginLoadError as exc:
+        raise MissingDependencyError(str(exc)) from None
+    return importer(path, **options)
+
+
+def parse(
+    fmt: str, path: str | Path, *, options: dict[str, str] | None = None,
+    host: PluginHost | None = None,
+) -> ImportedBench:
+    """Parse and validate ``path`` as ``fmt`` into store rows, without touching any store."""
+    data = parse_records(fmt, path, options=options, host=host)
+    return data.to_bench() if isinstance(data, ImportedRecords) else data
 
 
 def import_bench(
-    store: Store, fmt: str, path: str | Path, name: str, *, replace: bool = False
+    store: Store, fmt: str, path: str | Path, name: str, *, replace: bool = False,
+    add: bool = False, options: dict[str, str] | None = None, host: PluginHost | None = None,
 ) -> ImportResult:
-    """Import ``path`` as bench ``name``: all-or-nothing."""
+    """Import ``path`` as bench ``name``: all-or-nothing. With ``add``, the records join bench
+    ``name`` (created if absent) instead; only formats that return
+    :class:`ImportedRecords` can do that."""
     from routerbench_core.data.store import StoreError, validate_bench_name
 
     validate_bench_name(name)  # fail before a long parse, not after
-    if store.has_bench(name) and not replace:
+    if add and replace:
+        raise StoreError("--add and --replace exclude each other: add to a bench or replace it")
+    if store.has_bench(name) and not (replace or add):
         raise StoreError(
             f"bench {name!r} already exists in {store.path}; choose another --name, pass "
             f"--replace, or delete it first with `rbench data delete {name}`"
         )
     t0 = time.perf_counter()
-    data = parse(fmt, path)
+    records = parse_records(fmt, path, options=options, host=host)
+    if add:
+        if not isinstance(records, ImportedRecords):
+            raise StoreError(
+                f"import format {fmt!r} cannot add to an existing bench; import it as a new "
+                "bench (without --add)")
+        t1 = time.perf_counter()
+        records.add_to(store, name)
+        t2 = time.perf_counter()
+        return ImportResult(
+            bench=name, format=fmt, n_queries=len(records.queries),
+            n_models=len(records.model_specs()), n_records=records.n_records,
+            parse_s=t1 - t0, write_s=t2 - t1,
+        )
+    data = records.to_bench() if isinstance(records, ImportedRecords) else records
     t1 = time.perf_counter()
     store.write_bench(
         name, models=data.models, query_rows=data.queries, response_rows=data.responses,

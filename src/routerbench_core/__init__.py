@@ -100,6 +100,8 @@ _API: dict[str, str] = {
     "load_module_arrays": "routerbench_core.routing.artefact",
     "profile_arrays": "routerbench_core.routing.artefact",
     "profile_from_state": "routerbench_core.routing.artefact",
+    "logistic_arrays": "routerbench_core.routing.artefact",
+    "logistic_from_state": "routerbench_core.routing.artefact",
     # helpers shared by several plugins
     "RetryPolicy": "routerbench_core.collection.backends",
     "has_price": "routerbench_core.collection.backends",

@@ -168,3 +168,29 @@ def profile_from_state(state: RouterState, prefix: str = "profile.") -> Any:
                          f"{centroids.shape[0]} centroids")
     return ClusterProfile(centroids=centroids, acc=acc, cost=state.optional(prefix + "cost"),
                           sizes=state.array(prefix + "sizes", ndim=1))
+
+
+def logistic_arrays(model: Any, prefix: str = "clf.") -> dict[str, np.ndarray]:
+    """A :class:`~routerbench_core.routing.ml.SoftLogistic` as arrays (weights, or its constant)."""
+    if model.model is None:
+        return {prefix + "constant": np.array([model.constant], dtype=np.float64)}
+    return {prefix + "coef": model.model.coef_, prefix + "intercept": model.model.intercept_,
+            prefix + "classes": model.model.classes_}
+
+
+def logistic_from_state(state: RouterState, prefix: str = "clf.") -> Any:
+    """The SoftLogistic saved by :func:`logistic_arrays`, predicting exactly as before (a
+    scikit-learn LogisticRegression given back its fitted coefficients)."""
+    from routerbench_core.routing.ml import SoftLogistic
+
+    constant = state.optional(prefix + "constant")
+    if constant is not None:
+        return SoftLogistic(None, float(constant[0]))
+    from sklearn.linear_model import LogisticRegression
+
+    model = LogisticRegression()
+    model.coef_ = np.array(state.array(prefix + "coef", ndim=2))
+    model.intercept_ = np.array(state.array(prefix + "intercept", ndim=1))
+    model.classes_ = np.array(state.array(prefix + "classes", ndim=1))
+    model.n_features_in_ = model.coef_.shape[1]
+    return SoftLogistic(model, None)

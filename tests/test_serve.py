@@ -435,3 +435,13 @@ def test_cli_train_then_serve_in_a_subprocess(nim9: dict[str, Any], upstream: Op
     logs = [json.loads(line) for line in err.splitlines() if line.startswith("{")]
     request = [entry for entry in logs if entry["event"] == "request"]
     assert request and request[0]["model"] == resp.model and request[0]["status"] == 200
+
+
+def test_a_router_that_cannot_be_saved_says_why() -> None:
+    from routerbench_core.routing.router import RouterContext, RouterError
+
+    host = make_plugin_manager()
+    ctx = RouterContext(models=["a", "b"], model_specs={})
+    router = host.load("router", "openrouter")(ctx)
+    with pytest.raises(RouterError, match="decisions are made online by OpenRouter"):
+        router.save_state()

@@ -296,7 +296,12 @@ class RouterServer:
         vec = None
         if self.artefact.router.needs_embeddings:
             vec = self.service._embed_now("rbench serve start-up probe")
-        self.service.route("rbench serve start-up probe", vec, None)
+        try:
+            self.service.route("rbench serve start-up probe", vec, None)
+        except RouterError as exc:
+            raise ServeError(f"router {self.meta.router!r} cannot route live queries: {exc} "
+                             "(a cascade that reads its models' answers cannot be served yet)"
+                             ) from None
 
     # -- app -------------------------------------------------------------------------------
 

@@ -398,6 +398,14 @@ def test_served_traffic_becomes_a_bench(nim9: dict[str, Any], upstream: OpenAISe
         i = matrix.texts.index(p)
         j = matrix.models.index(a.model)
         assert matrix.cost[i, j] == pytest.approx(a.usage.cost)
+    out = subprocess.run(
+        [sys.executable, "-m", "routerbench_core.commands.app", "data", "from-served", "--name",
+         "traffic-cli", "--router", "avengers", "--since", repr(t0)],
+        env={**os.environ, "RBENCH_STORE": str(store.path)}, capture_output=True, text=True,
+        timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert "2 served queries" in out.stdout
+    assert sorted(store.load_matrix("traffic-cli").texts) == sorted(prompts)
 
 
 # -- the CLI -------------------------------------------------------------------------------------

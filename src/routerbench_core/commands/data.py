@@ -251,6 +251,23 @@ def register_commands(app: typer.Typer) -> None:
             raise fail(str(exc)) from None
         typer.echo(f"deleted bench {bench!r}")
 
+    @data.command("from-served")
+    def from_served_command(
+        ctx: typer.Context,
+        name: str = typer.Option(..., "--name", help="Bench to create from served traffic."),
+        router: str = typer.Option(None, "--router", help="Only requests this router served."),
+        since: float = typer.Option(None, "--since", help="Only requests after this Unix time."),
+        replace: bool = typer.Option(False, "--replace", help="Replace an existing bench."),
+    ) -> None:
+        """Turn requests answered by `rbench serve` (kept with record_text) into a bench."""
+        try:
+            with _existing(ctx, write=True) as store:
+                n = store.served_to_bench(name, router=router, since=since, replace=replace)
+        except _errors() as exc:
+            raise fail(str(exc)) from None
+        typer.echo(f"bench {name!r}: {n} served queries with the answers of the models that "
+                   "served them; collect the other models and grade, then `rbench route`")
+
     @data.command("migrate")
     def migrate_command(ctx: typer.Context) -> None:
         """Upgrade a store written by an older rbench to this rbench's schema (in place, in

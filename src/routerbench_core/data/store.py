@@ -1205,12 +1205,19 @@ class Store:
     # when the server runs with ``record_text``; its hash always is. The table is created on
     # first use, so stores that never served keep their schema.
 
-    def _served_table(self) -> None:
+    def _served_table(self) -> bool:
+        """Create the table on first use; a read-only store reports whether it has one."""
         if getattr(self, "_served_ready", False):
-            return
+            return True
+        if getattr(self, "readonly", False):
+            found = self.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND "
+                                 "name='served'").fetchone()
+            self._served_ready = found is not None
+            return self._served_ready
         with self._lock:
             self._conn.executescript(_SERVED_SCHEMA)
         self._served_ready = True
+        return True
 
     def record_served(self, rows: Sequence[dict[str, Any]]) -> int:
         """Append served-request records (one transaction); keys as :data:`SERVED_COLUMNS`."""
@@ -1232,7 +1239,8 @@ class Store:
     def served(self, *, router: str | None = None, since: float | None = None,
                ok_only: bool = False) -> list[dict[str, Any]]:
         """Served-request records, oldest first (JSON fields decoded)."""
-        self._served_table()
+        if not self._served_table():
+            return []
         sql = f"SELECT {', '.join(SERVED_COLUMNS)} FROM served WHERE 1=1"
         params: list[Any] = []
         if router is not None:
@@ -1254,7 +1262,8 @@ class Store:
 
     def served_spend(self) -> dict[str, float]:
         """USD spent per API key name over all served requests (for per-key budgets)."""
-        self._served_table()
+        if not self._served_table():
+            return {}
         rows = self.execute("SELECT api_key, SUM(IFNULL(cost, 0) + IFNULL(shadow_cost, 0)) "
                             "FROM served WHERE api_key IS NOT NULL GROUP BY api_key")
         return {k: float(v or 0.0) for k, v in rows}

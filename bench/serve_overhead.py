@@ -107,7 +107,8 @@ def main() -> None:
     ap.add_argument("--latency", type=float, default=0.02)
     ap.add_argument("--distinct", type=int, default=500, help="distinct prompts (warm cache)")
     ap.add_argument("--cold", action="store_true", help="every prompt new (no cached embedding)")
-    ap.add_argument("--profile", default=None, help="write a cProfile of the server here")
+    ap.add_argument("--runner", default=None,
+                    help="a script to run the server with instead of the rbench CLI (profiling)")
     args = ap.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -119,8 +120,8 @@ def main() -> None:
         cfg.write_text(json.dumps({"models": {m: {"base_url": stub_url} for m in models},
                                    "max_concurrency": args.concurrency}))
         env = {**os.environ, "RBENCH_STORE": str(db)}
-        profile = ["-m", "cProfile", "-o", args.profile] if args.profile else []
-        server, url = start([sys.executable, *profile, "-m", "routerbench_core.commands.app", "serve",
+        entry = [args.runner] if args.runner else ["-m", "routerbench_core.commands.app"]
+        server, url = start([sys.executable, *entry, "serve",
                              str(art), "--config", str(cfg), "--port", "0", "--log-level",
                              "warning"], env)
         try:

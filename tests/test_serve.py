@@ -453,3 +453,26 @@ def test_a_router_that_cannot_be_saved_says_why() -> None:
     router = host.load("router", "openrouter")(ctx)
     with pytest.raises(RouterError, match="decisions are made online by OpenRouter"):
         router.save_state()
+
+
+def test_concurrency_is_bounded(nim9: dict[str, Any]) -> None:
+    """With max_concurrency 2 and a 0.3 s upstream, six simultaneous requests take three
+    rounds, and the upstream never sees more than two at once."""
+    import concurrent.futures
+
+    with OpenAIServer(latency=0.3) as slow:
+        with serve(nim9, "avengers", slow, max_concurrency=2) as server:
+            c = client(server)
+
+            def ask(i: int) -> str:
+                return c.chat.completions.create(model="rbench/avengers", messages=[
+                    {"role": "user", "content": f"{QUESTION} {i}"}]).model
+
+            t0 = time.perf_counter()
+            with concurrent.futures.ThreadPoolExecutor(6) as pool:
+                models = list(pool.map(ask, range(6)))
+            elapsed = time.perf_counter() - t0
+        starts = sorted(r.received_at for r in slow.requests)
+    assert len(models) == 6 and elapsed >= 0.85
+    # at most two requests arrive within any 0.25 s window (each is held 0.3 s)
+    assert all(starts[i + 2] - starts[i] >= 0.25 for i in range(len(starts) - 2))

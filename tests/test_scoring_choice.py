@@ -52,6 +52,9 @@ def test_format_choices_and_letters() -> None:
         ("Answer: Because the", 4, None),  # a word starting with a letter is no letter
         ("Answer: I think it is B", 10, None),
         ("Answer: C\nOn reflection, Answer: D", 4, "D"),
+        ("D (eyeglasses)", 4, "D"),  # the option restated after its letter
+        ("D (", 4, "D"),  # ... cut off (a real RouterBench ARC answer)
+        ("A questioning mind", 4, None),  # the question echoed, not an answer
         ("So \\boxed{D}", 4, "D"),
         ("So $\\boxed{\\text{(B)}}$", 4, "B"),
         ("Options (A) and (C) look close; answer: C", 4, "C"),

@@ -144,6 +144,23 @@ def build_config(
     return cfg
 
 
+def _now() -> str:
+    from routerbench_core.report.provenance import utc_now
+
+    return utc_now()
+
+
+def _record(db: Any, host: Any, kind: str, bench: str, report: Any, started: str, *,
+            models: list[str], components: dict[str, list[str]],
+            settings: dict[str, Any]) -> None:
+    """Record a collect/grade run in the store's history (``rbench runs``)."""
+    from routerbench_core.report.provenance import provenance, record_result
+
+    prov = provenance(host, started=started, components=components, settings=settings)
+    record_result(db, kind=kind, bench=bench, result=report, prov=prov,
+                  summary={"models": models, "text": report.lines()[0]})
+
+
 @hookimpl
 def register_commands(app: typer.Typer) -> None:
     from routerbench_core.commands.app import fail, state
@@ -205,7 +222,15 @@ def register_commands(app: typer.Typer) -> None:
         try:
             preflight(cfg, st.host)  # a refused run opens (and creates) no store
             with store_for_command(path) as db:
+                started = _now()
                 report = collect_and_grade(cfg, st.host, db, progress=progress)
+                _record(db, st.host, "collect", report.bench, report, started,
+                        models=[m.name for m in cfg.models],
+                        components={"dataset": [d.name for d in cfg.datasets],
+                                    "backend": sorted({m.backend for m in cfg.models})},
+                        settings={**cfg.run.model_dump(mode="json"),
+                                  "models": [m.spec().model_dump(mode="json")
+                                             for m in cfg.models]})
         except (CollectError, RunConfigError, StoreError, UnpricedModelError, BackendError,
                 DatasetError, PluginLoadError) as exc:
             raise fail(str(exc)) from None
@@ -282,9 +307,14 @@ def register_commands(app: typer.Typer) -> None:
                                      output_price=judge_output_price)
                     context = judge_context(st.host, judge_backend, spec, store=db,
                                             backend_options=options)
+                started = _now()
                 report = grade_bench(db, bench, st.host, regrade=regrade, model=model,
                                      dataset=dataset, context=context,
                                      workers=workers or default_workers())
+                _record(db, st.host, "grade", bench, report, started,
+                        models=[model] if model else [], components={},
+                        settings={"bench": bench, "regrade": regrade, "model": model,
+                                  "dataset": dataset, "judge_model": judge_model})
         except StoreError as exc:
             raise fail(str(exc)) from None
         for line in report.lines():

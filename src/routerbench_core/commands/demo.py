@@ -171,6 +171,8 @@ def run_demo_setting(
         "notes": plan.notes,
         "seconds": round(time.perf_counter() - t0, 2),
     }
+    _record_demo(host, store, report, setting=setting, seeds=seeds, routers=plan.routers,
+                 embedder=emb, max_per_dataset=max_per_dataset, seed=seed)
     render_tables(report, console)
     stem = out / f"{name}"
     json_path = stem.with_suffix(".json")
@@ -184,6 +186,19 @@ def run_demo_setting(
         console.print("(no Pareto plot for the performance setting: its models are unpriced)")
     console.print(f"{setting}: {report['demo']['seconds']:.1f} s")
     return report
+
+
+def _record_demo(host: PluginHost, store: Any, report: dict[str, Any], *, setting: str,
+                 seeds: list[int], routers: list[str], embedder: Any,
+                 max_per_dataset: int | None, seed: int) -> None:
+    """Record the demo run in the demo store's history, like ``rbench route`` does."""
+    from routerbench_core.report.provenance import provenance, record_route
+
+    emb_name = getattr(embedder, "name", None) or (type(embedder).__name__ if embedder else None)
+    prov = provenance(host, components={"router": routers}, embedder=emb_name, settings={
+        "bench": report["bench"], "setting": setting, "seeds": seeds, "split": "protocol",
+        "max_per_dataset": max_per_dataset, "generator_seed": seed})
+    record_route(store, host, report, prov, kind="demo")
 
 
 @hookimpl

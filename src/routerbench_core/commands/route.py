@@ -106,11 +106,13 @@ def register_commands(app: typer.Typer) -> None:
         from routerbench_core.plugins.spec import PluginLoadError
         from routerbench_core.report.build import build_report
         from routerbench_core.report.plots import plot_pareto
+        from routerbench_core.report.provenance import utc_now
         from routerbench_core.report.tables import render_tables
         from routerbench_core.routing.evaluate import Evaluator, needs_embeddings, run_all
         from routerbench_core.routing.protocol import SplitError
         from routerbench_core.routing.router import RouterError
 
+        started = utc_now()
         st = state(ctx)
         host = st.host
         console = Console(stderr=False)
@@ -180,12 +182,21 @@ def register_commands(app: typer.Typer) -> None:
                 ev.progress = report_progress
                 runs = run_all(ev, host, list(router), params, on_seed=seed_done)
             report = build_report(ev, runs)
+            run_id = _record(store, host, report, started=started, routers=router, params=params,
+                             embedder=(embedder or DEFAULT_EMBEDDER) if emb is not None else None,
+                             embedder_options=parse_options(embedder_option), settings={
+                                 "bench": bench, "setting": setting, "seeds": seed_list,
+                                 "split": split, "test_fraction": test_fraction,
+                                 "valid_fraction": valid_fraction, "ood": _csv(ood),
+                                 "missing": missing, "embed_text": embed_text, "device": device})
         except (StoreError, SplitError, RouterError, PluginLoadError, UnknownNameError,
                 ValueError) as exc:
             raise fail(str(exc)) from None
         finally:
             store.close()
         render_tables(report, console)
+        console.print(f"recorded as run {run_id} (`rbench show {run_id}`, `rbench report {run_id} "
+                      "--html DIR`)")
         if json_out is not None:
             json_out.write_text(json.dumps(report, indent=2, allow_nan=False) + "\n")
             console.print(f"wrote {json_out}")
@@ -195,6 +206,17 @@ def register_commands(app: typer.Typer) -> None:
                               "perf it shows one point per router[/yellow]")
             plot_pareto(report, str(plot))
             console.print(f"wrote {plot}")
+
+
+def _record(store: Any, host: Any, report: dict[str, Any], *, started: str, routers: list[str],
+            params: dict[str, Any], embedder: str | None, embedder_options: dict[str, Any],
+            settings: dict[str, Any]) -> int:
+    """Record the run in the store's history; its provenance goes into the report too."""
+    from routerbench_core.report.provenance import provenance, record_route
+
+    prov = provenance(host, started=started, components={"router": routers}, embedder=embedder,
+                      embedder_options=embedder_options, settings=settings, params=params)
+    return record_route(store, host, report, prov)
 
 
 class _Outputs:

@@ -1199,6 +1199,100 @@ class Store:
                 ],
             )
 
+    # -- runs (the history `rbench runs` / `show` / `compare` / `report` read) ---------------
+    # Kept as one additive block: the table is created on first use with CREATE TABLE IF NOT
+    # EXISTS, so stores written before it existed gain it without a schema migration.
+
+    _RUNS_SCHEMA = """
+    CREATE TABLE IF NOT EXISTS runs (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        kind TEXT NOT NULL,
+        created TEXT NOT NULL,
+        bench TEXT,
+        summary TEXT NOT NULL,
+        provenance TEXT NOT NULL,
+        result TEXT NOT NULL
+    );
+    """
+
+    def _ensure_runs(self) -> bool:
+        """Whether the runs table exists, creating it in a writable store; a read-only store
+        is never written, so one without the table simply has no runs."""
+        if getattr(self, "_runs_ready", False):
+            return True
+        if self.readonly:
+            found = self.execute(
+                "SELECT 1 FROM sqlite_master WHERE type='table' AND name='runs'").fetchone()
+            self._runs_ready = found is not None
+            return self._runs_ready
+        with self._lock:
+            self._conn.executescript(self._RUNS_SCHEMA)
+        self._runs_ready = True
+        return True
+
+    def add_run(self, *, kind: str, bench: str | None, summary: dict[str, Any],
+                provenance: dict[str, Any], result: dict[str, Any]) -> int:
+        """Record one finished run; returns its id. ``provenance['time']`` is its time."""
+        self._ensure_runs()
+        created = str(provenance.get("time") or time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
+        with self.transaction() as conn:
+            cur = conn.execute(
+                "INSERT INTO runs (kind, created, bench, summary, provenance, result) "
+                "VALUES (?,?,?,?,?,?)",
+                (kind, created, bench, _dumps(summary), _dumps(provenance), _dumps(result)),
+            )
+            return int(cur.lastrowid or 0)
+
+    def list_runs(self, *, kind: str | None = None, bench: str | None = None,
+                  limit: int | None = None) -> list[dict[str, Any]]:
+        """Runs, newest first, without their results: ``id, kind, created, bench, summary``."""
+        if not self._ensure_runs():
+            return []
+        sql = "SELECT id, kind, created, bench, summary FROM runs"
+        where, params = [], []
+        if kind is not None:
+            where.append("kind=?")
+            params.append(kind)
+        if bench is not None:
+            where.append("bench=?")
+            params.append(bench)
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += " ORDER BY id DESC"
+        if limit is not None:
+            sql += f" LIMIT {int(limit)}"
+        return [
+            {"id": i, "kind": k, "created": c, "bench": b, "summary": json.loads(s)}
+            for i, k, c, b, s in self.execute(sql, params)
+        ]
+
+    def get_run(self, run: int | str) -> dict[str, Any]:
+        """One run with its provenance and result; ``run`` is an id or ``last``."""
+        if not self._ensure_runs():
+            raise StoreError(f"store {self.path} has no runs yet (run `rbench route` first)")
+        if str(run).strip().lower() in ("last", "latest"):
+            row = self.execute("SELECT max(id) FROM runs").fetchone()
+            if row is None or row[0] is None:
+                raise StoreError(f"store {self.path} has no runs yet (run `rbench route` first)")
+            run_id = int(row[0])
+        else:
+            try:
+                run_id = int(str(run).lstrip("#"))
+            except ValueError:
+                raise StoreError(f"run {run!r} is not a run id (a number from `rbench runs`, "
+                                 "or `last`)") from None
+        row = self.execute(
+            "SELECT id, kind, created, bench, summary, provenance, result FROM runs WHERE id=?",
+            (run_id,),
+        ).fetchone()
+        if row is None:
+            known = [r[0] for r in self.execute("SELECT id FROM runs ORDER BY id DESC LIMIT 5")]
+            hint = f"latest: {', '.join(map(str, known))}" if known else "the store has no runs"
+            raise StoreError(f"no run {run_id} in {self.path} ({hint}; see `rbench runs`)")
+        i, k, c, b, s, p, r = row
+        return {"id": i, "kind": k, "created": c, "bench": b, "summary": json.loads(s),
+                "provenance": json.loads(p), "result": json.loads(r)}
+
     # -- served traffic (``rbench serve``) -----------------------------------------------------
     # One row per request the server answered or refused: what the router decided, which model
     # answered (after fallbacks), tokens, cost, latency and errors. The query text is kept only

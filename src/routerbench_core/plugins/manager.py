@@ -38,6 +38,7 @@ CORE_DISTRIBUTION = "rbench"
 BUILTIN_MODULES: tuple[str, ...] = (
     "routerbench_core.commands.listing",
     "routerbench_core.commands.data",
+    "routerbench_core.commands.preview",
     "routerbench_core.plugins.builtin_routers",
     "routerbench_core.plugins.builtin_embedders",
     "routerbench_core.plugins.builtin_importers",
@@ -45,6 +46,7 @@ BUILTIN_MODULES: tuple[str, ...] = (
     "routerbench_core.commands.collect",
     "routerbench_core.commands.demo",
     "routerbench_core.commands.serve",
+    "routerbench_core.commands.runs",
 )
 
 HOOK_FOR_KIND: dict[Kind, str] = {

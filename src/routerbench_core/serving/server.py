@@ -57,6 +57,8 @@ FORWARDED = ("temperature", "top_p", "max_tokens", "max_completion_tokens", "sto
 UNSUPPORTED = ("tools", "functions", "tool_choice", "function_call")
 #: Upstream failures that mean the *request* is bad: returned to the client, no fallback.
 CLIENT_ERRORS = ("HTTP 400", "HTTP 413", "HTTP 422")
+#: Embedders faster than this per text run on the event loop (see RoutingService.inline).
+INLINE_EMBED_S = 0.001
 
 
 class ServeError(RuntimeError):
@@ -120,6 +122,9 @@ class RoutingService:
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="rbench-embed")
         self.hits = self.misses = 0
+        #: Embed on the event loop when one text takes under INLINE_EMBED_S (the hashing
+        #: embedder: a thread hop would cost more than the work); else on the worker thread.
+        self.inline = False
         if self.router.needs_embeddings and embedder is None:
             raise ServeError(f"router {self.meta.router!r} needs embeddings but the artefact "
                              "names no embedder")
@@ -138,7 +143,11 @@ class RoutingService:
             self.hits += 1
             return vec
         self.misses += 1
-        vec = await asyncio.get_running_loop().run_in_executor(self._pool, self._embed_now, text)
+        if self.inline:
+            vec = self._embed_now(text)
+        else:
+            vec = await asyncio.get_running_loop().run_in_executor(self._pool, self._embed_now,
+                                                                   text)
         if self.cache_size:
             self._cache[key] = vec
             if len(self._cache) > self.cache_size:
@@ -295,7 +304,10 @@ class RouterServer:
         """Route a probe query once at start-up: a router that cannot serve fails now."""
         vec = None
         if self.artefact.router.needs_embeddings:
-            vec = self.service._embed_now("rbench serve start-up probe")
+            self.service._embed_now("rbench serve start-up probe")  # loads the model
+            t0 = time.perf_counter()
+            vec = self.service._embed_now("rbench serve start-up probe, timed")
+            self.service.inline = time.perf_counter() - t0 < INLINE_EMBED_S
         try:
             self.service.route("rbench serve start-up probe", vec, None)
         except RouterError as exc:

@@ -13,7 +13,9 @@ Prompts come from a fixed set that is sent once before timing, so embeddings are
 goal is for that case); ``--cold`` makes every prompt new (each one is embedded).
 
 Printed: requests/s both ways, and the routing overhead per request = routed latency − direct
-latency at p50 and p99; also the server's own embed+route time (from the store) at p50/p99.
+latency at p50 and p99; also, from the store's records, the time the server added (its request
+latency minus the upstream call) and its embed+route time, and the server's CPU time per
+request (steadier than latencies on a machine shared with other jobs).
 Goal: overhead p50 < 5 ms, p99 < 20 ms. Usage: ``python bench/serve_overhead.py [--requests
 3000] [--concurrency 64] [--latency 0.02] [--cold]``.
 """
@@ -170,6 +172,12 @@ def main() -> None:
         print(f"  CPU per request      rbench serve {server_cpu * ms:.3f} ms   stub upstream "
               f"{stub_cpu * ms:.3f} ms (direct run) / {stub_cpu2 * ms:.3f} ms (routed run)   "
               f"machine load {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
+        added = 1000 * np.array([r["latency"] - (r["upstream_latency"] or 0.0) for r in rows
+                                 if r["status"] == 200 and r["latency"] is not None])
+        if len(added):
+            print(f"  server-added time    p50 {np.percentile(added, 50):6.2f} ms   "
+                  f"p99 {np.percentile(added, 99):6.2f} ms   (request latency in the server "
+                  "minus the upstream call)")
         if len(route_ms):
             print(f"  server embed+route   p50 {np.percentile(route_ms, 50):6.3f} ms   "
                   f"p99 {np.percentile(route_ms, 99):6.3f} ms   ({len(rows)} recorded requests)")

@@ -94,7 +94,7 @@ def _print_item(item: dict[str, Any]) -> None:
             echo(verdict)
 
 
-@hookimpl(trylast=True)  # after commands.data has made the ``data`` sub-app
+@hookimpl  # registered after commands.data (BUILTIN_MODULES order), which makes ``data``
 def register_commands(app: typer.Typer) -> None:
     from routerbench_core.commands.app import fail, state
 

@@ -98,8 +98,8 @@ def register_commands(app: typer.Typer) -> None:
         import json
 
         from rich.console import Console
-        from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
+        from routerbench_core.commands.progress import RunProgress, quiet_third_party_progress
         from routerbench_core.data.store import StoreError
         from routerbench_core.embedding.base import DEFAULT_EMBEDDER, load_embedder, parse_options
         from routerbench_core.plugins.manager import UnknownNameError
@@ -113,6 +113,7 @@ def register_commands(app: typer.Typer) -> None:
         from routerbench_core.routing.router import RouterError
 
         started = utc_now()
+        quiet_third_party_progress()
         st = state(ctx)
         host = st.host
         console = Console(stderr=False)
@@ -168,19 +169,9 @@ def register_commands(app: typer.Typer) -> None:
                 split_source=split, source_splits=source_splits,  # type: ignore[arg-type]
                 outputs=outputs, text_view=embed_text,  # type: ignore[arg-type]
             )
-            with Progress(TextColumn("{task.description}"), BarColumn(),
-                          TextColumn("{task.completed}/{task.total} seed runs"),
-                          TimeElapsedColumn(), console=console, transient=True) as progress:
-                task = progress.add_task("routing", total=len(router) * len(seed_list))
-
-                def report_progress(message: str, fraction: float) -> None:
-                    progress.update(task, description=f"{message} ({100 * fraction:.0f}%)")
-
-                def seed_done(name: str, seed: int) -> None:
-                    progress.update(task, description=f"{name} seed {seed} done", advance=1)
-
-                ev.progress = report_progress
-                runs = run_all(ev, host, list(router), params, on_seed=seed_done)
+            with RunProgress(Console(stderr=True), len(router) * len(seed_list)) as progress:
+                ev.progress = progress.step
+                runs = run_all(ev, host, list(router), params, on_seed=progress.seed_done)
             report = build_report(ev, runs)
             run_id = _record(store, host, report, started=started, routers=router, params=params,
                              embedder=(embedder or DEFAULT_EMBEDDER) if emb is not None else None,

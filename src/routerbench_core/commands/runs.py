@@ -144,11 +144,8 @@ def register_commands(app: typer.Typer) -> None:
         from routerbench_core.data.store import StoreError
 
         st = state(ctx)
-        path = st.store_path
-        if path is not None and not Path(path).exists():
-            raise fail(f"store {path} does not exist")
         try:
-            return st.open_store()
+            return st.open_store(create=False, readonly=True)
         except StoreError as exc:
             raise fail(str(exc)) from None
 

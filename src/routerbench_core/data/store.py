@@ -1203,17 +1203,11 @@ class Store:
     # Kept as one additive block: the table is created on first use with CREATE TABLE IF NOT
     # EXISTS, so stores written before it existed gain it without a schema migration.
 
-    _RUNS_SCHEMA = """
-    CREATE TABLE IF NOT EXISTS runs (
-        id INTEGER PRIMARY KEY AUTOINCREMENT,
-        kind TEXT NOT NULL,
-        created TEXT NOT NULL,
-        bench TEXT,
-        summary TEXT NOT NULL,
-        provenance TEXT NOT NULL,
-        result TEXT NOT NULL
-    );
-    """
+    _RUNS_SCHEMA = (
+        "CREATE TABLE IF NOT EXISTS runs (id INTEGER PRIMARY KEY AUTOINCREMENT, "
+        "kind TEXT NOT NULL, created TEXT NOT NULL, bench TEXT, summary TEXT NOT NULL, "
+        "provenance TEXT NOT NULL, result TEXT NOT NULL)"
+    )
 
     def _ensure_runs(self) -> bool:
         """Whether the runs table exists, creating it in a writable store; a read-only store
@@ -1226,7 +1220,7 @@ class Store:
             self._runs_ready = found is not None
             return self._runs_ready
         with self._lock:
-            self._conn.executescript(self._RUNS_SCHEMA)
+            self._conn.execute(self._RUNS_SCHEMA)
         self._runs_ready = True
         return True
 

@@ -42,21 +42,43 @@ def _by_config(pts: list[dict[str, Any]]) -> list[tuple[float, float, float | No
     return sorted(out)
 
 
-def _point_labels_inside(fig: Any, ax: Any, labels: list[Any]) -> None:
-    """Flip a point label to the other side of its point when it crosses the axes' edge."""
+#: Where a point's label may go, in order of preference: (dx, dy) in points, and alignment.
+_LABEL_SPOTS = (
+    (3, 3, "left", "bottom"), (3, -3, "left", "top"), (-3, 3, "right", "bottom"),
+    (-3, -3, "right", "top"), (3, 10, "left", "bottom"), (3, -10, "left", "top"),
+    (-3, 10, "right", "bottom"), (-3, -10, "right", "top"),
+)
+
+
+def _place_point_labels(fig: Any, ax: Any, labels: list[Any]) -> None:
+    """Put each point label in the first spot around its point that stays inside the axes
+    and clear of the labels already placed; inside the axes always wins over clear."""
     fig.canvas.draw()
     renderer = fig.canvas.get_renderer()
     box = ax.get_window_extent(renderer)
+    placed: list[Any] = []
+
+    def inside(bb: Any) -> bool:
+        return bb.x0 >= box.x0 and bb.x1 <= box.x1 and bb.y0 >= box.y0 and bb.y1 <= box.y1
+
     for text in labels:
-        bb = text.get_window_extent(renderer)
-        dx, dy = 3, 3
-        if bb.x1 > box.x1:
-            text.set_horizontalalignment("right")
-            dx = -3
-        if bb.y1 > box.y1:
-            text.set_verticalalignment("top")
-            dy = -3
-        text.xyann = (dx, dy)
+        fallback = None
+        for dx, dy, ha, va in _LABEL_SPOTS:
+            text.xyann = (dx, dy)
+            text.set_horizontalalignment(ha)
+            text.set_verticalalignment(va)
+            bb = text.get_window_extent(renderer)
+            if not inside(bb):
+                continue
+            fallback = fallback or (dx, dy, ha, va)
+            if not any(bb.overlaps(other) for other in placed):
+                break
+        else:
+            if fallback is not None:
+                text.xyann = fallback[:2]
+                text.set_horizontalalignment(fallback[2])
+                text.set_verticalalignment(fallback[3])
+        placed.append(text.get_window_extent(renderer))
 
 
 def pareto_figure(report: dict[str, Any]) -> Any:
@@ -117,7 +139,7 @@ def pareto_figure(report: dict[str, Any]) -> Any:
     legend.set_gid("legend")
     ax.grid(alpha=0.3)
     fig.tight_layout()
-    _point_labels_inside(fig, ax, labels)
+    _place_point_labels(fig, ax, labels)
     return fig
 
 

@@ -119,10 +119,24 @@ def grid_tables(grid: Grid, width: int) -> tuple[list[Any], str]:
             t.add_row(shown, *[f"[bold]{texts[i][j]}[/bold]" if (i, j) in best else texts[i][j]
                                for j in cols])
         out.append(t)
-    text = ""
-    if legend:
-        text = "abbreviations: " + ", ".join(f"{k} = {v}" for k, v in legend.items())
-    return out, text
+    return out, legend_lines(legend, width)
+
+
+def legend_lines(legend: dict[str, str], width: int) -> str:
+    """``abbreviations: a = b, c = d`` broken between entries (never inside one) at
+    ``width``."""
+    if not legend:
+        return ""
+    lines = ["abbreviations:"]
+    for k, v in legend.items():
+        entry = f"{k} = {v}"
+        sep = " " if lines[-1].endswith(":") else ", "
+        if len(lines[-1]) + len(sep) + len(entry) + 1 > width and not lines[-1].endswith(":"):
+            lines[-1] += ","
+            lines.append("  " + entry)
+        else:
+            lines[-1] += sep + entry
+    return "\n".join(lines)
 
 
 def orient(grid: Grid, width: int, *, prefer_transposed: bool = False) -> Grid:
@@ -142,7 +156,7 @@ def print_grid(grid: Grid, console: Any, *, prefer_transposed: bool = False) -> 
     for t in tables:
         console.print(t)
     if legend:
-        console.print(legend, soft_wrap=False, overflow="fold")
+        console.print(legend, soft_wrap=True, highlight=False, markup=False)
 
 
 def render_tables(report: dict[str, Any], console: Any) -> None:

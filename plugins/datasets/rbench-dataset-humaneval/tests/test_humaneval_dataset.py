@@ -62,3 +62,12 @@ def test_grade_details_record_the_execution() -> None:
     execution = bad.details["execution"]
     assert execution["status"] == "failed" and execution["error"].startswith("AssertionError")
     assert "audit" in execution["isolation"]
+
+
+def test_seed_prompt_shows_the_tests_only_when_asked() -> None:
+    query = HumanEval().load(FIXTURE)[0]
+    hidden = HumanEval().build_messages(query)[0]["content"]
+    seed = HumanEval(prompt="seed").build_messages(query)[0]["content"]
+    assert "def check" not in hidden
+    assert seed.startswith("You are an expert Python programmer, and here is your task:\n")
+    assert "Your code should pass these tests:\n" in seed and "def check" in seed

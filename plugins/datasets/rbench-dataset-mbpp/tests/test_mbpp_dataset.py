@@ -59,3 +59,14 @@ def test_untestable_record_is_a_clear_error(tmp_path: Path) -> None:
                                 "test_list": ["assert True"]}) + "\n")
     with pytest.raises(DatasetError, match="cannot find the tested function"):
         MBPP().load(path)
+
+
+def test_seed_prompt_shows_the_asserts_only_when_asked() -> None:
+    from rbench_dataset_mbpp.dataset import MBPP
+
+    query = MBPP().load(FIXTURE)[0]
+    hidden = MBPP().build_messages(query)[0]["content"]
+    seed = MBPP(prompt="seed").build_messages(query)[0]["content"]
+    assert "assert " not in hidden
+    assert seed.endswith(query.ground_truth["tests"][-1])
+    assert "Your code should pass these tests:\n" + query.ground_truth["tests"][0] in seed

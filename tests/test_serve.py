@@ -476,3 +476,22 @@ def test_concurrency_is_bounded(nim9: dict[str, Any]) -> None:
     assert len(models) == 6 and elapsed >= 0.85
     # at most two requests arrive within any 0.25 s window (each is held 0.3 s)
     assert all(starts[i + 2] - starts[i] >= 0.25 for i in range(len(starts) - 2))
+
+
+def test_fit_on_all_refits_on_train_and_test(nim9: dict[str, Any], tmp_path: Path) -> None:
+    ev = Evaluator(nim9["matrix"], seeds=[42], embedder=HashingEmbedder(), store=nim9["store"])
+    info = EmbedderInfo(name="hashing", cache_id=HashingEmbedder().cache_id)
+    params = {"k": 20, "top_k": 3, "beta": 9.0}
+    split, meta_split = train_artefact(ev, nim9["host"], "avengers", params, 42, embedder=info)
+    full, meta = train_artefact(ev, nim9["host"], "avengers", params, 42, embedder=info,
+                                fit_on="all")
+    assert "train + test" in meta.fitted_on and "train split" in meta_split.fitted_on
+    assert meta.points[0].test == meta_split.points[0].test  # the split's measurement
+    n_split = int(split.save_state().arrays["profile.sizes"].sum())
+    n_full = int(full.save_state().arrays["profile.sizes"].sum())
+    assert n_full - n_split == len(ev.split(42).test)
+    save_artefact(tmp_path / "full", meta, full)
+    _, _, test = ev.views(42)
+    np.testing.assert_array_equal(full.route(test).choice,
+                                  load_artefact(tmp_path / "full", nim9["host"]).router
+                                  .route(test).choice)

@@ -42,6 +42,10 @@ def register_commands(app: typer.Typer) -> None:
         test_fraction: float = typer.Option(0.3, "--test-fraction"),
         missing: str = typer.Option("wrong", "--missing", help="wrong or skip."),
         device: str = typer.Option("cpu", "--device", help="cpu or cuda."),
+        fit_on: str = typer.Option(
+            "split", "--fit-on",
+            help="split: save the router fitted on the seed's train split; all: measure on "
+            "the split, then refit on train + test (same validation) and save that one."),
         overwrite: bool = typer.Option(False, "--overwrite", help="Replace an artefact in --save."),
     ) -> None:
         """Fit a router on one seed's split, measure it on test, save it for `rbench serve`."""
@@ -86,7 +90,7 @@ def register_commands(app: typer.Typer) -> None:
                            missing=missing, text_view=embed_text)  # type: ignore[arg-type]
             fitted, meta = train_artefact(
                 ev, st.host, router, params, seed, embedder=info, target_share=target_share,
-                share_model_name=share_model, target_cost=target_cost,
+                share_model_name=share_model, target_cost=target_cost, fit_on=fit_on,
             )
             save_artefact(save, meta, fitted, overwrite=overwrite)
         except (StoreError, SplitError, RouterError, PluginLoadError, UnknownNameError,

@@ -121,8 +121,13 @@ def train_artefact(
     ev: Evaluator, host: Any, name: str, params: Mapping[str, Any] | None, seed: int, *,
     embedder: EmbedderInfo | None, target_share: float | None = None,
     share_model_name: str | None = None, target_cost: float | None = None,
+    fit_on: str = "split",
 ) -> tuple[Router, ArtefactMeta]:
-    """Fit router ``name`` on ``seed``'s split and describe it (nothing is written here)."""
+    """Fit router ``name`` on ``seed``'s split and describe it (nothing is written here).
+
+    ``fit_on="all"``: after measuring and calibrating on the split, refit a fresh router on
+    train + test with the same validation split, and return that one (the metrics stored are
+    the split's: there is no held-out test left to measure the refitted router on)."""
     from routerbench_core import __version__
     from routerbench_core.routing.baselines import reference_name
 
@@ -170,12 +175,22 @@ def train_artefact(
         points.append(OperatingPoint(name="calibrated", config=chosen.config, valid=chosen.valid,
                                      test=chosen.test))
         default = "calibrated"
+    fitted_on = (f"train split of seed {seed}, validation split for choices "
+                 f"(test {ev.test_fraction:g}, valid {ev.valid_fraction:g} of train)")
+    if fit_on == "all":
+        refit = make_router(cls, ev.context(seed), params)
+        rest = train.concat(ev._labeled_view(ev.split(seed).test))
+        refit.fit(rest, valid)
+        router = refit
+        fitted_on = (f"train + test of seed {seed} (validation split for choices), after "
+                     "measuring on that seed's test split: the metrics are the split fit's")
+    elif fit_on != "split":
+        raise RouterError(f"--fit-on must be split or all, not {fit_on!r}")
     meta = ArtefactMeta(
         rbench_version=__version__, router=name,
         router_class=f"{type(router).__module__}:{type(router).__qualname__}",
         params=params, setting=ev.setting, seed=seed,
-        fitted_on=f"train split of seed {seed}, validation split for choices "
-                  f"(test {ev.test_fraction:g}, valid {ev.valid_fraction:g} of train)",
+        fitted_on=fitted_on,
         models=[m.model_specs.get(x) or _spec(x) for x in models], embedder=embedder,
         bench=BenchInfo(name=m.bench, fingerprint=bench_fingerprint(m), n_queries=m.n_queries,
                         datasets=m.dataset_names()),

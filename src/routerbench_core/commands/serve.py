@@ -10,11 +10,28 @@ import typer
 from routerbench_core.plugins.hookspecs import hookimpl
 
 
+TRAIN_EXAMPLES = """Examples:
+
+  rbench train -r avengers -b nim9 --save artefacts/avengers
+
+  rbench train -r avengers-pro -b nim9 --setting perf-cost --target-share 0.2 --save art/
+
+  rbench train -r routellm -b rb --setting perf-cost --target-cost 0.001 --save art-rl/
+"""
+
+SERVE_EXAMPLES = """Examples:
+
+  rbench serve artefacts/avengers --config serve.yaml          # http://127.0.0.1:8000/v1
+
+  rbench serve art/ -c serve.yaml --host 0.0.0.0 --api-key-env RBENCH_SERVE_KEY --record-text
+"""
+
+
 @hookimpl
 def register_commands(app: typer.Typer) -> None:
     from routerbench_core.commands.app import fail, state
 
-    @app.command("train")
+    @app.command("train", epilog=TRAIN_EXAMPLES)
     def train_command(
         ctx: typer.Context,
         router: str = typer.Option(..., "--router", "-r", help="Router to fit."),
@@ -113,7 +130,7 @@ def register_commands(app: typer.Typer) -> None:
             typer.echo(f"  calibrated on validation: {c.target} {c.value:g} -> {c.point} "
                        f"(validation {c.achieved_valid:g}){' — ' + c.note if c.note else ''}")
 
-    @app.command("serve")
+    @app.command("serve", epilog=SERVE_EXAMPLES)
     def serve_command(
         ctx: typer.Context,
         artefact: Path = typer.Argument(..., help="Artefact folder written by `rbench train`."),  # noqa: B008

@@ -59,9 +59,11 @@ def test_grade_details_record_the_execution() -> None:
     bad = ds.grade(query, Response(query_key=query.key, model="m", raw_output=(
         "```python\ndef running_max(values):\n    return values\n```")))
     assert bad.score == 0.0
+    assert bad.details["verdict"] == "decomposed"  # decided by the grader, from values
+    assert bad.details["reason"].startswith("AssertionError")
     execution = bad.details["execution"]
-    assert execution["status"] == "failed" and execution["error"].startswith("AssertionError")
-    assert "audit" in execution["isolation"]
+    assert execution["status"] == "completed"  # the answer's process ended normally
+    assert "bubblewrap" in execution["isolation"] and "pids cgroup" in execution["isolation"]
 
 
 def test_seed_prompt_shows_the_tests_only_when_asked() -> None:

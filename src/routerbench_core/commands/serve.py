@@ -9,7 +9,6 @@ import typer
 
 from routerbench_core.plugins.hookspecs import hookimpl
 
-
 TRAIN_EXAMPLES = """Examples:
 
   rbench train -r avengers -b nim9 --save artefacts/avengers

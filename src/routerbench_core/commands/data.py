@@ -106,6 +106,14 @@ DELETE_EXAMPLES = """Examples:
 """
 
 
+FROM_SERVED_EXAMPLES = """Examples:
+
+  rbench data from-served --name traffic   # every answered request kept with record_text
+
+  rbench data from-served --name traffic-ap --router avengers-pro --since 1767225600
+"""
+
+
 MIGRATE_EXAMPLES = """Examples:
 
   rbench data migrate   # the store in ./rbench.db
@@ -311,6 +319,23 @@ def register_commands(app: typer.Typer) -> None:
         except _errors() as exc:
             raise fail(str(exc)) from None
         typer.echo(f"deleted bench {bench!r}")
+
+    @data.command("from-served", epilog=FROM_SERVED_EXAMPLES)
+    def from_served_command(
+        ctx: typer.Context,
+        name: str = typer.Option(..., "--name", help="Bench to create from served traffic."),
+        router: str = typer.Option(None, "--router", help="Only requests this router served."),
+        since: float = typer.Option(None, "--since", help="Only requests after this Unix time."),
+        replace: bool = typer.Option(False, "--replace", help="Replace an existing bench."),
+    ) -> None:
+        """Turn requests answered by `rbench serve` (kept with record_text) into a bench."""
+        try:
+            with _existing(ctx, write=True) as store:
+                n = store.served_to_bench(name, router=router, since=since, replace=replace)
+        except _errors() as exc:
+            raise fail(str(exc)) from None
+        typer.echo(f"bench {name!r}: {n} served queries with the answers of the models that "
+                   "served them; collect the other models and grade, then `rbench route`")
 
     @data.command("migrate", epilog=MIGRATE_EXAMPLES)
     def migrate_command(ctx: typer.Context) -> None:

@@ -1368,6 +1368,166 @@ class Store:
         return {"id": i, "kind": k, "created": c, "bench": b, "summary": json.loads(s),
                 "provenance": json.loads(p), "result": json.loads(r)}
 
+    # -- served traffic (``rbench serve``) -----------------------------------------------------
+    # One row per request the server answered or refused: what the router decided, which model
+    # answered (after fallbacks), tokens, cost, latency and errors. The query text is kept only
+    # when the server runs with ``record_text``; its hash always is. The table is created on
+    # first use, so stores that never served keep their schema.
+
+    def _served_table(self) -> bool:
+        """Create the table on first use; a read-only store reports whether it has one."""
+        if getattr(self, "_served_ready", False):
+            return True
+        if getattr(self, "readonly", False):
+            found = self.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND "
+                                 "name='served'").fetchone()
+            self._served_ready = found is not None
+            return self._served_ready
+        with self._lock:
+            self._conn.executescript(_SERVED_SCHEMA)
+        self._served_ready = True
+        return True
+
+    def record_served(self, rows: Sequence[dict[str, Any]]) -> int:
+        """Append served-request records (one transaction); keys as :data:`SERVED_COLUMNS`."""
+        self._served_table()
+        unknown = {k for r in rows for k in r} - set(SERVED_COLUMNS)
+        if unknown:
+            raise StoreError(f"served record has unknown field(s): {', '.join(sorted(unknown))}")
+        values = [
+            tuple(_dumps(r[c]) if c in _SERVED_JSON and r.get(c) is not None else r.get(c)
+                  for c in SERVED_COLUMNS)
+            for r in rows
+        ]
+        marks = ",".join("?" * len(SERVED_COLUMNS))
+        with self.transaction() as conn:
+            conn.executemany(f"INSERT INTO served ({', '.join(SERVED_COLUMNS)}) VALUES ({marks})",
+                             values)
+        return len(values)
+
+    def served(self, *, router: str | None = None, since: float | None = None,
+               ok_only: bool = False) -> list[dict[str, Any]]:
+        """Served-request records, oldest first (JSON fields decoded)."""
+        if not self._served_table():
+            return []
+        sql = f"SELECT {', '.join(SERVED_COLUMNS)} FROM served WHERE 1=1"
+        params: list[Any] = []
+        if router is not None:
+            sql += " AND router=?"
+            params.append(router)
+        if since is not None:
+            sql += " AND created_at>=?"
+            params.append(since)
+        if ok_only:
+            sql += " AND error IS NULL"
+        out = []
+        for row in self.execute(sql + " ORDER BY id", params):
+            rec = dict(zip(SERVED_COLUMNS, row, strict=True))
+            for c in _SERVED_JSON:
+                if rec[c] is not None:
+                    rec[c] = json.loads(rec[c])
+            out.append(rec)
+        return out
+
+    def served_spend(self) -> dict[str, float]:
+        """USD spent per API key name over all served requests (for per-key budgets)."""
+        if not self._served_table():
+            return {}
+        rows = self.execute("SELECT api_key, SUM(IFNULL(cost, 0) + IFNULL(shadow_cost, 0)) "
+                            "FROM served WHERE api_key IS NOT NULL GROUP BY api_key")
+        return {k: float(v or 0.0) for k, v in rows}
+
+    def served_to_bench(self, name: str, *, router: str | None = None, since: float | None = None,
+                        replace: bool = False) -> int:
+        """Turn answered served requests into bench ``name``: one query per distinct recorded
+        text (dataset ``served``), the answering model's (and the shadow model's) answer as its
+        responses, no grades yet (grade them, or collect the other models, then ``rbench
+        route``). Needs records kept with ``record_text``; returns the number of queries."""
+        rows = [r for r in self.served(router=router, since=since, ok_only=True)
+                if r["query_text"] is not None and r["model"]]
+        if not rows:
+            raise StoreError(
+                "no served requests with recorded text (run `rbench serve` with record_text: "
+                "true in its config to keep query texts)"
+            )
+        specs: dict[str, ModelSpec] = {}
+        queries: dict[str, tuple[Any, ...]] = {}
+        responses: dict[tuple[int, int], tuple[Any, ...]] = {}
+        for r in rows:
+            for model in (r["model"], r["shadow_model"]):
+                if model and model not in specs:
+                    prices = (r.get("metadata") or {}).get("prices", {}).get(model, {})
+                    specs[model] = ModelSpec(name=model, **prices)
+        order = list(specs)
+        for r in rows:
+            qhash = r["query_hash"]
+            if qhash not in queries:
+                idx = len(queries)
+                queries[qhash] = (idx, f"served/{qhash[:16]}", "served", qhash[:16],
+                                  r["query_text"], _dumps(r["messages"]) if r["messages"] else None,
+                                  None, "served", _dumps({"router": r["router"],
+                                                          "request_id": r["request_id"]}))
+            q = queries[qhash][0]
+            answers = [(r["model"], r["answer"], r["prompt_tokens"], r["completion_tokens"],
+                        r["cost"], r["upstream_latency"], None)]
+            if r["shadow_model"]:
+                answers.append((r["shadow_model"], r["shadow_answer"], None, None,
+                                r["shadow_cost"], None, r["shadow_error"]))
+            for model, answer, pt, ct, cost, lat, err in answers:
+                responses[(q, order.index(model))] = (
+                    q, order.index(model), answer, pt, ct, None, None, cost,
+                    None if cost is None else (r["metadata"] or {}).get("cost_source"),
+                    lat, err, None, r["created_at"],
+                    _dumps({"served_request": r["request_id"]}),
+                )
+        self.write_bench(name, models=[specs[m] for m in order], query_rows=queries.values(),
+                         response_rows=responses.values(), source="served traffic",
+                         metadata={"import_format": "served", "router": router}, replace=replace)
+        return len(queries)
+
+
+#: Columns of the ``served`` table, in order (``id`` is implicit).
+SERVED_COLUMNS: tuple[str, ...] = (
+    "request_id", "created_at", "api_key", "router", "artefact", "operating_point",
+    "query_hash", "query_text", "messages", "routed_model", "model", "fallbacks", "status",
+    "error", "answer", "prompt_tokens", "completion_tokens", "cost", "latency",
+    "route_latency", "upstream_latency", "stream", "shadow_model", "shadow_answer",
+    "shadow_cost", "shadow_error", "metadata",
+)
+_SERVED_JSON = frozenset({"operating_point", "messages", "fallbacks", "metadata"})
+_SERVED_SCHEMA = """
+CREATE TABLE IF NOT EXISTS served (
+    id INTEGER PRIMARY KEY,
+    request_id TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    api_key TEXT,
+    router TEXT NOT NULL,
+    artefact TEXT,
+    operating_point TEXT,
+    query_hash TEXT NOT NULL,
+    query_text TEXT,
+    messages TEXT,
+    routed_model TEXT,
+    model TEXT,
+    fallbacks TEXT,
+    status INTEGER NOT NULL,
+    error TEXT,
+    answer TEXT,
+    prompt_tokens INTEGER,
+    completion_tokens INTEGER,
+    cost REAL,
+    latency REAL,
+    route_latency REAL,
+    upstream_latency REAL,
+    stream INTEGER,
+    shadow_model TEXT,
+    shadow_answer TEXT,
+    shadow_cost REAL,
+    shadow_error TEXT,
+    metadata TEXT
+);
+CREATE INDEX IF NOT EXISTS served_by_key ON served (api_key);
+"""
 
 @contextlib.contextmanager
 def store_for_command(path: str | os.PathLike[str] | None = None) -> Iterator[Store]:

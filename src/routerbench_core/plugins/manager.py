@@ -48,6 +48,7 @@ BUILTIN_COMMAND_MODULES: tuple[str, ...] = (
     "routerbench_core.commands.collect",
     "routerbench_core.commands.preview",
     "routerbench_core.commands.demo",
+    "routerbench_core.commands.serve",
     "routerbench_core.commands.runs",
 )
 

@@ -20,7 +20,7 @@ import typing
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Annotated, Any, ClassVar, Literal, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, TypeVar
 
 import numpy as np
 from pydantic import (
@@ -34,6 +34,9 @@ from pydantic import (
 
 from routerbench_core.schema import ModelSpec
 from routerbench_core.words import did_you_mean, parse_flag
+
+if TYPE_CHECKING:
+    from routerbench_core.routing.artefact import RouterState
 
 Setting = Literal["perf", "perf-cost"]
 
@@ -364,3 +367,23 @@ class Router(ABC):
     def describe(self) -> dict[str, Any]:
         """Hyper-parameters and fitted choices worth reporting."""
         return {}
+
+    # -- artefacts (``rbench train`` / ``rbench serve``) ---------------------------------------
+
+    def save_state(self) -> RouterState:
+        """The fitted router as JSON config + arrays (see :mod:`routerbench_core.routing.artefact`).
+
+        A router that cannot be saved keeps this default, which says so.
+        """
+        raise RouterError(
+            f"{type(self).__name__} cannot be saved as an artefact: it implements no "
+            "save_state()/load_state() (see docs/serving.md, 'Saving a third-party router')"
+        )
+
+    def load_state(self, state: RouterState) -> None:
+        """Restore what :meth:`save_state` wrote, on a router built with the same context and
+        parameters; routing must then decide exactly as before."""
+        raise RouterError(
+            f"{type(self).__name__} cannot be loaded from an artefact: it implements no "
+            "load_state()"
+        )

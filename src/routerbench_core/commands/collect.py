@@ -5,6 +5,7 @@ Imports of the collector, store and rich stay inside the commands so ``rbench --
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -18,9 +19,14 @@ if TYPE_CHECKING:
 
 
 class RichProgress:
-    """A rich progress bar: done/total, rate, ETA, spend so far and failures."""
+    """A rich progress bar per model: done/total, rate, ETA, spend so far and failures.
 
-    def __init__(self) -> None:
+    One live display for the whole run (started at the first model, stopped by :meth:`close`),
+    so each model's row is drawn once; a model asked in several rounds (requests another
+    collector held) keeps its one row.
+    """
+
+    def __init__(self, console: Any = None) -> None:
         from rich.console import Console
         from rich.progress import (
             BarColumn,
@@ -32,40 +38,60 @@ class RichProgress:
             TimeRemainingColumn,
         )
 
-        console = Console(stderr=True)
+        console = console or Console(stderr=True)
         self.progress = Progress(
             TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
             TaskProgressColumn(), TextColumn("{task.fields[rate]}"), TimeElapsedColumn(),
             TextColumn("ETA"), TimeRemainingColumn(),
             TextColumn("spend ${task.fields[spend]:.4f}"),
-            TextColumn("[red]{task.fields[failures]} failed"),
+            TextColumn("{task.fields[failed]}"),
             console=console, transient=False, disable=not console.is_terminal,
         )
         self.task: Any = None
-        self.spend = 0.0
-        self.failures = 0
+        self.running = False
+        self.rows: dict[str, dict[str, Any]] = {}
 
     def start(self, total: int, description: str) -> None:
         import time
 
-        self.spend, self.failures, self.t0 = 0.0, 0, time.perf_counter()
-        self.progress.start()
-        self.task = self.progress.add_task(description, total=total, rate="", spend=0.0,
-                                           failures=0)
+        if not self.running:
+            self.progress.start()
+            self.running = True
+        row = self.rows.get(description)
+        if row is None:
+            task = self.progress.add_task(description, total=total, rate="", spend=0.0,
+                                          failures=0, failed="0 failed")
+            row = self.rows[description] = {"task": task, "spend": 0.0, "failures": 0,
+                                            "t0": time.perf_counter()}
+        else:
+            done = self.progress.tasks[self._index(row["task"])].completed
+            self.progress.update(row["task"], total=done + total)
+        self.task, self.row = row["task"], row
+
+    def _index(self, task: Any) -> int:
+        return next(i for i, t in enumerate(self.progress.tasks) if t.id == task)
 
     def advance(self, n: int, *, cost: float, failures: int) -> None:
         import time
 
-        self.spend += cost
-        self.failures += failures
-        task = self.progress.tasks[-1]
-        elapsed = max(time.perf_counter() - self.t0, 1e-9)
+        row = self.row
+        row["spend"] += cost
+        row["failures"] += failures
+        task = self.progress.tasks[self._index(self.task)]
+        elapsed = max(time.perf_counter() - row["t0"], 1e-9)
         rate = f"{(task.completed + n) / elapsed:.1f} req/s"
-        self.progress.update(self.task, advance=n, spend=self.spend, failures=self.failures,
-                             rate=rate)
+        failed = (f"[red]{row['failures']} failed" if row["failures"]
+                  else f"{row['failures']} failed")
+        self.progress.update(self.task, advance=n, spend=row["spend"], failures=row["failures"],
+                             failed=failed, rate=rate)
 
     def finish(self) -> None:
-        self.progress.stop()
+        """One model's round is over; the display stays up for the next (see :meth:`close`)."""
+
+    def close(self) -> None:
+        if self.running:
+            self.progress.stop()
+            self.running = False
 
 
 def build_config(
@@ -74,7 +100,7 @@ def build_config(
     input_price: float | None, output_price: float | None, free: bool,
     gpu_hour_price: float | None, temperature: float | None, max_tokens: int | None, splits: list[str],
     data_file: Path | None, limit: int | None, concurrency: int | None, bench: str | None,
-    refresh: bool, allow_unpriced: bool, grade: bool,
+    refresh: bool, allow_unpriced: bool, grade: bool | None,
 ) -> RunConfig:
     """The run config from a YAML file and/or flags (flags override the file's run options;
     ``--model``/``--dataset`` pick from the file's lists, or define them without a file)."""
@@ -138,7 +164,7 @@ def build_config(
     run = cfg.run
     overrides: dict[str, Any] = {
         "refresh": run.refresh or refresh, "allow_unpriced": run.allow_unpriced or allow_unpriced,
-        "grade": run.grade and grade,
+        "grade": run.grade if grade is None else grade,
     }
     for key, value in (("limit", limit), ("concurrency", concurrency), ("bench", bench)):
         if value is not None:
@@ -190,6 +216,66 @@ def _record(db: Any, host: Any, kind: str, bench: str, report: Any, started: str
                   summary={"models": models, "text": report.lines()[0]})
 
 
+def print_accuracy(cells: list[Any]) -> None:
+    """End a grading run with accuracy per dataset × model: a rich table on a terminal, plain
+    aligned text in a pipe or a log. Failed calls, not-gradable and ungraded answers are
+    their own columns; a cell with no graded answer shows "n/a", never 0."""
+    from rich.console import Console
+
+    if not cells:
+        typer.echo("accuracy: no stored answers to report")
+        return
+    header = ["dataset", "model", "accuracy", "graded", "failed", "not gradable", "ungraded"]
+    rows = [[c.dataset, c.model, "n/a" if c.accuracy is None else f"{100 * c.accuracy:.1f}%",
+             str(c.graded), str(c.failed), str(c.not_gradable), str(c.ungraded)]
+            for c in cells]
+    console = Console()
+    if console.is_terminal:
+        from rich.table import Table
+
+        table = Table(title="accuracy per dataset × model (failures never count as 0)")
+        for i, name in enumerate(header):
+            table.add_column(name, justify="left" if i < 2 else "right", overflow="fold")
+        for row in rows:
+            table.add_row(*row)
+        console.print(table)
+        return
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+    typer.echo("accuracy per dataset × model (failures never count as 0):")
+    for row in [header, *rows]:
+        typer.echo("  " + "  ".join(v.ljust(w) if i < 2 else v.rjust(w)
+                                    for i, (v, w) in enumerate(zip(row, widths, strict=True))
+                                    ).rstrip())
+
+
+def resume_command() -> str:
+    """The command line this process was started with, as the user would type it again."""
+    import shlex
+    import sys
+
+    prog = Path(sys.argv[0]).name
+    head = ["rbench"] if prog in ("rbench", "__main__.py") else [sys.executable, sys.argv[0]]
+    return shlex.join([*head, *sys.argv[1:]])
+
+
+def interrupted(db: Any, bench: str, what: str) -> typer.Exit:
+    """Ctrl-C: say on one line what is stored and how to go on, and exit 130 (128 + SIGINT).
+
+    Answers and grades are committed as they arrive, so rerunning the same command resumes:
+    stored answers come from the bench (no request), stored grades are not redone.
+    """
+    count = "?"
+    with contextlib.suppress(Exception):  # the bench may not exist yet
+        if what == "grade":
+            count = str(sum(1 for _ in db.grades(bench)))
+        else:
+            count = str(sum(1 for _ in db.responses(bench, include_failed=False)))
+    typer.echo(f"interrupted: {count} {what}(s) of bench {bench!r} are stored in {db.path}; "
+               f"resume with the same command (only what is missing is done again): "
+               f"{resume_command()}", err=True)
+    return typer.Exit(130)
+
+
 @hookimpl
 def register_commands(app: typer.Typer) -> None:
     from routerbench_core.commands.app import fail, state
@@ -220,7 +306,9 @@ def register_commands(app: typer.Typer) -> None:
         refresh: bool = typer.Option(False, "--refresh", help="Ignore cached answers."),
         allow_unpriced: bool = typer.Option(False, "--allow-unpriced",
                                             help="Allow models with no price."),
-        no_grade: bool = typer.Option(False, "--no-grade", help="Do not grade afterwards."),
+        grade: bool = typer.Option(None, "--grade/--no-grade",  # None: the config's run.grade
+                                   help="Grade the answers afterwards (default: run.grade of "
+                                        "the config, on unless it says otherwise)."),
         no_progress: bool = typer.Option(False, "--no-progress", help="No progress bar."),
     ) -> None:
         """Ask models the queries of datasets and store every answer (cached, resumable)."""
@@ -231,7 +319,7 @@ def register_commands(app: typer.Typer) -> None:
         from routerbench_core.plugins.spec import PluginLoadError
         from routerbench_core.schema import UnpricedModelError
         from routerbench_core.scoring.datasets import DatasetError
-        from routerbench_core.scoring.grading import collect_and_grade
+        from routerbench_core.scoring.grading import accuracy_table, collect_and_grade
 
         st = state(ctx)
         try:
@@ -242,7 +330,7 @@ def register_commands(app: typer.Typer) -> None:
                 temperature=temperature,
                 max_tokens=max_tokens, splits=split, data_file=data_file, limit=limit,
                 concurrency=concurrency, bench=bench, refresh=refresh,
-                allow_unpriced=allow_unpriced, grade=not no_grade,
+                allow_unpriced=allow_unpriced, grade=grade,
             )
         except RunConfigError as exc:
             raise fail(str(exc)) from None
@@ -252,7 +340,12 @@ def register_commands(app: typer.Typer) -> None:
             preflight(cfg, st.host)  # a refused run opens (and creates) no store
             with store_for_command(path) as db:
                 started = _now()
-                report = collect_and_grade(cfg, st.host, db, progress=progress)
+                try:
+                    report = collect_and_grade(cfg, st.host, db, progress=progress)
+                except KeyboardInterrupt:
+                    if progress is not None:
+                        progress.close()
+                    raise interrupted(db, cfg.run.bench, "answer") from None
                 _record(db, st.host, "collect", report.bench, report, started,
                         models=[m.name for m in cfg.models],
                         components={"dataset": [d.name for d in cfg.datasets],
@@ -260,11 +353,17 @@ def register_commands(app: typer.Typer) -> None:
                         settings={**cfg.run.model_dump(mode="json"),
                                   "models": [m.spec().model_dump(mode="json")
                                              for m in cfg.models]})
+                cells = accuracy_table(db, report.bench) if cfg.run.grade else None
         except (CollectError, RunConfigError, StoreError, UnpricedModelError, BackendError,
                 DatasetError, PluginLoadError) as exc:
             raise fail(str(exc)) from None
+        finally:
+            if progress is not None:
+                progress.close()
         for line in report.lines():
             typer.echo(line)
+        if cells is not None:
+            print_accuracy(cells)
         if report.failed:
             raise typer.Exit(1)
 
@@ -313,7 +412,7 @@ def register_commands(app: typer.Typer) -> None:
         """
         from routerbench_core.collection.runconfig import check_base_url, check_env_var_name
         from routerbench_core.data.store import Store, StoreError
-        from routerbench_core.scoring.grading import grade_bench
+        from routerbench_core.scoring.grading import accuracy_table, grade_bench
         from routerbench_core.scoring.sandbox import SandboxError, default_workers
 
         st = state(ctx)
@@ -347,18 +446,23 @@ def register_commands(app: typer.Typer) -> None:
                     context = judge_context(st.host, judge_backend, spec, store=db,
                                             backend_options=options)
                 started = _now()
-                report = grade_bench(db, bench, st.host, regrade=regrade, model=model,
-                                     dataset=dataset, context=context,
-                                     workers=workers or default_workers())
+                try:
+                    report = grade_bench(db, bench, st.host, regrade=regrade, model=model,
+                                         dataset=dataset, context=context,
+                                         workers=workers or default_workers())
+                except KeyboardInterrupt:
+                    raise interrupted(db, bench, "grade") from None
                 _record(db, st.host, "grade", bench, report, started,
                         models=[model] if model else [], components={},
                         settings={"bench": bench, "regrade": regrade, "model": model,
                                   "dataset": dataset, "judge_model": judge_model})
+                cells = accuracy_table(db, bench, model=model, dataset=dataset)
         except StoreError as exc:
             raise fail(str(exc)) from None
         except SandboxError as exc:  # cannot isolate: no code is run, nothing recorded
             raise fail(str(exc)) from None
         for line in report.lines():
             typer.echo(line)
+        print_accuracy(cells)
         if report.n_errors:
             raise typer.Exit(1)

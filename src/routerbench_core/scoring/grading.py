@@ -65,6 +65,52 @@ class GradeReport:
         return out
 
 
+@dataclass
+class AccuracyCell:
+    """Accuracy of one model on one dataset, from the stored grades.
+
+    ``accuracy`` is the mean score over graded answers (``None`` when none is graded); failed
+    calls and not-gradable answers are counted apart and never enter it as a 0.
+    """
+
+    dataset: str
+    model: str
+    graded: int = 0
+    score_sum: float = 0.0
+    failed: int = 0
+    not_gradable: int = 0
+    ungraded: int = 0
+
+    @property
+    def accuracy(self) -> float | None:
+        return self.score_sum / self.graded if self.graded else None
+
+
+def accuracy_table(store: Store, bench: str, *, model: str | None = None,
+                   dataset: str | None = None) -> list[AccuracyCell]:
+    """Accuracy per dataset × model of ``bench`` (sorted by dataset, then model)."""
+    queries = {q.key: q.dataset for q in store.queries(bench, dataset=dataset)}
+    grades = {(g.query_key, g.model): g.score for g in store.grades(bench, model=model)
+              if g.query_key in queries}
+    cells: dict[tuple[str, str], AccuracyCell] = {}
+    for r in store.responses(bench, model=model, dataset=dataset):
+        ds = queries.get(r.query_key)
+        if ds is None:
+            continue
+        cell = cells.setdefault((ds, r.model), AccuracyCell(ds, r.model))
+        key = (r.query_key, r.model)
+        if not r.ok:
+            cell.failed += 1
+        elif key not in grades:
+            cell.ungraded += 1
+        elif grades[key] is None:
+            cell.not_gradable += 1
+        else:
+            cell.graded += 1
+            cell.score_sum += float(grades[key])  # type: ignore[arg-type]
+    return [cells[k] for k in sorted(cells)]
+
+
 def _datasets(host: PluginHost, names: set[str], options: dict[str, Any]
               ) -> dict[str, Dataset | None]:
     out: dict[str, Dataset | None] = {}

@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import base64
 import random
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
 
 #: Texts shorter than this (in characters) are stored as they are.
 MIN_PACK_CHARS = 96
@@ -116,3 +117,19 @@ class TextUnpacker:
             decode = decoder.decompress
             self._decoders[dict_id] = decode
         return decode(value).decode("utf-8")
+
+
+def pack_responses(chunks: Iterable[Any], packer: TextPacker) -> Iterator[Any]:
+    """Pack the answers (column 2 of the store's response rows) of each import chunk; the
+    packer is prepared on the first chunk's answers. zstd runs without the GIL, so this
+    stage overlaps with parsing when it runs in its own thread."""
+    for chunk in chunks:
+        rows = chunk.responses
+        if not packer.ready:
+            packer.prepare([r[2] for r in rows[:TRAIN_SAMPLES] if type(r[2]) is str])
+        pack = packer.pack
+        for i, r in enumerate(rows):
+            raw = r[2]
+            if raw is not None and len(raw) >= MIN_PACK_CHARS:
+                rows[i] = (r[0], r[1], pack(raw), *r[3:])
+        yield chunk

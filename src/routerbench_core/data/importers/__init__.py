@@ -111,8 +111,14 @@ def import_bench(
                     metadata.update(chunk.metadata)
                 yield chunk
 
-        store.write_bench_staged(name, counted(module.parse_chunks(path, packer=packer)),
-                                 source=source, replace=replace, packer=packer)
+        # three stages in three threads: parse | pack answers | write (this thread)
+        from routerbench_core.data.prefetch import prefetched
+        from routerbench_core.data.textpack import pack_responses
+
+        stages = prefetched(pack_responses(prefetched(module.parse_chunks(path), depth=1),
+                                           packer), depth=1)
+        store.write_bench_staged(name, counted(stages), source=source, replace=replace,
+                                 packer=packer)
         t1 = t2 = time.perf_counter()
         n_queries, n_models, n_records = counts["queries"], counts["models"], counts["records"]
     else:

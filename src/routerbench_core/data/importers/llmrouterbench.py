@@ -123,11 +123,10 @@ def _top_name(data: dict[str, Any], field: str, fallback: str, path: Path) -> st
 
 #: A chunk is written once it holds this many responses (and at the end of each dataset split,
 #: so a chunk's rows can be sorted by (query, model) and appended to the clustered tables).
-CHUNK_ROWS = 40_000
+CHUNK_ROWS = 10_000
 
 
-def parse_chunks(path: Path, *, packer: Any = None,
-                 chunk_rows: int | None = None) -> Iterator[BenchChunk]:
+def parse_chunks(path: Path, *, chunk_rows: int | None = None) -> Iterator[BenchChunk]:
     """Parse a release file by file, yielding bounded :class:`BenchChunk` s; the last one
     carries the metadata. Only one run file's JSON is in memory at a time.
 
@@ -135,9 +134,6 @@ def parse_chunks(path: Path, *, packer: Any = None,
     file, a run gives one model's outcomes, a query's prompt agrees across models' files), so
     an error in the last file is still found before anything becomes visible; the caller
     writes chunks to a staging bench and publishes it only after the last chunk.
-
-    ``packer`` (a :class:`routerbench_core.data.textpack.TextPacker`) compresses long answers
-    as they are parsed; it is prepared from the first run file's answers.
     """
     root = bench_root(Path(path))
     chunk_rows = chunk_rows or CHUNK_ROWS
@@ -147,7 +143,6 @@ def parse_chunks(path: Path, *, packer: Any = None,
     texts: list[str] = []  # query index -> its text, to check other models' files agree
     models: dict[str, int] = {}
     chunk = BenchChunk()
-    pack = None if packer is None else packer.pack
 
     seen_runs: dict[tuple[str, str, str], Path] = {}
     demo_runs: list[str] = []
@@ -178,9 +173,6 @@ def parse_chunks(path: Path, *, packer: Any = None,
         del data
         if not isinstance(records, list):
             raise DataFormatError("expected a list of records", file=file, field="records")
-        if pack is not None and not packer.ready:
-            packer.prepare([r["raw_output"] for r in records
-                            if type(r) is dict and type(r.get("raw_output")) is str])
         files_used += 1
         m = models.get(model)
         if m is None:
@@ -265,8 +257,6 @@ def parse_chunks(path: Path, *, packer: Any = None,
                     "prompt", f"differs from the prompt other models' files give for {key!r}; "
                     "the files do not describe the same queries"
                 )
-            if pack is not None:
-                raw = pack(raw)
             responses.append(
                 (q, m, raw, pt, ct, None, None, cost, None if cost is None else "imported",
                  None, error, None, created, "{}")

@@ -97,7 +97,7 @@ class SentenceTransformerEmbedder(Embedder):
         model = self._load()
         n = len(texts)
         if n == 0:
-            return np.zeros((0, model.get_sentence_embedding_dimension() or 0), np.float32)
+            return np.zeros((0, 0), np.float32)
         order = sorted(range(n), key=lambda i: -len(texts[i]))
         max_tokens = int(getattr(model, "max_seq_length", 512) or 512)
         cap = MAX_BATCH if self.batch_size is None else max(1, self.batch_size)

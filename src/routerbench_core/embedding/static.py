@@ -9,7 +9,8 @@ hundreds of times faster than a transformer forward pass on a CPU, at some loss 
 
 Our own implementation, not the ``model2vec`` package (whose distillation pins an older
 transformers than this project uses): the table is distilled from the offline MiniLM on first
-use (~10-30 s on a CPU) and kept in ``$RBENCH_CACHE_DIR`` (default ``~/.cache/rbench``) as a
+use (one forward pass per vocabulary token: about as long as embedding ~1,500 short
+queries, 1-4 minutes on a small CPU) and kept in ``$RBENCH_CACHE_DIR`` (default ``~/.cache/rbench``) as a
 ``.npy`` file; later processes only read it. Tokenisation uses the MiniLM's own
 ``tokenizer.json`` through the ``tokenizers`` library (no torch at embedding time).
 """
@@ -45,7 +46,9 @@ def distil(model_path: Path, dim: int, batch: int = 512) -> np.ndarray:
     cls, sep = tok.cls_token_id, tok.sep_token_id
     n = len(tok)
     ids = torch.arange(n, dtype=torch.long)
-    out = np.empty((n, model.get_sentence_embedding_dimension() or 0), dtype=np.float32)
+    dim_of = getattr(model, "get_embedding_dimension", None) or \
+        model.get_sentence_embedding_dimension
+    out = np.empty((n, dim_of() or 0), dtype=np.float32)
     with torch.inference_mode():
         for i in range(0, n, batch):
             chunk = ids[i : i + batch]

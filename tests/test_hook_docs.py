@@ -21,7 +21,7 @@ HOOKS = [
 def test_there_are_hooks() -> None:
     assert set(HOOKS) == {
         "register_backends", "register_datasets", "register_routers", "register_embedders",
-        "register_commands",
+        "register_importers", "register_commands",
     }
 
 

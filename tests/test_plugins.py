@@ -116,15 +116,44 @@ def test_builtins_register_through_the_same_hooks() -> None:
             assert spec.distribution == "rbench"
 
 
-def test_duplicate_name_is_an_error_naming_both() -> None:
+def _other_routers(register):  # noqa: ANN001
+    register("alpha", "json:dumps", "another alpha")
+    register("beta", "json:dumps", "beta router")
+
+
+def test_duplicate_name_fails_both_plugins_and_is_unavailable() -> None:
+    plugins = [_plugin_module("first_dist", register_routers=_routers),
+               _plugin_module("second_dist", register_routers=_other_routers)]
+    host = make_plugin_manager(load_entrypoints=False, extra_plugins=plugins)
+    assert "alpha" not in host.names("router"), "never a silent pick of one of the two"
+    assert host.get("router", "beta").plugin == "second_dist", "other names still work"
+    failed = {r.name: r.status for r in host.failures()}
+    assert set(failed) == {"first_dist", "second_dist"}
+    for status in failed.values():
+        assert status.startswith("failed: router name 'alpha' is registered by")
+        assert "first_dist" in status and "second_dist" in status
+    with pytest.raises(UnknownNameError) as info:
+        host.get("router", "alpha")
+    assert "unavailable" in str(info.value) and "first_dist" in str(info.value)
+    assert "second_dist" in str(info.value)
+
+    strict = make_plugin_manager(load_entrypoints=False, extra_plugins=plugins, strict=True)
+    with pytest.raises(PluginError, match="'alpha' is registered by"):
+        strict.specs()
+
+
+def test_hooks_are_called_through_pluggy_so_an_impl_may_take_a_subset() -> None:
+    calls = []
+
+    def no_arguments() -> None:  # takes none of the hook's arguments
+        calls.append("called")
+
     host = make_plugin_manager(load_entrypoints=False, extra_plugins=[
-        _plugin_module("first_dist", register_routers=_routers),
-        _plugin_module("second_dist", register_routers=_routers),
+        _plugin_module("subset_plugin", register_routers=no_arguments)
     ])
-    with pytest.raises(PluginError) as info:
-        host.specs()
-    message = str(info.value)
-    assert "'alpha'" in message and "first_dist" in message and "second_dist" in message
+    host.specs()
+    assert calls == ["called"]
+    assert not host.failures(), [r.status for r in host.failures()]
 
 
 def test_failing_hook_is_isolated_and_strict_mode_raises() -> None:
@@ -147,11 +176,51 @@ def test_failing_hook_is_isolated_and_strict_mode_raises() -> None:
         strict.specs()
 
 
-def test_misspelled_hook_fails_check_pending() -> None:
+def test_misspelled_hook_fails_only_its_plugin_unless_strict() -> None:
     module = types.ModuleType("typo_plugin")
     module.register_ruoters = hookimpl(lambda register: None)  # type: ignore[attr-defined]
+    module.register_datasets = hookimpl(  # type: ignore[attr-defined]
+        lambda register: register("typo-ds", "json:loads"))
+    fine = _plugin_module("fine_plugin", register_routers=_routers)
+    host = make_plugin_manager(load_entrypoints=False, extra_plugins=[module, fine])
+    [failed] = host.failures()
+    assert failed.name == "typo_plugin"
+    assert "'register_ruoters'" in failed.status and "did you mean register_routers" in failed.status
+    assert "typo-ds" not in host.names("dataset"), "a plugin with a wrong hook contributes nothing"
+    assert host.get("router", "alpha").plugin == "fine_plugin"
     with pytest.raises(PluginError, match="register_ruoters"):
-        make_plugin_manager(load_entrypoints=False, extra_plugins=[module])
+        make_plugin_manager(load_entrypoints=False, extra_plugins=[module, fine], strict=True)
+
+
+def test_hook_register_importers_and_the_builtin_formats(tmp_path: Path) -> None:
+    from routerbench_core import ImportedRecords, Query, Response
+    from routerbench_core.data.importers import DataFormatError, import_bench
+    from routerbench_core.data.store import Store
+
+    def parse(path, *, model):  # noqa: ANN001, ANN202
+        q = Query(dataset="toy", id="1", text=path.read_text())
+        return ImportedRecords(format="toy", source=str(path), queries=[q],
+                               responses=[Response(query_key=q.key, model=model, raw_output="x")])
+
+    def importers(register):  # noqa: ANN001
+        register("toy", parse, "a toy format", capabilities={"options": {"model": "who"}})
+
+    host = _one_hook_host("register_importers", importers)
+    builtin = {s.name: s.distribution for s in host.specs("importer") if s.plugin.startswith("rbench.")}
+    assert builtin == dict.fromkeys(
+        ["llmrouter", "llmrouterbench", "parquet", "routerbench", "routerdc"], "rbench")
+    source = tmp_path / "toy.txt"
+    source.write_text("what is 1+1?")
+    with Store(tmp_path / "s.db") as store:
+        result = import_bench(store, "toy", source, "b", options={"model": "m1"}, host=host)
+        assert (result.n_queries, result.n_models, result.n_records) == (1, 1, 1)
+        import_bench(store, "toy", source, "b", add=True, options={"model": "m2"}, host=host)
+        assert [m.name for m in store.models("b")] == ["m1", "m2"]
+        with pytest.raises(DataFormatError, match="no option 'modle'; its options: model"):
+            import_bench(store, "toy", source, "c", options={"modle": "m"}, host=host)
+        with pytest.raises(DataFormatError, match="Did you mean toy"):
+            import_bench(store, "tyo", source, "c", host=host)
+        assert store.bench_names() == ["b"]
 
 
 def test_unknown_name_suggests_close_matches() -> None:
@@ -252,6 +321,64 @@ def test_disable_plugins_blocks_them(tmp_path: Path) -> None:
     )
     names = {r["name"] for r in json.loads(autoload_off.stdout)}
     assert "goodrouter" not in names and "broken" not in names
+
+
+DUP_ONE = """
+from routerbench_core import hookimpl
+
+@hookimpl
+def register_routers(register):
+    register("dup", "json:loads", "one's router")
+    register("one-only", "json:loads", "only in one")
+"""
+DUP_TWO = DUP_ONE.replace("one", "two").replace("two-only", "two-only")
+TYPO = """
+from routerbench_core import hookimpl
+
+@hookimpl
+def check_pending(register):
+    pass
+"""
+
+
+def _clash_site(tmp_path: Path) -> Path:
+    site = install_fake_dist(tmp_path / "site", "rbench-router-one", {"dup_one": DUP_ONE},
+                             {"one": "dup_one"})
+    install_fake_dist(site, "rbench-router-two", {"dup_two": DUP_TWO}, {"two": "dup_two"})
+    install_fake_dist(site, "rbench-router-typo", {"typo_plugin": TYPO}, {"typo": "typo_plugin"})
+    return site
+
+
+def test_two_distributions_registering_one_name_break_no_command(tmp_path: Path) -> None:
+    site = _clash_site(tmp_path)
+    table = run_rbench("list", sites=[site], cwd=tmp_path, env={"COLUMNS": "80"})
+    assert table.returncode == 0, table.stderr
+    flat = " ".join(table.stdout.split())
+    for plugin, dist in (("one", "rbench-router-one"), ("two", "rbench-router-two")):
+        assert f"plugin {plugin} ({dist}) failed: router name 'dup' is registered by" in flat
+    assert "'rbench-router-one' (plugin one) and 'rbench-router-two' (plugin two)" in flat
+    assert "plugin typo (rbench-router-typo) failed: implements unknown hook 'check_pending'" in flat
+
+    rows = {(r["kind"], r["name"]): r for r in json.loads(
+        run_rbench("list", "--json", sites=[site], cwd=tmp_path).stdout)}
+    assert ("router", "dup") not in rows
+    assert ("router", "one-only") in rows and ("router", "two-only") in rows
+    assert rows[("plugin", "one")]["status"] == rows[("plugin", "two")]["status"]
+
+    route = run_rbench("route", "--router", "dup", "--bench", "b", sites=[site], cwd=tmp_path)
+    assert route.returncode == 2
+    assert "router 'dup' is unavailable" in route.stderr and "rbench-router-two" in route.stderr
+    assert "Traceback" not in route.stderr
+    other = run_rbench("data", "list", sites=[site], cwd=tmp_path)
+    assert other.returncode == 0, other.stderr
+
+    strict = run_rbench("list", sites=[site], cwd=tmp_path, env={"RBENCH_STRICT_PLUGINS": "1"})
+    assert strict.returncode == 2 and "RBENCH_STRICT_PLUGINS" in strict.stderr
+    assert "Traceback" not in strict.stderr
+    blocked = run_rbench("list", "--json", sites=[site], cwd=tmp_path, env={
+        "RBENCH_STRICT_PLUGINS": "1", "RBENCH_DISABLE_PLUGINS": "two,typo"})
+    assert blocked.returncode == 0, blocked.stderr
+    assert ("router", "dup") in {(r["kind"], r["name"]) for r in json.loads(blocked.stdout)}
 
 
 HEAVY = ["torch", "sklearn", "openai", "vllm", "sentence_transformers", "torch_geometric",

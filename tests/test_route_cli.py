@@ -6,28 +6,41 @@ from __future__ import annotations
 import json
 import types
 from collections.abc import Mapping
-from typing import Any, ClassVar
+from typing import Any, Literal
 
 import numpy as np
 import pytest
+from pydantic import Field
 from typer.testing import CliRunner
 
 from routerbench_core.commands.app import State, build_app
 from routerbench_core.data.store import Store
 from routerbench_core.plugins.hookspecs import hookimpl
 from routerbench_core.plugins.manager import make_plugin_manager
-from routerbench_core.routing.router import LabeledSet, QuerySet, Router, RouterContext, Routing
+from routerbench_core.routing.router import (
+    Grid,
+    LabeledSet,
+    QuerySet,
+    Router,
+    RouterContext,
+    RouterParams,
+    Routing,
+)
 from routerbench_core.testing.synthetic import make_synthetic_bench, store_matrix
 
 EMBED_CALLS: list[int] = []
 
 
-class Centroid(Router):
-    settings: ClassVar[tuple[str, ...]] = ("perf", "perf-cost")
+class Centroid(Router, capabilities={"settings": ["perf", "perf-cost"]}):
+    class Params(RouterParams):
+        penalty: float = Field(0.0, ge=0, description="cost penalty of the default routing")
+        mode: Literal["mean", "max"] = "mean"
+        normalise: bool = True
+        ks: Grid[int] = Field(default_factory=lambda: [1], description="a grid")
 
-    def __init__(self, ctx: RouterContext, penalty: float = 0.0, **params: Any) -> None:
+    def __init__(self, ctx: RouterContext, **params: Any) -> None:
         super().__init__(ctx, **params)
-        self.penalty = float(penalty)
+        self.penalty = self.params.penalty
 
     def fit(self, train: LabeledSet, valid: LabeledSet) -> None:
         s = train.filled_score()
@@ -41,6 +54,9 @@ class Centroid(Router):
 
     def sweep(self) -> list[dict[str, Any]]:
         return [{"penalty": p} for p in (0.0, 0.05, 0.2, 1.0)]
+
+    def describe(self) -> dict[str, Any]:
+        return {"penalty": self.penalty, "ks": self.params.ks, "normalise": self.params.normalise}
 
 
 def _counting_hashing(**options: Any):
@@ -144,7 +160,7 @@ def test_ood_dataset_goes_to_test(env):
 @pytest.mark.parametrize(("args", "message"), [
     (["-r", "best-singel"], "did you mean best-single"),
     (["-r", "best-single", "--param", "nope.x=1"], "not among --router"),
-    (["-r", "best-single", "--param", "best-single.x=1"], "unknown parameter"),
+    (["-r", "best-single", "--param", "best-single.x=1"], "has no parameter 'x'"),
     (["-r", "oracle", "--param", "oracle.x=1"], "reference"),
     (["-r", "best-single", "--seeds", "4x"], "--seeds"),
     (["-r", "best-single", "--setting", "fast"], "--setting"),
@@ -155,6 +171,33 @@ def test_errors_are_clear(env, args, message):
     r = run(env, "route", "--bench", "synthetic", "--seeds", "42", *args)
     assert r.exit_code == 2
     assert message in r.output
+
+
+@pytest.mark.parametrize(("param", "expected"), [
+    ("centroid.penalty=abc", ["'centroid'", "penalty='abc'", "valid number", "expected float"]),
+    ("centroid.penalty=-5", ["'centroid'", "penalty=-5", "greater than or equal to 0"]),
+    ("centroid.mode=bogus", ["'centroid'", "mode='bogus'", "'mean', 'max'"]),
+    ("centroid.ks=1,x", ["'centroid'", "ks='1,x'", "valid integer"]),
+    ("centroid.normalise=maybe", ["'centroid'", "normalise='maybe'", "valid boolean"]),
+    ("centroid.penalyt=1", ["'centroid' has no parameter 'penalyt'", "Did you mean penalty?"]),
+])
+def test_router_params_are_validated_before_anything_runs(env, param, expected):
+    EMBED_CALLS.clear()
+    r = run(env, "route", "--bench", "synthetic", "--seeds", "42", "-r", "centroid", "-p", param,
+            "--embedder", "counting-hashing")
+    assert r.exit_code == 2, r.output
+    for text in expected:
+        assert text in r.output, (text, r.output)
+    assert not EMBED_CALLS  # failed before anything was embedded or trained
+
+
+def test_router_params_are_coerced(env):
+    r = run(env, "route", "--bench", "synthetic", "--seeds", "42", "-r", "centroid",
+            "-p", "penalty=1", "-p", "ks=1,2", "-p", "normalise=off",
+            "--embedder", "counting-hashing", "--json", str(env / "p.json"))
+    assert r.exit_code == 0, r.output
+    rep = json.loads((env / "p.json").read_text())
+    assert rep["describe"]["centroid"][0] == {"penalty": 1.0, "ks": [1, 2], "normalise": False}
 
 
 def test_unknown_bench(env):

@@ -11,6 +11,7 @@ import pytest
 from routerbench_core.routing.baselines import RandomPick
 from routerbench_core.routing.router import LabeledSet, QuerySet, Router, RouterContext, Routing
 from routerbench_core.testing.routers import RouterConformance, conformance_bench
+from routerbench_core.testing.synthetic import make_content_bench
 
 
 class NearestCentroid(Router):
@@ -46,11 +47,13 @@ class TestNearestCentroidConformance(RouterConformance):
 class TestBestSingleConformance(RouterConformance):
     router_name = "best-single"
     min_gain_over_random = -1.0  # a single model cannot read the text
+    min_gain_over_dataset_oracle = None
 
 
 class TestCheapestConformance(RouterConformance):
     router_name = "cheapest"
     min_gain_over_random = -1.0
+    min_gain_over_dataset_oracle = None
 
 
 def test_kit_catches_a_router_that_does_not_beat_random():
@@ -60,6 +63,43 @@ def test_kit_catches_a_router_that_does_not_beat_random():
 
     with pytest.raises(AssertionError, match="does not beat random"):
         Kit().test_beats_random_on_synthetic_bench()
+
+
+class DatasetMajority(Router):
+    """Per dataset, the model best on train: what a router that ignores the query text can do
+    at its best."""
+
+    settings: ClassVar[tuple[str, ...]] = ("perf",)
+    needs_embeddings: ClassVar[bool] = False
+
+    def fit(self, train: LabeledSet, valid: LabeledSet) -> None:
+        s = train.filled_score()
+        self.best = {d: int(np.argmax(s[train.datasets == d].mean(axis=0)))
+                     for d in set(train.datasets.tolist())}
+
+    def route(self, queries: QuerySet, config: Mapping[str, Any] | None = None) -> Routing:
+        return Routing(choice=np.array([self.best.get(d, 0) for d in queries.datasets]))
+
+
+def test_kit_catches_a_router_that_routes_by_dataset_only():
+    class Kit(RouterConformance):
+        def make_router(self, ctx: RouterContext, **params: Any) -> Router:
+            return DatasetMajority(ctx, **params)
+
+    with pytest.raises(AssertionError, match="does not beat the dataset oracle"):
+        Kit().test_routes_by_content_not_only_by_dataset()
+
+
+def test_content_bench_rewards_reading_the_query_only():
+    b = make_content_bench(seed=7)
+    m = b.matrix
+    rows = np.arange(m.n_queries)
+    per_dataset_best = max(np.mean(m.score[m.datasets == d], axis=0).max()
+                           for d in ("syn-a", "syn-b"))
+    assert per_dataset_best < 0.7  # the generalist, best of each dataset
+    assert np.mean(m.score[rows, b.expert]) > 0.9  # each sub-topic's expert
+    assert {int(np.argmax(np.mean(m.score[m.datasets == d], axis=0)))
+            for d in ("syn-a", "syn-b")} == {0}
 
 
 def test_kit_catches_a_nondeterministic_router():

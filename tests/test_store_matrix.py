@@ -72,10 +72,11 @@ def test_new_store_page_size_and_existing_kept(tmp_path: Path) -> None:
 
     with Store(tmp_path / "new.db") as s:
         assert s.execute("PRAGMA page_size").fetchone()[0] == 8192
-    old = sqlite3.connect(tmp_path / "old.db")
+    Store(tmp_path / "old.db").close()
+    old = sqlite3.connect(tmp_path / "old.db")  # an rbench store rewritten with 4 KiB pages
+    old.execute("PRAGMA journal_mode=DELETE")
     old.execute("PRAGMA page_size=4096")
-    old.execute("CREATE TABLE t (x)")
-    old.commit()
+    old.execute("VACUUM")
     old.close()
     with Store(tmp_path / "old.db") as s:  # an existing file is opened as it is
         assert s.execute("PRAGMA page_size").fetchone()[0] == 4096

@@ -35,6 +35,9 @@ _API: dict[str, str] = {
     "Grade": "routerbench_core.schema",
     "GenerationRequest": "routerbench_core.schema",
     "UnpricedModelError": "routerbench_core.schema",
+    # import formats (register_importers)
+    "DataFormatError": "routerbench_core.data.importers.base",
+    "ImportedRecords": "routerbench_core.data.importers.records",
     # collect: backends
     "Backend": "routerbench_core.collection.backends",
     "BackendError": "routerbench_core.collection.backends",
@@ -85,6 +88,8 @@ _API: dict[str, str] = {
     "Router": "routerbench_core.routing.router",
     "RouterContext": "routerbench_core.routing.router",
     "RouterError": "routerbench_core.routing.router",
+    "RouterParams": "routerbench_core.routing.router",
+    "Grid": "routerbench_core.routing.router",
     "QuerySet": "routerbench_core.routing.router",
     "LabeledSet": "routerbench_core.routing.router",
     "Routing": "routerbench_core.routing.router",

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
-from routerbench_core import LabeledSet, QuerySet, RouterContext
+from routerbench_core import LabeledSet, QuerySet, RouterContext, RouterError
 from routerbench_core.testing.routers import RouterConformance
 
 
@@ -32,3 +33,14 @@ def test_knn_picks_the_model_right_on_the_nearest_queries() -> None:
                        datasets=np.array(["d", "d"], dtype=object), texts=["x", "y"],
                        models=["m0", "m1"], _embed=lambda texts: probe)
     assert router.route(queries).choice.tolist() == [0, 1]
+
+
+def test_k_is_validated_and_coerced() -> None:
+    from rbench_router_mine.router import KnnRouter
+
+    ctx = RouterContext(models=["m0", "m1"], model_specs={})
+    assert KnnRouter(ctx, k="5").k == 5
+    with pytest.raises(RouterError, match=r"parameter k='abc' is invalid.*expected int"):
+        KnnRouter.validate_params({"k": "abc"}, "mine-knn")
+    with pytest.raises(RouterError, match=r"'mine-knn': parameter k=-5 .*greater than or equal to 1"):
+        KnnRouter.validate_params({"k": -5}, "mine-knn")

@@ -19,6 +19,7 @@ How a run goes:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -35,6 +36,11 @@ if TYPE_CHECKING:
 
 #: Largest number of answers written in one transaction.
 MAX_BATCH = 512
+#: How long a claim on a request lasts without a heartbeat (a live collector renews its
+#: claims every third of this; a killed one's claims are taken over at once on this host).
+LEASE_TTL_S = 120.0
+#: How often a collector looks again at requests another collector is asking.
+LEASE_POLL_S = 0.25
 
 
 class CollectError(RuntimeError):
@@ -64,6 +70,7 @@ class ModelReport:
     failed: int = 0
     spend: float = 0.0
     unknown_cost: int = 0
+    by_other: int = 0
     cost_note: str = ""
     errors: list[str] = field(default_factory=list)
 
@@ -100,6 +107,9 @@ class CollectReport:
                 f"new spend ${m.spend:.4f}"
                 + (f" ({m.unknown_cost} with unknown cost)" if m.unknown_cost else "")
             )
+            if m.by_other:
+                out.append(f"    {m.by_other} answered by another collector running on this "
+                           "store at the same time (not asked twice)")
             if m.cost_note:
                 out.append(f"    cost: {m.cost_note}")
             for err in m.errors[:3]:
@@ -195,8 +205,10 @@ def _make_backends(config: RunConfig, host: PluginHost) -> dict[str, Backend]:
 class _Writer:
     """Writes answers to the bench (and the cache) in group commits."""
 
-    def __init__(self, store: Store, bench_id: int, qi: dict[str, int], mi: dict[str, int]):
+    def __init__(self, store: Store, bench_id: int, qi: dict[str, int], mi: dict[str, int],
+                 owner: str | None = None):
         self.store, self.bench_id, self.qi, self.mi = store, bench_id, qi, mi
+        self.owner = owner
 
     def write(self, pairs: Sequence[tuple[_Item, Response]], *, cache: bool = True) -> None:
         if not pairs:
@@ -209,7 +221,7 @@ class _Writer:
             if cache and r.ok:
                 cached.append(CachedCall(item.hash, item.model.backend, item.spec.name,
                                          _request_record(item), r))
-        self.store.record_answers(self.bench_id, answers, cached)
+        self.store.record_answers(self.bench_id, answers, cached, lease_owner=self.owner)
 
 
 def _request_record(item: _Item) -> dict[str, Any]:
@@ -271,7 +283,10 @@ async def acollect(
     store.update_bench_metadata(bench, datasets=datasets_meta, cost_notes=cost_notes)
 
     done = store.answered_hashes(bench_id)
-    writer = _Writer(store, bench_id, qi, mi)
+    from routerbench_core.data.store import lease_owner_id
+
+    owner = lease_owner_id()
+    writer = _Writer(store, bench_id, qi, mi, owner)
     reports: list[ModelReport] = []
     closed: set[int] = set()
     try:
@@ -290,7 +305,8 @@ async def acollect(
                     todo.append(item)
             if not config.run.refresh and todo:
                 todo = _answer_from_cache(store, writer, todo, report)
-            await _ask(backend, todo, writer, report, config.run.concurrency, progress)
+            await _ask_claimed(store, backend, todo, writer, report, config.run.concurrency,
+                               progress, refresh=config.run.refresh)
             later = {id(backends[n.name]) for n in config.models[position + 1:]}
             if id(backend) not in later:  # free its connections / GPU before the next model
                 closed.add(id(backend))
@@ -335,6 +351,59 @@ def _answer_from_cache(store: Store, writer: _Writer, todo: list[_Item],
         writer.write(answered[i: i + 4096], cache=False)
     report.from_cache = len(answered)
     return rest
+
+
+async def _ask_claimed(store: Store, backend: Backend, todo: list[_Item], writer: _Writer,
+                       report: ModelReport, concurrency: int, progress: Progress | None, *,
+                       refresh: bool) -> None:
+    """Ask ``todo``, but only the requests this run holds a lease on: a second collector on
+    the same store asks what the first has not claimed, waits for the rest, and then takes
+    the answers from the cache (or asks what the other could not answer or left behind)."""
+    owner = writer.owner
+    assert owner is not None
+    pending, first = todo, True
+    try:
+        while pending or first:
+            claimed, cached = await asyncio.to_thread(
+                store.claim_requests, [i.hash for i in pending], owner, LEASE_TTL_S,
+                skip_cached=not refresh)
+            mine = [i for i in pending if i.hash in claimed]
+            done_elsewhere = [i for i in pending if i.hash in cached and i.hash not in claimed]
+            if done_elsewhere:
+                stored = await asyncio.to_thread(store.answered_hashes, writer.bench_id)
+                hits = await asyncio.to_thread(store.cached_responses,
+                                               [i.hash for i in done_elsewhere])
+                fresh = [(i, _from_cache(i, hits[i.hash])) for i in done_elsewhere
+                         if i.hash in hits and stored.get(
+                             (writer.qi[i.query.key], writer.mi[i.spec.name])) != i.hash]
+                await asyncio.to_thread(writer.write, fresh, cache=False)
+                report.by_other += len(done_elsewhere)
+            if mine or first:
+                await _heartbeat(store, owner, _ask(backend, mine, writer, report, concurrency,
+                                                    progress))
+            first = False
+            pending = [i for i in pending if i.hash not in claimed and i.hash not in cached]
+            if pending:
+                await asyncio.sleep(LEASE_POLL_S)
+    finally:
+        with contextlib.suppress(Exception):
+            await asyncio.to_thread(store.release_leases, owner)
+
+
+async def _heartbeat(store: Store, owner: str, work: Any) -> None:
+    """Run ``work`` while renewing ``owner``'s leases, so a long call keeps its claims."""
+
+    async def beat() -> None:
+        while True:
+            await asyncio.sleep(LEASE_TTL_S / 3)
+            await asyncio.to_thread(store.renew_leases, owner, LEASE_TTL_S)
+
+    task = asyncio.ensure_future(beat())
+    try:
+        await work
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
 
 
 async def _ask(backend: Backend, todo: list[_Item], writer: _Writer, report: ModelReport,

@@ -11,6 +11,7 @@ API keys are never written in the config or the store: ``api_key_env`` names the
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any, Literal
 
@@ -31,6 +32,41 @@ DEFAULT_BENCH = "collected"
 
 class RunConfigError(ValueError):
     """The run config is invalid; the message names the file and the key."""
+
+
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def check_base_url(value: str) -> str:
+    """An ``http(s)://host[:port]/...`` URL, or a ValueError saying what is wrong with it."""
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 - raises for a port that is not a number
+    except ValueError as exc:
+        raise ValueError(f"{value!r} is not a valid URL ({exc})") from None
+    if parts.scheme not in ("http", "https"):
+        if not parts.scheme:
+            raise ValueError(f"{value!r} is not a URL; give e.g. http://localhost:8000/v1")
+        raise ValueError(f"{value!r} uses {parts.scheme}://; rbench talks to OpenAI-compatible "
+                         "APIs over http:// or https:// only")
+    if not parts.hostname:
+        raise ValueError(f"{value!r} has no host; give e.g. http://localhost:8000/v1")
+    return value
+
+
+def check_env_var_name(value: str) -> str:
+    """The NAME of an environment variable; a value that looks like the key itself is refused
+    without repeating it (an error message must never echo a secret)."""
+    if _ENV_NAME.match(value):
+        return value
+    hint = "sk-..." if value.startswith("sk-") else f"{len(value)} characters"
+    raise ValueError(
+        f"expected the name of an environment variable holding the API key (e.g. "
+        f"OPENAI_API_KEY), got a value that is not a variable name ({hint}; not shown, in "
+        "case it is the key itself). Put the key in a variable and name the variable here"
+    )
 
 
 class _Strict(BaseModel):
@@ -96,6 +132,20 @@ class ModelConfig(_Strict):
             )
         return value
 
+    @field_validator("base_url")
+    @classmethod
+    def _url_ok(cls, value: str | None) -> str | None:
+        if value is not None:
+            check_base_url(value)
+        return value
+
+    @field_validator("api_key_env")
+    @classmethod
+    def _env_name_ok(cls, value: str | None) -> str | None:
+        if value is not None:
+            check_env_var_name(value)
+        return value
+
     @model_validator(mode="after")
     def _prices(self) -> ModelConfig:
         if self.pricing is not None:
@@ -107,6 +157,16 @@ class ModelConfig(_Strict):
                 self.cached_input_price = self.pricing.cached_prompt_price_per_million
         if (self.input_price is None) != (self.output_price is None):
             raise ValueError("give both input_price and output_price (USD per million tokens)")
+        if self.free:
+            priced = [k for k in ("input_price", "output_price", "cached_input_price",
+                                  "gpu_hour_price") if getattr(self, k) is not None]
+            if self.request_price:
+                priced.append("request_price")
+            if priced:
+                raise ValueError(
+                    f"free: true says this model costs $0, but {', '.join(priced)} "
+                    "is also given; remove free (to use the prices) or the prices"
+                )
         return self
 
     def sampling_params(self) -> dict[str, Any]:
@@ -215,7 +275,7 @@ def format_validation_error(exc: ValidationError, source: str) -> str:
     lines = []
     for err in exc.errors():
         loc = _loc(tuple(p for p in err["loc"] if p not in ("function-after",)))
-        msg = err["msg"]
+        msg = err["msg"].removeprefix("Value error, ")
         if err["type"] == "extra_forbidden":
             msg = "unknown key (check the spelling; see docs/collecting.md for the keys)"
         lines.append(f"{source}: {loc}: {msg}")

@@ -27,10 +27,12 @@ class State:
     store_path: Path | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
-    def open_store(self) -> Store:
+    def open_store(self, *, create: bool = True, readonly: bool = False) -> Store:
+        """The store: ``readonly`` never writes (read commands); ``create=False`` refuses a
+        missing file instead of making an empty one."""
         from routerbench_core.data.store import Store
 
-        return Store(self.store_path)
+        return Store(self.store_path, create=create, readonly=readonly)
 
 
 def state(ctx: typer.Context) -> State:
@@ -70,13 +72,26 @@ def build_app(host: PluginHost) -> typer.Typer:
 
 
 def main(argv: list[str] | None = None) -> None:
+    """The ``rbench`` command. Plugin failures never break it: a broken plugin is shown by
+    ``rbench list``/``rbench plugins`` and its names are unavailable; a command that uses such
+    a name gets one clear error. Under ``RBENCH_STRICT_PLUGINS`` every failure is fatal up front.
+    """
+    from routerbench_core.plugins.manager import UnknownNameError
+    from routerbench_core.plugins.spec import PluginLoadError
+
     try:
         host = make_plugin_manager()
         app = build_app(host)
+        if host.strict:  # name clashes and hook errors are found by collecting the specs
+            host.specs()
     except PluginError as exc:
         typer.secho(f"error: {exc}", err=True, fg=typer.colors.RED)
         sys.exit(2)
-    app(args=argv, obj=State(host=host), prog_name="rbench")
+    try:
+        app(args=argv, obj=State(host=host), prog_name="rbench")
+    except (PluginError, UnknownNameError, PluginLoadError) as exc:  # a command that did not catch it
+        typer.secho(f"error: {exc}", err=True, fg=typer.colors.RED)
+        sys.exit(2)
 
 
 if __name__ == "__main__":  # `python -m routerbench_core.commands.app`: use the importable module's

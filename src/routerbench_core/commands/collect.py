@@ -179,9 +179,9 @@ def register_commands(app: typer.Typer) -> None:
     ) -> None:
         """Ask models the queries of datasets and store every answer (cached, resumable)."""
         from routerbench_core.collection.backends import BackendError
-        from routerbench_core.collection.collector import CollectError
+        from routerbench_core.collection.collector import CollectError, preflight
         from routerbench_core.collection.runconfig import RunConfigError
-        from routerbench_core.data.store import Store, StoreError
+        from routerbench_core.data.store import StoreError, store_for_command
         from routerbench_core.plugins.spec import PluginLoadError
         from routerbench_core.schema import UnpricedModelError
         from routerbench_core.scoring.datasets import DatasetError
@@ -203,7 +203,8 @@ def register_commands(app: typer.Typer) -> None:
         path = store or cfg.run.store or st.store_path
         progress = None if (no_progress or not cfg.run.progress) else RichProgress()
         try:
-            with Store(path) as db:
+            preflight(cfg, st.host)  # a refused run opens (and creates) no store
+            with store_for_command(path) as db:
                 report = collect_and_grade(cfg, st.host, db, progress=progress)
         except (CollectError, RunConfigError, StoreError, UnpricedModelError, BackendError,
                 DatasetError, PluginLoadError) as exc:
@@ -251,13 +252,22 @@ def register_commands(app: typer.Typer) -> None:
         --judge-base-url / --judge-api-key-env for a non-OpenAI endpoint). Judge calls are
         cached in the store like any request.
         """
+        from routerbench_core.collection.runconfig import check_base_url, check_env_var_name
         from routerbench_core.data.store import Store, StoreError
         from routerbench_core.scoring.grading import grade_bench
         from routerbench_core.scoring.sandbox import default_workers
 
         st = state(ctx)
+        for option, value, check in (("--judge-api-key-env", judge_api_key_env,
+                                      check_env_var_name),
+                                     ("--judge-base-url", judge_base_url, check_base_url)):
+            try:
+                if value:
+                    check(value)
+            except ValueError as exc:
+                raise fail(f"{option}: {exc}") from None
         try:
-            with Store(store or st.store_path) as db:
+            with Store(store or st.store_path, create=False) as db:
                 context: dict[str, object] = {}
                 if judge_model:
                     from routerbench_core.schema import ModelSpec

@@ -14,7 +14,8 @@ import typer
 
 from routerbench_core.plugins.hookspecs import hookimpl
 
-IMPORT_HELP = "llmrouterbench, llmrouter, routerdc, routerbench or parquet"
+IMPORT_HELP = ("Import format: llmrouterbench, llmrouter, routerdc, routerbench, parquet, or one "
+               "a plugin adds (`rbench list importers`).")
 EXPORT_HELP = "llmrouterbench, parquet or csv"
 
 
@@ -75,12 +76,14 @@ def register_commands(app: typer.Typer) -> None:
     def _errors() -> tuple[type[BaseException], ...]:
         from routerbench_core.data.importers import DataFormatError
         from routerbench_core.data.importers.base import MissingDependencyError
+        from routerbench_core.data.paths import UnsafePathError
         from routerbench_core.data.store import StoreError
 
-        return (DataFormatError, MissingDependencyError, StoreError)
+        return (DataFormatError, MissingDependencyError, StoreError, UnsafePathError)
 
-    def _existing(ctx: typer.Context) -> Any:
-        """The store, for commands that only read or remove: never create an empty file."""
+    def _existing(ctx: typer.Context, *, write: bool = False) -> Any:
+        """The store, for commands that only read (opened read-only: the file is never
+        written) or remove: never create an empty file."""
         from routerbench_core.data.store import StoreError, default_store_path
 
         path = state(ctx).store_path or default_store_path()
@@ -89,7 +92,7 @@ def register_commands(app: typer.Typer) -> None:
                 f"no store at {path}: import a bench first (`rbench data import FORMAT PATH "
                 "--name NAME`), or point --store / RBENCH_STORE at an existing store"
             )
-        return state(ctx).open_store()
+        return state(ctx).open_store(create=False, readonly=not write)
 
     def _has_store(ctx: typer.Context) -> bool:
         from routerbench_core.data.store import default_store_path
@@ -104,15 +107,35 @@ def register_commands(app: typer.Typer) -> None:
         name: Annotated[str, typer.Option("--name", "-n", help="Name of the bench to create.")],
         replace: Annotated[bool, typer.Option(
             "--replace", help="Replace an existing bench of that name (atomically).")] = False,
+        add: Annotated[bool, typer.Option(
+            "--add", help="Add to bench NAME (created if absent), e.g. one agent's results "
+                          "at a time; formats of dataset plugins support it.")] = False,
+        option: Annotated[list[str], typer.Option(
+            "--option", "-o", metavar="KEY=VALUE",
+            help="An option of the format (repeatable), e.g. -o model=my-agent; "
+                 "`rbench list importers --json` shows each format's options.")] = None,  # type: ignore[assignment]
     ) -> None:
         """Import PATH as a new bench. All-or-nothing: on any error nothing is stored."""
-        from routerbench_core.data.importers import import_bench
+        from routerbench_core.data.importers import DataFormatError, import_bench
+        from routerbench_core.data.store import store_for_command
 
         try:
-            with state(ctx).open_store() as store:
-                result = import_bench(store, fmt, path, name, replace=replace)
+            options: dict[str, str] = {}
+            for item in option or []:
+                key, sep, value = item.partition("=")
+                if not sep or not key.strip():
+                    raise DataFormatError(f"--option {item!r} must look like KEY=VALUE")
+                options[key.strip()] = value
+            with store_for_command(state(ctx).store_path) as store:
+                result = import_bench(store, fmt, path, name, replace=replace, add=add,
+                                      options=options, host=state(ctx).host)
         except _errors() as exc:
             raise fail(f"import failed, nothing was stored: {exc}") from None
+        if add:
+            typer.echo(f"added {result.n_records:,} records ({result.n_queries:,} queries, "
+                       f"{result.n_models} model(s)) to bench {name!r} in "
+                       f"{result.parse_s + result.write_s:.1f} s")
+            return
         typer.echo(
             f"imported {result.n_queries:,} queries × {result.n_models} models "
             f"({result.n_records:,} records) as bench {name!r} in "
@@ -137,9 +160,10 @@ def register_commands(app: typer.Typer) -> None:
     ) -> None:
         """Download a public data set from its hub repository (network!) and import it."""
         from routerbench_core.data.fetch import FetchError, fetch_and_import
+        from routerbench_core.data.store import store_for_command
 
         try:
-            with state(ctx).open_store() as store:
+            with store_for_command(state(ctx).store_path) as store:
                 path, result = fetch_and_import(store, repo_id, fmt, name, revision=revision,
                                                 subdir=subdir, replace=replace)
         except (*_errors(), FetchError) as exc:
@@ -173,16 +197,20 @@ def register_commands(app: typer.Typer) -> None:
     ) -> None:
         """Queries, models, per-dataset counts, responses, failures, grades and cost source."""
         infos: list[dict[str, Any]] = []
+        header = ""
         try:
             if bench is not None or _has_store(ctx):
                 with _existing(ctx) as store:
                     names = [bench] if bench is not None else store.bench_names()
                     infos = [bench_info(store, n) for n in names]
+                    header = f"store {store.path} (rbench schema version {store.schema_version})"
         except _errors() as exc:
             raise fail(str(exc)) from None
         if as_json:
             typer.echo(json.dumps(infos[0] if bench is not None else infos, indent=2))
             return
+        if header:
+            typer.echo(header)
         if not infos:
             typer.echo("no benches in the store; import one with `rbench data import`")
         for info in infos:
@@ -220,8 +248,25 @@ def register_commands(app: typer.Typer) -> None:
     ) -> None:
         """Delete a bench and all its queries, responses and grades."""
         try:
-            with _existing(ctx) as store:
+            with _existing(ctx, write=True) as store:
                 store.delete_bench(bench)
         except _errors() as exc:
             raise fail(str(exc)) from None
         typer.echo(f"deleted bench {bench!r}")
+
+    @data.command("migrate")
+    def migrate_command(ctx: typer.Context) -> None:
+        """Upgrade a store written by an older rbench to this rbench's schema (in place, in
+        one transaction; reading an older store needs no migration)."""
+        from routerbench_core.data.store import Store, StoreError, default_store_path
+
+        path = state(ctx).store_path or default_store_path()
+        try:
+            with Store.for_migration(path) as store:
+                done = store.migrate()
+        except StoreError as exc:
+            raise fail(str(exc)) from None
+        for line in done:
+            typer.echo(f"migrated {path}: {line}")
+        if not done:
+            typer.echo(f"store {path} is already at schema version {store.schema_version}")

@@ -14,6 +14,7 @@ KIND_ALIASES = {
     "datasets": "dataset", "dataset": "dataset",
     "routers": "router", "router": "router",
     "embedders": "embedder", "embedder": "embedder",
+    "importers": "importer", "importer": "importer",
 }
 
 
@@ -34,18 +35,19 @@ def register_commands(app: typer.Typer) -> None:
     def list_command(
         ctx: typer.Context,
         kind: str = typer.Argument(
-            None, help="backends, datasets, routers or embedders (default: all)"
+            None, help="backends, datasets, routers, embedders or importers (default: all)"
         ),
         as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
     ) -> None:
-        """List installed backends, datasets, routers and embedders."""
+        """List installed backends, datasets, routers, embedders and import formats."""
         host = state(ctx).host
         wanted = None
         if kind is not None:
             wanted = KIND_ALIASES.get(kind.lower())
             if wanted is None:
                 raise fail(
-                    f"unknown kind {kind!r}; choose backends, datasets, routers or embedders"
+                    f"unknown kind {kind!r}; choose backends, datasets, routers, embedders or "
+                    "importers"
                 )
         specs = host.specs(wanted)  # type: ignore[arg-type]
         rows = [s.as_dict() for s in specs]
@@ -56,7 +58,7 @@ def register_commands(app: typer.Typer) -> None:
                 "capabilities": {},
             }
             for r in host.records
-            if r.error
+            if r.failed
         ]
         if as_json:
             typer.echo(json.dumps(rows + broken, indent=2))
@@ -65,7 +67,7 @@ def register_commands(app: typer.Typer) -> None:
         from rich.table import Table
 
         console = Console()
-        for kind_name in ("backend", "dataset", "router", "embedder"):
+        for kind_name in ("backend", "dataset", "router", "embedder", "importer"):
             kind_rows = [r for r in rows if r["kind"] == kind_name]
             if not kind_rows:
                 continue

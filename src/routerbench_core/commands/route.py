@@ -38,6 +38,22 @@ def parse_params(items: list[str], routers: list[str]) -> dict[str, dict[str, An
     return out
 
 
+def validate_params(host: Any, params: dict[str, dict[str, Any]]) -> None:
+    """Check every router's ``--param`` values against its ``Params`` model before anything
+    is loaded or trained (a :class:`RouterError` naming router, parameter, value and type)."""
+    from routerbench_core.routing.baselines import reference_name
+    from routerbench_core.routing.evaluate import router_class
+    from routerbench_core.routing.router import RouterError
+
+    for name, values in params.items():
+        if not values:
+            continue
+        cls = router_class(host, name)
+        if reference_name(cls) is not None:
+            raise RouterError(f"{name!r} is a reference and takes no parameters")
+        cls.validate_params(values, name)
+
+
 def _csv(value: str | None) -> list[str]:
     return [p.strip() for p in (value or "").split(",") if p.strip()]
 
@@ -116,12 +132,18 @@ def register_commands(app: typer.Typer) -> None:
             raise fail("--seeds is empty")
         if len(set(router)) != len(router):
             raise fail("a router is named twice in --router")
+        from routerbench_core.data.paths import check_output_file
+
         try:
+            for out_path, option in ((json_out, "--json"), (plot, "--plot")):
+                if out_path is not None:  # checked now, not after the whole evaluation
+                    check_output_file(out_path, option)
             params = parse_params(param, list(router))
             for name in router:
                 host.get("router", name)
+            validate_params(host, params)
             store = st.open_store()
-        except (ValueError, UnknownNameError, StoreError) as exc:
+        except (ValueError, UnknownNameError, StoreError, RouterError, PluginLoadError) as exc:
             raise fail(str(exc)) from None
         try:
             matrix = store.load_matrix(bench)

@@ -27,7 +27,23 @@ def download(
     repo_id: str, *, revision: str | None = None, subdir: str | None = None,
     cache_dir: str | Path | None = None,
 ) -> Path:
-    """Download (or reuse from the cache) a hub dataset repository; return the local folder."""
+    """Download (or reuse from the cache) a hub dataset repository; return the local folder.
+
+    ``repo_id`` and ``subdir`` become paths in the hub cache, so both are checked first: an
+    ``owner/name`` of plain names, and a relative folder that does not climb out.
+    """
+    from routerbench_core.data.paths import UnsafePathError, check_component, check_relative
+
+    try:
+        owner, sep, name = repo_id.partition("/")
+        if not sep:
+            raise UnsafePathError(f"repository {repo_id!r} must look like owner/name")
+        check_component(owner, "repository owner")
+        check_component(name, "repository name")
+        if subdir is not None:
+            check_relative(subdir, "--subdir")
+    except UnsafePathError as exc:
+        raise FetchError(str(exc)) from None
     if env_flag("HF_HUB_OFFLINE"):
         raise FetchError(
             f"cannot fetch {repo_id}: HF_HUB_OFFLINE is set. Unset it to download, or download "
@@ -52,6 +68,13 @@ def download(
             + f": {type(exc).__name__}: {exc}"
         ) from exc
     path = Path(local) / subdir.strip("/") if subdir else Path(local)
+    if subdir:
+        from routerbench_core.data.paths import UnsafePathError, inside
+
+        try:
+            inside(Path(local), path)
+        except UnsafePathError as exc:
+            raise FetchError(str(exc)) from None
     if not path.exists():
         raise FetchError(f"{repo_id} has no folder {subdir!r}; check --subdir")
     return path

@@ -32,10 +32,11 @@ import numpy as np
 from routerbench_core.data.matrix import OutcomeMatrix
 from routerbench_core.schema import Grade, ModelSpec, Query, Response
 
-#: 2: answers may be stored zstd-packed (BLOBs in ``responses.raw_output``, dictionaries in
-#: ``meta``; see ``data/textpack.py``); ``meta`` holds ``bench_version:<id>`` rows. A version-1
-#: store needs no migration: it has no packed values and gains versions on its next write.
-SCHEMA_VERSION = 2
+#: 3: answers may be stored zstd-packed (BLOBs in ``responses.raw_output``, dictionaries in
+#: ``meta`` rows ``text_dict:<id>``; see ``data/textpack.py``), and ``meta`` rows
+#: ``bench_version:<id>`` version each bench for the matrix cache. Migrating from 2 changes
+#: nothing stored: a version-2 store has no packed values and gains versions on its next write.
+SCHEMA_VERSION = 3
 #: Benches being imported are written under this prefix (a name users cannot give: it holds a
 #: '/'), invisible to ``bench_names``, and renamed to their real name in one transaction.
 STAGING_PREFIX = ".importing/"
@@ -126,7 +127,22 @@ CREATE TABLE IF NOT EXISTS embeddings (
     vector BLOB NOT NULL,
     PRIMARY KEY (embedder, text_hash)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS leases (
+    hash TEXT PRIMARY KEY,
+    owner TEXT NOT NULL,
+    expires_at REAL NOT NULL
+) WITHOUT ROWID;
 """
+
+#: Statements that bring a store of version ``n - 1`` to version ``n`` (``rbench data
+#: migrate`` runs them, never a plain open).
+_MIGRATIONS: dict[int, list[str]] = {
+    2: ["CREATE TABLE IF NOT EXISTS leases (hash TEXT PRIMARY KEY, owner TEXT NOT NULL, "
+        "expires_at REAL NOT NULL) WITHOUT ROWID"],
+    3: [],
+}
+_MIGRATION_NOTES = {2: "add the leases table (concurrent collectors claim requests there)",
+                    3: "allow zstd-packed answers and bench versions (nothing to rewrite)"}
 
 _RESPONSE_COLUMNS = (
     "raw_output, prompt_tokens, completion_tokens, reasoning_tokens, cached_tokens, cost, "
@@ -250,7 +266,8 @@ def _version_key(bench_id: int) -> str:
 
 def validate_bench_name(name: str) -> None:
     """Refuse names that cannot round-trip through paths and command lines."""
-    if not name or "/" in name:
+    if (not name or name in (".", "..") or any(c in name for c in "/\\")
+            or any(ord(c) < 32 for c in name)):
         raise StoreError(f"invalid bench name {name!r}: use letters, digits, '-', '_' or '.'")
 
 
@@ -268,59 +285,273 @@ def _cached_json(response: Response) -> str:
     return response.model_dump_json(exclude={"query_key", "model", "request_hash"})
 
 
-class Store:
-    """A connection to one rbench store file. Use as a context manager or call :meth:`close`."""
+_SQLITE_MAGIC = b"SQLite format 3\x00"
 
-    def __init__(self, path: str | os.PathLike[str] | None = None, *, timeout: float = 60.0):
+
+def _statements(script: str) -> list[str]:
+    return [s.strip() for s in script.split(";") if s.strip()]
+
+
+def _uri_path(path: Path) -> str:
+    from urllib.parse import quote
+
+    return quote(str(path.resolve()))
+
+
+def _check_store_file(path: Path, *, create: bool) -> bool:
+    """Check ``path`` before SQLite touches it; True when a new store is to be made there."""
+    if path.is_dir():
+        raise StoreError(f"store path {path} is a folder; give a file, e.g. --store "
+                         f"{path / DEFAULT_STORE}")
+    if not path.exists():
+        if not create:
+            raise StoreError(
+                f"no store at {path}: import or collect a bench first, or point --store / "
+                "RBENCH_STORE at an existing store"
+            )
+        parent = path.parent
+        if not parent.exists():
+            raise StoreError(f"cannot create store {path}: folder {parent} does not exist")
+        return True
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(len(_SQLITE_MAGIC))
+    except OSError as exc:
+        raise StoreError(f"cannot read store {path}: {exc.strerror or exc}; check its "
+                         "permissions") from None
+    if not head:
+        return create
+    if head != _SQLITE_MAGIC:
+        raise StoreError(f"{path} is not an rbench store (not an SQLite file at all); point "
+                         "--store / RBENCH_STORE at a store, or move the file away")
+    return False
+
+
+def lease_owner_id() -> str:
+    """Who holds a lease: host, process id and a random tag (a reused pid is not the owner)."""
+    import socket
+    import uuid
+
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def _owner_alive(owner: str) -> bool:
+    """False only when ``owner`` was a process on this host that no longer exists."""
+    import socket
+
+    host, _, rest = owner.partition(":")
+    pid_text = rest.partition(":")[0]
+    if host != socket.gethostname() or not pid_text.isdigit():
+        return True
+    try:
+        os.kill(int(pid_text), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def store_error(exc: sqlite3.Error, path: Path) -> StoreError:
+    """One line naming the store and the fix for an SQLite failure the user can act on."""
+    text = str(exc)
+    low = text.lower()
+    if "locked" in low or "busy" in low:
+        msg = (f"store {path} is locked by another process (waited for it); wait until that "
+               "rbench finishes, or use another --store")
+    elif "readonly" in low or "read-only" in low:
+        msg = (f"store {path} is read-only ({text}); make the file and its folder writable, "
+               "or copy it and use --store COPY")
+    elif "full" in low:
+        msg = (f"store {path}: disk full ({text}); the write in progress was rolled back and "
+               "nothing stored before is lost. Free space (or move the store) and run again")
+    elif "not a database" in low or "malformed" in low or "encrypted" in low:
+        msg = (f"{path} is not a readable rbench store ({text}); point --store / RBENCH_STORE "
+               "at a store, or move the file away")
+    elif "unable to open" in low:
+        msg = (f"cannot open store {path} ({text}); check that its folder exists and is "
+               "writable")
+    elif "disk i/o" in low:
+        msg = (f"store {path}: write failed ({text}): the disk or a file-size limit may be full, "
+               "or the disk read-only or gone; the write in progress was rolled back and "
+               "nothing stored before is lost. Fix that and run again")
+    else:
+        msg = f"store {path}: {text}"
+    return StoreError(msg)
+
+
+class Store:
+    """A connection to one rbench store file. Use as a context manager or call :meth:`close`.
+
+    Opening checks the file before anything is written to it, so every problem is one line
+    naming the path and the fix: a folder, a missing file (with ``create=False``), a file that
+    is not SQLite, another program's SQLite database (never modified: rbench adds no tables to
+    it), a store from an older rbench (``rbench data migrate``) or a newer one, and, for a
+    writable store, a read-only file or a store locked by another process (probed with a write
+    lock right away, not at the first write after minutes of work).
+
+    :param create: make a new store when ``path`` does not exist (write commands); read
+        commands pass False and get an error instead of an empty file.
+    :param readonly: open for reading only (SQLite ``mode=ro``): the file is never written.
+    :param timeout: seconds to wait for another process's write lock.
+    """
+
+    def __init__(self, path: str | os.PathLike[str] | None = None, *, timeout: float | None = None,
+                 create: bool = True, readonly: bool = False, _migrating: bool = False):
         self.path = Path(path) if path is not None else default_store_path()
-        if self.path.parent and not self.path.parent.exists():
-            raise StoreError(f"cannot create store {self.path}: folder {self.path.parent} does not exist")
+        self.readonly = readonly
+        self._migrating = _migrating
+        if timeout is None:
+            timeout = float(os.environ.get("RBENCH_STORE_TIMEOUT") or 60.0)
+        self.timeout = timeout
         self._lock = threading.RLock()
-        self._conn = sqlite3.connect(
-            self.path, timeout=timeout, isolation_level=None, check_same_thread=False
-        )
-        # Takes effect only on a new, empty file (an existing store keeps its page size):
-        # response rows carry whole answers, and larger pages suit those wide rows in the
-        # clustered (WITHOUT ROWID) outcome tables.
-        self._conn.execute("PRAGMA page_size=8192")
-        self._conn.execute("PRAGMA journal_mode=WAL")
-        self._conn.execute("PRAGMA synchronous=NORMAL")
-        self._conn.execute("PRAGMA foreign_keys=ON")
-        self._conn.execute(f"PRAGMA busy_timeout={int(timeout * 1000)}")
-        self._init_schema()
+        is_new = _check_store_file(self.path, create=create and not readonly)
+        try:
+            if readonly:
+                uri = f"file:{_uri_path(self.path)}?mode=ro"
+                self._conn = sqlite3.connect(uri, uri=True, timeout=timeout,
+                                             isolation_level=None, check_same_thread=False)
+            else:
+                self._conn = sqlite3.connect(self.path, timeout=timeout, isolation_level=None,
+                                             check_same_thread=False)
+        except sqlite3.Error as exc:
+            raise store_error(exc, self.path) from None
+        try:
+            self._open(is_new)
+        except BaseException:
+            self._conn.close()
+            raise
+
+    def _open(self, is_new: bool) -> None:
+        try:
+            self._conn.execute(f"PRAGMA busy_timeout={int(self.timeout * 1000)}")
+            version = None if is_new else self._identify()
+            if version is None and self.readonly:
+                raise StoreError(f"{self.path} is an empty file, not an rbench store; point "
+                                 "--store / RBENCH_STORE at a store")
+            if not self.readonly:
+                if version is not None and version < SCHEMA_VERSION and not self._migrating:
+                    raise StoreError(
+                        f"store {self.path} has rbench schema version {version}; this rbench "
+                        f"writes version {SCHEMA_VERSION}. Upgrade it with `rbench --store "
+                        f"{self.path} data migrate` (reading it works as it is)"
+                    )
+                # Takes effect only on a new, empty file (an existing store keeps its page
+                # size): response rows carry whole answers, and larger pages suit those wide
+                # rows in the clustered (WITHOUT ROWID) outcome tables.
+                self._conn.execute("PRAGMA page_size=8192")
+                self._conn.execute("PRAGMA journal_mode=WAL")
+                self._conn.execute("PRAGMA synchronous=NORMAL")
+                # a write lock now: a read-only or locked store fails here, before long work
+                self._conn.execute("BEGIN IMMEDIATE")
+                try:
+                    # SQLite opens a file it may not write (permissions, immutable, read-only
+                    # mount) read-only without a word, and only a write statement tells
+                    if version is not None:
+                        self._conn.execute(
+                            "UPDATE meta SET value=value WHERE key='schema_version'")
+                    if version is None:
+                        for stmt in _statements(_SCHEMA):
+                            self._conn.execute(stmt)
+                        self._conn.execute(
+                            "INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)",
+                            (str(SCHEMA_VERSION),))
+                        self._conn.execute(
+                            "INSERT OR REPLACE INTO meta VALUES ('format', 'rbench')")
+                except BaseException:
+                    self._conn.execute("ROLLBACK")
+                    raise
+                else:  # the probe is undone; only a new schema is kept
+                    self._conn.execute("COMMIT" if version is None else "ROLLBACK")
+            self._conn.execute("PRAGMA foreign_keys=ON")
+            self.schema_version = version if version is not None else SCHEMA_VERSION
+        except sqlite3.Error as exc:
+            raise store_error(exc, self.path) from None
+
+    def _identify(self) -> int | None:
+        """The rbench schema version of an existing file; None for an empty SQLite database.
+        Refuses another program's database and a store from a newer rbench."""
+        tables = {r[0] for r in self._conn.execute(
+            "SELECT name FROM sqlite_master WHERE type='table'")}
+        if not tables:
+            return None
+        row = None
+        if "meta" in tables:
+            with contextlib.suppress(sqlite3.Error):
+                row = self._conn.execute(
+                    "SELECT value FROM meta WHERE key='schema_version'").fetchone()
+        if row is None or not str(row[0]).isdigit() or not {"benches", "responses"} <= tables:
+            shown = ", ".join(sorted(tables)[:5]) + (", ..." if len(tables) > 5 else "")
+            raise StoreError(
+                f"{self.path} is an SQLite database but not an rbench store (its tables: "
+                f"{shown}); rbench leaves it untouched. Point --store / RBENCH_STORE at an "
+                "rbench store or a new file"
+            )
+        version = int(row[0])
+        if version > SCHEMA_VERSION:
+            raise StoreError(
+                f"store {self.path} has schema version {version}, newer than this rbench "
+                f"understands ({SCHEMA_VERSION}); upgrade rbench"
+            )
+        return version
+
+    @classmethod
+    def for_migration(cls, path: str | os.PathLike[str] | None = None) -> Store:
+        """Open an existing store of any older schema version, to :meth:`migrate` it."""
+        return cls(path, create=False, _migrating=True)
+
+    def migrate(self) -> list[str]:
+        """Bring an older rbench store to :data:`SCHEMA_VERSION` in one transaction; returns
+        what was done (empty when it was current). Open it with :meth:`for_migration`."""
+        done: list[str] = []
+        with self.transaction() as conn:
+            version = int(conn.execute(
+                "SELECT value FROM meta WHERE key='schema_version'").fetchone()[0])
+            for target in range(version + 1, SCHEMA_VERSION + 1):
+                for stmt in _MIGRATIONS[target]:
+                    conn.execute(stmt)
+                done.append(f"schema {target - 1} -> {target}: {_MIGRATION_NOTES[target]}")
+            conn.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)",
+                         (str(SCHEMA_VERSION),))
+            conn.execute("INSERT OR REPLACE INTO meta VALUES ('format', 'rbench')")
+        self.schema_version = SCHEMA_VERSION
+        return done
 
     # -- plumbing --------------------------------------------------------------------------
-
-    def _init_schema(self) -> None:
-        with self._lock:
-            self._conn.executescript(_SCHEMA)
-            row = self._conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
-            if row is None:
-                self._conn.execute(
-                    "INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
-                )
-            elif int(row[0]) > SCHEMA_VERSION:
-                raise StoreError(
-                    f"store {self.path} has schema version {row[0]}, newer than this rbench "
-                    f"understands ({SCHEMA_VERSION}); upgrade rbench"
-                )
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
         """An immediate (write-locking) transaction; rolled back on any exception."""
+        if self.readonly:
+            raise StoreError(f"store {self.path} was opened read-only; this command cannot "
+                             "write to it")
         with self._lock:
-            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                self._conn.execute("BEGIN IMMEDIATE")
+            except sqlite3.Error as exc:
+                raise store_error(exc, self.path) from None
             try:
                 yield self._conn
-            except BaseException:
-                self._conn.execute("ROLLBACK")
+            except BaseException as exc:
+                with contextlib.suppress(sqlite3.Error):
+                    self._conn.execute("ROLLBACK")
+                if isinstance(exc, sqlite3.OperationalError):
+                    raise store_error(exc, self.path) from None
                 raise
             else:
-                self._conn.execute("COMMIT")
+                try:
+                    self._conn.execute("COMMIT")
+                except sqlite3.Error as exc:
+                    with contextlib.suppress(sqlite3.Error):
+                        self._conn.execute("ROLLBACK")
+                    raise store_error(exc, self.path) from None
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Cursor:
         with self._lock:
-            return self._conn.execute(sql, params)
+            try:
+                return self._conn.execute(sql, params)
+            except sqlite3.OperationalError as exc:
+                raise store_error(exc, self.path) from None
 
     def close(self) -> None:
         with self._lock:
@@ -882,10 +1113,13 @@ class Store:
         bench_id: int,
         answers: Sequence[tuple[int, int, str | None, Response]],
         cached: Iterable[CachedCall] = (),
+        *,
+        lease_owner: str | None = None,
     ) -> None:
         """Store freshly collected answers ``(query index, model index, request hash,
         response)`` in one transaction: each response row (insert or replace), the removal of
-        that cell's now-stale grade, and the cache entries."""
+        that cell's now-stale grade, the cache entries and, with ``lease_owner``, that owner's
+        leases on those requests (so no other collector can ask them in between)."""
         rows = [
             (bench_id, q, m, r.raw_output, r.prompt_tokens, r.completion_tokens,
              r.reasoning_tokens, r.cached_tokens, r.cost, r.cost_source, r.latency_s, r.error,
@@ -897,6 +1131,62 @@ class Store:
             conn.executemany("DELETE FROM grades WHERE bench_id=? AND q=? AND m=?",
                              [(bench_id, q, m) for q, m, _, _ in answers])
             self.put_cached(cached, conn=conn)
+            if lease_owner is not None:
+                conn.executemany("DELETE FROM leases WHERE owner=? AND hash=?",
+                                 [(lease_owner, h) for _, _, h, _ in answers if h])
+
+    # -- leases: concurrent collectors never send one request twice ----------------------
+
+    def claim_requests(
+        self, hashes: Sequence[str], owner: str, ttl_s: float, *, skip_cached: bool = True
+    ) -> tuple[set[str], set[str]]:
+        """Claim the right to send each request of ``hashes`` for ``ttl_s`` seconds.
+
+        In one write transaction: expired leases, and leases of owners that are dead
+        processes on this host (a SIGKILLed collector), are dropped; each hash not cached
+        (unless ``skip_cached`` is False) and not leased by another owner is leased to
+        ``owner``. Returns ``(claimed, cached)``: what this owner now holds, and what is
+        already answered in the cache; the rest is being asked by another collector.
+        """
+        now = time.time()
+        claimed: set[str] = set()
+        cached: set[str] = set()
+        with self.transaction() as conn:
+            conn.execute("DELETE FROM leases WHERE expires_at < ?", (now,))
+            for i in range(0, len(hashes), 500):
+                chunk = list(hashes[i : i + 500])
+                marks = ",".join("?" * len(chunk))
+                if skip_cached:
+                    cached.update(r[0] for r in conn.execute(
+                        f"SELECT hash FROM request_cache WHERE hash IN ({marks})", chunk))
+                owners = {r[0] for r in conn.execute(
+                    f"SELECT DISTINCT owner FROM leases WHERE hash IN ({marks})", chunk)}
+                for other in owners - {owner}:
+                    if not _owner_alive(other):
+                        conn.execute("DELETE FROM leases WHERE owner=?", (other,))
+                todo = [h for h in chunk if h not in cached]
+                conn.executemany(
+                    "INSERT OR IGNORE INTO leases (hash, owner, expires_at) VALUES (?,?,?)",
+                    [(h, owner, now + ttl_s) for h in todo])
+                claimed.update(r[0] for r in conn.execute(
+                    f"SELECT hash FROM leases WHERE owner=? AND hash IN ({marks})",
+                    [owner, *chunk]))
+        return claimed, cached
+
+    def renew_leases(self, owner: str, ttl_s: float) -> None:
+        """Extend every lease of ``owner`` (a live collector's heartbeat)."""
+        with self.transaction() as conn:
+            conn.execute("UPDATE leases SET expires_at=? WHERE owner=?",
+                         (time.time() + ttl_s, owner))
+
+    def release_leases(self, owner: str, hashes: Sequence[str] | None = None) -> None:
+        """Give up ``owner``'s leases (all of them, or those of ``hashes``)."""
+        with self.transaction() as conn:
+            if hashes is None:
+                conn.execute("DELETE FROM leases WHERE owner=?", (owner,))
+            else:
+                conn.executemany("DELETE FROM leases WHERE owner=? AND hash=?",
+                                 [(owner, h) for h in hashes])
 
     # -- export rows (the exporters read a bench through these) ----------------------------
 
@@ -1127,3 +1417,27 @@ class Store:
                     for h, v in vectors.items()
                 ],
             )
+
+
+@contextlib.contextmanager
+def store_for_command(path: str | os.PathLike[str] | None = None) -> Iterator[Store]:
+    """The store of a write command (import, collect). When the command fails and this call
+    made the file, the file goes again if no bench was stored in it: a refused run leaves no
+    empty store behind."""
+    target = Path(path) if path is not None else default_store_path()
+    created = not target.exists()
+    store = Store(target)
+    try:
+        yield store
+    except BaseException:
+        empty = False
+        with contextlib.suppress(Exception):
+            empty = created and not store.bench_names()
+        store.close()
+        if empty:
+            for suffix in ("", "-wal", "-shm", "-journal"):
+                with contextlib.suppress(OSError):
+                    Path(str(target) + suffix).unlink()
+        raise
+    else:
+        store.close()

@@ -73,6 +73,22 @@ def register_embedders(register: Register) -> None:
 
 
 @hookspec
+def register_importers(register: Register) -> None:
+    """Register import formats for ``rbench data import FORMAT PATH``.
+
+    :param register: call once per format; ``target`` names a function
+        ``parse(path: Path, **options: str) -> ImportedBench | ImportedRecords`` that reads and
+        validates ``path`` without touching any store (errors raise
+        :class:`routerbench_core.DataFormatError`). Capabilities may carry ``options``
+        (``{"name": "help", ...}``: the ``-o name=value`` options the format accepts) and
+        ``suffixes``. A format that returns :class:`routerbench_core.ImportedRecords` (queries,
+        responses and grades as objects) can also add to an existing bench (``--add``).
+
+    .. versionadded:: 0.2
+    """
+
+
+@hookspec
 def register_commands(app: typer.Typer) -> None:
     """Add sub-commands to the ``rbench`` command line.
 

@@ -40,6 +40,7 @@ BUILTIN_MODULES: tuple[str, ...] = (
     "routerbench_core.commands.data",
     "routerbench_core.plugins.builtin_routers",
     "routerbench_core.plugins.builtin_embedders",
+    "routerbench_core.plugins.builtin_importers",
     "routerbench_core.commands.route",
     "routerbench_core.commands.collect",
     "routerbench_core.commands.demo",
@@ -50,15 +51,18 @@ HOOK_FOR_KIND: dict[Kind, str] = {
     "dataset": "register_datasets",
     "router": "register_routers",
     "embedder": "register_embedders",
+    "importer": "register_importers",
 }
+ALL_HOOKS: tuple[str, ...] = (*HOOK_FOR_KIND.values(), "register_commands")
 
 
 class PluginError(RuntimeError):
-    """A plugin problem the user must fix (duplicate names, strict-mode failures, ...)."""
+    """A plugin problem the user must fix (strict-mode failures, a broken built-in, ...)."""
 
 
 class UnknownNameError(KeyError):
-    """An unknown backend/dataset/router/embedder name; the message suggests close matches."""
+    """An unknown (or unavailable) backend/dataset/router/embedder/import-format name; the
+    message suggests close matches or says why the name is unavailable."""
 
     def __str__(self) -> str:  # KeyError quotes its message; we want it plain
         return str(self.args[0])
@@ -71,7 +75,12 @@ def env_flag(name: str) -> bool:
 
 @dataclass
 class PluginRecord:
-    """One plugin (an entry point or a built-in module) and how loading it went."""
+    """One plugin (an entry point or a built-in module) and how loading it went.
+
+    ``error`` is a failure that removes the whole plugin (its import or a hook raised, it
+    implements a hook that does not exist); ``conflicts`` are names it shares with another
+    plugin: those names are unavailable, the plugin's other registrations still work.
+    """
 
     name: str
     distribution: str
@@ -80,13 +89,18 @@ class PluginRecord:
     error: str | None = None
     hooks: list[str] = field(default_factory=list)
     disabled: bool = False
+    conflicts: list[str] = field(default_factory=list)
+
+    @property
+    def failed(self) -> bool:
+        return bool(self.error or self.conflicts)
 
     @property
     def status(self) -> str:
         if self.disabled:
             return "disabled"
-        if self.error:
-            return f"failed: {self.error}"
+        if self.failed:
+            return "failed: " + "; ".join([*([self.error] if self.error else []), *self.conflicts])
         return "ok"
 
 
@@ -98,8 +112,10 @@ class PluginHost:
         self.records = records
         self.strict = strict
         self._specs: dict[Kind, dict[str, PluginSpec]] | None = None
+        #: kind -> name -> why it is unavailable (registered by several plugins)
+        self._conflicts: dict[Kind, dict[str, str]] = {kind: {} for kind in KINDS}
         self._by_module = {id(r.module): r for r in records if r.module is not None}
-        for hook_name in (*sorted(HOOK_FOR_KIND.values()), "register_commands"):
+        for hook_name in ALL_HOOKS:
             for impl in getattr(pm.hook, hook_name).get_hookimpls():
                 record = self._by_module.get(id(impl.plugin))
                 if record is not None and hook_name not in record.hooks:
@@ -109,7 +125,7 @@ class PluginHost:
 
     def _record_for(self, plugin: object) -> PluginRecord:
         record = self._by_module.get(id(plugin))
-        if record is None:  # registered directly with pm.register (tests, extra plugins)
+        if record is None:  # registered directly with pm.register after the host was made
             name = self.pm.get_name(plugin) or repr(plugin)
             record = PluginRecord(name=name, distribution=name, version="", module=plugin)  # type: ignore[arg-type]
             self.records.append(record)
@@ -124,14 +140,29 @@ class PluginHost:
                 "(RBENCH_STRICT_PLUGINS is set)"
             )
 
+    def call_hook(self, hook_name: str, plugin: object, **kwargs: Any) -> Any:
+        """Call one plugin's implementation of ``hook_name`` through pluggy, so an
+        implementation may take any subset of the hook's arguments."""
+        hook = getattr(self.pm.hook, hook_name)
+        others = [impl.plugin for impl in hook.get_hookimpls() if impl.plugin is not plugin]
+        record = self._by_module.get(id(plugin))
+        if env_flag("RBENCH_TRACE_HOOKS"):
+            name = record.name if record else self.pm.get_name(plugin)
+            print(f"rbench: calling {hook_name} of {name}", file=sys.stderr)
+        return self.pm.subset_hook_caller(hook_name, remove_plugins=others)(**kwargs)
+
+    def _plugins_of(self, hook_name: str) -> list[object]:
+        """The plugins implementing ``hook_name``, in registration order."""
+        return [impl.plugin for impl in getattr(self.pm.hook, hook_name).get_hookimpls()]
+
     def _collect(self) -> dict[Kind, dict[str, PluginSpec]]:
-        specs: dict[Kind, dict[str, PluginSpec]] = {kind: {} for kind in KINDS}
+        claims: dict[Kind, dict[str, list[PluginSpec]]] = {kind: {} for kind in KINDS}
         for kind, hook_name in HOOK_FOR_KIND.items():
-            hook = getattr(self.pm.hook, hook_name)
-            for impl in reversed(hook.get_hookimpls()):  # registration order
-                record = self._record_for(impl.plugin)
+            for plugin in self._plugins_of(hook_name):
+                record = self._record_for(plugin)
                 if record.error:
                     continue
+                mine: list[PluginSpec] = []
 
                 def register(
                     name: str,
@@ -142,8 +173,9 @@ class PluginHost:
                     requires: Sequence[str] = (),
                     _record: PluginRecord = record,
                     _kind: Kind = kind,
+                    _mine: list[PluginSpec] = mine,
                 ) -> None:
-                    spec = PluginSpec(
+                    _mine.append(PluginSpec(
                         kind=_kind,
                         name=name,
                         target=target,
@@ -153,29 +185,41 @@ class PluginHost:
                         plugin=_record.name,
                         distribution=_record.distribution,
                         version=_record.version,
-                    )
-                    existing = specs[_kind].get(name)
-                    if existing is not None:
-                        raise PluginError(
-                            f"{_kind} name {name!r} is registered twice: by distribution "
-                            f"{existing.distribution!r} (plugin {existing.plugin}) and by "
-                            f"{spec.distribution!r} (plugin {spec.plugin}); uninstall one or "
-                            f"block it with RBENCH_DISABLE_PLUGINS"
-                        )
-                    specs[_kind][name] = spec
+                    ))
 
-                if env_flag("RBENCH_TRACE_HOOKS"):
-                    print(f"rbench: calling {hook_name} of {record.name}", file=sys.stderr)
                 try:
-                    impl.function(register=register)
-                except PluginError:
-                    raise
+                    self.call_hook(hook_name, plugin, register=register)
                 except Exception as exc:  # isolate one plugin's bug from the rest
                     self._fail(record, f"{hook_name} raised {type(exc).__name__}: {exc}")
-                    for k in KINDS:  # drop what this plugin registered before failing
-                        for n in [n for n, s in specs[k].items() if s.plugin == record.name]:
-                            del specs[k][n]
+                    continue
+                for spec in mine:
+                    claims[kind].setdefault(spec.name, []).append(spec)
+
+        specs: dict[Kind, dict[str, PluginSpec]] = {kind: {} for kind in KINDS}
+        failed = {r.name for r in self.records if r.error}  # a failed plugin provides nothing
+        for kind in KINDS:
+            for name, claimed in claims[kind].items():
+                claimed = [s for s in claimed if s.plugin not in failed]
+                if len(claimed) == 1:
+                    specs[kind][name] = claimed[0]
+                elif claimed:
+                    self._conflict(kind, name, claimed)
         return specs
+
+    def _conflict(self, kind: Kind, name: str, claimed: list[PluginSpec]) -> None:
+        """Several plugins registered ``name``: it becomes unavailable (never a silent pick or
+        rename) and each plugin concerned is shown as failed, naming all of them."""
+        who = " and ".join(f"{s.distribution!r} (plugin {s.plugin})" for s in claimed)
+        message = (
+            f"{kind} name {name!r} is registered by {who}; uninstall one or block it with "
+            f"RBENCH_DISABLE_PLUGINS={claimed[-1].plugin}"
+        )
+        self._conflicts[kind][name] = message
+        for plugin in dict.fromkeys(s.plugin for s in claimed):
+            record = next(r for r in self.records if r.name == plugin)
+            record.conflicts.append(message)
+        if self.strict:
+            raise PluginError(f"{message} (RBENCH_STRICT_PLUGINS is set)")
 
     def specs(self, kind: Kind | None = None) -> list[PluginSpec]:
         """Everything registered (of one kind, or all), sorted by kind then name."""
@@ -188,18 +232,22 @@ class PluginHost:
         return [s.name for s in self.specs(kind)]
 
     def get(self, kind: Kind, name: str) -> PluginSpec:
-        """The spec for ``name``, or an error with "did you mean" suggestions."""
+        """The spec for ``name``, or an error with "did you mean" suggestions (or saying why
+        the name is unavailable)."""
         self.specs()
         assert self._specs is not None
         table = self._specs[kind]
         if name in table:
             return table[name]
+        why = self._conflicts[kind].get(name)
+        if why:
+            raise UnknownNameError(f"{kind} {name!r} is unavailable: {why}")
         installed = sorted(table)
         close = difflib.get_close_matches(name, installed, n=3, cutoff=0.5)
         hint = f" did you mean {', '.join(close)}?" if close else ""
-        failed = [r for r in self.records if r.error]
+        failed = [r for r in self.records if r.failed]
         broken = (
-            " Some plugins failed to load (see `rbench list`): "
+            " Some plugins failed to load (see `rbench plugins`): "
             + ", ".join(r.name for r in failed)
             if failed
             else ""
@@ -208,23 +256,29 @@ class PluginHost:
             f"unknown {kind} {name!r}.{hint} Installed: {', '.join(installed) or 'none'}.{broken}"
         )
 
+    def unavailable(self, kind: Kind, name: str) -> str | None:
+        """Why ``name`` is unavailable (several plugins registered it), or None."""
+        self.specs()
+        return self._conflicts[kind].get(name)
+
     def load(self, kind: Kind, name: str) -> Any:
         """Import and return the class/factory registered as ``name``."""
         return self.get(kind, name).load()
 
     def add_commands(self, app: Any) -> None:
         """Let every plugin add its CLI commands; a failing plugin is recorded, not fatal."""
-        for impl in reversed(self.pm.hook.register_commands.get_hookimpls()):
-            record = self._record_for(impl.plugin)
+        for plugin in self._plugins_of("register_commands"):
+            record = self._record_for(plugin)
             if record.error:
                 continue
             try:
-                impl.function(app=app)
+                self.call_hook("register_commands", plugin, app=app)
             except Exception as exc:
                 self._fail(record, f"register_commands raised {type(exc).__name__}: {exc}")
 
     def failures(self) -> list[PluginRecord]:
-        return [r for r in self.records if r.error]
+        self.specs()  # conflicts are only known once everything has registered
+        return [r for r in self.records if r.failed]
 
 
 def _entry_point_distribution(ep: EntryPoint) -> tuple[str, str]:
@@ -264,6 +318,18 @@ def make_plugin_manager(
     disabled = _disabled_names()
     version = _core_version()
 
+    def register(record: PluginRecord, module: object, what: str) -> None:
+        """Register ``module`` for ``record``; a failure is recorded (fatal when strict)."""
+        try:
+            pm.register(module, name=record.name)
+        except Exception as exc:  # a hookimpl with arguments its hookspec does not have, ...
+            record.error = f"{type(exc).__name__}: {exc}"
+            if strict:
+                raise PluginError(
+                    f"{what} {record.name!r} (distribution {record.distribution}) failed to "
+                    f"register: {exc} (RBENCH_STRICT_PLUGINS is set)"
+                ) from exc
+
     if builtins:
         for module_name in BUILTIN_MODULES:
             short = module_name.rsplit(".", 1)[-1]
@@ -273,11 +339,12 @@ def make_plugin_manager(
             records.append(record)
             try:
                 record.module = import_module(module_name)
-                pm.register(record.module, name=record.name)
             except Exception as exc:
                 record.error = f"{type(exc).__name__}: {exc}"
                 if strict:
                     raise PluginError(f"built-in plugin {module_name} failed: {exc}") from exc
+                continue
+            register(record, record.module, "built-in plugin")
 
     if load_entrypoints:
         seen: set[str] = set()
@@ -292,9 +359,7 @@ def make_plugin_manager(
                 record.disabled = True
                 continue
             try:
-                module = ep.load()
-                record.module = module
-                pm.register(module, name=ep.name)
+                record.module = ep.load()
             except Exception as exc:
                 message = f"{type(exc).__name__}: {exc}"
                 record.error = message
@@ -305,17 +370,41 @@ def make_plugin_manager(
                         f"plugin {ep.name!r} (distribution {distribution}) failed to load: "
                         f"{message} (RBENCH_STRICT_PLUGINS is set)"
                     ) from exc
+                continue
+            register(record, record.module, "plugin")
 
     for plugin in extra_plugins:
         name = getattr(plugin, "__name__", None) or repr(plugin)
-        pm.register(plugin, name=name)
+        record = PluginRecord(name=name, distribution=name, version="", module=plugin)  # type: ignore[arg-type]
+        records.append(record)
+        register(record, plugin, "plugin")
 
-    try:
-        pm.check_pending()
-    except pluggy.PluginValidationError as exc:
-        raise PluginError(f"a plugin implements a hook that does not exist: {exc}") from exc
-
+    _check_unknown_hooks(pm, records, strict)
     return PluginHost(pm, records, strict)
+
+
+def _check_unknown_hooks(pm: pluggy.PluginManager, records: list[PluginRecord],
+                         strict: bool) -> None:
+    """pluggy's ``check_pending``, per plugin: a plugin implementing a hook that does not exist
+    (``register_ruoters``) is a failure of that plugin, with a "did you mean", not of all."""
+    by_module = {id(r.module): r for r in records if r.module is not None}
+    for name, caller in list(vars(pm.hook).items()):
+        if name.startswith("_") or caller.has_spec():
+            continue
+        for impl in caller.get_hookimpls():
+            if impl.optionalhook:
+                continue
+            close = difflib.get_close_matches(name, ALL_HOOKS, n=1)
+            hint = f" (did you mean {close[0]}?)" if close else ""
+            message = f"implements unknown hook {name!r}{hint}; hooks: {', '.join(ALL_HOOKS)}"
+            record = by_module.get(id(impl.plugin))
+            if strict or record is None:
+                who = record.name if record else pm.get_name(impl.plugin)
+                raise PluginError(f"plugin {who!r} {message}"
+                                  + (" (RBENCH_STRICT_PLUGINS is set)" if strict else ""))
+            record.error = message
+            pm.unregister(impl.plugin)  # none of its hooks run
+    pm.check_pending()  # nothing unknown is left registered
 
 
 def _core_version() -> str:

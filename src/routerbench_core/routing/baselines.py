@@ -15,12 +15,13 @@ Two kinds, kept apart on purpose:
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
 import numpy as np
 
+from routerbench_core.plugins.builtin_routers import BASELINE, REFERENCE
+from routerbench_core.routing.accuracy import best_index, cheapest_index
 from routerbench_core.routing.router import (
     LabeledSet,
     QuerySet,
@@ -28,34 +29,11 @@ from routerbench_core.routing.router import (
     RouterContext,
     RouterError,
     Routing,
-    Setting,
 )
 
 
-def model_avg_acc(labeled: LabeledSet) -> np.ndarray:
-    """Per-model AvgAcc on a labelled set: mean over datasets of the model's accuracy, with a
-    missing score counted as wrong (the same rule the evaluator applies by default)."""
-    score = np.nan_to_num(labeled.score)
-    names = list(dict.fromkeys(labeled.datasets.tolist()))
-    if not names:
-        return np.zeros(len(labeled.models))
-    return np.mean([score[labeled.datasets == d].mean(axis=0) for d in names], axis=0)
-
-
-def _merge(a: LabeledSet, b: LabeledSet) -> LabeledSet:
-    return LabeledSet(
-        keys=np.concatenate([a.keys, b.keys]), datasets=np.concatenate([a.datasets, b.datasets]),
-        texts=list(a.texts) + list(b.texts), models=a.models,
-        score=np.concatenate([a.score, b.score]) if len(b) else a.score,
-        cost=np.concatenate([a.cost, b.cost]) if len(b) else a.cost,
-    )
-
-
-class _Fixed(Router):
+class _Fixed(Router, capabilities=BASELINE):
     """Routes every query to one model chosen in :meth:`fit`."""
-
-    settings: ClassVar[tuple[Setting, ...]] = ("perf", "perf-cost")
-    needs_embeddings: ClassVar[bool] = False
 
     def __init__(self, ctx: RouterContext, **params: Any) -> None:
         super().__init__(ctx, **params)
@@ -71,30 +49,30 @@ class _Fixed(Router):
 
 
 class BestSingle(_Fixed):
-    """The model with the best AvgAcc on train + valid (ties: the earlier model)."""
+    """The model with the best AvgAcc on train + valid, by the evaluator's own rule
+    (:func:`routerbench_core.routing.accuracy.best_index`: ties go to the cheaper known cost,
+    then the earlier model), so it is the model the ``best-single`` reference reports."""
 
     def fit(self, train: LabeledSet, valid: LabeledSet) -> None:
-        self.model = int(np.argmax(model_avg_acc(_merge(train, valid))))
+        both = train.concat(valid)
+        self.model = best_index(both.avg_acc(), both.mean_cost())
 
 
 class Cheapest(_Fixed):
-    """The model with the lowest mean cost per query on train + valid."""
+    """The model with the lowest mean cost per query on train + valid (ties: the more
+    accurate, then the earlier model)."""
 
     def fit(self, train: LabeledSet, valid: LabeledSet) -> None:
-        with warnings.catch_warnings():  # a model with no known cost is NaN, handled below
-            warnings.simplefilter("ignore", RuntimeWarning)
-            cost = _merge(train, valid).mean_cost()
-        if np.isnan(cost).all():
+        both = train.concat(valid)
+        j = cheapest_index(both.mean_cost(), both.avg_acc())
+        if j is None:
             raise RouterError("cheapest: no model has a known cost on train/valid")
-        self.model = int(np.nanargmin(np.where(np.isnan(cost), np.inf, cost)))
+        self.model = j
 
 
-class RandomPick(Router):
+class RandomPick(Router, capabilities=BASELINE):
     """A uniform random model per query, drawn from the run seed (a negative control; the
     ``random`` reference reports the exact expectation instead)."""
-
-    settings: ClassVar[tuple[Setting, ...]] = ("perf", "perf-cost")
-    needs_embeddings: ClassVar[bool] = False
 
     def fit(self, train: LabeledSet, valid: LabeledSet) -> None:
         self.n_models = len(train.models)
@@ -104,12 +82,10 @@ class RandomPick(Router):
         return Routing(choice=rng.integers(0, len(queries.models), size=len(queries)))
 
 
-class Reference(Router):
+class Reference(Router, capabilities=REFERENCE):
     """A point the evaluator computes from test outcomes; not a router (see module docstring)."""
 
     reference: ClassVar[str] = ""
-    settings: ClassVar[tuple[Setting, ...]] = ("perf", "perf-cost")
-    needs_embeddings: ClassVar[bool] = False
 
     def fit(self, train: LabeledSet, valid: LabeledSet) -> None:
         raise RouterError(

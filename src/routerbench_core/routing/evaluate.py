@@ -25,6 +25,7 @@ never by a router. Best single is chosen on the labelled (train + valid) part an
 from __future__ import annotations
 
 import time
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
@@ -32,6 +33,19 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 
 from routerbench_core.data.matrix import OutcomeMatrix
+from routerbench_core.routing.accuracy import (
+    MissingPolicy,
+    apply_missing,
+    average_over_datasets,
+    avg_acc,
+    best_index,
+    cheapest_index,
+    check_missing,
+    dataset_oracle_choice,
+    mean_cost,
+    oracle_choice,
+    per_dataset_mean,
+)
 from routerbench_core.routing.protocol import (
     DEFAULT_SEEDS,
     DEFAULT_TEST_FRACTION,
@@ -55,7 +69,7 @@ if TYPE_CHECKING:
     from routerbench_core.data.store import Store
     from routerbench_core.embedding.base import Embedder
 
-MissingPolicy = Literal["wrong", "skip"]
+__all__ = ["average_over_datasets", "per_dataset_mean"]  # re-exported for older callers
 TextView = Literal["query", "full"]
 RouterFactory = Callable[..., Router]
 #: Names of the evaluator-computed references (not routers: they need test outcomes).
@@ -118,22 +132,6 @@ def score_routing(
     )
 
 
-def per_dataset_mean(values: np.ndarray, datasets: np.ndarray, names: Sequence[str]) -> dict[str, float]:
-    """Mean of ``values`` per dataset (NaN-aware; NaN for a dataset with nothing scored)."""
-    out: dict[str, float] = {}
-    for name in names:
-        v = values[datasets == name]
-        v = v[~np.isnan(v)]
-        out[name] = float(v.mean()) if len(v) else float("nan")
-    return out
-
-
-def average_over_datasets(per_dataset: Mapping[str, float]) -> float:
-    """AvgAcc: the unweighted mean over datasets (each dataset counts once, whatever its size)."""
-    vals = np.array([v for v in per_dataset.values() if not np.isnan(v)], dtype=np.float64)
-    return float(vals.mean()) if len(vals) else float("nan")
-
-
 # -- results ---------------------------------------------------------------------------------
 
 
@@ -190,11 +188,11 @@ class References:
     best_single: Point
     dataset_oracle: Point
     oracle: Point
-    cheapest: Point
+    cheapest: Point | None  # None when no model has a known cost
     singles: dict[str, Point]
     train_avg_acc: dict[str, float]
 
-    def get(self, name: str) -> Point:
+    def get(self, name: str) -> Point | None:
         return {
             "random": self.random, "best-single": self.best_single,
             "dataset-oracle": self.dataset_oracle, "oracle": self.oracle,
@@ -283,8 +281,7 @@ class Evaluator:
     ) -> None:
         if setting not in ("perf", "perf-cost"):
             raise ValueError(f"setting must be perf or perf-cost, got {setting!r}")
-        if missing not in ("wrong", "skip"):
-            raise ValueError(f"missing must be wrong or skip, got {missing!r}")
+        check_missing(missing)
         if not seeds:
             raise ValueError("at least one seed is needed")
         if split_source == "source" and source_splits is None:
@@ -354,7 +351,7 @@ class Evaluator:
             keys=m.keys[rows], datasets=m.datasets[rows], texts=[m.texts[i] for i in rows.tolist()],
             models=list(m.models), _embed=self._embed, _outputs=self._outputs,
             score=m.score[rows], cost=m.cost[rows], prompt_tokens=m.prompt_tokens[rows],
-            completion_tokens=m.completion_tokens[rows],
+            completion_tokens=m.completion_tokens[rows], missing=self.missing,
         )
 
     def views(self, seed: int) -> tuple[LabeledSet, LabeledSet, QuerySet]:
@@ -366,7 +363,7 @@ class Evaluator:
         return RouterContext(
             models=list(self.matrix.models), model_specs=dict(self.matrix.model_specs),
             setting=self.setting, seed=seed, device=self.device, bench=self.matrix.bench,
-            progress=self.progress,
+            progress=self.progress, missing=self.missing,
         )
 
     # -- scoring -----------------------------------------------------------------------------
@@ -412,53 +409,39 @@ class Evaluator:
             )
             for j, name in enumerate(m.models)
         }
+        # best single and cheapest: chosen on train + valid by the shared rules
         fit = np.concatenate([s.train, s.valid])
-        fit_ds = m.datasets[fit]
-        fit_names = [d for d in self.names if (fit_ds == d).any()]
-        train_avg = {
-            name: average_over_datasets(
-                per_dataset_mean(np.nan_to_num(m.score[fit, j]) if self.missing == "wrong"
-                                 else m.score[fit, j], fit_ds, fit_names)
-            )
-            for j, name in enumerate(m.models)
-        }
-        best = max(m.models, key=lambda x: (np.nan_to_num(train_avg[x], nan=-1.0), -m.models.index(x)))
-        with np.errstate(invalid="ignore"):
-            mean_cost = np.nanmean(m.cost[fit], axis=0) if len(fit) else np.full(k, np.nan)
-        cheapest_j = int(np.nanargmin(np.where(np.isnan(mean_cost), np.inf, mean_cost)))
+        train_acc = avg_acc(m.score[fit], m.datasets[fit], self.missing)
+        fit_cost = mean_cost(m.cost[fit])
+        train_avg = {name: float(train_acc[j]) for j, name in enumerate(m.models)}
+        best = m.models[best_index(train_acc, fit_cost)]
+        cheapest_j = cheapest_index(fit_cost, train_acc)
 
         # random: expected accuracy and cost of a uniform pick among the models
-        filled = np.nan_to_num(score) if self.missing == "wrong" else score
-        with np.errstate(invalid="ignore"):
+        filled = apply_missing(score, self.missing)
+        with np.errstate(invalid="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
             exp_acc = np.nanmean(filled, axis=1)
             exp_cost = np.nanmean(cost, axis=1)
-        rnd = ScoredRouting(acc=exp_acc, cost=np.nan_to_num(exp_cost), choice=np.full(n, -1))
+        rnd = ScoredRouting(acc=exp_acc, cost=np.nan_to_num(exp_cost), choice=np.full(n, -1),
+                            n_missing_cost=int(np.isnan(cost).sum()))
         random_pt = self._point(rnd, rows, None)
         random_pt.distribution = {name: 1.0 / k for name in m.models}
 
         # dataset oracle: the model best on each dataset's test queries
-        ds = m.datasets[rows]
-        choice = np.zeros(n, dtype=np.int64)
-        for d in self.names:
-            mask = ds == d
-            if not mask.any():
-                continue
-            per_model = [singles[name].per_dataset.get(d, np.nan) for name in m.models]
-            choice[mask] = int(np.nanargmax(np.nan_to_num(per_model, nan=-1.0)))
-        dso = self._point(score_routing(Routing(choice=choice), score, cost, missing=self.missing),
+        dchoice = dataset_oracle_choice(score, cost, m.datasets[rows], self.missing)
+        dso = self._point(score_routing(Routing(choice=dchoice), score, cost, missing=self.missing),
                           rows, None)
 
-        # oracle: per query the best score, at the lowest cost among the models reaching it
-        best_score = np.nanmax(np.where(np.isnan(score), -np.inf, score), axis=1)
-        at_best = score == best_score[:, None]
-        c = np.where(at_best, np.nan_to_num(cost, nan=np.inf), np.inf)
-        ochoice = np.argmin(c, axis=1).astype(np.int64)
+        # oracle: per query the best score; among the models reaching it the cheapest known
+        ochoice = oracle_choice(score, cost)
         oracle = self._point(score_routing(Routing(choice=ochoice), score, cost, missing=self.missing),
                              rows, None)
 
         refs = References(
             seed=seed, random=random_pt, best_single=singles[best], dataset_oracle=dso,
-            oracle=oracle, cheapest=singles[m.models[cheapest_j]], singles=singles,
+            oracle=oracle, cheapest=None if cheapest_j is None else singles[m.models[cheapest_j]],
+            singles=singles,
             train_avg_acc=train_avg,
         )
         self._refs[seed] = refs
@@ -470,8 +453,13 @@ class Evaluator:
         self, factory: RouterFactory, *, name: str, params: Mapping[str, Any] | None = None,
         on_seed: Callable[[int], None] | None = None,
     ) -> RouterRun:
-        """Fit and route ``factory(ctx, **params)`` on every seed."""
+        """Fit and route ``factory(ctx, **params)`` on every seed.
+
+        When ``factory`` is a router class its parameters are validated first, so a bad value
+        fails before any training, naming ``name``."""
         params = dict(params or {})
+        if isinstance(factory, type) and issubclass(factory, Router):
+            factory.validate_params(params, name)
         out: list[SeedRun] = []
         for seed in self.seeds:
             router = factory(self.context(seed), **params)

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from routerbench_core.embedding.base import l2_normalise
+from routerbench_core.routing.accuracy import avg_acc, best_index, cheapest_index
 
 if TYPE_CHECKING:
     from routerbench_core.routing.router import LabeledSet, QuerySet
@@ -41,6 +42,7 @@ __all__ = [
     "best_model",
     "cheapest_model",
     "model_mean_cost",
+    "costs_known",
     "threshold_for_share",
     "ShareThreshold",
     "share_threshold",
@@ -252,7 +254,8 @@ def cluster_means(
     counts = np.zeros((k, values.shape[1]))
     np.add.at(sums, labels, filled)
     np.add.at(counts, labels, known.astype(np.float64))
-    with np.errstate(invalid="ignore", divide="ignore"):
+    with np.errstate(invalid="ignore", divide="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # a column with nothing known: 0 below
         global_mean = np.nanmean(values, axis=0) if values.size else np.zeros(values.shape[1])
     global_mean = np.where(np.isnan(global_mean), 0.0, global_mean)
     means = (sums + prior_weight * global_mean) / np.maximum(counts + prior_weight, 1e-12)
@@ -271,35 +274,23 @@ def minmax(x: np.ndarray, axis: int = -1) -> np.ndarray:
 # -- model choices on train ---------------------------------------------------------------
 
 
-def dataset_mean_accuracy(score: np.ndarray, datasets: np.ndarray) -> np.ndarray:
-    """AvgAcc per column: mean over datasets of the column's mean score (NaN ignored).
+def dataset_mean_accuracy(score: np.ndarray, datasets: np.ndarray,
+                          missing: str = "wrong") -> np.ndarray:
+    """AvgAcc per column: mean over datasets of the column's mean score.
 
-    ``score`` is n × m (or n for one column). This is the protocol's headline metric, used by
-    routers to compare candidates on train/validation the same way they will be judged.
+    ``score`` is n × m (or n for one column). This is the protocol's headline metric with its
+    missing-score rule (default ``wrong``: a missing score counts 0, as the evaluator scores
+    test by default; pass ``train.missing`` to follow the run), so routers compare candidates
+    on train/validation the way they will be judged. One implementation:
+    :func:`routerbench_core.routing.accuracy.avg_acc`.
     """
-    s = np.asarray(score, dtype=np.float64)
-    squeeze = s.ndim == 1
-    if squeeze:
-        s = s[:, None]
-    per = []
-    for d in dict.fromkeys(np.asarray(datasets).tolist()):
-        rows = np.asarray(datasets) == d
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            per.append(np.nanmean(s[rows], axis=0))
-    out = np.nanmean(np.stack(per), axis=0) if per else np.full(s.shape[1], np.nan)
-    return out[0] if squeeze else out
+    return avg_acc(score, datasets, missing)  # type: ignore[arg-type]
 
 
 def best_model(train: LabeledSet) -> int:
-    """Index of the model with the best AvgAcc on ``train`` (ties: the cheaper, then the
-    first)."""
-    acc = dataset_mean_accuracy(train.score, train.datasets)
-    acc = np.where(np.isnan(acc), -np.inf, acc)
-    cost = model_mean_cost(train, required=False)
-    cost = np.where(np.isnan(cost), np.inf, cost)
-    order = np.lexsort((np.arange(len(acc)), cost, -acc))
-    return int(order[0])
+    """Index of the model with the best AvgAcc on ``train`` (ties: the cheaper known cost,
+    then the first), by the rule the evaluator's best single uses."""
+    return best_index(train.avg_acc(), train.mean_cost())
 
 
 def model_mean_cost(train: LabeledSet, required: bool = True) -> np.ndarray:
@@ -308,9 +299,7 @@ def model_mean_cost(train: LabeledSet, required: bool = True) -> np.ndarray:
     With ``required`` a model with no known cost is an error (a model with no price is never
     $0), naming the model.
     """
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN column: reported below
-        cost = train.mean_cost()
+    cost = train.mean_cost()
     if required:
         unknown = [m for m, c in zip(train.models, cost, strict=True) if np.isnan(c)]
         if unknown:
@@ -324,11 +313,16 @@ def model_mean_cost(train: LabeledSet, required: bool = True) -> np.ndarray:
 
 
 def cheapest_model(train: LabeledSet) -> int:
-    """Index of the model with the lowest mean cost on train (ties: the more accurate)."""
-    cost = model_mean_cost(train)
-    acc = dataset_mean_accuracy(train.score, train.datasets)
-    acc = np.where(np.isnan(acc), -np.inf, acc)
-    return int(np.lexsort((np.arange(len(cost)), -acc, cost))[0])
+    """Index of the model with the lowest mean cost on train (ties: the more accurate, then
+    the first); an error naming the models without a known cost."""
+    j = cheapest_index(model_mean_cost(train), train.avg_acc())
+    assert j is not None  # model_mean_cost raised otherwise
+    return j
+
+
+def costs_known(train: LabeledSet) -> bool:
+    """Whether every model has a known cost on ``train`` (cost-aware choices are possible)."""
+    return bool(len(train.models)) and not np.isnan(train.mean_cost()).any()
 
 
 def pareto_models(acc: np.ndarray, cost: np.ndarray) -> list[int]:
@@ -509,13 +503,23 @@ def cluster_vote(
 
 
 def strong_weak_pair(
-    train: LabeledSet, strong: str | None = None, weak: str | None = None
+    train: LabeledSet, strong: str | None = None, weak: str | None = None, *,
+    require_cost: bool = True,
 ) -> tuple[int, int, str]:
     """The (strong, weak) model indices of a two-model router, and a note on how they were chosen.
 
-    Defaults: weak = the cheapest model on train, strong = the best on train (AvgAcc) among the
-    others. When the cheapest model is also the best, the strong one is the runner-up and the
-    note says so (routing can then only trade accuracy away, which the curve will show).
+    The rule, with the names of the models the user gave kept as given:
+
+    - **costs known for every model and not all equal**: weak = the cheapest on train (ties: the
+      more accurate), strong = the best on train (AvgAcc) among the others (ties: the cheaper).
+      When the cheapest model is also the best, the strong one is the runner-up and the note
+      says so (routing can then only trade accuracy away, which the curve will show);
+    - **costs unknown or all equal** (allowed only when ``require_cost`` is false, i.e. in the
+      perf setting): there is no "cheap" model, so strong = the best on train and weak = the
+      runner-up on train — the pair whose per-query choice can lift accuracy above the best
+      single model most; the note says so. Never the best model as the "cheap" one.
+
+    With ``require_cost`` a model without a known cost is an error naming it.
     """
     from routerbench_core.routing.router import RouterError
 
@@ -525,19 +529,30 @@ def strong_weak_pair(
             raise RouterError(
                 f"{label}={value!r} is not a model of this bench; models: {', '.join(names)}"
             )
-    w = names.index(weak) if weak is not None else cheapest_model(train)
-    note = "given" if strong is not None else "best on train"
+    acc = train.avg_acc()
+    cost = model_mean_cost(train, required=require_cost)
+    by_cost = costs_known(train) and float(np.nanmax(cost)) > float(np.nanmin(cost))
+    if by_cost:
+        w = names.index(weak) if weak is not None else cheapest_model(train)
+    elif weak is not None:
+        w = names.index(weak)
+    else:
+        w = -1
     if strong is not None:
         s = names.index(strong)
-    else:
-        acc = dataset_mean_accuracy(train.score, train.datasets)
-        acc = np.where(np.isnan(acc), -np.inf, acc)
-        acc_other = acc.copy()
-        acc_other[w] = -np.inf
-        cost = np.nan_to_num(model_mean_cost(train, required=False), nan=np.inf)
-        s = int(np.lexsort((np.arange(len(acc)), cost, -acc_other))[0])  # ties: the cheaper
-        if acc[w] >= acc[s]:
+        note = "given"
+    elif by_cost:
+        s = best_index(acc, cost, exclude=[w])
+        note = "best on train"
+        if best_index(acc, cost) == w:
             note = "runner-up on train (the cheapest model is also the best)"
+    else:
+        s = best_index(acc, None, exclude=[w] if w >= 0 else [])
+        note = "best on train"
+    if w < 0:
+        w = best_index(acc, None, exclude=[s])
+        note += ("; weak = runner-up on train (no model is cheaper than another: "
+                 + ("costs all equal" if costs_known(train) else "costs unknown") + ")")
     if s == w:
         raise RouterError(
             f"strong and weak are the same model ({names[s]}); pass different "

@@ -13,12 +13,16 @@ it called (each call is charged). Cost-aware routers list configurations in :met
 
 from __future__ import annotations
 
+import difflib
+import types
+import typing
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal, TypeVar
 
 import numpy as np
+from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError
 
 from routerbench_core.schema import ModelSpec
 
@@ -32,6 +36,103 @@ OutputsFn = Callable[[str, Sequence[str]], list[str | None]]
 
 class RouterError(RuntimeError):
     """A router cannot run on this bench/setting; the message says why and what to do."""
+
+
+# -- parameters ---------------------------------------------------------------------------
+
+
+class RouterParams(BaseModel):
+    """Base of a router's typed parameters (``--param ROUTER.KEY=VALUE``), as llm's ``Options``.
+
+    A router declares ``class Params(RouterParams)`` with typed fields, constraints and
+    descriptions (``k: int = Field(10, ge=1, description="neighbours")``). The core validates
+    and coerces the command line's values through it before the router is built, so a wrong
+    value fails with the router, the parameter, the value and the expected type, and an
+    unknown key with the parameters that exist. Values arrive as YAML scalars (``5``, ``0.5``,
+    ``true``, ``[1, 2]``) and are coerced (``"5"`` → 5); booleans take true/false, 1/0, yes/no,
+    on/off.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    @classmethod
+    def parse(cls, values: Mapping[str, Any], router: str) -> RouterParams:
+        """Validated parameters, or a :class:`RouterError` naming ``router``, each bad key, its
+        value and the type it should have."""
+        try:
+            return cls(**dict(values))
+        except ValidationError as exc:
+            raise RouterError(_params_error(cls, exc, router, values)) from None
+
+    @classmethod
+    def describe_fields(cls) -> list[dict[str, Any]]:
+        """One row per parameter (name, type, default, description), for docs and listings."""
+        return [
+            {"name": name, "type": type_name(f.annotation), "default": f.get_default(),
+             "description": f.description or ""}
+            for name, f in cls.model_fields.items()
+        ]
+
+
+def type_name(annotation: Any) -> str:
+    """A short readable name of a parameter's type (``int``, ``float or None``, ``list of int``)."""
+    origin = typing.get_origin(annotation)
+    if origin is Annotated:
+        return type_name(typing.get_args(annotation)[0])
+    if origin in (typing.Union, types.UnionType):
+        return " or ".join(type_name(a) for a in typing.get_args(annotation))
+    if origin is Literal:
+        return "one of " + ", ".join(repr(a) for a in typing.get_args(annotation))
+    if origin in (list, tuple, Sequence):
+        args = typing.get_args(annotation)
+        return f"list of {type_name(args[0])}" if args else "list"
+    if annotation is type(None):
+        return "None"
+    return getattr(annotation, "__name__", str(annotation))
+
+
+def _params_error(cls: type[RouterParams], exc: ValidationError, router: str,
+                  values: Mapping[str, Any]) -> str:
+    fields = cls.model_fields
+    lines = []
+    for err in exc.errors():
+        key = str(err["loc"][0]) if err["loc"] else ""
+        if err["type"] == "extra_forbidden":
+            hint = did_you_mean(key, list(fields))
+            known = ", ".join(fields) or "none"
+            lines.append(f"router {router!r} has no parameter {key!r}.{hint} Its parameters: {known}")
+            continue
+        expected = type_name(fields[key].annotation) if key in fields else "?"
+        lines.append(
+            f"router {router!r}: parameter {key}={values.get(key)!r} is invalid: {err['msg']} "
+            f"(expected {expected})"
+        )
+    return "; ".join(lines)
+
+
+def did_you_mean(name: str, choices: Sequence[str]) -> str:
+    """`` Did you mean a, b?`` for the close matches of ``name`` among ``choices``, or ``""``.
+
+    The one "did you mean" rule of rbench (unknown routers, datasets, formats, benches,
+    parameters all use it)."""
+    close = difflib.get_close_matches(name, list(choices), n=3, cutoff=0.5)
+    return f" Did you mean {', '.join(close)}?" if close else ""
+
+
+T = TypeVar("T")
+
+
+def _as_list(value: Any) -> Any:
+    if value is None or isinstance(value, list | tuple):
+        return value
+    if isinstance(value, str):
+        return [v.strip() for v in value.split(",") if v.strip()]
+    return [value]
+
+
+#: A parameter that takes one value or a grid to choose from on validation: ``k=30``,
+#: ``k=10,20,30`` or ``k=[10, 20]`` all give a list.
+Grid = Annotated[list[T], BeforeValidator(_as_list)]
 
 
 @dataclass(frozen=True, eq=False)
@@ -90,6 +191,45 @@ class LabeledSet(QuerySet):
     cost: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
     prompt_tokens: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
     completion_tokens: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
+    #: The run's rule for a missing score (``wrong``: counts 0; ``skip``: left out), the one
+    #: the evaluator scores test with; :meth:`avg_acc` and the ml helpers apply it.
+    missing: str = "wrong"
+
+    def avg_acc(self) -> np.ndarray:
+        """Each model's AvgAcc on this set, by the run's missing-score rule
+        (:func:`routerbench_core.routing.accuracy.avg_acc`)."""
+        from routerbench_core.routing.accuracy import avg_acc
+
+        return avg_acc(self.score, self.datasets, self.missing)  # type: ignore[arg-type]
+
+    def concat(self, other: LabeledSet) -> LabeledSet:
+        """These rows followed by ``other``'s: train + valid as one set, e.g. to refit once the
+        hyper-parameters are chosen. Outcomes and tokens are stacked (an array one side lacks
+        is NaN there); embeddings come along (computed now if an embedder is configured)."""
+        if len(other) == 0:
+            return self
+        if len(self) == 0:
+            return other
+        m = len(self.models)
+
+        def stack(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+            a = a if a.shape == (len(self), m) else np.full((len(self), m), np.nan)
+            b = b if b.shape == (len(other), m) else np.full((len(other), m), np.nan)
+            return np.vstack([a, b])
+
+        cache: dict[str, Any] = {}
+        if ("emb" in self._cache and "emb" in other._cache) or self._embed is not None:
+            cache["emb"] = np.vstack([self.embeddings(), other.embeddings()])
+        return LabeledSet(
+            keys=np.concatenate([self.keys, other.keys]),
+            datasets=np.concatenate([self.datasets, other.datasets]),
+            texts=list(self.texts) + list(other.texts), models=self.models,
+            _embed=self._embed, _outputs=self._outputs, _cache=cache,
+            score=stack(self.score, other.score), cost=stack(self.cost, other.cost),
+            prompt_tokens=stack(self.prompt_tokens, other.prompt_tokens),
+            completion_tokens=stack(self.completion_tokens, other.completion_tokens),
+            missing=self.missing,
+        )
 
     def queries(self) -> QuerySet:
         """The same queries with the outcomes stripped (for routing a validation set)."""
@@ -104,8 +244,11 @@ class LabeledSet(QuerySet):
 
     def mean_cost(self) -> np.ndarray:
         """Per-model mean cost per query over the known cells (NaN where none known)."""
-        with np.errstate(invalid="ignore"):
-            return np.nanmean(np.where(np.isnan(self.cost), np.nan, self.cost), axis=0)
+        from routerbench_core.routing.accuracy import mean_cost
+
+        if self.cost.shape != (len(self), len(self.models)):
+            return np.full(len(self.models), np.nan)
+        return mean_cost(self.cost)
 
 
 @dataclass
@@ -140,6 +283,8 @@ class RouterContext:
     bench: str = ""
     progress: Callable[[str, float], None] | None = None
     workdir: str | None = None
+    #: The run's missing-score rule (see :mod:`routerbench_core.routing.accuracy`).
+    missing: str = "wrong"
 
     def report(self, message: str, fraction: float) -> None:
         """Report training progress (0..1) to the CLI's progress display."""
@@ -154,23 +299,41 @@ class RouterContext:
 
 
 class Router(ABC):
-    """Base class of every router. Subclasses set ``settings`` and implement fit/route.
+    """Base class of every router. Subclasses implement fit/route and declare their parameters.
 
     Parameters come from ``--param key=value`` on the command line and arrive as keyword
-    arguments; declare them as constructor keyword arguments with defaults.
+    arguments; declare them once, as a nested ``class Params(RouterParams)``; the validated
+    values are ``self.params``. The router's settings and whether it needs embeddings are
+    written once, in its ``plugin.py`` capabilities, and read from there::
+
+        class KnnRouter(Router, capabilities=CAPABILITIES):   # from .plugin import CAPABILITIES
+            class Params(RouterParams):
+                k: int | None = Field(None, ge=1, description="neighbours (None: chosen on valid)")
     """
 
-    #: Settings this router supports.
+    #: Settings this router supports (from ``capabilities["settings"]``).
     settings: ClassVar[tuple[Setting, ...]] = ("perf",)
-    #: Whether the router needs query embeddings (the evaluator computes them once).
+    #: Whether the router needs query embeddings (``capabilities["embeddings"]``, default true).
     needs_embeddings: ClassVar[bool] = True
+    #: The router's parameters; the base accepts none.
+    Params: ClassVar[type[RouterParams]] = RouterParams
+
+    def __init_subclass__(cls, capabilities: Mapping[str, Any] | None = None, **kw: Any) -> None:
+        super().__init_subclass__(**kw)
+        if capabilities is not None:
+            if "settings" in capabilities:
+                cls.settings = tuple(capabilities["settings"])
+            cls.needs_embeddings = bool(capabilities.get("embeddings", True))
 
     def __init__(self, ctx: RouterContext, **params: Any) -> None:
-        if params:
-            raise RouterError(
-                f"{type(self).__name__} got unknown parameter(s): {', '.join(sorted(params))}"
-            )
+        self.params = type(self).validate_params(params)
         self.ctx = ctx
+
+    @classmethod
+    def validate_params(cls, params: Mapping[str, Any], name: str | None = None) -> Any:
+        """``params`` validated by :attr:`Params` (a :class:`RouterError` naming the router,
+        the parameter, the value and the expected type otherwise)."""
+        return cls.Params.parse(params, name or cls.__name__)
 
     @abstractmethod
     def fit(self, train: LabeledSet, valid: LabeledSet) -> None:

@@ -37,8 +37,17 @@ class DatasetError(RuntimeError):
     """A dataset cannot be loaded or graded; the message names the file/field and what to do."""
 
 
+#: The metadata keys a dataset plugin writes once, in its ``plugin.py`` capabilities.
+METADATA_KEYS: tuple[str, ...] = ("category", "size", "metric", "settings", "shots")
+
+
 class Dataset(ABC):
-    """One benchmark. Class attributes are its metadata (also shown by ``rbench list``)."""
+    """One benchmark. Class attributes are its metadata (also shown by ``rbench list``).
+
+    The metadata is written once, in the plugin's light ``plugin.py`` (``CAPABILITIES``), and
+    the class reads it from there: ``class AIME(BoxedMathDataset, capabilities=CAPABILITIES)``
+    sets ``category``, ``size``, ``metric``, ``settings`` and ``shots`` from that mapping.
+    """
 
     name: ClassVar[str]
     category: ClassVar[Category]
@@ -46,10 +55,28 @@ class Dataset(ABC):
     metric: ClassVar[str] = "accuracy"
     settings: ClassVar[tuple[str, ...]] = ("perf",)
     shots: ClassVar[int] = 0
+    #: The plugin.py capabilities the metadata was read from (empty: set by hand).
+    capabilities: ClassVar[Mapping[str, Any]] = {}
     grader_version: ClassVar[str] = "1"
     #: The public hub repository (and revision) the loader reads when ``datasets`` is installed.
     hub_id: ClassVar[str | None] = None
     hub_revision: ClassVar[str | None] = None
+
+    def __init_subclass__(cls, capabilities: Mapping[str, Any] | None = None, **kw: Any) -> None:
+        super().__init_subclass__(**kw)
+        if capabilities is None:
+            return
+        twice = [k for k in METADATA_KEYS if k in capabilities and k in vars(cls)]
+        if twice:
+            raise TypeError(
+                f"{cls.__name__} sets {', '.join(twice)} in its body and in its capabilities; "
+                "write them once, in plugin.py's CAPABILITIES"
+            )
+        cls.capabilities = dict(capabilities)
+        for key in METADATA_KEYS:
+            if key in capabilities:
+                value = capabilities[key]
+                setattr(cls, key, tuple(value) if key == "settings" else value)
 
     def __init__(self, **options: Any) -> None:
         self.options = options
@@ -106,10 +133,13 @@ def _open_text(path: Path) -> io.TextIOBase:
     return path.open("r", encoding="utf-8")  # type: ignore[return-value]
 
 
+_WRAPPERS = ("data", "rows", "examples", "test", "train", "validation", "items")
+
+
 def _records_from_json(value: Any, path: Path) -> list[dict[str, Any]]:
     if isinstance(value, dict):
         # {"data": [...]} / {"test": [...]} / {"rows": [...]} wrappers, or {id: record}
-        for key in ("data", "rows", "examples", "test", "train", "validation", "items"):
+        for key in _WRAPPERS:
             if isinstance(value.get(key), list):
                 value = value[key]
                 break
@@ -178,6 +208,11 @@ def read_records(path: str | Path) -> list[dict[str, Any]]:
                 raise DatasetError(
                     f"{path}: not valid JSON at line {exc.lineno}, column {exc.colno} ({exc.msg})"
                 ) from None
+            lines = [line for line in text.splitlines() if line.strip()]
+            if isinstance(value, dict) and len(lines) == 1 and not any(
+                isinstance(v, list) and k in _WRAPPERS for k, v in value.items()
+            ) and not all(isinstance(v, dict) for v in value.values()):
+                return [value]  # a one-line JSONL file named .json
             return _records_from_json(value, path)
         if name.endswith(".parquet"):
             try:
@@ -553,9 +588,13 @@ class MultipleChoiceDataset(TemplateDataset):
         return score_choice(prediction, query.ground_truth)
 
 
-#: The zero-shot math prompt (Qwen/DeepSeek style) the paper's math sets use.
+#: The seed's zero-shot math prompt (AIME, MATH500, LiveMathBench; LLMRouterBench, MIT), word
+#: for word: parity needs it.
 MATH_PROMPT = (
-    "{question}\n\nPlease reason step by step, and put your final answer within \\boxed{{}}."
+    "Solve the following math problem step by step. The last line of your response should only "
+    "contain your final answer inside a \\boxed{{}} command.\n\n{question}\n\n"
+    "Remember to put your final answer on the last line using the format \\boxed{{$ANSWER}} "
+    "where $ANSWER is the answer to the problem."
 )
 
 
@@ -597,17 +636,21 @@ def content_id(*parts: Any, length: int = 12) -> str:
 # ---------------------------------------------------------------------------------------------
 # Emotion recognition in dialogue, asked as multiple choice (EmoryNLP, MELD).
 
+#: The seed's EmoryNLP/MELD prompt (LLMRouterBench, MIT), word for word: parity needs it. It
+#: names the letters ABCDEFG whatever the number of options, as the seed's does.
 EMOTION_PROMPT = (
-    "Identify the emotion expressed in the current utterance of this conversation, taking the "
-    "conversation so far into account. Think step by step, then finish with a line of the form "
-    '"Answer: $LETTER" (without quotes), where LETTER is one of {letters}.\n\n'
-    "Conversation so far:\n{history}\n\nCurrent utterance:\n{question}\n\nOptions:\n{options}"
+    "Given a conversation history and a current utterance, follow these steps to identify the "
+    "emotion of the current utterance from the given options. The emotion should be determined "
+    "based on both the conversation context and the current utterance.\n"
+    "The last line of your response should be of the following format: 'Answer: $LETTER' "
+    "(without quotes) where LETTER is one of ABCDEFG. Let's think step by step.\n\n"
+    "History:\n{history}\n\nUtterance:\n{question}\n\nOptions:\n{options}"
 )
 
 
 def history_text(history: Sequence[str]) -> str:
-    """Earlier utterances of a dialogue as a bulleted transcript for the prompt."""
-    return "\n".join(f"- {h}" for h in history) if history else "(none: this is the first utterance)"
+    """Earlier utterances as the seed lists them: ``- `` before each (a lone ``- `` if none)."""
+    return "- " + "\n- ".join(history)
 
 
 class DialogueEmotionDataset(MultipleChoiceDataset):

@@ -16,6 +16,7 @@ __all__ = [
     "answer_line",
     "extract_final_answer",
     "last_boxed",
+    "last_integer",
     "last_number",
     "strip_reasoning",
 ]
@@ -159,6 +160,19 @@ def last_number(text: str | None) -> str | None:
     return re.sub(r"\s+", "", raw.replace(",", "").replace("−", "-"))
 
 
+def last_integer(text: str | None) -> str | None:
+    """The last run of digits standing alone as a word (``answer 204.`` gives ``204``), or None.
+
+    The fallback LLMRouterBench's AIME and LiveMathBench graders use when no boxed answer is
+    found; digits inside a decimal or a word are not taken (``3.5`` gives ``5`` there as here,
+    since ``.`` is a word boundary — the seed's rule, kept).
+    """
+    if not text:
+        return None
+    found = re.findall(r"\b\d+\b", text)
+    return found[-1] if found else None
+
+
 def extract_final_answer(
     text: str | None,
     *,
@@ -166,14 +180,15 @@ def extract_final_answer(
 ) -> tuple[str | None, str | None]:
     """The final answer by the first method that finds one: ``(answer, method)``.
 
-    ``methods`` orders ``"boxed"`` (last ``\\boxed{}``), ``"answer"`` (last "Answer:" line) and
-    ``"number"`` (last number). Reasoning blocks are stripped first. ``(None, None)`` when
+    ``methods`` orders ``"boxed"`` (last ``\\boxed{}``), ``"answer"`` (last "Answer:" line),
+    ``"number"`` (last number) and ``"integer"`` (last whole word of digits). Reasoning blocks are stripped first. ``(None, None)`` when
     nothing is found, which graders score 0 with the reason recorded.
     """
     if text is None:
         return None, None
     visible = strip_reasoning(text)
-    finders = {"boxed": last_boxed, "answer": answer_line, "number": last_number}
+    finders = {"boxed": last_boxed, "answer": answer_line, "number": last_number,
+               "integer": last_integer}
     for method in methods:
         try:
             finder = finders[method]

@@ -39,6 +39,7 @@ _PIPELINE: dict[str, str] = {
     "Evaluator": "routerbench_core.routing.evaluate",
     "needs_embeddings": "routerbench_core.routing.evaluate",
     "run_registered": "routerbench_core.routing.evaluate",
+    "split_from_source": "routerbench_core.routing.protocol",
     "State": "routerbench_core.commands.app",
     "build_app": "routerbench_core.commands.app",
 }

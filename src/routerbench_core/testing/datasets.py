@@ -27,7 +27,7 @@ from typing import Any, ClassVar, get_args
 import pytest
 
 from routerbench_core.schema import Grade, Query, Response
-from routerbench_core.scoring.datasets import Category, Dataset, DatasetError
+from routerbench_core.scoring.datasets import METADATA_KEYS, Category, Dataset, DatasetError
 
 __all__ = ["DatasetConformance", "hidden_strings"]
 
@@ -119,22 +119,31 @@ class DatasetConformance:
         cls = spec.load()
         assert issubclass(cls, Dataset), f"{spec.target} is not a routerbench_core Dataset"
         caps = dict(spec.capabilities)
-        for key in ("category", "size", "metric", "settings", "shots"):
+        for key in METADATA_KEYS:
             assert key in caps, f"capabilities lack {key!r} (rbench list shows it)"
-        assert caps["category"] == cls.category
-        assert caps["size"] == cls.size
-        assert caps["metric"] == cls.metric
-        assert tuple(caps["settings"]) == tuple(cls.settings)
-        assert caps["shots"] == cls.shots
         assert cls.name == self.dataset_name
+
+    def test_class_reads_its_metadata_from_its_spec(self, spec: Any) -> None:
+        """The metadata is written once, in plugin.py; a class that repeats it (and may drift)
+        instead of ``class X(Dataset, capabilities=CAPABILITIES)`` fails here."""
+        cls = spec.load()
+        caps = dict(spec.capabilities)
+        assert cls.capabilities, (
+            f"{cls.__name__} does not read its metadata from its spec; declare it once in "
+            "plugin.py's CAPABILITIES and write class X(..., capabilities=CAPABILITIES)"
+        )
+        for key in METADATA_KEYS:
+            want = tuple(caps[key]) if key == "settings" else caps[key]
+            assert getattr(cls, key) == want, (key, getattr(cls, key), want)
 
     def test_metadata_is_sane(self, spec: Any) -> None:
         cls = spec.load()
-        assert cls.category in get_args(Category), f"unknown category {cls.category!r}"
-        assert isinstance(cls.size, int) and cls.size > 0
-        assert isinstance(cls.metric, str) and cls.metric
-        assert cls.settings and set(cls.settings) <= SETTINGS, cls.settings
-        assert isinstance(cls.shots, int) and cls.shots >= 0
+        caps = dict(spec.capabilities)
+        assert caps["category"] in get_args(Category), f"unknown category {caps['category']!r}"
+        assert isinstance(caps["size"], int) and caps["size"] > 0
+        assert isinstance(caps["metric"], str) and caps["metric"]
+        assert caps["settings"] and set(caps["settings"]) <= SETTINGS, caps["settings"]
+        assert isinstance(caps["shots"], int) and caps["shots"] >= 0
         assert isinstance(cls.grader_version, str) and cls.grader_version.strip()
         if not self.expects_hub:
             return

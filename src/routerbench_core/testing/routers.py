@@ -38,9 +38,14 @@ from routerbench_core.routing.router import (
     RouterError,
     Routing,
 )
-from routerbench_core.testing.synthetic import SyntheticBench, make_synthetic_bench
+from routerbench_core.testing.synthetic import (
+    SyntheticBench,
+    make_content_bench,
+    make_synthetic_bench,
+)
 
 _BENCH_CACHE: dict[str, SyntheticBench] = {}
+_CONTENT_CACHE: dict[str, SyntheticBench] = {}
 
 
 def conformance_bench(**options: Any) -> SyntheticBench:
@@ -93,6 +98,13 @@ class RouterConformance:
     seeds: ClassVar[tuple[int, ...]] = (42, 999)
     #: How much the router's AvgAcc must exceed the random reference's on the synthetic bench.
     min_gain_over_random: ClassVar[float] = 0.05
+    #: How much it must exceed the dataset oracle on the content bench
+    #: (:func:`~routerbench_core.testing.synthetic.make_content_bench`), where choosing one
+    #: model per dataset gains nothing and reading the query gains up to 35 points (the routers in this repository that route by
+    #: content reach +27 to +32 points with the kit's settings). A router
+    #: that by design cannot route by content (a baseline, a strong/weak pair) sets None and
+    #: says why in a comment.
+    min_gain_over_dataset_oracle: ClassVar[float | None] = 0.15
 
     # -- hooks a subclass may override ---------------------------------------------------------
 
@@ -113,14 +125,15 @@ class RouterConformance:
     def bench(self) -> SyntheticBench:
         return conformance_bench(**self.synthetic_options)
 
-    def evaluator(self, setting: str | None = None) -> Evaluator:
+    def evaluator(self, setting: str | None = None,
+                  bench: SyntheticBench | None = None) -> Evaluator:
         from routerbench_core.embedding.hashing import HashingEmbedder
 
-        m = self.bench().matrix
+        m = (bench or self.bench()).matrix
         probe = self.make_router(RouterContext(models=list(m.models),
                                                model_specs=dict(m.model_specs)))
         chosen = setting or ("perf" if "perf" in probe.settings else probe.settings[0])
-        return Evaluator(self.bench().matrix, setting=chosen, seeds=self.seeds,  # type: ignore[arg-type]
+        return Evaluator(m, setting=chosen, seeds=self.seeds,  # type: ignore[arg-type]
                          embedder=HashingEmbedder())
 
     def fitted(self, ev: Evaluator, seed: int) -> tuple[Router, QuerySet]:
@@ -222,4 +235,21 @@ class RouterConformance:
         assert acc >= rnd + self.min_gain_over_random, (
             f"AvgAcc {acc:.3f} does not beat random {rnd:.3f} by {self.min_gain_over_random} "
             f"on a synthetic bench where the oracle gets {oracle:.3f}"
+        )
+
+    def test_routes_by_content_not_only_by_dataset(self) -> None:
+        if self.min_gain_over_dataset_oracle is None:
+            pytest.skip("this router does not route by query content (min_gain_over_dataset_"
+                        "oracle is None)")
+        bench = _CONTENT_CACHE.setdefault("default", make_content_bench(seed=7))
+        ev = self.evaluator(bench=bench)
+        run = ev.run(lambda ctx: self.make_router(ctx), name=self.router_name or "router")
+        acc = np.mean([s.default.avg_acc for s in run.seeds])
+        refs = [ev.references(s) for s in self.seeds]
+        by_dataset = np.mean([r.dataset_oracle.avg_acc for r in refs])
+        oracle = np.mean([r.oracle.avg_acc for r in refs])
+        assert acc >= by_dataset + self.min_gain_over_dataset_oracle, (
+            f"AvgAcc {acc:.3f} does not beat the dataset oracle {by_dataset:.3f} by "
+            f"{self.min_gain_over_dataset_oracle} on a bench where only the query's content "
+            f"tells the experts apart (oracle {oracle:.3f})"
         )

@@ -151,6 +151,43 @@ def make_strong_weak_bench(seed: int = 0, *, queries_per_cluster: int = 60) -> S
     return dataclasses.replace(bench, matrix=dataclasses.replace(m, score=score))
 
 
+def make_content_bench(seed: int = 0, *, queries_per_topic: int = 60,
+                       generalist_accuracy: float = 0.6, expert_accuracy: float = 0.95,
+                       off_topic_accuracy: float = 0.2) -> SyntheticBench:
+    """A bench where only reading the query pays: every dataset mixes three sub-topics.
+
+    Two datasets (``syn-a``: algebra, biology, history; ``syn-b``: code, chemistry, geography)
+    and four models: ``model-0`` is a generalist, right with ``generalist_accuracy`` on
+    everything; ``model-j`` (j = 1..3) is an expert in the j-th sub-topic of each dataset and
+    poor elsewhere. The generalist is then the best single model *and* the best model of each
+    dataset (0.6 against (0.95 + 2 × 0.2) / 3 = 0.45), so a router that picks one model per
+    dataset gains nothing, while one that reads the text can send each sub-topic to its expert
+    and approach 0.95. ``cluster`` holds the sub-topic, ``expert`` its expert.
+    """
+    import dataclasses
+
+    topics_of = {"syn-a": ["algebra", "biology", "history"],
+                 "syn-b": ["code", "chemistry", "geography"]}
+    base = make_synthetic_bench(n_clusters=6, n_models=4, queries_per_cluster=queries_per_topic,
+                                seed=seed, bench="synthetic-content")
+    m = base.matrix
+    topic_names = list(_TOPICS)
+    order = [t for ts in topics_of.values() for t in ts]
+    topic = np.array([order.index(topic_names[c]) for c in base.cluster])
+    datasets = np.array(["syn-a" if t < 3 else "syn-b" for t in topic], dtype=object)
+    expert = 1 + topic % 3
+    rng = np.random.default_rng(seed + 1)
+    p = np.full(m.score.shape, off_topic_accuracy)
+    p[:, 0] = generalist_accuracy
+    p[np.arange(len(topic)), expert] = expert_accuracy
+    score = (rng.random(p.shape) < p).astype(np.float64)
+    keys = np.array([f"{d}/{i}" for i, d in enumerate(datasets)], dtype=object)
+    matrix = dataclasses.replace(m, score=score, datasets=datasets, keys=keys,
+                                 metadata={**m.metadata, "content_bench": True})
+    return SyntheticBench(matrix=matrix, cluster=topic, expert=expert,
+                          topics=order)
+
+
 def store_matrix(store: object, matrix: OutcomeMatrix, *, grader: str = "synthetic") -> None:
     """Write an outcome matrix into a store as a new bench (queries, models, responses, grades),
     so CLI commands can run on it. Missing cells are written as absent, never as 0."""

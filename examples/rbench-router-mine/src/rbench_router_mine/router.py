@@ -11,18 +11,22 @@ from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
+from pydantic import Field
 
-from routerbench_core import LabeledSet, QuerySet, Router, RouterContext, Routing
+from rbench_router_mine.plugin import CAPABILITIES
+from routerbench_core import LabeledSet, QuerySet, Router, RouterContext, RouterParams, Routing
 
 K_GRID = (1, 3, 5, 10, 20, 40)
 
 
-class KnnRouter(Router):
-    settings = ("perf",)
+class KnnRouter(Router, capabilities=CAPABILITIES):
+    class Params(RouterParams):
+        k: int | None = Field(
+            None, ge=1, description="neighbours that vote; None chooses it on validation")
 
-    def __init__(self, ctx: RouterContext, k: int | None = None, **params: Any) -> None:
-        super().__init__(ctx, **params)
-        self.k = None if k is None else int(k)
+    def __init__(self, ctx: RouterContext, **params: Any) -> None:
+        super().__init__(ctx, **params)  # validates into self.params
+        self.k = self.params.k
         self._emb: np.ndarray | None = None
         self._score: np.ndarray | None = None
 

@@ -41,7 +41,7 @@ def test_ids_carry_the_year_and_answers_are_normalised(tmp_path: Path) -> None:
 def test_prompt_asks_for_a_boxed_answer() -> None:
     query = AIME().load(FIXTURE)[0]
     (message,) = AIME().build_messages(query)
-    assert message["content"].startswith(query.text)
+    assert f"\n\n{query.text}\n\n" in message["content"]  # the seed's prompt around it
     assert "\\boxed{}" in message["content"]
 
 

@@ -119,3 +119,28 @@ def test_hub_path_reads_every_task_config(monkeypatch):
     assert len(qs) == 27 * 2  # 3 exemplars + 2 evaluated per task
     assert {q.metadata["task"] for q in qs} == {c[1] for c in calls}
     assert BBH(revision="abc").load() and calls[-1][3] == "abc"
+
+
+def test_task_is_metadata_and_split_source_works(monkeypatch):
+    """`--split source` read the task name as a split and raised SplitError (issue 10 item 7)."""
+    import numpy as np
+    import rbench_dataset_bbh.dataset as bbh_module
+
+    from routerbench_core.testing import split_from_source
+
+    rows = [json.loads(line) for line in TASKS.read_text().splitlines() if line.strip()]
+
+    def fake_hub(repo_id, *, revision, split, config=None, dataset_name=""):
+        return [{k: v for k, v in r.items() if k != "task"} for r in rows if r["task"] == config]
+
+    monkeypatch.setattr(bbh_module, "load_hub_records", fake_hub)
+    queries = BBH().load()
+    assert queries and {q.source_split for q in queries} == {"test"}
+    assert {q.metadata["task"] for q in queries} >= {"boolean_expressions", "object_counting"}
+    assert {q.source_split for q in BBH().load(TASKS)} == {None}  # a file has no split
+    # BBH (test) beside a dataset with its own train rows splits without error
+    names = ["other"] * 6 + ["bbh"] * len(queries)
+    texts = [f"train {i}" for i in range(6)] + [q.text for q in queries]
+    split = split_from_source(np.array(names, dtype=object), texts,
+                              ["train"] * 6 + [q.source_split for q in queries], seed=42)
+    assert len(split.test) == len(queries) and len(split.train) + len(split.valid) == 6

@@ -23,7 +23,7 @@ def test_multiple_choice_records():
     assert (q0.ground_truth, q1.ground_truth) == ("C", "F")
     content = ds.build_messages(q0)[0]["content"]
     assert "- Joey: Oh, c'mon" in content and "C. Neutral" in content and "one of ABCDEFG" in content
-    assert "first utterance" in ds.build_messages(q1)[0]["content"]
+    assert "History:\n- \n\nUtterance:" in ds.build_messages(q1)[0]["content"]  # as the seed
     assert ds.grade(q0, reply(q0, "She is downplaying it calmly.\nAnswer: C")).score == 1.0
     assert ds.grade(q1, reply(q1, "He is heartbroken. Answer: (F)")).score == 1.0
     assert ds.grade(q1, reply(q1, "Answer: A")).score == 0.0

@@ -37,7 +37,9 @@ def test_context_renders_text_and_table() -> None:
     assert "| net revenue | $ 1250 | $ 1000 |" in content
     assert content.index("summarized below") < content.index("| net revenue") < content.index(
         "driven by new contracts")
-    assert query.ground_truth == "0.25" and "Question: what was the percentage" in content
+    assert query.ground_truth == "0.25"  # no answer text in this record: exe_ans
+    assert "please answer the following question: what was the percentage" in content
+    assert "Here is the table:\n| " in content
 
 
 def test_flattened_hub_layout(tmp_path: Path) -> None:
@@ -58,3 +60,24 @@ def test_missing_table_is_a_clear_error(tmp_path: Path) -> None:
     path.write_text(json.dumps({"id": "X", "question": "q", "answer": "1"}) + "\n")
     with pytest.raises(DatasetError, match="needs a question, an answer"):
         FinQA().load(path)
+
+
+def test_reference_is_the_answer_text_and_seed_rule_is_selectable(tmp_path: Path) -> None:
+    """The seed grades against ``answer`` and accepts equal integer roundings (0.4 for 0.3)."""
+    import json
+
+    record = {"id": "x-1", "question": "what share?", "answer": "0.3", "exe_ans": 0.2999,
+              "pre_text": ["a ."], "post_text": ["b ."], "table": [["k", "v"], ["x", "1"]]}
+    path = tmp_path / "test.json"
+    path.write_text(json.dumps(record) + "\n")
+    (query,) = FinQA().load(path)
+    assert query.ground_truth == "0.3"
+    rbench, seed = FinQA(), FinQA(grader="seed")
+
+    def score(ds: FinQA, text: str) -> float | None:
+        return ds.grade(query, Response(query_key=query.key, model="m", raw_output=text)).score
+
+    assert score(rbench, "\\boxed{0.3}") == 1.0 and score(seed, "\\boxed{0.3}") == 1.0
+    assert score(rbench, "\\boxed{0.4}") == 0.0
+    assert score(seed, "\\boxed{0.4}") == 1.0  # the seed's integer rounding: a false positive
+    assert seed.grader_name == "finqa:seed"

@@ -36,7 +36,7 @@ def test_prompt_and_grading():
     ds = GPQA()
     q = ds.load(FIXTURE)[0]
     content = ds.build_messages(q)[0]["content"]
-    assert q.text in content and "(A) " in content and "one of ABCD" in content
+    assert q.text in content and "\nA) " in content and "one of ABCD" in content
     assert ds.grade(q, reply(q, f"|1/sqrt2|^2.\nAnswer: {q.ground_truth}")).score == 1.0
     wrong = next(letter for letter in "ABCD" if letter != q.ground_truth)
     assert ds.grade(q, reply(q, f"Answer: {wrong}")).score == 0.0
@@ -61,3 +61,17 @@ class TestGPQAConformance(DatasetConformance):
     fixture = FIXTURE
     good_answers = {qid: f"Working...\nAnswer: {letter}" for qid, letter in _GOLD.items()}
     bad_answers = {qid: f"Answer: {'A' if letter != 'A' else 'B'}" for qid, letter in _GOLD.items()}
+
+
+def test_seed_file_keeps_its_option_order(tmp_path):
+    """The seed's gpqa_diamond.json: JSONL named .json, options already ordered, no shuffle."""
+    import json
+
+    path = tmp_path / "gpqa_diamond.json"
+    records = [{"question": "Which is heavier?", "options": {"A": "lead", "B": "air", "C": "foam",
+                                                           "D": "down"},
+                "answer": "A", "High-level domain": "Physics", "Record ID": "recSeed1"}]
+    path.write_text("".join(json.dumps(r) + "\n" for r in records))
+    (q,) = GPQA(seed=3).load(path)
+    assert q.metadata["options"] == ["lead", "air", "foam", "down"] and q.ground_truth == "A"
+    assert "A) lead\nB) air" in GPQA().build_messages(q)[0]["content"]

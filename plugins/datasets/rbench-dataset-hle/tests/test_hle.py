@@ -63,10 +63,11 @@ def test_loads_text_only_questions():
 def test_prompt_format():
     ds = HLE()
     q0, q1 = ds.load(FIXTURE)
-    system, user = ds.build_messages(q0)
-    assert system["role"] == "system" and "Explanation:" in system["content"]
-    assert "Confidence:" in system["content"] and user["content"] == q0.text
-    assert "letter" in ds.build_messages(q1)[0]["content"]
+    (user,) = ds.build_messages(q0)  # the seed's single message: format, then the question
+    assert user["role"] == "user" and user["content"].startswith(
+        "Your response should be in the following format:\nExplanation: {your explanation")
+    assert "Confidence: {your confidence score" in user["content"]
+    assert user["content"].endswith(". " + q0.text)
 
 
 def test_grading_through_a_real_judge(judge_server, judge_backend, rbench_store):
@@ -76,7 +77,7 @@ def test_grading_through_a_real_judge(judge_server, judge_backend, rbench_store)
     good = ds.grade(q0, reply(q0, "Explanation: Legendre's formula.\nAnswer: 25\nConfidence: 90%"), **ctx)
     assert good.score == 1.0 and good.prediction == "25"
     assert good.details["judge_verdict"] == "correct" and good.details["judge_model"] == "judge-model"
-    assert good.grader_version == "1+hle@1"
+    assert good.grader_version == HLE.grader_version and good.grader_version.startswith("2+")
     bad = ds.grade(q1, reply(q1, "Explanation: fluorine is very electronegative.\nAnswer: C\nConfidence: 60%"), **ctx)
     assert bad.score == 0.0 and bad.details["judge_verdict"] == "incorrect"
     calls = len(judge_server.requests)

@@ -113,3 +113,40 @@ def test_fork_bomb_is_contained(problems: list[Query]) -> None:
     assert _alive_in_group(pgid) == [], "forked processes outlived the sandbox"
     # and the machine still grades the next answer normally
     assert HumanEval().grade(query, _answer(query, "    return number % 1.0\n")).score == 1.0
+
+
+HUMANEVAL_53_SYNTAX_ERROR = (
+    "```python\ndef add(x: int, y: int):\n    return x + y\nz = 1e**64\n```"
+)
+
+
+def test_a_finished_answer_with_a_syntax_error_fails(problems: list[Query]) -> None:
+    """HumanEval/53: the valid prefix used to be cut out and passed; the official harness fails
+    it, so a model that stopped normally is graded on the code as written."""
+    query = _problem(problems, "HumanEval/53")
+    finished = Response(query_key=query.key, model="m", raw_output=HUMANEVAL_53_SYNTAX_ERROR,
+                        metadata={"finish_reason": "stop"})
+    grade = HumanEval().grade(query, finished)
+    assert grade.score == 0.0
+    assert "SyntaxError" in (grade.details["execution"].get("error") or "")
+    no_reason = Response(query_key=query.key, model="m", raw_output=HUMANEVAL_53_SYNTAX_ERROR)
+    assert HumanEval().grade(query, no_reason).score == 0.0
+
+
+def test_an_answer_cut_by_the_token_limit_is_graded_on_its_parsing_prefix(
+    problems: list[Query],
+) -> None:
+    query = _problem(problems, "HumanEval/53")
+    truncated = Response(
+        query_key=query.key, model="m", metadata={"finish_reason": "length"},
+        raw_output="```python\ndef add(x: int, y: int):\n    return x + y\n\ndef helper(a):\n    return (a +",
+    )
+    assert HumanEval().grade(query, truncated).score == 1.0
+
+
+def test_the_seed_import_block_comes_before_the_answer(problems: list[Query]) -> None:
+    """The seed prepends imports: an answer using math without importing it passes there."""
+    query = _problem(problems, "HumanEval/2")  # truncate_number
+    answer = "```python\ndef truncate_number(number: float) -> float:\n    return number - math.floor(number)\n```"
+    grade = HumanEval().grade(query, Response(query_key=query.key, model="m", raw_output=answer))
+    assert grade.score == 1.0, grade.details

@@ -104,3 +104,15 @@ class TestKORBenchConformance(DatasetConformance):
     bad_answers = {"cipher-1": "[[DWWDFM]]", "counterfactual-31": "[[B]]", "logic-21": "[[F;F;F]]",
                    "operation-1": "[[12]]", "operation-2": "[[1/4]]",
                    "puzzle-91": "[[2*3*4=24]]", "puzzle-92": "[[3*8=24]]"}
+
+
+def test_puzzle_rules_that_list_valid_answers_accept_any_of_them():
+    """Rules 2 and 4 give every valid word in the reference; equality was a false negative."""
+    from rbench_dataset_korbench.scoring import check
+
+    assert check("FLOWER", "flower,fowler,wolfer", "puzzle", "2")
+    assert check("wolfer", "flower,fowler,wolfer", "puzzle", "4")
+    assert not check("flow", "flower,fowler,wolfer", "puzzle", "2")
+    assert check("b a c", "a b c", "puzzle", "3") and not check("a b", "a b c", "puzzle", "3")
+    assert check("2,1", "1,2", "puzzle", "5") and not check("1,3", "1,2", "puzzle", "5")
+    assert not check("flower", "flower,fowler", "puzzle", "7")  # other rules: the whole text

@@ -38,7 +38,7 @@ def test_metadata_and_prompt() -> None:
     query = ds.load(FIXTURE)[1]
     assert query.metadata == {"subject": "Counting & Probability", "level": 1}
     content = ds.build_messages(query)[0]["content"]
-    assert content.startswith("What is the probability") and "\\boxed{}" in content
+    assert "\n\nWhat is the probability" in content and "\\boxed{}" in content
     assert "\\frac{1}{2}" not in content
 
 

@@ -35,7 +35,7 @@ def test_prompt_lists_lettered_options() -> None:
     ds = MathBench()
     query = ds.load(FIXTURE)[0]
     content = ds.build_messages(query)[0]["content"]
-    assert "(A) 6\n(B) 8\n(C) 12\n(D) 4" in content
+    assert "A. 6\nB. 8\nC. 12\nD. 4" in content
     assert "one of ABCD" in content and query.metadata["stage"] == "college"
 
 

@@ -1,5 +1,5 @@
 """SWE-bench Verified: instance loading, harness-result import (summary and per-instance
-reports), predictions and costs, grading of harness records, and the CLI import command."""
+reports), predictions and costs, grading of harness records, and the import format."""
 
 from __future__ import annotations
 
@@ -99,32 +99,51 @@ def test_bad_inputs_are_clear_errors(tmp_path):
         read_costs(tmp_path)
 
 
-def test_cli_import_then_outcome_matrix(tmp_path):
+def test_cli_import_adds_to_a_bench_then_outcome_matrix(tmp_path):
     from typer.testing import CliRunner
 
     from routerbench_core.testing import State, Store, build_app, make_plugin_manager
 
     host = make_plugin_manager()
+    assert host.get("importer", "swe-bench").distribution == "rbench-dataset-swe-bench"
     db = tmp_path / "r.db"
     from routerbench_core import ModelSpec
 
     with Store(db) as store:  # the model is already known, with prices: they must survive
         bench_id = store.ensure_bench("agents")
         store.add_models(bench_id, [ModelSpec(name="my-agent", input_price=1.0, output_price=2.0)])
-    result = CliRunner().invoke(
-        build_app(host),
-        ["--store", str(db), "swe-bench", "import", str(SUMMARY), "--model", "my-agent",
-         "--bench", "agents", "--data-file", str(INSTANCES), "--costs", str(FIX / "trajs")],
-        obj=State(host=host),
-    )
+
+    def rbench(*args):
+        return CliRunner().invoke(build_app(host), ["--store", str(db), *args],
+                                  obj=State(host=host))
+
+    argv = ["data", "import", "swe-bench", str(SUMMARY), "--name", "agents", "--add",
+            "-o", "model=my-agent", "-o", f"data_file={INSTANCES}", "-o", f"costs={FIX / 'trajs'}"]
+    result = rbench(*argv)
     assert result.exit_code == 0, result.output
-    assert "1 resolved" in result.output
+    assert "added 3 records" in result.output
     with Store(db) as store:
         m = store.load_matrix("agents")
         assert list(m.models) == ["my-agent"]
         assert sorted(m.score[:, 0].tolist()) == [0.0, 0.0, 1.0]
         assert m.cost[:, 0].sum() == pytest.approx(0.64)
         assert store.models("agents")[0].input_price == 1.0
+
+    # a second agent joins the same bench; its instances are the same queries
+    other = rbench("data", "import", "swe-bench", str(REPORTS), "--name", "agents", "--add",
+                   "-o", "model=other-agent", "-o", f"data_file={INSTANCES}")
+    assert other.exit_code == 0, other.output
+    with Store(db) as store:
+        m = store.load_matrix("agents")
+        assert list(m.models) == ["my-agent", "other-agent"] and len(m.keys) == 3
+
+    missing = rbench("data", "import", "swe-bench", str(SUMMARY), "--name", "x",
+                     "-o", f"data_file={INSTANCES}")
+    assert missing.exit_code == 2 and "-o model=NAME" in missing.output
+    typo = rbench("data", "import", "swe-bench", str(SUMMARY), "--name", "x", "-o", "modle=m")
+    assert typo.exit_code == 2 and "no option 'modle'" in typo.output and "model" in typo.output
+    with Store(db) as store:
+        assert store.bench_names() == ["agents"], "a failed import stores nothing"
 
 
 class TestSWEBenchConformance(DatasetConformance):

@@ -1,5 +1,5 @@
 """tau2-bench: task loading (domains folder, tasks.json, results file), results import with
-excluded simulations and costs, grading of task records, and the CLI import command."""
+excluded simulations and costs, grading of task records, and the import format."""
 
 from __future__ import annotations
 
@@ -99,19 +99,20 @@ def test_bad_inputs(tmp_path):
         ds.grade(q, Response(query_key=q.key, model="m", raw_output=rec([1.0])))
 
 
-def test_cli_import(tmp_path):
+def test_cli_import_format(tmp_path):
     from typer.testing import CliRunner
 
     from routerbench_core.testing import State, Store, build_app, make_plugin_manager
 
     host = make_plugin_manager()
     db = tmp_path / "r.db"
-    out = CliRunner().invoke(
-        build_app(host),
-        ["--store", str(db), "tau2-bench", "import", str(RESULTS), "--data-file", str(DOMAINS),
-         "--bench", "agents"],
-        obj=State(host=host),
-    )
+
+    def rbench(*args):
+        return CliRunner().invoke(build_app(host), ["--store", str(db), *args],
+                                  obj=State(host=host))
+
+    out = rbench("data", "import", "tau2-bench", str(RESULTS), "--name", "agents",
+                 "-o", f"data_file={DOMAINS}")
     assert out.exit_code == 0, out.output
     with Store(db) as store:
         m = store.load_matrix("agents")
@@ -120,6 +121,15 @@ def test_cli_import(tmp_path):
         assert scores["tau2-bench/airline:0"] == pytest.approx(0.5)
         assert scores["tau2-bench/airline:1"] == 1.0
         assert scores["tau2-bench/retail:0"] != scores["tau2-bench/retail:0"]  # NaN: not run
+
+    again = rbench("data", "import", "tau2-bench", str(RESULTS), "--name", "agents", "--add",
+                   "-o", f"data_file={DOMAINS}", "-o", "model=qwen3-8b-rerun")
+    assert again.exit_code == 0, again.output
+    with Store(db) as store:
+        assert list(store.load_matrix("agents").models) == ["qwen3-8b", "qwen3-8b-rerun"]
+
+    no_tasks = rbench("data", "import", "tau2-bench", str(RESULTS), "--name", "b")
+    assert no_tasks.exit_code == 2 and "-o data_file=PATH" in no_tasks.output
 
 
 class TestTau2BenchConformance(DatasetConformance):

@@ -8,3 +8,6 @@ from routerbench_core.testing.routers import RouterConformance
 class TestRouteLLMConformance(RouterConformance):
     router_name = "routellm"
     router_params = {"epochs": 10}
+    # a strong/weak pair: it chooses between two models, so experts per sub-topic are out of
+    # its reach by design (the content check needs three experts and a generalist)
+    min_gain_over_dataset_oracle = None

@@ -1,10 +1,14 @@
 """Importers and exporters between rbench's store and the formats routing data is published in.
 
 One module per format; each has ``parse(path) -> ImportedBench`` and, where the format can be
-written, ``export(store, bench, out)``. :func:`import_bench` is all-or-nothing: a failed import
-stores nothing and leaves an existing bench untouched. A format with ``parse_chunks`` (the
-400k-record LLMRouterBench releases) is streamed in bounded chunks to a staging bench that is
-renamed into place at the end; the others are parsed whole and written in one transaction. See ``docs/data-formats.md`` for the formats and their mappings.
+written, ``export(store, bench, out)``. Import formats are registered through the
+``register_importers`` hook (the built-ins in ``plugins/builtin_importers.py``, dataset plugins
+add theirs), so :func:`parse` looks a format up in the plugin host. :func:`import_bench` is
+all-or-nothing: a failed import stores nothing and leaves an existing bench untouched. An
+importer with a ``stream`` attribute (LLMRouterBench's 400k-record releases) is streamed: its
+bounded chunks go to a staging bench renamed into place at the end (parse, answer packing and
+writing overlap in three threads); the others are parsed whole and written in one transaction.
+See ``docs/data-formats.md`` for the formats and their mappings.
 """
 
 from __future__ import annotations
@@ -16,24 +20,22 @@ from importlib import import_module
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from routerbench_core.data.importers.base import DataFormatError, ImportedBench
+from routerbench_core.data.importers.base import (
+    DataFormatError,
+    ImportedBench,
+    MissingDependencyError,
+)
+from routerbench_core.data.importers.records import ImportedRecords
 
 if TYPE_CHECKING:
     from routerbench_core.data.store import Store
+    from routerbench_core.plugins.manager import PluginHost
 
 __all__ = [
-    "DataFormatError", "ImportedBench", "ImportResult", "IMPORT_FORMATS", "EXPORT_FORMATS",
+    "DataFormatError", "ImportedBench", "ImportedRecords", "ImportResult", "EXPORT_FORMATS",
     "parse", "import_bench", "export_bench",
 ]
 
-#: format name -> module (imported only when used).
-IMPORT_FORMATS: dict[str, str] = {
-    "llmrouterbench": "routerbench_core.data.importers.llmrouterbench",
-    "llmrouter": "routerbench_core.data.importers.llmrouter",
-    "routerdc": "routerbench_core.data.importers.routerdc",
-    "routerbench": "routerbench_core.data.importers.routerbench",
-    "parquet": "routerbench_core.data.importers.parquet",
-}
 EXPORT_FORMATS: dict[str, str] = {
     "llmrouterbench": "routerbench_core.data.importers.llmrouterbench",
     "parquet": "routerbench_core.data.importers.parquet",
@@ -50,8 +52,9 @@ class ImportResult:
     n_records: int
     parse_s: float
     write_s: float
-    cache_s: float = 0.0
     cost_estimated: bool = False
+    #: building the matrix cache after the write (so the first `route` is already instant)
+    cache_s: float = 0.0
 
     @property
     def records_per_s(self) -> float:
@@ -70,75 +73,154 @@ def _module(fmt: str, table: dict[str, str], what: str) -> Any:
         ) from None
 
 
-def parse(fmt: str, path: str | Path) -> ImportedBench:
-    """Parse and validate ``path`` as ``fmt`` without touching any store."""
+def parse_records(
+    fmt: str, path: str | Path, *, options: dict[str, str] | None = None,
+    host: PluginHost | None = None,
+) -> ImportedBench | ImportedRecords:
+    """Parse and validate ``path`` with the importer registered as ``fmt``, without touching
+    any store. ``options`` go to the importer as keyword arguments; an option the format does
+    not declare (capability ``options``) is an error naming the ones it has."""
+    importer, options = load_importer(fmt, path, options=options, host=host)
+    return importer(Path(path), **options)
+
+
+def load_importer(
+    fmt: str, path: str | Path, *, options: dict[str, str] | None = None,
+    host: PluginHost | None = None,
+) -> tuple[Any, dict[str, str]]:
+    """The importer registered as ``fmt`` and its checked options (see :func:`parse_records`)."""
+    from routerbench_core.plugins.manager import make_plugin_manager
+    from routerbench_core.plugins.spec import PluginLoadError
+
     path = Path(path)
     if not path.exists():
         raise DataFormatError(f"no such file or folder: {path}")
-    return _module(fmt, IMPORT_FORMATS, "import").parse(path)
+    host = host or make_plugin_manager()
+    formats = host.names("importer")
+    if fmt not in formats:
+        why = host.unavailable("importer", fmt)
+        if why:
+            raise DataFormatError(f"import format {fmt!r} is unavailable: {why}")
+        close = difflib.get_close_matches(fmt, formats, n=1)
+        hint = f" Did you mean {close[0]}?" if close else ""
+        raise DataFormatError(
+            f"unknown import format {fmt!r}.{hint} Formats: {', '.join(formats)}"
+        )
+    spec = host.get("importer", fmt)
+    options = dict(options or {})
+    declared = dict(spec.capabilities.get("options") or {})
+    unknown = sorted(set(options) - set(declared))
+    if unknown:
+        have = ", ".join(declared) or "none"
+        raise DataFormatError(
+            f"import format {fmt!r} has no option {', '.join(map(repr, unknown))}; its options: "
+            f"{have}")
+    try:
+        importer = spec.load()
+    except PluginLoadError as exc:
+        raise MissingDependencyError(str(exc)) from None
+    return importer, options
+
+
+def parse(
+    fmt: str, path: str | Path, *, options: dict[str, str] | None = None,
+    host: PluginHost | None = None,
+) -> ImportedBench:
+    """Parse and validate ``path`` as ``fmt`` into store rows, without touching any store."""
+    data = parse_records(fmt, path, options=options, host=host)
+    return data.to_bench() if isinstance(data, ImportedRecords) else data
 
 
 def import_bench(
-    store: Store, fmt: str, path: str | Path, name: str, *, replace: bool = False
+    store: Store, fmt: str, path: str | Path, name: str, *, replace: bool = False,
+    add: bool = False, options: dict[str, str] | None = None, host: PluginHost | None = None,
 ) -> ImportResult:
-    """Import ``path`` as bench ``name``: all-or-nothing."""
+    """Import ``path`` as bench ``name``: all-or-nothing. With ``add``, the records join bench
+    ``name`` (created if absent) instead; only formats that return
+    :class:`ImportedRecords` can do that."""
     from routerbench_core.data.store import StoreError, validate_bench_name
 
     validate_bench_name(name)  # fail before a long parse, not after
-    if store.has_bench(name) and not replace:
+    if add and replace:
+        raise StoreError("--add and --replace exclude each other: add to a bench or replace it")
+    if store.has_bench(name) and not (replace or add):
         raise StoreError(
             f"bench {name!r} already exists in {store.path}; choose another --name, pass "
             f"--replace, or delete it first with `rbench data delete {name}`"
         )
-    path = Path(path)
-    module = _module(fmt, IMPORT_FORMATS, "import")
-    if not path.exists():
-        raise DataFormatError(f"no such file or folder: {path}")
-    source = f"{fmt}:{path.resolve()}"
     t0 = time.perf_counter()
-    if hasattr(module, "parse_chunks"):
-        # Streamed: bounded chunks into a staging bench, published atomically at the end.
-        packer = store.text_packer()
-        counts = {"queries": 0, "models": 0, "records": 0}
-        metadata: dict[str, Any] = {}
-
-        def counted(chunks: Any) -> Any:
-            for chunk in chunks:
-                counts["queries"] += len(chunk.queries)
-                counts["models"] += len(chunk.models)
-                counts["records"] += len(chunk.responses)
-                if chunk.metadata:
-                    metadata.update(chunk.metadata)
-                yield chunk
-
-        # three stages in three threads: parse | pack answers | write (this thread)
-        from routerbench_core.data.prefetch import prefetched
-        from routerbench_core.data.textpack import pack_responses
-
-        stages = prefetched(pack_responses(prefetched(module.parse_chunks(path), depth=1),
-                                           packer), depth=1)
-        store.write_bench_staged(name, counted(stages), source=source, replace=replace,
-                                 packer=packer)
-        t1 = t2 = time.perf_counter()
-        n_queries, n_models, n_records = counts["queries"], counts["models"], counts["records"]
-    else:
-        data = module.parse(path)
+    importer, checked = load_importer(fmt, path, options=options, host=host)
+    stream = getattr(importer, "stream", None)
+    if stream is not None and not add:
+        return _import_streamed(store, fmt, Path(path), name, stream, checked, replace, t0)
+    records = importer(Path(path), **checked)
+    if add:
+        if not isinstance(records, ImportedRecords):
+            raise StoreError(
+                f"import format {fmt!r} cannot add to an existing bench; import it as a new "
+                "bench (without --add)")
         t1 = time.perf_counter()
-        store.write_bench(
-            name, models=data.models, query_rows=data.queries, response_rows=data.responses,
-            grade_rows=data.grades, source=source, metadata=data.metadata, replace=replace,
-        )
+        records.add_to(store, name)
         t2 = time.perf_counter()
-        metadata = data.metadata
-        n_queries, n_models, n_records = len(data.queries), len(data.models), len(data.responses)
-    # The matrix cache is built now, so the first `route` or `data info` is already instant.
+        return ImportResult(
+            bench=name, format=fmt, n_queries=len(records.queries),
+            n_models=len(records.model_specs()), n_records=records.n_records,
+            parse_s=t1 - t0, write_s=t2 - t1,
+        )
+    data = records.to_bench() if isinstance(records, ImportedRecords) else records
+    t1 = time.perf_counter()
+    store.write_bench(
+        name, models=data.models, query_rows=data.queries, response_rows=data.responses,
+        grade_rows=data.grades, source=f"{fmt}:{Path(path).resolve()}",
+        metadata=data.metadata, replace=replace,
+    )
+    t2 = time.perf_counter()
+    _build_matrix_cache(store, name)
+    return ImportResult(
+        bench=name, format=fmt, n_queries=len(data.queries), n_models=len(data.models),
+        n_records=len(data.responses), parse_s=t1 - t0, write_s=t2 - t1,
+        cost_estimated=bool(data.metadata.get("cost_estimated")),
+        cache_s=time.perf_counter() - t2,
+    )
+
+
+def _build_matrix_cache(store: Store, name: str) -> None:
+    """Build the bench's matrix cache now, so the first `route` or `data info` is instant."""
     from routerbench_core.data import matrix_cache
 
     matrix_cache.rebuild(store, name)
-    t3 = time.perf_counter()
+
+
+def _import_streamed(store: Store, fmt: str, path: Path, name: str, stream: Any,
+                     options: dict[str, str], replace: bool, t0: float) -> ImportResult:
+    """Bounded chunks from ``stream(path)`` into a staging bench, published atomically at
+    the end; parsing, answer packing and writing run in three threads."""
+    from routerbench_core.data.prefetch import prefetched
+    from routerbench_core.data.textpack import pack_responses
+
+    packer = store.text_packer()
+    counts = {"queries": 0, "models": 0, "records": 0}
+    metadata: dict[str, Any] = {}
+
+    def counted(chunks: Any) -> Any:
+        for chunk in chunks:
+            counts["queries"] += len(chunk.queries)
+            counts["models"] += len(chunk.models)
+            counts["records"] += len(chunk.responses)
+            if chunk.metadata:
+                metadata.update(chunk.metadata)
+            yield chunk
+
+    stages = prefetched(pack_responses(prefetched(stream(path, **options), depth=1), packer),
+                        depth=1)
+    store.write_bench_staged(name, counted(stages), source=f"{fmt}:{path.resolve()}",
+                             replace=replace, packer=packer)
+    t1 = time.perf_counter()
+    _build_matrix_cache(store, name)
     return ImportResult(
-        bench=name, format=fmt, n_queries=n_queries, n_models=n_models, n_records=n_records,
-        parse_s=t1 - t0, write_s=t2 - t1, cache_s=t3 - t2, cost_estimated=bool(metadata.get("cost_estimated")),
+        bench=name, format=fmt, n_queries=counts["queries"], n_models=counts["models"],
+        n_records=counts["records"], parse_s=t1 - t0, write_s=0.0,
+        cost_estimated=bool(metadata.get("cost_estimated")), cache_s=time.perf_counter() - t1,
     )
 
 

@@ -67,6 +67,29 @@ def dumps(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
+def not_utf8(path: Path) -> DataFormatError:
+    """The error for a text file with bytes that are not UTF-8: which line, which bytes, and
+    what to do (spreadsheet programs often save as Windows-1252 or Latin-1)."""
+    line_no, detail = None, ""
+    try:
+        with open(path, "rb") as fh:
+            for line_no, line in enumerate(fh, 1):  # noqa: B007 - the line number is the point
+                try:
+                    line.decode("utf-8")
+                except UnicodeDecodeError as exc:
+                    bad = line[exc.start:exc.end]
+                    detail = f" (byte {bad.hex(' ')} at column {exc.start + 1})"
+                    break
+            else:
+                line_no = None
+    except OSError:
+        pass
+    return DataFormatError(
+        f"not UTF-8 text{detail}; re-save the file as UTF-8 (e.g. iconv -f cp1252 -t utf-8)",
+        file=path, record=None if line_no is None else f"line {line_no}",
+    )
+
+
 def read_json(path: Path) -> Any:
     """Parse a JSON file; bad JSON becomes a :class:`DataFormatError` with line and column.
 
@@ -81,8 +104,8 @@ def read_json(path: Path) -> Any:
         raise DataFormatError(
             f"invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}", file=path
         ) from None
-    except UnicodeDecodeError as exc:
-        raise DataFormatError(f"not UTF-8 text: {exc}", file=path) from None
+    except UnicodeDecodeError:
+        raise not_utf8(path) from None
     except OSError as exc:
         raise DataFormatError(f"cannot read file: {exc.strerror or exc}", file=path) from None
 

@@ -38,6 +38,7 @@ from routerbench_core.data.importers.base import (
     Where,
     as_score,
     dumps,
+    not_utf8,
     read_json,
     require,
     text_id,
@@ -96,22 +97,25 @@ def _queries(path: Path) -> dict[str, list[tuple[int, dict[str, Any]]]]:
     if not path.is_file():
         raise DataFormatError("missing: needed to join scores to tasks", file=path)
     by_text: dict[str, list[tuple[int, dict[str, Any]]]] = {}
-    with open(path, encoding="utf-8") as fh:
-        for lineno, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            where = Where(path, f"line {lineno}")
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise where.error(None, f"invalid JSON at column {exc.colno}: {exc.msg}") from None
-            text = require(obj, "query", where)
-            task = require(obj, "task_name", where)
-            if type(text) is not str:
-                raise where.error("query", f"expected a string, got {type(text).__name__}")
-            if type(task) is not str or not task:
-                raise where.error("task_name", f"expected a non-empty string, got {task!r}")
-            by_text.setdefault(text, []).append((lineno, obj))
+    try:
+        with open(path, encoding="utf-8") as fh:
+            for lineno, line in enumerate(fh, 1):
+                if not line.strip():
+                    continue
+                where = Where(path, f"line {lineno}")
+                try:
+                    obj = json.loads(line)
+                except json.JSONDecodeError as exc:
+                    raise where.error(None, f"invalid JSON at column {exc.colno}: {exc.msg}") from None
+                text = require(obj, "query", where)
+                task = require(obj, "task_name", where)
+                if type(text) is not str:
+                    raise where.error("query", f"expected a string, got {type(text).__name__}")
+                if type(task) is not str or not task:
+                    raise where.error("task_name", f"expected a non-empty string, got {task!r}")
+                by_text.setdefault(text, []).append((lineno, obj))
+    except UnicodeDecodeError:
+        raise not_utf8(path) from None
     return by_text
 
 

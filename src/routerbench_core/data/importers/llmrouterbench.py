@@ -42,6 +42,7 @@ from routerbench_core.data.importers.base import (
     dumps,
     read_json,
 )
+from routerbench_core.data.paths import inside, path_component
 from routerbench_core.schema import ModelSpec
 
 FORMAT = "llmrouterbench"
@@ -288,17 +289,18 @@ def parse(path: Path) -> ImportedBench:
     return bench
 
 
+#: import_bench streams a release through this instead of parsing it whole.
+parse.stream = parse_chunks  # type: ignore[attr-defined]
+
+
 # -- export ---------------------------------------------------------------------------------
-
-
-def _safe(name: str) -> str:
-    return re.sub(r"[^A-Za-z0-9._-]+", "_", name) or "_"
 
 
 def export(store: Any, bench: str, out: Path) -> list[Path]:
     """Write ``bench`` as ``out/results/bench/<dataset>/<split>/<model>/<model>_<stamp>.json``.
 
-    Names that are not safe as folder names are sanitised in the path; the exact names travel
+    Names that are not safe as folder names are escaped in the path (with a hash of the name,
+    so different names never share a folder, and nothing lands outside ``out``); the exact names travel
     in the top-level ``dataset_name``/``split``/``model_name`` fields, which the importer reads.
     """
     models = [spec.name for spec in store.models(bench)]
@@ -343,9 +345,10 @@ def export(store: Any, bench: str, out: Path) -> list[Path]:
                        "failed": sum(1 for r in records if "error" in r)},
             "records": records,
         }
-        folder = root / _safe(dataset) / _safe(split) / _safe(model)
+        folder = inside(root, root / path_component(dataset) / path_component(split)
+                        / path_component(model))
         folder.mkdir(parents=True, exist_ok=True)
-        target = folder / f"{_safe(model)}_{stamp}.json"
+        target = inside(folder, folder / f"{path_component(model)}_{stamp}.json")
         with open(target, "w", encoding="utf-8") as fh:
             json.dump(doc, fh, ensure_ascii=False)
         written.append(target)

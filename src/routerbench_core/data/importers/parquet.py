@@ -151,10 +151,13 @@ def parse(path: Path) -> ImportedBench:
         ))
     gpath = folder / "grades.parquet"
     gt = _read_table(pq, gpath, GRADE_COLUMNS)
-    seen.clear()
+    answered, seen = seen, set()
     for i in range(len(gt["query_key"])):
         where = Where(gpath, i)
         q, m = cell(where, gt, i)
+        if (q, m) not in answered:
+            raise where.error(None, f"a grade of {gt['model'][i]!r} on {gt['query_key'][i]!r} "
+                              "with no response in responses.parquet (an orphan grade)")
         if (q, m) in seen:
             raise where.error(None, "duplicate record for this query and model")
         seen.add((q, m))

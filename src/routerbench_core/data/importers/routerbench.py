@@ -32,6 +32,7 @@ from routerbench_core.data.importers.base import (
     ImportedBench,
     Where,
     as_float_cell,
+    not_utf8,
     split_from_stem,
 )
 from routerbench_core.schema import ModelSpec
@@ -96,56 +97,65 @@ def parse(path: Path) -> ImportedBench:
     builder = BenchBuilder(FORMAT, source)
     for file in files:
         stem_dataset, split = split_from_stem(file.stem)
-        with open(file, newline="", encoding="utf-8") as fh:
-            reader = csv.reader(fh)
-            try:
-                header = next(reader)
-            except StopIteration:
-                raise DataFormatError("empty file", file=file) from None
-            except csv.Error as exc:
-                raise DataFormatError(f"bad CSV: {exc}", file=file, record="header") from None
-            fixed, models = _columns(header, file)
-            midx = [builder.add_model(ModelSpec(name=name)) for name, *_ in models]
-            has_row = "" in fixed
-            i_row, i_sid, i_prompt = fixed.get(""), fixed.get("sample_id"), fixed["prompt"]
-            i_eval, i_oracle = fixed.get("eval_name"), fixed.get("oracle_model_to_route_to")
-            i_split = fixed.get("source_split")
-            while True:
-                try:
-                    row = next(reader)
-                except StopIteration:
-                    break
-                except csv.Error as exc:
-                    raise DataFormatError(f"bad CSV: {exc}", file=file,
-                                          record=f"line {reader.line_num}") from None
-                if not row:
-                    continue
-                where = Where(file, f"line {reader.line_num}")
-                if len(row) != len(header):
-                    raise where.error(None, f"has {len(row)} cells, the header has {len(header)}")
-                sample_id = row[i_sid] if i_sid is not None else ""
-                qid = row[i_row] if has_row else sample_id
-                if not qid:
-                    raise where.error("" if has_row else "sample_id", "empty id cell")
-                dataset = (row[i_eval] if i_eval is not None else "") or stem_dataset
-                meta: dict[str, Any] = {}
-                if sample_id:
-                    meta["sample_id"] = sample_id
-                if i_oracle is not None and row[i_oracle]:
-                    meta["oracle_model_to_route_to"] = row[i_oracle]
-                text = _literal_list(row[i_prompt], "prompt", where)
-                row_split = (row[i_split] if i_split is not None else "") or split
-                q = builder.add_query(key=f"{dataset}/{qid}", dataset=dataset, qid=qid,
-                                      text=text, where=where, source_split=row_split,
-                                      metadata=meta)
-                for m, (name, i_score, i_resp, i_cost) in zip(midx, models, strict=True):
-                    score = as_float_cell(row[i_score], name, where, high=1.0)
-                    resp_cell = row[i_resp] if i_resp is not None else ""
-                    cost_cell = row[i_cost] if i_cost is not None else ""
-                    if score is None and not resp_cell and not cost_cell:
-                        continue
-                    raw = _literal_list(resp_cell, name + RESPONSE, where) if resp_cell else None
-                    cost = as_float_cell(cost_cell, name + COST, where)
-                    builder.add_outcome(q, m, where, score=score, has_grade=score is not None,
-                                        raw_output=raw, cost=cost, cost_source="reported")
+        try:
+            _parse_file(builder, file, stem_dataset, split)
+        except UnicodeDecodeError:
+            raise not_utf8(file) from None
     return builder.finish(files=len(files))
+
+
+def _parse_file(builder: BenchBuilder, file: Path, stem_dataset: str, split: str | None) -> None:
+    # utf-8-sig: spreadsheet programs start a UTF-8 CSV with a byte-order mark, which would
+    # otherwise become part of the first header name
+    with open(file, newline="", encoding="utf-8-sig") as fh:
+        reader = csv.reader(fh)
+        try:
+            header = next(reader)
+        except StopIteration:
+            raise DataFormatError("empty file", file=file) from None
+        except csv.Error as exc:
+            raise DataFormatError(f"bad CSV: {exc}", file=file, record="header") from None
+        fixed, models = _columns(header, file)
+        midx = [builder.add_model(ModelSpec(name=name)) for name, *_ in models]
+        has_row = "" in fixed
+        i_row, i_sid, i_prompt = fixed.get(""), fixed.get("sample_id"), fixed["prompt"]
+        i_eval, i_oracle = fixed.get("eval_name"), fixed.get("oracle_model_to_route_to")
+        i_split = fixed.get("source_split")
+        while True:
+            try:
+                row = next(reader)
+            except StopIteration:
+                break
+            except csv.Error as exc:
+                raise DataFormatError(f"bad CSV: {exc}", file=file,
+                                      record=f"line {reader.line_num}") from None
+            if not row:
+                continue
+            where = Where(file, f"line {reader.line_num}")
+            if len(row) != len(header):
+                raise where.error(None, f"has {len(row)} cells, the header has {len(header)}")
+            sample_id = row[i_sid] if i_sid is not None else ""
+            qid = row[i_row] if has_row else sample_id
+            if not qid:
+                raise where.error("" if has_row else "sample_id", "empty id cell")
+            dataset = (row[i_eval] if i_eval is not None else "") or stem_dataset
+            meta: dict[str, Any] = {}
+            if sample_id:
+                meta["sample_id"] = sample_id
+            if i_oracle is not None and row[i_oracle]:
+                meta["oracle_model_to_route_to"] = row[i_oracle]
+            text = _literal_list(row[i_prompt], "prompt", where)
+            row_split = (row[i_split] if i_split is not None else "") or split
+            q = builder.add_query(key=f"{dataset}/{qid}", dataset=dataset, qid=qid,
+                                  text=text, where=where, source_split=row_split,
+                                  metadata=meta)
+            for m, (name, i_score, i_resp, i_cost) in zip(midx, models, strict=True):
+                score = as_float_cell(row[i_score], name, where, high=1.0)
+                resp_cell = row[i_resp] if i_resp is not None else ""
+                cost_cell = row[i_cost] if i_cost is not None else ""
+                if score is None and not resp_cell and not cost_cell:
+                    continue
+                raw = _literal_list(resp_cell, name + RESPONSE, where) if resp_cell else None
+                cost = as_float_cell(cost_cell, name + COST, where)
+                builder.add_outcome(q, m, where, score=score, has_grade=score is not None,
+                                    raw_output=raw, cost=cost, cost_source="reported")

@@ -15,6 +15,8 @@ import csv
 from pathlib import Path
 from typing import Any
 
+from routerbench_core.data.paths import path_component
+
 
 def _cell(value: Any) -> str:
     return "" if value is None else repr(float(value)) if isinstance(value, float) else str(value)
@@ -24,7 +26,7 @@ def export(store: Any, bench: str, out: Path) -> list[Path]:
     out = Path(out)
     if out.suffix.lower() != ".csv":
         out.mkdir(parents=True, exist_ok=True)
-        out = out / f"{bench}.csv"
+        out = out / f"{path_component(bench)}.csv"
     else:
         out.parent.mkdir(parents=True, exist_ok=True)
     models = [spec.name for spec in store.models(bench)]

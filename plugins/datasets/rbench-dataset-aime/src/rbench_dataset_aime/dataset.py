@@ -11,6 +11,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from rbench_dataset_aime.plugin import CAPABILITIES
 from routerbench_core import BoxedMathDataset, DatasetError, HubSource, Query
 
 _FIELDS = {
@@ -27,15 +28,14 @@ def _field(record: Mapping[str, Any], key: str) -> Any:
     return None
 
 
-class AIME(BoxedMathDataset):
+class AIME(BoxedMathDataset, capabilities=CAPABILITIES):
     """AIME 2024 + 2025, zero-shot, answer in ``\\boxed{}``, exact integer match."""
 
     name = "aime"
-    size = 60
-    metric = "accuracy"
-    settings = ("perf", "perf-cost")
-    shots = 0
-    grader_version = "1"
+    #: 2: the seed's prompt and last-integer fallback; exact numbers, no decimal for a
+    #: closed form
+    grader_version = "2"
+    extraction = ("boxed", "answer", "integer")
     hub_id = "HuggingFaceH4/aime_2024"
     hub_revision = "2fe88a2f1091d5048c0f36abc874fb997b3dd99a"
     hub_sources = (

@@ -21,6 +21,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from rbench_dataset_arenahard.plugin import CAPABILITIES
 from routerbench_core import (
     ARENA_CREATIVE_PROMPT,
     ARENA_HARD_PROMPT,
@@ -74,16 +75,11 @@ def read_baseline_file(path: str | Path) -> dict[tuple[str, str], str]:
     return out
 
 
-class ArenaHard(JudgedGrading, TemplateDataset):
+class ArenaHard(JudgedGrading, TemplateDataset, capabilities=CAPABILITIES):
     """Arena-Hard v2.0; options: ``baseline_files`` (paths), ``baselines`` (category → model).
     Grading needs ``judge=`` (and ``judge_model=``)."""
 
     name = "arenahard"
-    category = "judged"
-    size = 750
-    metric = "score vs baseline (1/0.5/0)"
-    settings = ("perf-cost",)
-    shots = 0
     grader_version = f"1+{ARENA_HARD_PROMPT.ident}+{ARENA_CREATIVE_PROMPT.ident}"
     hub_id = None  # released in the lmarena/arena-hard-auto GitHub repository
     hub_revision = None

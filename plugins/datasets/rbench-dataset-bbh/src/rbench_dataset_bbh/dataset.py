@@ -19,6 +19,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from rbench_dataset_bbh.plugin import CAPABILITIES
 from rbench_dataset_bbh.scoring import TASK_FORMATS, answer_format, extract_answer, score_answer
 from routerbench_core import (
     DatasetError,
@@ -29,9 +30,10 @@ from routerbench_core import (
     read_records,
 )
 
-PROMPT = """Answer the following reasoning question. Think step by step, and write the last line of your response in the form "Answer: $ANSWER".
+#: The seed's BBH prompt (LLMRouterBench, MIT), word for word: parity needs it.
+PROMPT = """Answer the logical question, Write a line of the form "Answer: $ANSWER" at the end of your response. Let's think step by step.
 
-Here are 3 examples of questions of this kind with their answers:
+Here are 3 examples to help you understand how to answer the question:
 {shots}
 
 Question: {question}"""
@@ -39,16 +41,12 @@ Question: {question}"""
 N_SHOTS = 3
 
 
-class BBH(TemplateDataset):
+class BBH(TemplateDataset, capabilities=CAPABILITIES):
     """BBH; options: ``per_task`` (default 40), ``seed`` (default 42)."""
 
     name = "bbh"
-    category = "logic"
-    size = 1080
-    metric = "accuracy"
-    settings = ("perf",)
-    shots = 3
-    grader_version = "1"
+    #: 2: the seed's prompt; numbers compare exactly; choice letters read without fishing
+    grader_version = "2"
     hub_id = "lukaemon/bbh"
     hub_revision = "982bb89fd79532a8ac676a61fc42eb1aeec63f99"
     hub_split = "test"
@@ -66,7 +64,7 @@ class BBH(TemplateDataset):
             for src in self.sources():  # one hub config per task
                 rows = load_hub_records(src.repo_id, revision=src.revision, split=src.split,
                                         config=src.config, dataset_name=self.name)
-                records += [{**r, "task": src.config} for r in rows]
+                records += [{**r, "task": src.config, "_hub_split": src.split} for r in rows]
             queries = self._from_records(records, f"{self.hub_id}@{self.sources()[0].revision}")
         else:
             queries = self._from_records(read_records(data_file), str(data_file))
@@ -109,7 +107,9 @@ class BBH(TemplateDataset):
         target = str(rec["target"]).strip()
         return Query(
             dataset=self.name, id=str(rec.get("id") or f"{task}-{index}"),
-            text=str(rec["input"]).strip(), ground_truth=target, source_split=task,
+            # the task is metadata, not a split: --split source reads this field
+            text=str(rec["input"]).strip(), ground_truth=target,
+            source_split=str(rec["_hub_split"]) if rec.get("_hub_split") else None,
             metadata={"task": task, "shots": shots if shots is not None else str(rec["fewshot_template"]),
                       "format": answer_format(task if task != "bbh" else None, target)},
         )

@@ -3,7 +3,8 @@ asked as a 7-way multiple-choice question (Joyful, Mad, Neutral, Peaceful, Power
 
 Two source formats are accepted:
 
-* the multiple-choice records LLMRouterBench evaluates (one per line): ``history`` (earlier
+* the multiple-choice records LLMRouterBench evaluates (its ``test.json``, one record a line):
+  ``history`` (earlier
   utterances), ``utterance``, ``candidate`` (``{"A": "Joyful", ...}``) and ``answer`` (a letter);
 * the official release ``emotion-detection-tst.json`` (``episodes`` → ``scenes`` →
   ``utterances`` with ``speakers``, ``transcript``, ``emotion``): every utterance becomes an
@@ -18,20 +19,18 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from rbench_dataset_emorynlp.plugin import CAPABILITIES
 from routerbench_core import DatasetError, DialogueEmotionDataset, Query
 
 EMOTIONS = ("Joyful", "Mad", "Neutral", "Peaceful", "Powerful", "Sad", "Scared")
 
 
-class EmoryNLP(DialogueEmotionDataset):
+class EmoryNLP(DialogueEmotionDataset, capabilities=CAPABILITIES):
     """EmoryNLP emotion detection, test split, as multiple choice."""
 
     name = "emorynlp"
-    size = 697
-    metric = "accuracy"
-    settings = ("perf",)
-    shots = 0
-    grader_version = "1"
+    #: 2: the seed's prompt; ambiguous/prose letters are no answer
+    grader_version = "2"
     hub_id = None  # released on GitHub (emorynlp/emotion-detection), not on a hub
     hub_revision = None
     emotions = EMOTIONS
@@ -40,8 +39,10 @@ class EmoryNLP(DialogueEmotionDataset):
         if data_file is not None and Path(data_file).suffix == ".json":
             try:
                 raw = json.loads(Path(data_file).read_text(encoding="utf-8"))
-            except (OSError, json.JSONDecodeError) as exc:
+            except OSError as exc:
                 raise DatasetError(f"cannot read {data_file}: {exc}") from exc
+            except json.JSONDecodeError:
+                raw = None  # the seed's test.json: one record a line, read below
             if isinstance(raw, dict) and "episodes" in raw:
                 queries = self.from_release(raw, str(data_file))
                 return queries[:limit] if limit is not None else queries

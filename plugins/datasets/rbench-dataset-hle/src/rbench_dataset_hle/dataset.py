@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from rbench_dataset_hle.plugin import CAPABILITIES
 from routerbench_core import (
     HLE_PROMPT,
     Grade,
@@ -20,33 +21,31 @@ from routerbench_core import (
     Response,
     TemplateDataset,
     answer_line,
+    content_id,
     ensure_gradable,
     resolve_judge,
     strip_reasoning,
 )
 
-SYSTEM = (
-    "Answer the question. Your response must be in this format:\n"
-    "Explanation: <your reasoning>\n"
-    "Answer: <your final answer{choice_hint}>\n"
-    "Confidence: <your confidence in the answer, from 0% to 100%>"
+#: The seed's HLE prompt (LLMRouterBench, MIT), word for word: one user message, the format
+#: instructions before the question.
+PROMPT = (
+    "Your response should be in the following format:\nExplanation: {{your explanation for your "
+    "answer choice}}\nAnswer: {{your chosen answer}}\nConfidence: {{your confidence score "
+    "between 0% and 100% for your answer}}. {question}"
 )
 
 
-class HLE(JudgedGrading, TemplateDataset):
+class HLE(JudgedGrading, TemplateDataset, capabilities=CAPABILITIES):
     """HLE test split, questions without images; needs ``judge=`` (and ``judge_model=``)."""
 
     name = "hle"
-    category = "judged"
-    size = 2158
-    metric = "accuracy (LLM judge)"
-    settings = ("perf-cost",)
-    shots = 0
-    grader_version = f"1+{HLE_PROMPT.ident}"
+    #: 2: the seed's prompt (one user message); records without an id load (content hash)
+    grader_version = f"2+{HLE_PROMPT.ident}"
     hub_id = "cais/hle"
     hub_revision = "5a81a4c7271a2a2a312b9a690f0c2fde837e4c29"
     hub_split = "test"
-    required_fields = ("id", "question", "answer")
+    required_fields = ("question", "answer")
 
     def load(self, data_file=None, *, limit=None):  # type: ignore[no-untyped-def]
         queries = super().load(data_file)
@@ -55,7 +54,8 @@ class HLE(JudgedGrading, TemplateDataset):
 
     def to_query(self, record: Mapping[str, Any], index: int) -> Query:
         return Query(
-            dataset=self.name, id=str(record["id"]), text=str(record["question"]),
+            dataset=self.name, id=str(record.get("id") or content_id(record["question"])),
+            text=str(record["question"]),
             ground_truth=str(record["answer"]),
             metadata={
                 "answer_type": record.get("answer_type") or "exactMatch",
@@ -65,11 +65,7 @@ class HLE(JudgedGrading, TemplateDataset):
         )
 
     def build_messages(self, query: Query) -> list[dict[str, Any]]:
-        hint = " (the letter of the chosen option)" if query.metadata.get("answer_type") == "multipleChoice" else ""
-        return [
-            {"role": "system", "content": SYSTEM.format(choice_hint=hint)},
-            {"role": "user", "content": query.text},
-        ]
+        return [{"role": "user", "content": PROMPT.format(question=query.text).strip()}]
 
     # unused by grade() below, kept for the TemplateDataset contract
     def extract(self, output: str, query: Query) -> str | None:

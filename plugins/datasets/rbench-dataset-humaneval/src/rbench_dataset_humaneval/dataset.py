@@ -7,6 +7,13 @@ answer; pass@1 = every assert passes within the time and memory limits.
 The prompt's own preamble (imports and helper functions some problems define before the
 target function, e.g. ``encode_cyclic`` for ``decode_cyclic``) is prepended to the answer, so a
 model that writes only the asked-for function is not failed for omitting code it was given.
+Before that comes the import block LLMRouterBench's grader puts before every answer
+(``math``, ``re``, ``typing``, ``collections``, ...), so an answer that uses ``math`` without
+importing it passes here as it passes there.
+
+The seed's prompt shows the hidden ``check`` tests to the model; rbench keeps them hidden by
+default (a grader's tests in the prompt invite hard-coded answers). ``prompt="seed"`` sends the
+seed's prompt, tests included, to reproduce its setting.
 """
 
 from __future__ import annotations
@@ -17,11 +24,24 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from routerbench_core import CodeExecDataset, DatasetError, Program, Query, read_records
+from rbench_dataset_humaneval.plugin import CAPABILITIES
+from routerbench_core import (
+    SEED_IMPORT_PREAMBLE,
+    CodeExecDataset,
+    DatasetError,
+    Program,
+    Query,
+    read_records,
+)
 
 PROMPT = (
     "Complete the following Python function. Write the complete function (signature and body) "
     "in a single ```python code block.\n\n```python\n{prompt}```"
+)
+#: The seed's prompt (LLMRouterBench, MIT), tests included: selected with ``prompt="seed"``.
+SEED_PROMPT = (
+    "You are an expert Python programmer, and here is your task:\n{prompt}\n\n"
+    "Your code should pass these tests:\n{test}"
 )
 
 
@@ -31,14 +51,13 @@ def preamble(prompt: str, entry_point: str) -> str:
     return prompt[: match.start()] if match else ""
 
 
-class HumanEval(CodeExecDataset):
+class HumanEval(CodeExecDataset, capabilities=CAPABILITIES):
     """HumanEval, zero-shot, whole-function answers, hidden tests in the sandbox."""
 
     name = "humaneval"
-    size = 164
-    settings = ("perf",)
-    shots = 0
-    grader_version = "1"
+    #: 2: the seed's import block before the answer; code is cut to a parsing prefix only
+    #: when the answer hit the token limit
+    grader_version = "2"
     hub_id = "openai/openai_humaneval"
     hub_revision = "7dce6050a7d6d172f3cc5c32aa97f52fa1a2e544"
     hub_split = "test"
@@ -74,6 +93,16 @@ class HumanEval(CodeExecDataset):
     def prompt_fields(self, query: Query) -> dict[str, Any]:
         return {"prompt": query.text}
 
+    def build_messages(self, query: Query) -> list[dict[str, Any]]:
+        style = self.options.get("prompt", "rbench")
+        if style == "seed":
+            content = SEED_PROMPT.format(prompt=query.text,
+                                         test=query.ground_truth["test"]).strip()
+            return [{"role": "user", "content": content}]
+        if style != "rbench":
+            raise DatasetError(f"humaneval: unknown prompt {style!r}; use rbench or seed")
+        return super().build_messages(query)
+
     def entry_point(self, query: Query) -> str | None:
         return str(query.metadata["entry_point"])
 
@@ -84,5 +113,6 @@ class HumanEval(CodeExecDataset):
         else:  # a body-only completion: append it to the signature and docstring
             body = code if code.startswith((" ", "\t")) else textwrap.indent(code, "    ")
             program = query.text + body
+        program = SEED_IMPORT_PREAMBLE + program
         tests = f"{query.ground_truth['test']}\n\ncheck({entry})\n"
         return Program(code=program, tests=tests)

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from rbench_dataset_knights_knaves.plugin import CAPABILITIES
 from rbench_dataset_knights_knaves.scoring import (
     extract_identities,
     gold_identities,
@@ -36,15 +37,10 @@ CONCLUSION:
 SIZES = tuple(range(2, 9))
 
 
-class KnightsKnaves(TemplateDataset):
+class KnightsKnaves(TemplateDataset, capabilities=CAPABILITIES):
     """Knights and Knaves (Xie et al., 2024): 700 puzzles, 2 to 8 people, 100 of each."""
 
     name = "knights-knaves"
-    category = "logic"
-    size = 700
-    metric = "accuracy"
-    settings = ("perf",)
-    shots = 0
     grader_version = "1"
     hub_id = "K-and-K/knights-and-knaves"
     hub_revision = "main"

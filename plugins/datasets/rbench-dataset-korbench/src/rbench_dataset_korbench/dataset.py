@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from rbench_dataset_korbench.plugin import CAPABILITIES
 from rbench_dataset_korbench.scoring import CATEGORIES, check, extract_bracketed, unwrap
 from routerbench_core import DatasetError, Query, TemplateDataset, read_records
 
@@ -36,16 +37,13 @@ PROMPT = """You will be given a rule of the "{category}" kind that you may never
 N_SHOTS = 3
 
 
-class KORBench(TemplateDataset):
+class KORBench(TemplateDataset, capabilities=CAPABILITIES):
     """KOR-Bench, all five categories (or those present in the given folder)."""
 
     name = "korbench"
-    category = "logic"
-    size = 1250
-    metric = "accuracy"
-    settings = ("perf",)
-    shots = 3
-    grader_version = "1"
+    #: 2: puzzle rules 1-5 checked as KOR-Bench does (2 and 4: any answer of the list);
+    #: numbers compare exactly
+    grader_version = "2"
     hub_id = None  # released on GitHub (KOR-Bench/KOR-Bench, folder data/)
     hub_revision = None
     prompt_template = PROMPT
@@ -117,7 +115,8 @@ class KORBench(TemplateDataset):
         return extract_bracketed(output)
 
     def score(self, prediction: str, query: Query) -> tuple[float, dict[str, Any]]:
-        ok = check(prediction, str(query.ground_truth), query.metadata["category"])
+        ok = check(prediction, str(query.ground_truth), query.metadata["category"],
+                   query.metadata["rule_id"])
         return (1.0 if ok else 0.0), {"category": query.metadata["category"],
                                       "rule_id": query.metadata["rule_id"]}
 

@@ -14,10 +14,13 @@ category           rule
 ``operation``      answers joined by "or" compare as sets; numbers and formulas by math
                    equivalence (:func:`routerbench_core.scoring.math.math_equal`); anything
                    else as text with whitespace, quotes and brackets removed
-``puzzle``         an equation answer (``3*8+0-0=24``, ``(7-1)*4=24``) is right when the
-                   response is an arithmetic expression over the same numbers with the same
-                   value (evaluated safely, no ``eval``); otherwise letters and digits only,
-                   case-insensitive
+``puzzle``         per rule, as KOR-Bench's checker: rules 2 and 4 accept any word of the
+                   reference's comma-separated list of valid answers; rule 3 compares the
+                   words as a multiset; rule 5 the comma-separated parts as a set; rule 1
+                   letters only. An equation answer (``3*8+0-0=24``, ``(7-1)*4=24``) is
+                   right when the response is an arithmetic expression over the same
+                   numbers with the same value (evaluated safely, no ``eval``); otherwise
+                   letters and digits only, case-insensitive
 =================  ==========================================================================
 """
 
@@ -109,8 +112,29 @@ def _equation_match(response: str, gold: str) -> bool | None:
     return got is not None and got == target and _numbers(expr) == _numbers(lhs)
 
 
-def check(response: str | None, gold: str, category: str) -> bool:
-    """Whether an extracted response matches the (unwrapped) reference in ``category``."""
+def _letters(s: str) -> str:
+    return re.sub(r"[^A-Za-z]+", "", s).lower()
+
+
+def _puzzle_rule(response: str, gold: str, rule_id: str | None) -> bool | None:
+    """KOR-Bench's rule-specific puzzle checks (None: the rule has no special check)."""
+    if rule_id in ("2", "4"):  # the reference lists every valid answer: any one of them
+        valid = {_letters(w) for w in gold.split(",") if _letters(w)}
+        return _letters(response) in valid
+    if rule_id == "3":
+        return sorted(w for w in re.split(r"\W+", response.lower()) if w) == sorted(
+            w for w in re.split(r"\W+", gold.lower()) if w)
+    if rule_id == "5":
+        return sorted(p.strip() for p in response.split(",")) == sorted(
+            p.strip() for p in gold.split(","))
+    if rule_id == "1":
+        return _letters(response) == _letters(gold)
+    return None
+
+
+def check(response: str | None, gold: str, category: str, rule_id: str | None = None) -> bool:
+    """Whether an extracted response matches the (unwrapped) reference in ``category``
+    (``rule_id``: the puzzle rule, for the rules with their own check)."""
     if response is None:
         return False
     if category == "cipher":
@@ -128,6 +152,9 @@ def check(response: str | None, gold: str, category: str) -> bool:
             return True
         return _squash(response, "[]") == _squash(gold, "[]")
     if category == "puzzle":
+        by_rule = _puzzle_rule(response, gold, rule_id)
+        if by_rule is not None:
+            return by_rule
         eq = _equation_match(response, gold)
         if eq is not None:
             return eq

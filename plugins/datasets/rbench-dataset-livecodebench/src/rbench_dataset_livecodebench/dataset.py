@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from rbench_dataset_livecodebench.plugin import CAPABILITIES
 from routerbench_core import (
     CodeExecDataset,
     DatasetError,
@@ -86,7 +87,7 @@ def decode_tests(raw: Any) -> list[dict[str, Any]]:
     return cases
 
 
-class LiveCodeBench(CodeExecDataset):
+class LiveCodeBench(CodeExecDataset, capabilities=CAPABILITIES):
     """LiveCodeBench code generation (lite), zero-shot, hidden private tests in the sandbox.
 
     Options: ``version`` (default ``release_v6``), ``per_case_timeout_s`` (6), ``max_timeout_s``
@@ -94,9 +95,6 @@ class LiveCodeBench(CodeExecDataset):
     """
 
     name = "livecodebench"
-    size = 1055
-    settings = ("perf", "perf-cost")
-    shots = 0
     #: 2: outputs compared exactly as the official runner (was: float tolerance); unfinished
     #: code is cut only when the answer hit the token limit; the official one-message prompt.
     grader_version = "2"

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from rbench_dataset_livemathbench.plugin import CAPABILITIES
 from routerbench_core import (
     BoxedMathDataset,
     HubSource,
@@ -22,15 +23,14 @@ from routerbench_core import (
 ENGLISH_CONFIGS = ("v202412_AMC_en", "v202412_CCEE_en", "v202412_CNMO_en", "v202412_WLPMC_en")
 
 
-class LiveMathBench(BoxedMathDataset):
+class LiveMathBench(BoxedMathDataset, capabilities=CAPABILITIES):
     """LiveMathBench (English), zero-shot, boxed answer, symbolic equivalence."""
 
     name = "livemathbench"
-    size = 121
-    metric = "accuracy"
-    settings = ("perf-cost",)
-    shots = 0
-    grader_version = "1"
+    #: 2: the seed's prompt and last-integer fallback; exact numbers, no decimal for a
+    #: closed form
+    grader_version = "2"
+    extraction = ("boxed", "answer", "integer")
     hub_id = "opencompass/LiveMathBench"
     hub_revision = None  # no verified commit was available offline: see README
     hub_sources = tuple(HubSource("opencompass/LiveMathBench", None, "test", c) for c in ENGLISH_CONFIGS)

@@ -9,18 +9,16 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from rbench_dataset_math500.plugin import CAPABILITIES
 from routerbench_core import BoxedMathDataset, Query
 
 
-class MATH500(BoxedMathDataset):
+class MATH500(BoxedMathDataset, capabilities=CAPABILITIES):
     """MATH-500, zero-shot, answer in ``\\boxed{}``, symbolic/numeric equivalence."""
 
     name = "math500"
-    size = 500
-    metric = "accuracy"
-    settings = ("perf",)
-    shots = 0
-    grader_version = "1"
+    #: 2: the seed's prompt; numbers compare exactly, no decimal for a closed form
+    grader_version = "2"
     hub_id = "HuggingFaceH4/MATH-500"
     hub_revision = "6e4ed1a2a79af7d8630a6b768ec859cb5af4d3be"
     hub_split = "test"

@@ -3,6 +3,8 @@
 rbench uses the English single-choice items (four options, one correct letter). The benchmark is
 distributed as a release archive (``mathbench_v1``) rather than a hub repository, so the loader
 reads a local file; records carry no ids, so ids are content hashes (stable under reordering).
+LLMRouterBench publishes the 150 college-level items it evaluates (``college.jsonl``), which
+load as they are.
 """
 
 from __future__ import annotations
@@ -10,36 +12,34 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from rbench_dataset_mathbench.plugin import CAPABILITIES
 from routerbench_core import (
     LETTERS,
     DatasetError,
+    MultipleChoiceDataset,
     Query,
-    TemplateDataset,
     content_id,
-    extract_choice,
     format_choices,
-    score_choice,
 )
 
-PROMPT = (
-    "Answer the following multiple choice question. Think step by step, then make the last "
-    'line of your response of the form "Answer: $LETTER" (without quotes), where LETTER is '
-    "one of {letters}.\n\n{question}\n\n{options}"
-)
+#: The seed's single-choice prompt (LLMRouterBench, MIT), word for word: parity needs it.
+PROMPT = """Answer the following question. The last line of your response should be of the following format: 'Answer: $LETTER' (without quotes) where LETTER is one of {letters}.
+
+{question}
+
+{options}
+
+Let's think step by step."""
 
 RELEASE_URL = "https://github.com/open-compass/MathBench/releases/download/v0.1.0/mathbench_v1.zip"
 
 
-class MathBench(TemplateDataset):
+class MathBench(MultipleChoiceDataset, capabilities=CAPABILITIES):
     """MathBench single-choice (English), zero-shot, "Answer: X" letter, exact match."""
 
     name = "mathbench"
-    category = "multiple-choice"
-    size = 150
-    metric = "accuracy"
-    settings = ("perf",)
-    shots = 0
-    grader_version = "1"
+    #: 2: the seed's prompt; ambiguous/prose letters are no answer
+    grader_version = "2"
     hub_id = None  # a GitHub release archive, not a hub repository
     hub_revision = "v0.1.0"
     prompt_template = PROMPT
@@ -48,9 +48,10 @@ class MathBench(TemplateDataset):
     def read_source_records(self, data_file: Any) -> list[dict[str, Any]]:
         if data_file is None:
             raise DatasetError(
-                "MathBench is distributed as a release archive, not a hub repository: download "
-                f"{RELEASE_URL}, unzip it and pass --data-file PATH to a single_choice_en.jsonl "
-                "(or a JSONL of such records)"
+                "MathBench is distributed as a release archive, not a hub repository: pass "
+                "--data-file PATH to LLMRouterBench's data/Mathbench/college.jsonl (the 150 items "
+                f"it evaluates), or download {RELEASE_URL}, unzip it and pass a "
+                "single_choice_en.jsonl"
             )
         return super().read_source_records(data_file)
 
@@ -73,14 +74,5 @@ class MathBench(TemplateDataset):
 
     def prompt_fields(self, query: Query) -> dict[str, Any]:
         options = query.metadata["options"]
-        return {
-            "question": query.text,
-            "options": format_choices(options, style="({letter}) {text}"),
-            "letters": LETTERS[: len(options)],
-        }
-
-    def extract(self, output: str, query: Query) -> str | None:
-        return extract_choice(output, len(query.metadata["options"]))
-
-    def score(self, prediction: str, query: Query) -> float:
-        return score_choice(prediction, query.ground_truth)
+        return {"question": query.text, "options": format_choices(options),
+                "letters": LETTERS[: len(options)]}

@@ -1,8 +1,10 @@
 """MBPP (Austin et al., 2021): 974 crowd-sourced basic Python problems with three asserts each.
 
-The original MBPP prompt shows the three test asserts; rbench keeps tests hidden, so the model
-sees the task text and the function signature (name and parameters, taken from the reference
-solution) instead — enough to write a function the hidden asserts can call.
+The original MBPP prompt (and LLMRouterBench's) shows the three test asserts; rbench keeps
+tests hidden by default, so the model sees the task text and the function signature (name and
+parameters, taken from the reference solution) instead — enough to write a function the hidden
+asserts can call. ``prompt="seed"`` sends the seed's prompt, tests included. As in the seed,
+the answer runs after an import block (``math``, ``re``, ``typing``, ``collections``, ...).
 """
 
 from __future__ import annotations
@@ -11,7 +13,21 @@ import ast
 from collections.abc import Mapping
 from typing import Any
 
-from routerbench_core import CodeExecDataset, DatasetError, HubSource, Program, Query
+from rbench_dataset_mbpp.plugin import CAPABILITIES
+from routerbench_core import (
+    SEED_IMPORT_PREAMBLE,
+    CodeExecDataset,
+    DatasetError,
+    HubSource,
+    Program,
+    Query,
+)
+
+#: The seed's prompt (LLMRouterBench, MIT), tests included: selected with ``prompt="seed"``.
+SEED_PROMPT = (
+    "You are an expert Python programmer, and here is your task:\n{question}\n\n"
+    "Your code should pass these tests:\n{tests}"
+)
 
 PROMPT = (
     "You are an expert Python programmer. Here is your task:\n\n{question}\n\n"
@@ -48,14 +64,13 @@ def signature(code: str, name: str) -> str | None:
     return None
 
 
-class MBPP(CodeExecDataset):
+class MBPP(CodeExecDataset, capabilities=CAPABILITIES):
     """MBPP (all 974 items of the full release), zero-shot, hidden asserts in the sandbox."""
 
     name = "mbpp"
-    size = 974
-    settings = ("perf",)
-    shots = 0
-    grader_version = "1"
+    #: 2: the seed's import block before the answer; code is cut to a parsing prefix only
+    #: when the answer hit the token limit
+    grader_version = "2"
     hub_id = "google-research-datasets/mbpp"
     hub_revision = _REVISION
     hub_config = "full"
@@ -92,10 +107,20 @@ class MBPP(CodeExecDataset):
     def prompt_fields(self, query: Query) -> dict[str, Any]:
         return {"question": query.text, "signature": query.metadata["signature"]}
 
+    def build_messages(self, query: Query) -> list[dict[str, Any]]:
+        style = self.options.get("prompt", "rbench")
+        if style == "seed":
+            content = SEED_PROMPT.format(question=query.text,
+                                         tests="\n".join(query.ground_truth["tests"])).strip()
+            return [{"role": "user", "content": content}]
+        if style != "rbench":
+            raise DatasetError(f"mbpp: unknown prompt {style!r}; use rbench or seed")
+        return super().build_messages(query)
+
     def entry_point(self, query: Query) -> str | None:
         return str(query.metadata["entry_point"])
 
     def build_program(self, code: str, query: Query) -> Program:
         setup = query.ground_truth.get("setup") or ""
         tests = "\n".join([setup, *query.ground_truth["tests"]]).strip() + "\n"
-        return Program(code=code, tests=tests)
+        return Program(code=SEED_IMPORT_PREAMBLE + code, tests=tests)

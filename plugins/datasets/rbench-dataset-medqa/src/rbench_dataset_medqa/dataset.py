@@ -1,43 +1,44 @@
-"""MedQA (Jin et al., 2021), USMLE questions with 4 options: 1,273 test questions, 0-shot."""
+"""MedQA (Jin et al., 2021), USMLE questions with 4 options: 1,273 test questions, 0-shot.
+
+Reads the hub release (``answer_idx`` = the gold letter, ``answer`` = its text) and the seed's
+``test.json`` (one record a line, ``answer`` = the letter).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
 
+from rbench_dataset_medqa.plugin import CAPABILITIES
 from routerbench_core import (
     LETTERS,
     DatasetError,
+    MultipleChoiceDataset,
     Query,
-    TemplateDataset,
-    extract_choice,
     format_choices,
-    score_choice,
 )
 
-PROMPT = """The following is a multiple choice question from a medical licensing exam. Think step by step, then finish with a line of the form "Answer: $LETTER" (without quotes), where LETTER is one of {letters}.
+#: The seed's MedQA prompt (LLMRouterBench, MIT), kept word for word: parity needs it.
+PROMPT = """Answer the following question. The last line of your response should be of the following format: 'Answer: $LETTER' (without quotes) where LETTER is one of {letters}.
 
-Question: {question}
+{question}
 
-Options:
-{options}"""
+{options}
+
+Let's think step by step."""
 
 
-class MedQA(TemplateDataset):
+class MedQA(MultipleChoiceDataset, capabilities=CAPABILITIES):
     """MedQA-USMLE 4-option test split."""
 
     name = "medqa"
-    category = "multiple-choice"
-    size = 1273
-    metric = "accuracy"
-    settings = ("perf",)
-    shots = 0
-    grader_version = "1"
+    #: 2: the seed's prompt; ambiguous/prose letters are no answer
+    grader_version = "2"
     hub_id = "GBaker/MedQA-USMLE-4-options"
     hub_revision = "0fb93dd23a7339b6dcd27e241cb9b5eca62d4d18"
     hub_split = "test"
     prompt_template = PROMPT
-    required_fields = ("question", "options", "answer_idx")
+    required_fields = ("question", "options")
 
     def to_query(self, record: Mapping[str, Any], index: int) -> Query:
         raw = record["options"]
@@ -49,10 +50,18 @@ class MedQA(TemplateDataset):
             options = [str(o) for o in raw]
         if letters != list(LETTERS[: len(options)]):
             raise DatasetError(f"record {index}: option keys {letters} are not A, B, C, ...")
-        gold = str(record["answer_idx"]).strip().upper()
+        if record.get("answer_idx") is not None:
+            gold = str(record["answer_idx"]).strip().upper()
+        elif str(record.get("answer", "")).strip() in letters:  # the seed's files: a letter
+            gold = str(record["answer"]).strip()
+        else:
+            raise DatasetError(
+                f"record {index}: needs answer_idx (a letter) or answer as one of {letters}"
+            )
         if gold not in letters:
             raise DatasetError(f"record {index}: answer_idx {gold!r} is not one of {letters}")
-        if "answer" in record and str(record["answer"]).strip() != options[letters.index(gold)].strip():
+        if record.get("answer_idx") is not None and "answer" in record and str(
+                record["answer"]).strip() != options[letters.index(gold)].strip():
             raise DatasetError(
                 f"record {index}: answer {record['answer']!r} differs from option {gold} "
                 f"({options[letters.index(gold)]!r}); the file is inconsistent"
@@ -66,9 +75,3 @@ class MedQA(TemplateDataset):
         options = query.metadata["options"]
         return {"question": query.text, "options": format_choices(options),
                 "letters": LETTERS[: len(options)]}
-
-    def extract(self, output: str, query: Query) -> str | None:
-        return extract_choice(output, len(query.metadata["options"]))
-
-    def score(self, prediction: str, query: Query) -> float:
-        return score_choice(prediction, query.ground_truth)

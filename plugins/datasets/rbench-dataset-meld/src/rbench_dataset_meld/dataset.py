@@ -15,6 +15,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from rbench_dataset_meld.plugin import CAPABILITIES
 from routerbench_core import DatasetError, DialogueEmotionDataset, Query, read_records
 
 EMOTIONS = ("anger", "disgust", "fear", "joy", "neutral", "sadness", "surprise")
@@ -22,15 +23,12 @@ EMOTIONS = ("anger", "disgust", "fear", "joy", "neutral", "sadness", "surprise")
 RELEASE_COLUMNS = ("Utterance", "Speaker", "Emotion", "Dialogue_ID", "Utterance_ID")
 
 
-class MELD(DialogueEmotionDataset):
+class MELD(DialogueEmotionDataset, capabilities=CAPABILITIES):
     """MELD emotion recognition, test split, as multiple choice."""
 
     name = "meld"
-    size = 1232
-    metric = "accuracy"
-    settings = ("perf",)
-    shots = 0
-    grader_version = "1"
+    #: 2: the seed's prompt; ambiguous/prose letters are no answer
+    grader_version = "2"
     hub_id = None  # released on GitHub (declare-lab/MELD), not on a hub
     hub_revision = None
     emotions = EMOTIONS

@@ -1,10 +1,11 @@
 """MMLU-Pro (Wang et al., 2024): 10-option multiple choice, letters A–J, 0-shot.
 
 LLMRouterBench evaluates a 1,000-question sample in the performance setting and a
-3,000-question sample in the performance–cost setting. The sample here is a seeded draw
-(``seed``, default 42) of question ids, kept in source order, so the same options always give
-the same questions; ``subset_size=0`` keeps everything and ``ids_file`` (one question_id per
-line) reproduces any published subset exactly.
+3,000-question sample in the performance–cost setting, and publishes both (``test.json``,
+``test_3000.json``: one record a line, ``options`` as ``{"A": text, ...}``). Pass one as
+``--data-file`` and it is evaluated whole, as published. From the hub, the sample is a seeded
+draw (``seed``, default 42) of question ids, kept in source order; ``subset_size=0`` keeps
+everything and ``ids_file`` (one question_id per line) picks any subset exactly.
 """
 
 from __future__ import annotations
@@ -14,37 +15,34 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from rbench_dataset_mmlu_pro.plugin import CAPABILITIES
 from routerbench_core import (
     LETTERS,
     DatasetError,
+    MultipleChoiceDataset,
     Query,
-    TemplateDataset,
-    extract_choice,
     format_choices,
-    score_choice,
 )
 
-PROMPT = """Answer the following multiple choice question about {subject}. Think step by step, then finish with a line of the form "Answer: $LETTER" (without quotes), where LETTER is one of {letters}.
+#: The seed's MMLU-Pro prompt (LLMRouterBench, MIT), kept word for word: parity needs it.
+PROMPT = """Answer the following {subject} question. The last line of your response should be of the following format: 'Answer: $LETTER' (without quotes) where LETTER is one of {letters}.
 
-Question: {question}
+{question}
 
-Options:
-{options}"""
+{options}
+
+Let's think step by step."""
 
 SUBSET_SIZES = {"perf": 1000, "perf-cost": 3000}
 
 
-class MMLUPro(TemplateDataset):
+class MMLUPro(MultipleChoiceDataset, capabilities=CAPABILITIES):
     """MMLU-Pro test split; options: ``setting`` (perf|perf-cost), ``subset_size``, ``seed``,
     ``ids_file``."""
 
     name = "mmlu-pro"
-    category = "multiple-choice"
-    size = 1000
-    metric = "accuracy"
-    settings = ("perf", "perf-cost")
-    shots = 0
-    grader_version = "1"
+    #: 2: the seed's prompt and dict options; ambiguous/prose letters are no answer
+    grader_version = "2"
     hub_id = "TIGER-Lab/MMLU-Pro"
     hub_revision = "b189ec765aa7ed75c8acfea42df31fdae71f97be"
     hub_split = "test"
@@ -68,7 +66,8 @@ class MMLUPro(TemplateDataset):
                     f"e.g. {unknown[:3]}"
                 )
             queries = [by_id[i] for i in wanted]
-        else:
+        elif data_file is None or "subset_size" in self.options:
+            # a local file is taken as the subset it is (the seed publishes its subsets)
             setting = self.options.get("setting", "perf")
             if setting not in SUBSET_SIZES:
                 raise DatasetError(f"mmlu-pro: unknown setting {setting!r}; use perf or perf-cost")
@@ -80,16 +79,23 @@ class MMLUPro(TemplateDataset):
         return queries[:limit] if limit is not None else queries
 
     def to_query(self, record: Mapping[str, Any], index: int) -> Query:
-        options = [str(o) for o in record["options"]]
+        raw = record["options"]
+        if isinstance(raw, Mapping):  # the seed's files: {"A": text, "B": text, ...}
+            keys = sorted(raw)
+            if keys != list(LETTERS[: len(keys)]):
+                raise DatasetError(f"record {index}: option keys {keys} are not A, B, C, ...")
+            options = [str(raw[k]) for k in keys]
+        else:
+            options = [str(o) for o in raw]
         if not 2 <= len(options) <= 10:
             raise DatasetError(f"record {index}: {len(options)} options; MMLU-Pro has 2 to 10")
         answer = str(record["answer"]).strip().upper()
         if answer not in LETTERS[: len(options)] or len(answer) != 1:
             raise DatasetError(f"record {index}: answer {answer!r} is not one of the option letters")
-        qid = str(record.get("question_id", index))
+        qid = str(record.get("question_id", record.get("id", index)))
         return Query(
             dataset=self.name, id=qid, text=str(record["question"]), ground_truth=answer,
-            metadata={"options": options, "subject": str(record.get("category") or "various subjects"),
+            metadata={"options": options, "subject": str(record.get("category") or "general"),
                       "src": record.get("src")},
         )
 
@@ -99,9 +105,3 @@ class MMLUPro(TemplateDataset):
             "question": query.text, "subject": query.metadata["subject"],
             "options": format_choices(options), "letters": LETTERS[: len(options)],
         }
-
-    def extract(self, output: str, query: Query) -> str | None:
-        return extract_choice(output, len(query.metadata["options"]))
-
-    def score(self, prediction: str, query: Query) -> float:
-        return score_choice(prediction, query.ground_truth)

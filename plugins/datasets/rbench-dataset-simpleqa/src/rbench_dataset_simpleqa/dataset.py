@@ -13,6 +13,7 @@ import ast
 from collections.abc import Mapping
 from typing import Any
 
+from rbench_dataset_simpleqa.plugin import CAPABILITIES
 from routerbench_core import (
     SIMPLEQA_PROMPT,
     Grade,
@@ -40,15 +41,10 @@ def parse_metadata(raw: Any) -> dict[str, Any]:
     return {}
 
 
-class SimpleQA(JudgedGrading, TemplateDataset):
+class SimpleQA(JudgedGrading, TemplateDataset, capabilities=CAPABILITIES):
     """SimpleQA test set; needs ``judge=`` (and ``judge_model=``) to grade."""
 
     name = "simpleqa"
-    category = "judged"
-    size = 4326
-    metric = "accuracy (LLM judge)"
-    settings = ("perf-cost",)
-    shots = 0
     grader_version = f"1+{SIMPLEQA_PROMPT.ident}"
     hub_id = "basicv8vc/SimpleQA"
     hub_revision = "e319282ab125c3dbd0c7fd00be2e4dd54e7e8f94"

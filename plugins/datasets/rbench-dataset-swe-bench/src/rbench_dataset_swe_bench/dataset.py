@@ -35,6 +35,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from rbench_dataset_swe_bench.plugin import CAPABILITIES
 from routerbench_core import DatasetError, Query, Response, TemplateDataset, read_records
 
 STATUSES = ("resolved", "unresolved", "empty_patch", "error", "incomplete")
@@ -156,15 +157,10 @@ def read_costs(path: str | Path) -> dict[str, dict[str, Any]]:
     return {str(r["instance_id"]): _cost_entry(r) for r in read_records(path)}
 
 
-class SWEBench(TemplateDataset):
+class SWEBench(TemplateDataset, capabilities=CAPABILITIES):
     """SWE-bench Verified: 500 instances, results imported from the official harness."""
 
     name = "swe-bench"
-    category = "agentic"
-    size = 500
-    metric = "resolved rate"
-    settings = ("perf-cost",)
-    shots = 0
     grader_version = "1"
     hub_id = "princeton-nlp/SWE-bench_Verified"
     hub_revision = "c104f840cc67f8b6eec6f759ebc8b2693d585d4a"
@@ -200,7 +196,7 @@ class SWEBench(TemplateDataset):
         except json.JSONDecodeError:
             raise DatasetError(
                 f"{query.key}: the stored answer is not a SWE-bench harness record; import "
-                "harness results with `rbench swe-bench import` (raw patches are not graded here)"
+                "harness results with `rbench data import swe-bench` (raw patches are not graded here)"
             ) from None
         if not isinstance(record, Mapping) or record.get("status") not in STATUSES:
             raise DatasetError(

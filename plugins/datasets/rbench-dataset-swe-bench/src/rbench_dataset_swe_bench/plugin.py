@@ -1,13 +1,8 @@
-"""Entry point of ``rbench-dataset-swe-bench``: registers the dataset and its import command."""
+"""Entry point of ``rbench-dataset-swe-bench``: registers the dataset and its import format."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from routerbench_core import Register, hookimpl
-
-if TYPE_CHECKING:
-    import typer
 
 CAPABILITIES = {
     "category": "agentic",
@@ -15,6 +10,14 @@ CAPABILITIES = {
     "metric": "resolved rate",
     "settings": ["perf-cost"],
     "shots": 0,
+}
+#: ``-o NAME=VALUE`` options of the import format (kept here so `rbench list` shows them
+#: without importing the importer)
+IMPORT_OPTIONS = {
+    "model": "model (or agent) name to store the results under (required)",
+    "data_file": "SWE-bench Verified instances (JSONL/Parquet); default: the hub",
+    "predictions": "preds.json / predictions JSONL with model_patch",
+    "costs": "costs JSON/JSONL, or a folder of *.traj.json trajectories",
 }
 
 
@@ -29,11 +32,10 @@ def register_datasets(register: Register) -> None:
 
 
 @hookimpl
-def register_commands(app: typer.Typer) -> None:
-    import typer
-
-    from rbench_dataset_swe_bench.commands import import_command
-
-    sub = typer.Typer(help="SWE-bench Verified: import harness results.", no_args_is_help=True)
-    sub.command("import")(import_command)
-    app.add_typer(sub, name="swe-bench")
+def register_importers(register: Register) -> None:
+    register(
+        "swe-bench",
+        "rbench_dataset_swe_bench.importer:parse",
+        "SWE-bench harness results (run summary or report.json folder), graded, one model",
+        capabilities={"options": IMPORT_OPTIONS, "adds": True},
+    )

@@ -23,6 +23,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from rbench_dataset_tau2_bench.plugin import CAPABILITIES
 from routerbench_core import DatasetError, Query, Response, TemplateDataset
 
 DOMAINS = ("airline", "retail", "telecom")
@@ -108,18 +109,13 @@ def task_records(results: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
     return out
 
 
-class Tau2Bench(TemplateDataset):
+class Tau2Bench(TemplateDataset, capabilities=CAPABILITIES):
     """τ²-bench base tasks of airline, retail and telecom; results imported from ``tau2 run``.
 
     Option ``domain`` names the domain of a bare ``tasks.json`` whose folder does not say it.
     """
 
     name = "tau2-bench"
-    category = "agentic"
-    size = 278
-    metric = "reward (pass^1)"
-    settings = ("perf-cost",)
-    shots = 0
     grader_version = "1"
     hub_id = None  # tasks ship in the sierra-research/tau2-bench repository (data/tau2/domains)
     hub_revision = None
@@ -198,7 +194,7 @@ class Tau2Bench(TemplateDataset):
         except json.JSONDecodeError:
             raise DatasetError(
                 f"{query.key}: the stored answer is not a tau2 task record; import results "
-                "with `rbench tau2-bench import`"
+                "with `rbench data import tau2-bench`"
             ) from None
         if not isinstance(record, Mapping) or not isinstance(record.get("rewards"), list):
             raise DatasetError(f"{query.key}: tau2 task record lacks a 'rewards' list")

@@ -1,13 +1,8 @@
-"""Entry point of ``rbench-dataset-tau2-bench``: registers the dataset and its import command."""
+"""Entry point of ``rbench-dataset-tau2-bench``: registers the dataset and its import format."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from routerbench_core import Register, hookimpl
-
-if TYPE_CHECKING:
-    import typer
 
 CAPABILITIES = {
     "category": "agentic",
@@ -15,6 +10,12 @@ CAPABILITIES = {
     "metric": "reward (pass^1)",
     "settings": ["perf-cost"],
     "shots": 0,
+}
+#: ``-o NAME=VALUE`` options of the import format (here so `rbench list` needs no import)
+IMPORT_OPTIONS = {
+    "data_file": "the tasks: data/tau2/domains, a tasks.json, or JSONL records (required)",
+    "model": "store under this name (default: the agent LLM the results file names)",
+    "domain": "the domain of a bare tasks.json outside a domain folder",
 }
 
 
@@ -29,11 +30,10 @@ def register_datasets(register: Register) -> None:
 
 
 @hookimpl
-def register_commands(app: typer.Typer) -> None:
-    import typer
-
-    from rbench_dataset_tau2_bench.commands import import_command
-
-    sub = typer.Typer(help="tau2-bench: import simulation results.", no_args_is_help=True)
-    sub.command("import")(import_command)
-    app.add_typer(sub, name="tau2-bench")
+def register_importers(register: Register) -> None:
+    register(
+        "tau2-bench",
+        "rbench_dataset_tau2_bench.importer:parse",
+        "tau2 run results (file or folder): per-task mean reward and agent cost, graded",
+        capabilities={"options": IMPORT_OPTIONS, "adds": True},
+    )

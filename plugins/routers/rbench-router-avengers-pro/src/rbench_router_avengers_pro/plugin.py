@@ -2,6 +2,15 @@
 
 from routerbench_core import hookimpl
 
+#: The router's settings and needs, written once: `rbench list` shows them and the router
+#: class reads them (``class ...(Router, capabilities=CAPABILITIES)``).
+CAPABILITIES = {
+    "settings": ["perf", "perf-cost"],
+    "training": "none",
+    "embeddings": True,
+    "sweep": "alpha",
+}
+
 
 @hookimpl
 def register_routers(register):
@@ -10,7 +19,6 @@ def register_routers(register):
         "rbench_router_avengers_pro.router:AvengersProRouter",
         "Avengers-Pro: per-cluster alpha*accuracy + (1-alpha)*(1-cost) over k-means clusters of "
         "query embeddings; sweeping alpha traces the cost-accuracy curve",
-        capabilities={"settings": ["perf", "perf-cost"], "training": "none", "embeddings": True,
-                      "sweep": "alpha"},
+        capabilities=CAPABILITIES,
         requires=["numpy"],
     )

@@ -19,55 +19,56 @@ nothing is chosen on test.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Annotated, Any
 
 import numpy as np
+from pydantic import Field
 
-from routerbench_core import LabeledSet, QuerySet, Router, RouterContext, RouterError, Routing, ml
+from rbench_router_avengers_pro.plugin import CAPABILITIES
+from routerbench_core import (
+    Grid,
+    LabeledSet,
+    QuerySet,
+    Router,
+    RouterContext,
+    RouterError,
+    RouterParams,
+    Routing,
+    ml,
+)
 
 #: Behaviour version (bump with a README changelog line when routing decisions change).
 VERSION = "1"
 K_GRID: tuple[int, ...] = (10, 20, 30, 45, 60)
 
 
-def _ints(value: Any, default: tuple[int, ...]) -> list[int]:
-    if value is None:
-        return list(default)
-    if isinstance(value, str):
-        return [int(v) for v in value.split(",") if v.strip()]
-    return [int(value)]
-
-
-class AvengersProRouter(Router):
+class AvengersProRouter(Router, capabilities=CAPABILITIES):
     """Cluster routing with an α-weighted accuracy–cost score (both settings)."""
 
-    settings = ("perf", "perf-cost")
-    needs_embeddings = True
+    class Params(RouterParams):
+        k: Grid[Annotated[int, Field(ge=1)]] | None = Field(
+            None, description=f"k-means clusters; a list is a grid chosen on validation "
+            f"(default grid {K_GRID})")
+        alpha: float = Field(1.0, ge=0, le=1, description="accuracy weight of the default "
+                             "routing (1: accuracy only, 0: cost only)")
+        alphas: int = Field(21, ge=2, description="alpha values swept in perf-cost")
+        top_k: int = Field(1, ge=1, description="nearest clusters combined")
+        beta: float = Field(9.0, ge=0, description="softmax(-beta*distance) over the top_k")
+        prior: float = Field(
+            1.0, ge=0, description="pseudo-queries shrinking small clusters to the global mean")
+        refit: bool = Field(
+            True, description="rebuild the clusters on train + valid after choosing k on valid")
 
-    def __init__(
-        self,
-        ctx: RouterContext,
-        k: int | str | None = None,
-        alpha: float = 1.0,
-        alphas: int = 21,
-        top_k: int = 1,
-        beta: float = 9.0,
-        prior: float = 1.0,
-        refit: bool | str = True,
-        **params: Any,
-    ) -> None:
+    def __init__(self, ctx: RouterContext, **params: Any) -> None:
         super().__init__(ctx, **params)
-        self.k_grid = _ints(k, K_GRID)
-        self.alpha = float(alpha)
-        if not 0.0 <= self.alpha <= 1.0:
-            raise RouterError(f"avengers-pro: alpha must be in [0, 1], got {alpha}")
-        self.n_alphas = int(alphas)
-        if self.n_alphas < 2:
-            raise RouterError(f"avengers-pro: alphas (sweep points) must be >= 2, got {alphas}")
-        self.top_k = int(top_k)
-        self.beta = float(beta)
-        self.prior = float(prior)
-        self.refit = refit if isinstance(refit, bool) else str(refit).lower() in {"1", "true"}
+        p = self.params
+        self.k_grid = list(K_GRID if p.k is None else p.k)
+        self.alpha = p.alpha
+        self.n_alphas = p.alphas
+        self.top_k = p.top_k
+        self.beta = p.beta
+        self.prior = p.prior
+        self.refit = p.refit
         self.profile: ml.ClusterProfile | None = None
         self.chosen: dict[str, Any] = {}
 
@@ -82,10 +83,11 @@ class AvengersProRouter(Router):
     @staticmethod
     def table(profile: ml.ClusterProfile, alpha: float) -> np.ndarray:
         """Per-cluster performance–efficiency scores (k × models) at ``alpha``."""
+        acc = ml.minmax(profile.acc, axis=1)
+        if alpha >= 1.0:  # accuracy only: no cost needed (a bench without costs works)
+            return acc
         assert profile.cost is not None
-        return alpha * ml.minmax(profile.acc, axis=1) + (1.0 - alpha) * (
-            1.0 - ml.minmax(profile.cost, axis=1)
-        )
+        return alpha * acc + (1.0 - alpha) * (1.0 - ml.minmax(profile.cost, axis=1))
 
     def fit(self, train: LabeledSet, valid: LabeledSet) -> None:
         with ml.blas_threads():
@@ -94,7 +96,9 @@ class AvengersProRouter(Router):
     def _fit(self, train: LabeledSet, valid: LabeledSet) -> None:
         if len(train) == 0:
             raise RouterError("avengers-pro: the training split is empty")
-        ml.model_mean_cost(train)  # every model needs a known cost: an error names the culprit
+        if self.ctx.setting == "perf-cost" or self.alpha < 1.0:
+            # costs enter the score: every model needs a known one (an error names the culprit)
+            ml.model_mean_cost(train)
         emb = train.embeddings()
         if len(self.k_grid) == 1 or len(valid) == 0:
             k = self.k_grid[0] if len(self.k_grid) == 1 else 30
@@ -114,10 +118,8 @@ class AvengersProRouter(Router):
             self.chosen = {"k": best[1], "chosen_on": "validation", "valid_avg_acc": best[0]}
         k = self.chosen["k"]
         if self.refit and len(valid):
-            emb = np.vstack([emb, valid.embeddings()])
-            score = np.vstack([train.score, valid.score])
-            cost = np.vstack([train.cost, valid.cost])
-            self.profile = self._profile(emb, score, cost, k)
+            both = train.concat(valid)
+            self.profile = self._profile(both.embeddings(), both.score, both.cost, k)
         else:
             self.profile = self._profile(emb, train.score, train.cost, k)
         self.chosen["k"] = self.profile.k

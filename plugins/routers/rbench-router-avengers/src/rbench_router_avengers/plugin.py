@@ -2,6 +2,10 @@
 
 from routerbench_core import hookimpl
 
+#: The router's settings and needs, written once: `rbench list` shows them and the router
+#: class reads them (``class ...(Router, capabilities=CAPABILITIES)``).
+CAPABILITIES = {"settings": ["perf"], "training": "none", "embeddings": True}
+
 
 @hookimpl
 def register_routers(register):
@@ -10,6 +14,6 @@ def register_routers(register):
         "rbench_router_avengers.router:AvengersRouter",
         "Avengers: k-means over query embeddings, per-cluster model ranking, "
         "softmax(-beta*distance) voting of the nearest centroids",
-        capabilities={"settings": ["perf"], "training": "none", "embeddings": True},
+        capabilities=CAPABILITIES,
         requires=["numpy"],
     )

@@ -14,71 +14,59 @@ the chosen values, since validation outcomes are training data once the choice i
 from __future__ import annotations
 
 import itertools
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Mapping
+from typing import Annotated, Any, Literal
 
 import numpy as np
+from pydantic import Field
 
-from routerbench_core import LabeledSet, QuerySet, Router, RouterContext, RouterError, Routing, ml
+from rbench_router_avengers.plugin import CAPABILITIES
+from routerbench_core import (
+    Grid,
+    LabeledSet,
+    QuerySet,
+    Router,
+    RouterContext,
+    RouterError,
+    RouterParams,
+    Routing,
+    ml,
+)
 
 #: Behaviour version (bump with a README changelog line when routing decisions change).
 VERSION = "1"
 K_GRID: tuple[int, ...] = (10, 20, 30, 45, 60)
 TOP_K_GRID: tuple[int, ...] = (1, 3, 5)
 BETA_GRID: tuple[float, ...] = (3.0, 9.0, 27.0)
-VOTES = ("rank", "accuracy")
 
 
-def _grid(value: Any, default: Sequence[Any], cast: type) -> list[Any]:
-    if value is None:
-        return list(default)
-    if isinstance(value, str):
-        return [cast(v) for v in value.split(",") if v.strip()]
-    if isinstance(value, list | tuple):
-        return [cast(v) for v in value]
-    return [cast(value)]
-
-
-def concat_labeled(a: LabeledSet, b: LabeledSet) -> tuple[np.ndarray, np.ndarray, np.ndarray,
-                                                            np.ndarray]:
-    """Embeddings, scores, costs and datasets of two labelled sets stacked (train + valid)."""
-    if len(b) == 0:
-        return a.embeddings(), a.score, a.cost, a.datasets
-    return (
-        np.vstack([a.embeddings(), b.embeddings()]),
-        np.vstack([a.score, b.score]),
-        np.vstack([a.cost, b.cost]) if a.cost.shape[0] == len(a) and b.cost.shape[0] == len(b)
-        else np.full((len(a) + len(b), len(a.models)), np.nan),
-        np.concatenate([a.datasets, b.datasets]),
-    )
-
-
-class AvengersRouter(Router):
+class AvengersRouter(Router, capabilities=CAPABILITIES):
     """Cluster-and-vote routing (performance setting)."""
 
-    settings = ("perf",)
-    needs_embeddings = True
+    class Params(RouterParams):
+        k: Grid[Annotated[int, Field(ge=1)]] | None = Field(
+            None, description="k-means clusters; a list is a grid chosen on validation "
+            f"(default grid {K_GRID})")
+        top_k: Grid[Annotated[int, Field(ge=1)]] | None = Field(
+            None, description=f"nearest centroids that vote (default grid {TOP_K_GRID})")
+        beta: Grid[Annotated[float, Field(ge=0)]] | None = Field(
+            None, description=f"softmax(-beta*distance) sharpness (default grid {BETA_GRID})")
+        vote: Literal["rank", "accuracy"] = Field(
+            "rank", description="what a cluster votes with: rank scores or mean accuracies")
+        prior: float = Field(
+            1.0, ge=0, description="pseudo-queries shrinking small clusters to the global mean")
+        refit: bool = Field(
+            True, description="rebuild the clusters on train + valid after choosing on valid")
 
-    def __init__(
-        self,
-        ctx: RouterContext,
-        k: int | str | None = None,
-        top_k: int | str | None = None,
-        beta: float | str | None = None,
-        vote: str = "rank",
-        prior: float = 1.0,
-        refit: bool | str = True,
-        **params: Any,
-    ) -> None:
+    def __init__(self, ctx: RouterContext, **params: Any) -> None:
         super().__init__(ctx, **params)
-        self.k_grid = _grid(k, K_GRID, int)
-        self.top_k_grid = _grid(top_k, TOP_K_GRID, int)
-        self.beta_grid = _grid(beta, BETA_GRID, float)
-        if vote not in VOTES:
-            raise RouterError(f"avengers: vote must be one of {', '.join(VOTES)}, got {vote!r}")
-        self.vote = vote
-        self.prior = float(prior)
-        self.refit = refit if isinstance(refit, bool) else str(refit).lower() in {"1", "true"}
+        p = self.params
+        self.k_grid = list(K_GRID if p.k is None else p.k)
+        self.top_k_grid = list(TOP_K_GRID if p.top_k is None else p.top_k)
+        self.beta_grid = list(BETA_GRID if p.beta is None else p.beta)
+        self.vote = p.vote
+        self.prior = p.prior
+        self.refit = p.refit
         self.chosen: dict[str, Any] = {}
         self.profile: ml.ClusterProfile | None = None
         self.valid_acc: float | None = None
@@ -128,8 +116,8 @@ class AvengersRouter(Router):
             self.chosen = {"k": k, "top_k": top_k, "beta": beta, "chosen_on": "validation"}
         k = self.chosen["k"]
         if self.refit and len(valid):
-            all_emb, all_score, _, _ = concat_labeled(train, valid)
-            self.profile = self._profile(all_emb, all_score, k)
+            both = train.concat(valid)
+            self.profile = self._profile(both.embeddings(), both.score, k)
         else:
             self.profile = self._profile(emb, train.score, k)
         self.chosen["k"] = self.profile.k

@@ -17,14 +17,17 @@ from typing import Any
 
 import numpy as np
 import torch
+from pydantic import Field
 from torch import nn
 
+from rbench_router_embedllm.plugin import CAPABILITIES
 from routerbench_core import (
     LabeledSet,
     QuerySet,
     Router,
     RouterContext,
     RouterError,
+    RouterParams,
     Routing,
     TrainResult,
     batches,
@@ -57,7 +60,7 @@ class _MF(nn.Module):
         return self.classifier(inter).squeeze(-1)  # (B, M)
 
 
-class EmbedLLMRouter(Router):
+class EmbedLLMRouter(Router, capabilities=CAPABILITIES):
     """Matrix-factorisation correctness predictor over frozen query embeddings.
 
     Parameters (``--param key=value``): ``dim`` model-embedding size; ``lr``; ``weight_decay``;
@@ -66,33 +69,32 @@ class EmbedLLMRouter(Router):
     ``dropout``; ``device`` (``cpu``/``cuda``; the CLI's ``--device`` sets it).
     """
 
-    settings = ("perf",)
-    needs_embeddings = True
 
-    def __init__(
-        self,
-        ctx: RouterContext,
-        dim: int = 128,
-        lr: float = 1e-3,
-        weight_decay: float = 1e-5,
-        batch_size: int = 256,
-        max_steps: int = 3000,
-        eval_every: int = 50,
-        patience: int = 10,
-        dropout: float = 0.1,
-        device: str | None = None,
-        **params: Any,
-    ) -> None:
+    class Params(RouterParams):
+        dim: int = Field(128, ge=1, description="model-embedding size")
+        lr: float = Field(1e-3, gt=0, description="learning rate")
+        weight_decay: float = Field(1e-5, ge=0, description="AdamW weight decay")
+        batch_size: int = Field(256, ge=1,
+            description="queries per step (all their known model cells are used)")
+        max_steps: int = Field(3000, ge=1, description="training steps at most")
+        eval_every: int = Field(50, ge=1, description="steps between validation checks")
+        patience: int = Field(10, ge=1,
+            description="validation checks without improvement before stopping")
+        dropout: float = Field(0.1, ge=0, lt=1, description="dropout rate")
+        device: str | None = Field(None, description="cpu or cuda (default: the run's --device)")
+
+    def __init__(self, ctx: RouterContext, **params: Any) -> None:
         super().__init__(ctx, **params)
-        self.dim = int(dim)
-        self.lr = float(lr)
-        self.weight_decay = float(weight_decay)
-        self.batch_size = int(batch_size)
-        self.max_steps = int(max_steps)
-        self.eval_every = int(eval_every)
-        self.patience = int(patience)
-        self.dropout = float(dropout)
-        self.device = resolve_device(device or ctx.device)
+        p = self.params
+        self.dim = p.dim
+        self.lr = p.lr
+        self.weight_decay = p.weight_decay
+        self.batch_size = p.batch_size
+        self.max_steps = p.max_steps
+        self.eval_every = p.eval_every
+        self.patience = p.patience
+        self.dropout = p.dropout
+        self.device = resolve_device(p.device or ctx.device)
         self.models: list[str] = []
         self.net: _MF | None = None
         self.result: TrainResult | None = None

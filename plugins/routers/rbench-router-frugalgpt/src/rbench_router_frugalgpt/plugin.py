@@ -2,6 +2,17 @@
 
 from routerbench_core import hookimpl
 
+#: The router's settings and needs, written once: `rbench list` shows them and the router
+#: class reads them (``class ...(Router, capabilities=CAPABILITIES)``).
+CAPABILITIES = {
+    "settings": ["perf-cost", "perf"],
+    "training": "sklearn",
+    "embeddings": True,
+    "cascade": True,
+    "reads_answers": True,
+    "sweep": "budget",
+}
+
 
 @hookimpl
 def register_routers(register):
@@ -10,8 +21,6 @@ def register_routers(register):
         "rbench_router_frugalgpt.router:FrugalGPTRouter",
         "FrugalGPT: LLM cascade from cheap to expensive; a learned scorer of (query, answer) "
         "stops at the first answer over its threshold; every call is charged",
-        capabilities={"settings": ["perf-cost", "perf"], "training": "sklearn",
-                      "embeddings": True, "cascade": True, "reads_answers": True,
-                      "sweep": "budget"},
+        capabilities=CAPABILITIES,
         requires=["numpy", "sklearn"],
     )

@@ -27,8 +27,19 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from pydantic import Field
 
-from routerbench_core import LabeledSet, QuerySet, Router, RouterContext, RouterError, Routing, ml
+from rbench_router_frugalgpt.plugin import CAPABILITIES
+from routerbench_core import (
+    LabeledSet,
+    QuerySet,
+    Router,
+    RouterContext,
+    RouterError,
+    RouterParams,
+    Routing,
+    ml,
+)
 
 #: Behaviour version (bump with a README changelog line when routing decisions change).
 VERSION = "1"
@@ -66,37 +77,33 @@ class AnswerFeatures:
         return self.vec.transform([t or "" for t in texts]).toarray().astype(np.float32)
 
 
-class FrugalGPTRouter(Router):
+class FrugalGPTRouter(Router, capabilities=CAPABILITIES):
     """LLM cascade with a learned answer scorer and budget-constrained cascade search."""
 
-    settings = ("perf-cost", "perf")
-    needs_embeddings = True
 
-    def __init__(
-        self,
-        ctx: RouterContext,
-        max_stages: int = 3,
-        max_candidates: int = 6,
-        budgets: int = 10,
-        budget: float | None = None,
-        folds: int = 3,
-        answer_features: int = 512,
-        use_answers: bool | str = True,
-        c: float = 1.0,
-        **params: Any,
-    ) -> None:
+    class Params(RouterParams):
+        max_stages: int = Field(3, ge=1, description="models in a cascade at most")
+        max_candidates: int = Field(6, ge=1, description="models considered for the cascade")
+        budgets: int = Field(10, ge=2, description="budget points of the sweep")
+        budget: float | None = Field(None, gt=0,
+            description="USD per query of the default routing; None: chosen on train")
+        folds: int = Field(3, ge=2, description="cross-fitting folds of the answer scorers")
+        answer_features: int = Field(512, ge=1, description="hashed n-gram features of an answer")
+        use_answers: bool = Field(True,
+            description="score stored answers (false: query embedding only)")
+        c: float = Field(1.0, gt=0, description="inverse L2 strength of the answer scorers")
+
+    def __init__(self, ctx: RouterContext, **params: Any) -> None:
         super().__init__(ctx, **params)
-        self.max_stages = int(max_stages)
-        self.max_candidates = int(max_candidates)
-        if self.max_stages < 1 or self.max_candidates < 1:
-            raise RouterError("frugalgpt: max_stages and max_candidates must be >= 1")
-        self.n_budgets = max(2, int(budgets))
-        self.budget = None if budget is None else float(budget)
-        self.folds = max(2, int(folds))
-        self.answer_features = int(answer_features)
-        self.use_answers = (use_answers if isinstance(use_answers, bool)
-                            else str(use_answers).lower() in {"1", "true", "yes"})
-        self.c = float(c)
+        p = self.params
+        self.max_stages = p.max_stages
+        self.max_candidates = p.max_candidates
+        self.n_budgets = p.budgets
+        self.budget = p.budget
+        self.folds = p.folds
+        self.answer_features = p.answer_features
+        self.use_answers = p.use_answers
+        self.c = p.c
         self.candidates: list[int] = []
         self.scorers: dict[int, ml.SoftLogistic] = {}
         self.plans: list[Plan] = []
@@ -126,12 +133,21 @@ class FrugalGPTRouter(Router):
     def _fit(self, train: LabeledSet, valid: LabeledSet) -> None:
         if len(train) == 0:
             raise RouterError("frugalgpt: the training split is empty")
-        mean_cost = ml.model_mean_cost(train)
-        acc = ml.dataset_mean_accuracy(train.score, train.datasets)
+        acc = ml.dataset_mean_accuracy(train.score, train.datasets, train.missing)
         acc = np.where(np.isnan(acc), -np.inf, acc)
+        if ml.costs_known(train) or self.ctx.setting == "perf-cost":
+            mean_cost = ml.model_mean_cost(train)  # perf-cost: an error names a costless model
+            self._info["cost_model"] = "mean train cost per call"
+        else:
+            # perf setting on a bench without (complete) costs: every call counts one unit, so
+            # the search trades accuracy against the number of calls and the default cascade
+            # is the most accurate one
+            mean_cost = np.ones(len(train.models))
+            self._info["cost_model"] = "costs unknown: every call counts one unit"
         self.candidates = self._choose_candidates(acc, mean_cost)
         self._mean_cost = mean_cost
-        data = _concat(train, valid)
+        self._acc = acc
+        data = train.concat(valid)
         answers = self._answers_available(data)
         self._features = AnswerFeatures(self.answer_features) if answers else None
         self._info["scorer_inputs"] = QUERY_ANSWER if answers else QUERY_ONLY
@@ -142,7 +158,8 @@ class FrugalGPTRouter(Router):
             )
         emb = data.embeddings()
         score = data.score
-        cost = np.where(np.isnan(data.cost), mean_cost[None, :], data.cost)
+        cost = (np.where(np.isnan(data.cost), mean_cost[None, :], data.cost)
+                if self._info["cost_model"].startswith("mean") else np.ones_like(data.score))
         n = len(data)
         # out-of-fold scorer predictions for every candidate (cross-fitting)
         rng = self.ctx.rng("frugalgpt-folds")
@@ -188,7 +205,8 @@ class FrugalGPTRouter(Router):
                 ) -> list[Plan]:
         """Every cascade of up to ``max_stages`` candidates (cheap first) × threshold grid,
         evaluated on the optimisation data; returns the Pareto-optimal ones."""
-        order = sorted(self.candidates, key=lambda m: self._mean_cost[m])
+        # cheap first; among equally cheap models the weaker first (train AvgAcc)
+        order = sorted(self.candidates, key=lambda m: (self._mean_cost[m], self._acc[m]))
         ds_index = {d: np.flatnonzero(datasets == d) for d in dict.fromkeys(datasets.tolist())}
         plans: list[Plan] = []
 
@@ -284,18 +302,3 @@ def budget_grid(plan_costs: Sequence[float], n: int) -> list[float]:
     k = max(1, n - len(head))
     grid = np.geomspace(lo, hi, k) if hi > lo else np.array([lo])
     return head + [float(b) for b in grid]
-
-
-def _concat(a: LabeledSet, b: LabeledSet) -> LabeledSet:
-    """train + validation as one labelled set (embeddings and answers keep working)."""
-    import dataclasses
-
-    if len(b) == 0:
-        return a
-    emb = np.vstack([a.embeddings(), b.embeddings()])
-    return dataclasses.replace(
-        a, keys=np.concatenate([a.keys, b.keys]), datasets=np.concatenate([a.datasets, b.datasets]),
-        texts=list(a.texts) + list(b.texts), score=np.vstack([a.score, b.score]),
-        cost=np.vstack([a.cost, b.cost]), _cache={"emb": emb},
-        prompt_tokens=np.zeros((0, 0)), completion_tokens=np.zeros((0, 0)),
-    )

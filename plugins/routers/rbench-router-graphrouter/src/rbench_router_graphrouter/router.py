@@ -25,15 +25,18 @@ from typing import Any
 
 import numpy as np
 import torch
+from pydantic import Field
 from torch import nn
 from torch_geometric.nn import GINEConv, HeteroConv, SAGEConv
 
+from rbench_router_graphrouter.plugin import CAPABILITIES
 from routerbench_core import (
     LabeledSet,
     QuerySet,
     Router,
     RouterContext,
     RouterError,
+    RouterParams,
     Routing,
     TrainResult,
     check_pool,
@@ -183,7 +186,7 @@ class _Graph:
         return {**self.edges, QL: ei}, to_tensor(a, device)
 
 
-class GraphRouter(Router):
+class GraphRouter(Router, capabilities=CAPABILITIES):
     """Heterogeneous-GNN edge-utility router (both settings).
 
     Parameters: ``hidden`` (GNN width), ``layers`` (message-passing rounds), ``lr``,
@@ -192,37 +195,34 @@ class GraphRouter(Router):
     validation), ``device``.
     """
 
-    settings = ("perf", "perf-cost")
-    needs_embeddings = True
 
-    def __init__(
-        self,
-        ctx: RouterContext,
-        hidden: int = 64,
-        layers: int = 1,
-        lr: float = 5e-3,
-        weight_decay: float = 1e-5,
-        dropout: float = 0.1,
-        mask_ratio: float = 0.6,
-        max_steps: int = 600,
-        eval_every: int = 10,
-        patience: int = 15,
-        device: str | None = None,
-        **params: Any,
-    ) -> None:
+    class Params(RouterParams):
+        hidden: int = Field(64, ge=1, description="GNN width")
+        layers: int = Field(1, ge=1, description="message-passing rounds")
+        lr: float = Field(5e-3, gt=0, description="learning rate")
+        weight_decay: float = Field(1e-5, ge=0, description="AdamW weight decay")
+        dropout: float = Field(0.1, ge=0, lt=1, description="dropout rate")
+        mask_ratio: float = Field(0.6, gt=0, le=1,
+            description="share of train queries whose edges are hidden and predicted each step")
+        max_steps: int = Field(600, ge=1, description="training steps at most")
+        eval_every: int = Field(10, ge=1, description="steps between validation checks")
+        patience: int = Field(15, ge=1,
+            description="validation checks without improvement before stopping")
+        device: str | None = Field(None, description="cpu or cuda (default: the run's --device)")
+
+    def __init__(self, ctx: RouterContext, **params: Any) -> None:
         super().__init__(ctx, **params)
-        if not 0.0 < float(mask_ratio) <= 1.0:
-            raise RouterError(f"graphrouter: mask_ratio must be in (0, 1], got {mask_ratio}")
-        self.hidden = int(hidden)
-        self.layers = int(layers)
-        self.lr = float(lr)
-        self.weight_decay = float(weight_decay)
-        self.dropout = float(dropout)
-        self.mask_ratio = float(mask_ratio)
-        self.max_steps = int(max_steps)
-        self.eval_every = int(eval_every)
-        self.patience = int(patience)
-        self.device = resolve_device(device or ctx.device)
+        p = self.params
+        self.hidden = p.hidden
+        self.layers = p.layers
+        self.lr = p.lr
+        self.weight_decay = p.weight_decay
+        self.dropout = p.dropout
+        self.mask_ratio = p.mask_ratio
+        self.max_steps = p.max_steps
+        self.eval_every = p.eval_every
+        self.patience = p.patience
+        self.device = resolve_device(p.device or ctx.device)
         self.blends = BLENDS if ctx.setting == "perf-cost" else BLENDS[:1]
         self.models: list[str] = []
         self.net: _GraphNet | None = None

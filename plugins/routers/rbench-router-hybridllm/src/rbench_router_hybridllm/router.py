@@ -23,8 +23,19 @@ from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
+from pydantic import Field
 
-from routerbench_core import LabeledSet, QuerySet, Router, RouterContext, RouterError, Routing, ml
+from rbench_router_hybridllm.plugin import CAPABILITIES
+from routerbench_core import (
+    LabeledSet,
+    QuerySet,
+    Router,
+    RouterContext,
+    RouterError,
+    RouterParams,
+    Routing,
+    ml,
+)
 
 #: Behaviour version (bump with a README changelog line when routing decisions change).
 VERSION = "1"
@@ -59,38 +70,34 @@ def relaxed_labels(
         return np.where(counts > 0, votes / np.maximum(counts, 1), np.nan)
 
 
-class HybridLLMRouter(Router):
+class HybridLLMRouter(Router, capabilities=CAPABILITIES):
     """Small-vs-large routing by a classifier of the relaxed quality gap."""
 
-    settings = ("perf-cost", "perf")
-    needs_embeddings = True
 
-    def __init__(
-        self,
-        ctx: RouterContext,
-        small: str | None = None,
-        large: str | None = None,
-        t: float | None = None,
-        neighbours: int = 5,
-        small_share: float = 0.5,
-        shares: int = 11,
-        c: float = 1.0,
-        **params: Any,
-    ) -> None:
+    class Params(RouterParams):
+        small: str | None = Field(None,
+            description="the small (cheap) model; None: chosen on train")
+        large: str | None = Field(None,
+            description="the large (strong) model; None: chosen on train")
+        t: float | None = Field(None, ge=0,
+            description="relaxation margin of the quality gap; None: chosen on train")
+        neighbours: int = Field(5, ge=1,
+            description="nearest train queries whose outcomes form the probabilistic labels")
+        small_share: float = Field(0.5, ge=0, le=1,
+            description="share of queries sent to the small model in the default routing")
+        shares: int = Field(11, ge=2, description="points of the small-share sweep")
+        c: float = Field(1.0, gt=0, description="inverse L2 strength of the logistic classifier")
+
+    def __init__(self, ctx: RouterContext, **params: Any) -> None:
         super().__init__(ctx, **params)
-        ml.check_model_pair("hybridllm", ctx.models, small=small, large=large)
-        self.small_name, self.large_name = small, large
-        self.t = None if t is None else float(t)
-        if self.t is not None and self.t < 0:
-            raise RouterError(f"hybridllm: the relaxation t must be >= 0, got {t}")
-        self.neighbours = int(neighbours)
-        if self.neighbours < 1:
-            raise RouterError(f"hybridllm: neighbours must be >= 1, got {neighbours}")
-        self.small_share = float(small_share)
-        if not 0.0 <= self.small_share <= 1.0:
-            raise RouterError(f"hybridllm: small_share must be in [0, 1], got {small_share}")
-        self.n_shares = max(2, int(shares))
-        self.c = float(c)
+        p = self.params
+        ml.check_model_pair("hybridllm", ctx.models, small=p.small, large=p.large)
+        self.small_name, self.large_name = p.small, p.large
+        self.t = p.t
+        self.neighbours = p.neighbours
+        self.small_share = p.small_share
+        self.n_shares = p.shares
+        self.c = p.c
         self.small = self.large = -1
         self._clf: ml.SoftLogistic | None = None
         self._calib: np.ndarray | None = None
@@ -103,8 +110,9 @@ class HybridLLMRouter(Router):
     def _fit(self, train: LabeledSet, valid: LabeledSet) -> None:
         if len(train) == 0:
             raise RouterError("hybridllm: the training split is empty")
-        self.large, self.small, note = ml.strong_weak_pair(train, self.large_name,
-                                                           self.small_name)
+        self.large, self.small, note = ml.strong_weak_pair(
+            train, self.large_name, self.small_name,
+            require_cost=self.ctx.setting == "perf-cost")
         self._info["large_chosen"] = note
         emb = train.embeddings()
         neighbours = None

@@ -16,18 +16,21 @@ the query is to each core task (the paper's capability encoder + lightweight LLM
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import torch
+from pydantic import Field
 from torch import nn
 
+from rbench_router_model_sat.plugin import CAPABILITIES
 from routerbench_core import (
     LabeledSet,
     QuerySet,
     Router,
     RouterContext,
     RouterError,
+    RouterParams,
     Routing,
     TrainResult,
     batches,
@@ -75,7 +78,7 @@ class _SAT(nn.Module):
         return self.out(z).squeeze(-1) + self.prior_weight * prior
 
 
-class ModelSATRouter(Router):
+class ModelSATRouter(Router, capabilities=CAPABILITIES):
     """Capability-instruction router over frozen query embeddings.
 
     Parameters: ``core_tasks`` (number of core tasks, paper 50), ``shots`` (queries per core
@@ -84,57 +87,53 @@ class ModelSATRouter(Router):
     ``backbone`` (``mlp``; see README), ``device``.
     """
 
-    settings = ("perf",)
-    needs_embeddings = True
 
-    def __init__(
-        self,
-        ctx: RouterContext,
-        core_tasks: int = 50,
-        shots: int = 20,
-        dim: int = 64,
-        lr: float = 1e-3,
-        weight_decay: float = 1e-4,
-        batch_size: int = 256,
-        max_steps: int = 2000,
-        eval_every: int = 50,
-        patience: int = 8,
-        dropout: float = 0.1,
-        backbone: str = "mlp",
-        backbone_model: str | None = None,
-        lm_lr: float = 2e-5,
-        soft_tokens: int = 4,
-        max_length: int = 256,
-        lm_batch_size: int = 16,
-        device: str | None = None,
-        **params: Any,
-    ) -> None:
+    class Params(RouterParams):
+        core_tasks: int = Field(50, ge=1,
+            description="core tasks of the capability representation (paper 50)")
+        shots: int = Field(20, ge=1, description="queries per core task (paper 20)")
+        dim: int = Field(64, ge=1, description="hidden size")
+        lr: float = Field(1e-3, gt=0, description="learning rate")
+        weight_decay: float = Field(1e-4, ge=0, description="AdamW weight decay")
+        batch_size: int = Field(256, ge=1, description="queries per step")
+        max_steps: int = Field(2000, ge=1, description="training steps at most")
+        eval_every: int = Field(50, ge=1, description="steps between validation checks")
+        patience: int = Field(8, ge=1,
+            description="validation checks without improvement before stopping")
+        dropout: float = Field(0.1, ge=0, lt=1, description="dropout rate")
+        backbone: Literal["mlp", "causal-lm"] = Field(
+            "mlp", description="mlp (default, CPU), or causal-lm with backbone_model=<local path> "
+            "(GPU; see README)")
+        backbone_model: str | None = Field(None, description="the LM backbone's model name/path")
+        lm_lr: float = Field(2e-5, gt=0, description="learning rate of the LM backbone")
+        soft_tokens: int = Field(4, ge=0, description="soft prompt tokens of the LM backbone")
+        max_length: int = Field(256, ge=1, description="LM input truncation (tokens)")
+        lm_batch_size: int = Field(16, ge=1, description="LM queries per step")
+        device: str | None = Field(None, description="cpu or cuda (default: the run's --device)")
+
+    def __init__(self, ctx: RouterContext, **params: Any) -> None:
         super().__init__(ctx, **params)
-        if backbone not in ("mlp", "causal-lm"):
-            raise RouterError(
-                f"model-sat: unknown backbone {backbone!r}; use mlp (default, CPU) or "
-                "causal-lm with backbone_model=<local path> (GPU)"
-            )
-        if backbone == "causal-lm" and not backbone_model:
+        p = self.params
+        if p.backbone == "causal-lm" and not p.backbone_model:
             raise RouterError("model-sat: backbone=causal-lm needs backbone_model=<local path>")
-        self.backbone_model = backbone_model
-        self.lm_lr = float(lm_lr)
-        self.soft_tokens = int(soft_tokens)
-        self.max_length = int(max_length)
-        self.lm_batch_size = int(lm_batch_size)
+        self.backbone_model = p.backbone_model
+        self.lm_lr = p.lm_lr
+        self.soft_tokens = p.soft_tokens
+        self.max_length = p.max_length
+        self.lm_batch_size = p.lm_batch_size
         self.lm_net: Any = None
-        self.core_tasks = int(core_tasks)
-        self.shots = int(shots)
-        self.dim = int(dim)
-        self.lr = float(lr)
-        self.weight_decay = float(weight_decay)
-        self.batch_size = int(batch_size)
-        self.max_steps = int(max_steps)
-        self.eval_every = int(eval_every)
-        self.patience = int(patience)
-        self.dropout = float(dropout)
-        self.backbone = backbone
-        self.device = resolve_device(device or ctx.device)
+        self.core_tasks = p.core_tasks
+        self.shots = p.shots
+        self.dim = p.dim
+        self.lr = p.lr
+        self.weight_decay = p.weight_decay
+        self.batch_size = p.batch_size
+        self.max_steps = p.max_steps
+        self.eval_every = p.eval_every
+        self.patience = p.patience
+        self.dropout = p.dropout
+        self.backbone = p.backbone
+        self.device = resolve_device(p.device or ctx.device)
         self.capabilities: dict[str, np.ndarray] = {}
         self.core_keys_: list[list[str]] = []
         self.task_centroids: np.ndarray | None = None

@@ -24,62 +24,66 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
+from pydantic import Field
 
-from routerbench_core import LabeledSet, QuerySet, Router, RouterContext, RouterError, Routing
+from rbench_router_openrouter.plugin import CAPABILITIES
+from routerbench_core import (
+    LabeledSet,
+    QuerySet,
+    Router,
+    RouterContext,
+    RouterError,
+    RouterParams,
+    Routing,
+)
 
 #: Behaviour version (bump with a README changelog line when results change).
 VERSION = "1"
-MODES = ("replay", "online")
 DEFAULT_BASE_URL = "https://openrouter.ai/api/v1"
 
 
-def _flag(value: bool | str) -> bool:
-    return value if isinstance(value, bool) else str(value).lower() in {"1", "true", "yes", "on"}
-
-
-class OpenRouterRouter(Router):
+class OpenRouterRouter(Router, capabilities=CAPABILITIES):
     """OpenRouter auto: online calls or replay of a stored column."""
 
-    settings = ("perf-cost", "perf")
-    needs_embeddings = False
 
-    def __init__(
-        self,
-        ctx: RouterContext,
-        mode: str = "replay",
-        column: str = "openrouter",
-        replay_bench: str | None = None,
-        store: str | None = None,
-        model: str = "openrouter/auto",
-        base_url: str = DEFAULT_BASE_URL,
-        api_key: str | None = None,
-        api_key_env: str = "OPENROUTER_API_KEY",
-        concurrency: int = 16,
-        timeout: float = 600.0,
-        max_retries: int = 5,
-        max_tokens: int | None = None,
-        save: bool | str = True,
-        **params: Any,
-    ) -> None:
+    class Params(RouterParams):
+        mode: Literal["replay", "online"] = Field("replay",
+            description="replay a stored column or call OpenRouter online")
+        column: str = Field("openrouter",
+            description="model column holding OpenRouter's answers (replay)")
+        replay_bench: str | None = Field(None,
+            description="bench holding the replayed answers (default: <bench>-openrouter)")
+        store: str | None = Field(None, description="store path for online answers")
+        model: str = Field("openrouter/auto", description="OpenRouter model id")
+        base_url: str = Field(DEFAULT_BASE_URL, description="OpenAI-compatible endpoint")
+        api_key: str | None = Field(None, description="API key (prefer api_key_env)")
+        api_key_env: str = Field("OPENROUTER_API_KEY",
+            description="environment variable holding the API key")
+        concurrency: int = Field(16, ge=1, description="requests in flight")
+        timeout: float = Field(600.0, gt=0, description="seconds per request")
+        max_retries: int = Field(5, ge=0, description="retries on 429/5xx/timeouts")
+        max_tokens: int | None = Field(None, ge=1, description="completion token limit")
+        save: bool = Field(True, description="store the online answers so the run can be replayed")
+
+    def __init__(self, ctx: RouterContext, **params: Any) -> None:
         super().__init__(ctx, **params)
-        if mode not in MODES:
-            raise RouterError(f"openrouter: mode must be one of {', '.join(MODES)}, got {mode!r}")
-        self.mode = mode
-        self.column = column
-        self.replay_bench = replay_bench or f"{ctx.bench}-openrouter"
-        self.store_path = store
-        self.model = model
-        self.base_url = base_url
-        self.api_key = api_key
-        self.api_key_env = api_key_env
-        self.concurrency = int(concurrency)
-        self.timeout = float(timeout)
-        self.max_retries = int(max_retries)
-        self.max_tokens = None if max_tokens is None else int(max_tokens)
-        self.save = _flag(save)
+        p = self.params
+        self.mode = p.mode
+        self.column = p.column
+        self.replay_bench = p.replay_bench or f"{ctx.bench}-openrouter"
+        self.store_path = p.store
+        self.model = p.model
+        self.base_url = p.base_url
+        self.api_key = p.api_key
+        self.api_key_env = p.api_key_env
+        self.concurrency = p.concurrency
+        self.timeout = p.timeout
+        self.max_retries = p.max_retries
+        self.max_tokens = p.max_tokens
+        self.save = p.save
         self._info: dict[str, Any] = {}
         self._memo: dict[tuple[str, ...], Routing] = {}
 

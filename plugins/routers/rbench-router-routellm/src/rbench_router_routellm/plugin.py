@@ -2,6 +2,15 @@
 
 from routerbench_core import hookimpl
 
+#: The router's settings and needs, written once: `rbench list` shows them and the router
+#: class reads them (``class ...(Router, capabilities=CAPABILITIES)``).
+CAPABILITIES = {
+    "settings": ["perf-cost", "perf"],
+    "training": "torch",
+    "embeddings": True,
+    "sweep": "strong_share",
+}
+
 
 @hookimpl
 def register_routers(register):
@@ -10,7 +19,6 @@ def register_routers(register):
         "rbench_router_routellm.router:RouteLLMRouter",
         "RouteLLM matrix-factorisation router: strong-model win probability from the query "
         "embedding, threshold calibrated on validation for a share of strong calls",
-        capabilities={"settings": ["perf-cost", "perf"], "training": "torch", "embeddings": True,
-                      "sweep": "strong_share"},
+        capabilities=CAPABILITIES,
         requires=["numpy", "torch"],
     )

@@ -22,17 +22,30 @@ Like the paper's router, which learns from Chatbot Arena battles among many mode
 used for one strong/weak pair, the factorisation is trained on pairs of *all* models of the
 bench (``pairs="all"``, default) and queried for the chosen pair; ``pairs="pair"`` trains on the
 strong/weak pair only. Defaults: weak = the cheapest model on train, strong = the best on train
-(AvgAcc) among the others (:func:`routerbench_core.routing.ml.strong_weak_pair`).
+(AvgAcc) among the others (:func:`routerbench_core.routing.ml.strong_weak_pair`). In the perf
+setting a bench without costs (or with equal costs) works too: strong = the best on train, weak
+= the runner-up, and a tie is won by the less accurate model of a pair.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
+from pydantic import Field
 
-from routerbench_core import LabeledSet, QuerySet, Router, RouterContext, RouterError, Routing, ml
+from rbench_router_routellm.plugin import CAPABILITIES
+from routerbench_core import (
+    LabeledSet,
+    QuerySet,
+    Router,
+    RouterContext,
+    RouterError,
+    RouterParams,
+    Routing,
+    ml,
+)
 
 #: Behaviour version (bump with a README changelog line when routing decisions change).
 VERSION = "1"
@@ -80,44 +93,39 @@ def preference_pairs(
             np.concatenate(mb).astype(np.int64), np.concatenate(label))
 
 
-class RouteLLMRouter(Router):
+class RouteLLMRouter(Router, capabilities=CAPABILITIES):
     """Strong/weak routing by a matrix-factorisation win-probability model."""
 
-    settings = ("perf-cost", "perf")
-    needs_embeddings = True
 
-    def __init__(
-        self,
-        ctx: RouterContext,
-        strong: str | None = None,
-        weak: str | None = None,
-        strong_share: float = 0.5,
-        shares: int = 11,
-        ties: str = "weak",
-        pairs: str = "all",
-        dim: int = 64,
-        epochs: int = 30,
-        max_steps: int = 300,
-        lr: float = 1e-2,
-        weight_decay: float = 1e-5,
-        batch_size: int = 2048,
-        **params: Any,
-    ) -> None:
+    class Params(RouterParams):
+        strong: str | None = Field(None, description="the strong model; None: chosen on train")
+        weak: str | None = Field(None, description="the weak (cheap) model; None: chosen on train")
+        strong_share: float = Field(0.5, ge=0, le=1,
+            description="share of queries sent to the strong model in the default routing")
+        shares: int = Field(11, ge=2, description="points of the strong-share sweep")
+        ties: Literal["drop", "half", "weak"] = Field("weak",
+            description="a tie between two models: dropped, labelled 0.5, or a win for the weak "
+            "one")
+        pairs: Literal["all", "pair"] = Field("all",
+            description="preference pairs from all model pairs, or only the strong/weak pair")
+        dim: int = Field(64, ge=1, description="factorisation dimension")
+        epochs: int = Field(30, ge=1, description="passes over the preference pairs")
+        max_steps: int = Field(300, ge=1, description="training steps at most")
+        lr: float = Field(1e-2, gt=0, description="learning rate")
+        weight_decay: float = Field(1e-5, ge=0, description="AdamW weight decay")
+        batch_size: int = Field(2048, ge=1, description="preference pairs per step")
+
+    def __init__(self, ctx: RouterContext, **params: Any) -> None:
         super().__init__(ctx, **params)
-        ml.check_model_pair("routellm", ctx.models, strong=strong, weak=weak)
-        if ties not in TIES:
-            raise RouterError(f"routellm: ties must be one of {', '.join(TIES)}, got {ties!r}")
-        if pairs not in PAIRS:
-            raise RouterError(f"routellm: pairs must be one of {', '.join(PAIRS)}, got {pairs!r}")
-        self.strong_name, self.weak_name = strong, weak
-        self.strong_share = float(strong_share)
-        if not 0.0 <= self.strong_share <= 1.0:
-            raise RouterError(f"routellm: strong_share must be in [0, 1], got {strong_share}")
-        self.n_shares = max(2, int(shares))
-        self.ties, self.pairs = ties, pairs
-        self.dim, self.epochs, self.lr = int(dim), int(epochs), float(lr)
-        self.max_steps = int(max_steps)
-        self.weight_decay, self.batch_size = float(weight_decay), int(batch_size)
+        p = self.params
+        ml.check_model_pair("routellm", ctx.models, strong=p.strong, weak=p.weak)
+        self.strong_name, self.weak_name = p.strong, p.weak
+        self.strong_share = p.strong_share
+        self.n_shares = p.shares
+        self.ties, self.pairs = p.ties, p.pairs
+        self.dim, self.epochs, self.lr = p.dim, p.epochs, p.lr
+        self.max_steps = p.max_steps
+        self.weight_decay, self.batch_size = p.weight_decay, p.batch_size
         self.strong = self.weak = -1
         self._net: Any = None
         self._valid_prob: np.ndarray | None = None
@@ -200,9 +208,16 @@ class RouteLLMRouter(Router):
     def fit(self, train: LabeledSet, valid: LabeledSet) -> None:
         if len(train) == 0:
             raise RouterError("routellm: the training split is empty")
-        self.strong, self.weak, note = ml.strong_weak_pair(train, self.strong_name, self.weak_name)
+        self.strong, self.weak, note = ml.strong_weak_pair(
+            train, self.strong_name, self.weak_name,
+            require_cost=self.ctx.setting == "perf-cost")
         self._info["strong_chosen"] = note
-        self._train(train.embeddings(), train.score, train.cost)
+        cost = train.cost
+        if not ml.costs_known(train):  # perf setting (strong_weak_pair refused it otherwise)
+            # no "cheaper" model: the less accurate model of a pair (train AvgAcc) wins a tie
+            cost = np.broadcast_to(train.avg_acc(), train.score.shape)
+            self._info["tie_winner"] = "the less accurate model (costs unknown)"
+        self._train(train.embeddings(), train.score, cost)
         calib = valid if len(valid) else train
         self._valid_prob = self.win_probability(calib.embeddings())
         self._info["calibrated_on"] = "validation" if len(valid) else "train"

@@ -19,19 +19,22 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import torch
+from pydantic import Field
 from torch import nn
 from torch.nn import functional as F
 
+from rbench_router_routerdc.plugin import CAPABILITIES
 from routerbench_core import (
     LabeledSet,
     QuerySet,
     Router,
     RouterContext,
     RouterError,
+    RouterParams,
     Routing,
     TrainResult,
     batches,
@@ -129,7 +132,7 @@ class _DC(nn.Module):
         return q @ F.normalize(self.llm, dim=-1).T
 
 
-class RouterDCRouter(Router):
+class RouterDCRouter(Router, capabilities=CAPABILITIES):
     """Dual-contrastive router.
 
     Parameters: ``encoder`` (sentence-transformers name/path, used when the encoder is trained);
@@ -140,50 +143,49 @@ class RouterDCRouter(Router):
     ``max_seq_length`` (encoder truncation); ``device``.
     """
 
-    settings = ("perf",)
-    needs_embeddings = True
 
-    def __init__(
-        self,
-        ctx: RouterContext,
-        encoder: str = DEFAULT_ENCODER,
-        train_encoder: str | bool = "auto",
-        top_k: int = 3,
-        last_k: int = 3,
-        temperature: float = 0.2,
-        cluster_loss: float = 1.0,
-        n_clusters: int = 5,
-        lr: float = 5e-5,
-        lr_head: float = 1e-3,
-        weight_decay: float = 1e-4,
-        batch_size: int = 64,
-        max_steps: int = 1000,
-        eval_every: int = 50,
-        patience: int = 6,
-        max_seq_length: int = 256,
-        device: str | None = None,
-        **params: Any,
-    ) -> None:
+    class Params(RouterParams):
+        encoder: str = Field(DEFAULT_ENCODER,
+            description="sentence-transformers name/path of the query encoder (used when it is "
+            "trained)")
+        train_encoder: Literal["auto"] | bool = Field("auto",
+            description="auto: train the encoder on CUDA, not on CPU; or true/false")
+        top_k: int = Field(3, ge=1, description="best models pulled towards the query")
+        last_k: int = Field(3, ge=1, description="worst models pushed away")
+        temperature: float = Field(0.2, gt=0, description="contrastive temperature")
+        cluster_loss: float = Field(1.0, ge=0,
+            description="weight of the sample-sample cluster loss (0 disables)")
+        n_clusters: int = Field(5, ge=1, description="k-means clusters of the cluster loss")
+        lr: float = Field(5e-5, gt=0, description="encoder learning rate (paper 5e-5)")
+        lr_head: float = Field(1e-3, gt=0,
+            description="learning rate of the LLM embeddings and head")
+        weight_decay: float = Field(1e-4, ge=0, description="AdamW weight decay")
+        batch_size: int = Field(64, ge=1, description="queries per step")
+        max_steps: int = Field(1000, ge=1, description="training steps at most")
+        eval_every: int = Field(50, ge=1, description="steps between validation checks")
+        patience: int = Field(6, ge=1,
+            description="validation checks without improvement before stopping")
+        max_seq_length: int = Field(256, ge=1, description="encoder truncation (tokens)")
+        device: str | None = Field(None, description="cpu or cuda (default: the run's --device)")
+
+    def __init__(self, ctx: RouterContext, **params: Any) -> None:
         super().__init__(ctx, **params)
-        self.device = resolve_device(device or ctx.device)
-        te = str(train_encoder).strip().lower()
-        if te not in {"auto", "true", "false", "1", "0", "yes", "no"}:
-            raise RouterError(f"routerdc: train_encoder must be auto/true/false, got {train_encoder!r}")
-        self.train_encoder = self.device.type == "cuda" if te == "auto" else te in {"true", "1", "yes"}
-        self.encoder_name = encoder
-        self.top_k, self.last_k = int(top_k), int(last_k)
-        self.temperature = float(temperature)
-        self.cluster_loss = float(cluster_loss)
-        self.n_clusters = int(n_clusters)
-        self.lr, self.lr_head = float(lr), float(lr_head)
-        self.weight_decay = float(weight_decay)
-        self.batch_size = int(batch_size)
-        self.max_steps = int(max_steps)
-        self.eval_every = int(eval_every)
-        self.patience = int(patience)
-        self.max_seq_length = int(max_seq_length)
-        if self.temperature <= 0:
-            raise RouterError("routerdc: temperature must be > 0")
+        p = self.params
+        self.device = resolve_device(p.device or ctx.device)
+        self.train_encoder = (self.device.type == "cuda" if p.train_encoder == "auto"
+                              else p.train_encoder)
+        self.encoder_name = p.encoder
+        self.top_k, self.last_k = p.top_k, p.last_k
+        self.temperature = p.temperature
+        self.cluster_loss = p.cluster_loss
+        self.n_clusters = p.n_clusters
+        self.lr, self.lr_head = p.lr, p.lr_head
+        self.weight_decay = p.weight_decay
+        self.batch_size = p.batch_size
+        self.max_steps = p.max_steps
+        self.eval_every = p.eval_every
+        self.patience = p.patience
+        self.max_seq_length = p.max_seq_length
         self.models: list[str] = []
         self.net: _DC | None = None
         self.result: TrainResult | None = None

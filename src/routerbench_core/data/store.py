@@ -1254,6 +1254,9 @@ class Store:
         """A read transaction: every read inside sees one state of the store (a version token
         and the rows it versions are read together)."""
         with self._lock:
+            if self._conn.in_transaction:  # already inside one: it is the snapshot
+                yield self
+                return
             self._conn.execute("BEGIN")
             try:
                 yield self
@@ -1388,6 +1391,9 @@ class Store:
                              (name, _dumps(meta), time.time(), bid))
                 self._touch(conn, bid)
         except BaseException:
+            close = getattr(chunks, "close", None)
+            if close is not None:
+                close()  # stop the producer stages (threads) now
             with contextlib.suppress(sqlite3.Error), self.transaction() as conn:
                 self._delete_bench_rows(conn, bid)
             raise

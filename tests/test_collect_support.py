@@ -11,7 +11,7 @@ import importlib.util
 import re
 import sys
 from pathlib import Path
-from types import ModuleType, SimpleNamespace
+from types import ModuleType
 from typing import Any
 
 from routerbench_core import hookimpl
@@ -61,7 +61,9 @@ def register_datasets(register: Any) -> None:
              capabilities={"category": "math", "size": 10_000})
 
 
-TOY_PLUGIN = SimpleNamespace(__name__="toyadd-test-plugin", register_datasets=register_datasets)
+# a module object, as an installed plugin's entry point is (pluggy keys plugins by identity)
+TOY_PLUGIN = ModuleType("toyadd-test-plugin")
+TOY_PLUGIN.register_datasets = register_datasets  # type: ignore[attr-defined]
 
 
 def load_support() -> ModuleType:

@@ -70,7 +70,7 @@ def _counting_hashing(**options: Any):
     return Counting(**options)
 
 
-plugin = types.SimpleNamespace()
+plugin = types.ModuleType("route-cli-test-plugin")  # plugins are modules (hashable, as pluggy needs)
 
 
 @hookimpl

@@ -98,3 +98,18 @@ def test_a_finished_answer_with_a_syntax_error_is_not_cut() -> None:
 def test_sanitize_keeps_original_if_entry_point_would_vanish() -> None:
     code = "print('hello')\n"
     assert sanitize_code(code, entry_point="f") == code
+
+
+def test_windows_line_endings_and_code_llama_tags() -> None:
+    """Real RouterBench MBPP answers: CRLF fences ran on into the prose; [PYTHON] was unseen."""
+    crlf = "Here:\r\n\r\n```python\r\ndef f(x):\r\n    return x\r\n```\r\n\r\nThe `f` function's done."
+    assert extract_code(crlf, entry_point="f") == "def f(x):\n    return x\n"
+    tagged = "[PYTHON]\ndef g(y):\n    return y\n[/PYTHON]\n[TESTS]\nassert g(1) == 1\n[/TESTS]"
+    assert extract_code(tagged, entry_point="g") == "def g(y):\n    return y\n"
+
+
+def test_a_usage_example_after_the_solution_is_not_taken_for_it() -> None:
+    text = ("```python\ndef babylonian_sqrt(n):\n    return n ** 0.5\n```\nFor example:\n"
+            "```python\n>>> babylonian_sqrt(25)\n5.0\n```")
+    assert extract_code(text, entry_point="other_name") == (
+        "def babylonian_sqrt(n):\n    return n ** 0.5\n")

@@ -5,6 +5,7 @@ Imports of the collector, store and rich stay inside the commands so ``rbench --
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -77,9 +78,12 @@ def build_config(
 ) -> RunConfig:
     """The run config from a YAML file and/or flags (flags override the file's run options;
     ``--model``/``--dataset`` pick from the file's lists, or define them without a file)."""
+    from pydantic import ValidationError
+
     from routerbench_core.collection.runconfig import (
         DatasetConfig,
         RunConfigError,
+        RunOptions,
         load_run_config,
         parse_run_config,
     )
@@ -132,23 +136,65 @@ def build_config(
         for m in cfg.models:
             m.backend = backend
     run = cfg.run
-    if limit is not None:
-        run.limit = limit
-    if concurrency is not None:
-        run.concurrency = concurrency
-    if bench is not None:
-        run.bench = bench
-    run.refresh = run.refresh or refresh
-    run.allow_unpriced = run.allow_unpriced or allow_unpriced
-    run.grade = run.grade and grade
+    overrides: dict[str, Any] = {
+        "refresh": run.refresh or refresh, "allow_unpriced": run.allow_unpriced or allow_unpriced,
+        "grade": run.grade and grade,
+    }
+    for key, value in (("limit", limit), ("concurrency", concurrency), ("bench", bench)):
+        if value is not None:
+            overrides[key] = value
+    try:  # validated like the file's run options, so --concurrency 0 is refused as clearly
+        cfg.run = RunOptions.model_validate({**run.model_dump(), **overrides})
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        option = "--" + str(err["loc"][0]).replace("_", "-")
+        raise RunConfigError(f"{option} {err.get('input')!r}: "
+                             f"{err['msg'].removeprefix('Value error, ')}") from None
     return cfg
+
+
+COLLECT_EXAMPLES = """Examples:
+
+  rbench collect -m gpt-4o-mini -d aime -d math500 --input-price 0.15 --output-price 0.6   # answers, graded
+
+  rbench collect -c run.yaml   # models, datasets and prices from a run config
+
+  rbench collect -c run.yaml --limit 5 --no-grade   # a quick try: 5 queries per split
+"""
+
+
+GRADE_EXAMPLES = """Examples:
+
+  rbench grade --bench collected   # grade what is not graded yet
+
+  rbench grade --regrade --dataset math500   # re-score stored answers, no new calls
+
+  rbench grade --judge-model gpt-4.1 --judge-input-price 2 --judge-output-price 8   # judged datasets
+"""
+
+
+def _now() -> str:
+    from routerbench_core.report.provenance import utc_now
+
+    return utc_now()
+
+
+def _record(db: Any, host: Any, kind: str, bench: str, report: Any, started: str, *,
+            models: list[str], components: dict[str, list[str]],
+            settings: dict[str, Any]) -> None:
+    """Record a collect/grade run in the store's history (``rbench runs``)."""
+    from routerbench_core.report.provenance import provenance, record_result
+
+    prov = provenance(host, started=started, components=components, settings=settings)
+    record_result(db, kind=kind, bench=bench, result=report, prov=prov,
+                  summary={"models": models, "text": report.lines()[0]})
 
 
 @hookimpl
 def register_commands(app: typer.Typer) -> None:
     from routerbench_core.commands.app import fail, state
 
-    @app.command("collect")
+    @app.command("collect", epilog=COLLECT_EXAMPLES)
     def collect_command(
         ctx: typer.Context,
         config: Path = typer.Option(None, "--config", "-c", help="YAML run config."),  # noqa: B008
@@ -205,7 +251,15 @@ def register_commands(app: typer.Typer) -> None:
         try:
             preflight(cfg, st.host)  # a refused run opens (and creates) no store
             with store_for_command(path) as db:
+                started = _now()
                 report = collect_and_grade(cfg, st.host, db, progress=progress)
+                _record(db, st.host, "collect", report.bench, report, started,
+                        models=[m.name for m in cfg.models],
+                        components={"dataset": [d.name for d in cfg.datasets],
+                                    "backend": sorted({m.backend for m in cfg.models})},
+                        settings={**cfg.run.model_dump(mode="json"),
+                                  "models": [m.spec().model_dump(mode="json")
+                                             for m in cfg.models]})
         except (CollectError, RunConfigError, StoreError, UnpricedModelError, BackendError,
                 DatasetError, PluginLoadError) as exc:
             raise fail(str(exc)) from None
@@ -214,7 +268,7 @@ def register_commands(app: typer.Typer) -> None:
         if report.failed:
             raise typer.Exit(1)
 
-    @app.command("grade")
+    @app.command("grade", epilog=GRADE_EXAMPLES)
     def grade_command(
         ctx: typer.Context,
         bench: str = typer.Option("collected", "--bench", help="Bench to grade."),
@@ -245,6 +299,11 @@ def register_commands(app: typer.Typer) -> None:
         allow_unpriced: bool = typer.Option(
             False, "--allow-unpriced", help="Allow a judge model with no price (cost unknown)."
         ),
+        unsafe_local_exec: bool = typer.Option(
+            False, "--unsafe-local-exec",
+            help="Run code answers WITHOUT the kernel sandbox (only for code you trust; "
+                 "docs/sandbox.md).",
+        ),
     ) -> None:
         """Grade stored answers with their dataset's grader (no new model calls).
 
@@ -255,7 +314,7 @@ def register_commands(app: typer.Typer) -> None:
         from routerbench_core.collection.runconfig import check_base_url, check_env_var_name
         from routerbench_core.data.store import Store, StoreError
         from routerbench_core.scoring.grading import grade_bench
-        from routerbench_core.scoring.sandbox import default_workers
+        from routerbench_core.scoring.sandbox import SandboxError, default_workers
 
         st = state(ctx)
         for option, value, check in (("--judge-api-key-env", judge_api_key_env,
@@ -266,6 +325,11 @@ def register_commands(app: typer.Typer) -> None:
                     check(value)
             except ValueError as exc:
                 raise fail(f"{option}: {exc}") from None
+        if unsafe_local_exec:
+            from routerbench_core.scoring.sandbox import UNSAFE_ENV
+
+            os.environ[UNSAFE_ENV] = "1"
+            typer.echo("warning: --unsafe-local-exec: code answers run without isolation", err=True)
         try:
             with Store(store or st.store_path, create=False) as db:
                 context: dict[str, object] = {}
@@ -282,10 +346,17 @@ def register_commands(app: typer.Typer) -> None:
                                      output_price=judge_output_price)
                     context = judge_context(st.host, judge_backend, spec, store=db,
                                             backend_options=options)
+                started = _now()
                 report = grade_bench(db, bench, st.host, regrade=regrade, model=model,
                                      dataset=dataset, context=context,
                                      workers=workers or default_workers())
+                _record(db, st.host, "grade", bench, report, started,
+                        models=[model] if model else [], components={},
+                        settings={"bench": bench, "regrade": regrade, "model": model,
+                                  "dataset": dataset, "judge_model": judge_model})
         except StoreError as exc:
+            raise fail(str(exc)) from None
+        except SandboxError as exc:  # cannot isolate: no code is run, nothing recorded
             raise fail(str(exc)) from None
         for line in report.lines():
             typer.echo(line)

@@ -116,8 +116,6 @@ def run_demo_setting(
     """Generate, store, route and report one setting; returns the report dict (JSON-ready)."""
     import json
 
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-
     from routerbench_core.demo import generate as demo
     from routerbench_core.report.build import build_report
     from routerbench_core.report.plots import plot_pareto
@@ -144,21 +142,22 @@ def run_demo_setting(
         console.print(f"embedder: {embedder_label}")
     ev = Evaluator(matrix, setting=setting, seeds=seeds, embedder=emb, store=store)  # type: ignore[arg-type]
     runs = []
-    with Progress(TextColumn("{task.description}"), BarColumn(),
-                  TextColumn("{task.completed}/{task.total} seed runs"), TimeElapsedColumn(),
-                  console=console, transient=True) as progress:
-        task = progress.add_task("routing", total=max(len(plan.routers), 1) * len(seeds))
-        ev.progress = lambda message, fraction: progress.update(
-            task, description=f"{message} ({100 * fraction:.0f}%)")
+    from rich.console import Console
+
+    from routerbench_core.commands.progress import RunProgress
+
+    with RunProgress(Console(stderr=True), max(len(plan.routers), 1) * len(seeds)) as progress:
+        ev.progress = progress.step
         for router in plan.routers:
-            progress.update(task, description=router)
-            done = progress.tasks[0].completed
+            progress.describe(router)
+            done = progress.done
             try:
-                runs.append(run_registered(ev, host, router, None,
-                                           on_seed=lambda _s: progress.advance(task)))
+                runs.append(run_registered(
+                    ev, host, router, None,
+                    on_seed=lambda s, r=router: progress.seed_done(r, s)))  # type: ignore[misc]
             except Exception as exc:  # one router's failure must not end the demo
                 plan.skipped[router] = f"failed: {type(exc).__name__}: {exc}"
-                progress.update(task, completed=done + len(seeds))
+                progress.skip(done + len(seeds) - progress.done)
                 console.print(f"[yellow]skipped {router}: {plan.skipped[router]}[/yellow]")
     report = build_report(ev, runs)
     report["demo"] = {
@@ -171,6 +170,8 @@ def run_demo_setting(
         "notes": plan.notes,
         "seconds": round(time.perf_counter() - t0, 2),
     }
+    _record_demo(host, store, report, setting=setting, seeds=seeds, routers=plan.routers,
+                 embedder=emb, max_per_dataset=max_per_dataset, seed=seed)
     render_tables(report, console)
     stem = out / f"{name}"
     json_path = stem.with_suffix(".json")
@@ -186,11 +187,34 @@ def run_demo_setting(
     return report
 
 
+DEMO_EXAMPLES = """Examples:
+
+  rbench demo   # every installed router on the synthetic bench, in seconds
+
+  rbench demo --training-free --setting perf   # the fastest look
+
+  rbench demo -r avengers -r best-single --out demo/
+"""
+
+
+def _record_demo(host: PluginHost, store: Any, report: dict[str, Any], *, setting: str,
+                 seeds: list[int], routers: list[str], embedder: Any,
+                 max_per_dataset: int | None, seed: int) -> None:
+    """Record the demo run in the demo store's history, like ``rbench route`` does."""
+    from routerbench_core.report.provenance import provenance, record_route
+
+    emb_name = getattr(embedder, "name", None) or (type(embedder).__name__ if embedder else None)
+    prov = provenance(host, components={"router": routers}, embedder=emb_name, settings={
+        "bench": report["bench"], "setting": setting, "seeds": seeds, "split": "protocol",
+        "max_per_dataset": max_per_dataset, "generator_seed": seed})
+    record_route(store, host, report, prov, kind="demo")
+
+
 @hookimpl
 def register_commands(app: typer.Typer) -> None:
     from routerbench_core.commands.app import fail, state
 
-    @app.command("demo")
+    @app.command("demo", epilog=DEMO_EXAMPLES)
     def demo_command(
         ctx: typer.Context,
         setting: str = typer.Option("both", "--setting", help="perf, perf-cost or both."),
@@ -213,10 +237,12 @@ def register_commands(app: typer.Typer) -> None:
         """Route the embedded SYNTHETIC demo benchmark with every installed router (no data needed)."""
         from rich.console import Console
 
+        from routerbench_core.commands.progress import quiet_third_party_progress
         from routerbench_core.data.store import Store, StoreError
         from routerbench_core.demo import generate as demo
         from routerbench_core.plugins.manager import UnknownNameError
 
+        quiet_third_party_progress()
         console = Console()
         settings = {"both": ["perf", "perf-cost"], "perf": ["perf"], "perf-cost": ["perf-cost"]}
         if setting not in settings:

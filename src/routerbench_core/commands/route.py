@@ -38,6 +38,26 @@ def parse_params(items: list[str], routers: list[str]) -> dict[str, dict[str, An
     return out
 
 
+def device_problem(device: str) -> str | None:
+    """Why ``--device`` cannot be honoured on this machine, checked once before any work and
+    for every router alike (a numpy router would otherwise run on CPU without a word, and an
+    embedder fail deep inside torch with an AssertionError). torch is imported only for CUDA."""
+    if device == "cpu":
+        return None
+    try:
+        from routerbench_core.routing.torch_utils import resolve_device
+    except ImportError:
+        return (f"--device {device} needs torch with CUDA, and torch is not installed; use "
+                "--device cpu")
+    from routerbench_core.routing.router import RouterError
+
+    try:
+        resolve_device(device)
+    except RouterError as exc:
+        return str(exc)
+    return None
+
+
 def validate_params(host: Any, params: dict[str, dict[str, Any]]) -> None:
     """Check every router's ``--param`` values against its ``Params`` model before anything
     is loaded or trained (a :class:`RouterError` naming router, parameter, value and type)."""
@@ -58,11 +78,21 @@ def _csv(value: str | None) -> list[str]:
     return [p.strip() for p in (value or "").split(",") if p.strip()]
 
 
+ROUTE_EXAMPLES = """Examples:
+
+  rbench route --bench lrb --router avengers --router best-single
+
+  rbench route -b lrb -r avengers-pro --setting perf-cost --plot pareto.png   # cost-accuracy curve
+
+  rbench route -b lrb -r avengers -p avengers.k=32 --seeds 42 --json report.json
+"""
+
+
 @hookimpl
 def register_commands(app: typer.Typer) -> None:
     from routerbench_core.commands.app import fail, state
 
-    @app.command("route")
+    @app.command("route", epilog=ROUTE_EXAMPLES)
     def route_command(
         ctx: typer.Context,
         router: list[str] = typer.Option(  # noqa: B008
@@ -98,19 +128,22 @@ def register_commands(app: typer.Typer) -> None:
         import json
 
         from rich.console import Console
-        from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
+        from routerbench_core.commands.progress import RunProgress, quiet_third_party_progress
         from routerbench_core.data.store import StoreError
         from routerbench_core.embedding.base import DEFAULT_EMBEDDER, load_embedder, parse_options
         from routerbench_core.plugins.manager import UnknownNameError
         from routerbench_core.plugins.spec import PluginLoadError
         from routerbench_core.report.build import build_report
         from routerbench_core.report.plots import plot_pareto
+        from routerbench_core.report.provenance import utc_now
         from routerbench_core.report.tables import render_tables
         from routerbench_core.routing.evaluate import Evaluator, needs_embeddings, run_all
         from routerbench_core.routing.protocol import SplitError
         from routerbench_core.routing.router import RouterError
 
+        started = utc_now()
+        quiet_third_party_progress()
         st = state(ctx)
         host = st.host
         console = Console(stderr=False)
@@ -124,6 +157,9 @@ def register_commands(app: typer.Typer) -> None:
             raise fail(f"--missing must be wrong or skip, not {missing!r}")
         if device not in ("cpu", "cuda") and not device.startswith("cuda:"):
             raise fail(f"--device must be cpu or cuda, not {device!r}")
+        problem = device_problem(device)
+        if problem:
+            raise fail(problem)
         try:
             seed_list = [int(s) for s in _csv(seeds)]
         except ValueError:
@@ -166,26 +202,25 @@ def register_commands(app: typer.Typer) -> None:
                 split_source=split, source_splits=source_splits,  # type: ignore[arg-type]
                 outputs=outputs, text_view=embed_text,  # type: ignore[arg-type]
             )
-            with Progress(TextColumn("{task.description}"), BarColumn(),
-                          TextColumn("{task.completed}/{task.total} seed runs"),
-                          TimeElapsedColumn(), console=console, transient=True) as progress:
-                task = progress.add_task("routing", total=len(router) * len(seed_list))
-
-                def report_progress(message: str, fraction: float) -> None:
-                    progress.update(task, description=f"{message} ({100 * fraction:.0f}%)")
-
-                def seed_done(name: str, seed: int) -> None:
-                    progress.update(task, description=f"{name} seed {seed} done", advance=1)
-
-                ev.progress = report_progress
-                runs = run_all(ev, host, list(router), params, on_seed=seed_done)
+            with RunProgress(Console(stderr=True), len(router) * len(seed_list)) as progress:
+                ev.progress = progress.step
+                runs = run_all(ev, host, list(router), params, on_seed=progress.seed_done)
             report = build_report(ev, runs)
+            run_id = _record(store, host, report, started=started, routers=router, params=params,
+                             embedder=(embedder or DEFAULT_EMBEDDER) if emb is not None else None,
+                             embedder_options=parse_options(embedder_option), settings={
+                                 "bench": bench, "setting": setting, "seeds": seed_list,
+                                 "split": split, "test_fraction": test_fraction,
+                                 "valid_fraction": valid_fraction, "ood": _csv(ood),
+                                 "missing": missing, "embed_text": embed_text, "device": device})
         except (StoreError, SplitError, RouterError, PluginLoadError, UnknownNameError,
                 ValueError) as exc:
             raise fail(str(exc)) from None
         finally:
             store.close()
         render_tables(report, console)
+        console.print(f"recorded as run {run_id} (`rbench show {run_id}`, `rbench report {run_id} "
+                      "--html DIR`)")
         if json_out is not None:
             json_out.write_text(json.dumps(report, indent=2, allow_nan=False) + "\n")
             console.print(f"wrote {json_out}")
@@ -195,6 +230,17 @@ def register_commands(app: typer.Typer) -> None:
                               "perf it shows one point per router[/yellow]")
             plot_pareto(report, str(plot))
             console.print(f"wrote {plot}")
+
+
+def _record(store: Any, host: Any, report: dict[str, Any], *, started: str, routers: list[str],
+            params: dict[str, Any], embedder: str | None, embedder_options: dict[str, Any],
+            settings: dict[str, Any]) -> int:
+    """Record the run in the store's history; its provenance goes into the report too."""
+    from routerbench_core.report.provenance import provenance, record_route
+
+    prov = provenance(host, started=started, components={"router": routers}, embedder=embedder,
+                      embedder_options=embedder_options, settings=settings, params=params)
+    return record_route(store, host, report, prov)
 
 
 class _Outputs:

@@ -22,7 +22,7 @@ import socket
 import sqlite3
 import threading
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -30,6 +30,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from routerbench_core.data.matrix import OutcomeMatrix
+from routerbench_core.data.text import clean_text
 from routerbench_core.schema import Grade, ModelSpec, Query, Response
 
 #: 3: answers may be stored zstd-packed (BLOBs in ``responses.raw_output``, dictionaries in
@@ -282,7 +283,7 @@ def _dumps(value: Any) -> str:
 
 def _cached_json(response: Response) -> str:
     """A response as the cache keeps it: everything but what identifies the asker."""
-    return response.model_dump_json(exclude={"query_key", "model", "request_hash"})
+    return clean_text(response).model_dump_json(exclude={"query_key", "model", "request_hash"})
 
 
 _SQLITE_MAGIC = b"SQLite format 3\x00"
@@ -327,12 +328,49 @@ def _check_store_file(path: Path, *, create: bool) -> bool:
     return False
 
 
+def _bad_text_message(name: str, models: Sequence[ModelSpec], query_rows: Any,
+                      response_rows: Any, grade_rows: Any) -> str:
+    """Which record of an import holds text that is not valid Unicode (found only on error)."""
+    from routerbench_core.data.text import is_clean
+
+    keys: dict[int, str] = {}
+    where = ""
+    for row in query_rows if isinstance(query_rows, Sequence) else ():
+        keys[row[0]] = row[1]
+        for field, value in zip(QueryRow._fields[1:], row[1:], strict=False):
+            if isinstance(value, str) and not is_clean(value) and not where:
+                where = f"query {row[1]!r}, field {field}"
+    for rows, fields in ((response_rows, _RESPONSE_COLUMNS.split(",")),
+                         (grade_rows, GradeRow._fields[4:])):
+        for row in rows if isinstance(rows, Sequence) and not where else ():
+            for field, value in zip(fields, row[2:], strict=False):
+                if isinstance(value, str) and not is_clean(value):
+                    model = models[row[1]].name if row[1] < len(models) else row[1]
+                    where = (f"model {model!r} on query {keys.get(row[0], row[0])!r}, field "
+                             f"{field.strip()}")
+                    break
+            if where:
+                break
+    return (f"cannot import bench {name!r}: {where or 'a record'} holds text that is not valid "
+            "Unicode (a lone surrogate such as a \\udcff escape); fix the input, nothing was "
+            "stored")
+
+
 def lease_owner_id() -> str:
-    """Who holds a lease: host, process id and a random tag (a reused pid is not the owner)."""
+    """Who holds a lease: host, process id, a random tag (a reused pid is not the owner) and
+    the time the run started."""
     import socket
     import uuid
 
-    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}:{time.time():.6f}"
+
+
+def _owner_started(owner: str) -> float | None:
+    """When the run holding leases as ``owner`` started (the last field of its id)."""
+    try:
+        return float(owner.rsplit(":", 1)[1])
+    except (IndexError, ValueError):
+        return None
 
 
 def _owner_alive(owner: str) -> bool:
@@ -649,6 +687,19 @@ class Store:
         An existing bench of that name is an error unless ``replace``, in which case it is
         deleted in the same transaction: if anything fails, the old bench is untouched.
         """
+        try:
+            return self._write_bench(name, models=models, query_rows=query_rows,
+                                     response_rows=response_rows, grade_rows=grade_rows,
+                                     source=source, metadata=metadata, replace=replace)
+        except UnicodeEncodeError:
+            raise StoreError(_bad_text_message(name, models, query_rows, response_rows,
+                                               grade_rows)) from None
+
+    def _write_bench(
+        self, name: str, *, models: Sequence[ModelSpec], query_rows: Iterable[tuple[Any, ...]],
+        response_rows: Iterable[tuple[Any, ...]], grade_rows: Iterable[tuple[Any, ...]],
+        source: str | None, metadata: dict[str, Any] | None, replace: bool,
+    ) -> int:
         with self.transaction() as conn:
             row = conn.execute("SELECT id FROM benches WHERE name=?", (name,)).fetchone()
             if row is not None:
@@ -920,6 +971,28 @@ class Store:
             self.write_grade_rows(conn, rows)
         return len(rows)
 
+    # -- grade writer (kill-safe grading: one commit per finished grade) --------------------
+
+    def grade_writer(self, bench: str) -> Callable[[Grade], None]:
+        """A function that stores one grade and commits it at once.
+
+        Why not :meth:`put_grades` per grade: it reads the bench's query index on every call.
+        The writer reads it once, so committing each grade as it finishes costs one small
+        transaction; a killed grading run then loses only the answers in flight.
+        """
+        bench_id = self.bench_id(bench)
+        qi, mi = self.query_index(bench_id), self.model_index(bench_id)
+
+        def write(g: Grade) -> None:
+            q, m = self._indices(bench_id, g.query_key, g.model, qi, mi)
+            with self.transaction() as conn:
+                self.write_grade_rows(conn, [(bench_id, q, m, g.score, g.prediction, g.grader,
+                                              g.grader_version, _dumps(g.details), g.created_at)])
+
+        return write
+
+    # -- end of grade writer -------------------------------------------------------------
+
     def responses(
         self, bench: str, *, model: str | None = None, dataset: str | None = None,
         include_failed: bool = True,
@@ -1118,13 +1191,14 @@ class Store:
     ) -> None:
         """Store freshly collected answers ``(query index, model index, request hash,
         response)`` in one transaction: each response row (insert or replace), the removal of
-        that cell's now-stale grade, the cache entries and, with ``lease_owner``, that owner's
+        that cell's now-stale grade, the cache entries (text that is not valid UTF-8 stored
+        losslessly, see :mod:`routerbench_core.data.text`) and, with ``lease_owner``, that owner's
         leases on those requests (so no other collector can ask them in between)."""
         rows = [
             (bench_id, q, m, r.raw_output, r.prompt_tokens, r.completion_tokens,
              r.reasoning_tokens, r.cached_tokens, r.cost, r.cost_source, r.latency_s, r.error,
              h, r.created_at, _dumps(r.metadata))
-            for q, m, h, r in answers
+            for q, m, h, r in ((q, m, h, clean_text(r)) for q, m, h, r in answers)
         ]
         with self.transaction() as conn:
             self.write_response_rows(conn, rows)
@@ -1138,14 +1212,14 @@ class Store:
     # -- leases: concurrent collectors never send one request twice ----------------------
 
     def claim_requests(
-        self, hashes: Sequence[str], owner: str, ttl_s: float, *, skip_cached: bool = True
+        self, hashes: Sequence[str], owner: str, ttl_s: float, *, cached_since: float = 0.0
     ) -> tuple[set[str], set[str]]:
         """Claim the right to send each request of ``hashes`` for ``ttl_s`` seconds.
 
         In one write transaction: expired leases, and leases of owners that are dead
         processes on this host (a SIGKILLed collector), are dropped; each hash not cached
-        (unless ``skip_cached`` is False) and not leased by another owner is leased to
-        ``owner``. Returns ``(claimed, cached)``: what this owner now holds, and what is
+        (counting only entries cached at or after ``cached_since``, or after the start of
+        another live run holding leases: a ``--refresh`` run passes its start time) and not leased by another owner is leased to ``owner``. Returns ``(claimed, cached)``: what this owner now holds, and what is
         already answered in the cache; the rest is being asked by another collector.
         """
         now = time.time()
@@ -1153,12 +1227,20 @@ class Store:
         cached: set[str] = set()
         with self.transaction() as conn:
             conn.execute("DELETE FROM leases WHERE expires_at < ?", (now,))
+            if cached_since > 0:
+                # a refresh run running beside another one takes the answers that run made
+                # since it started, so two identical refresh runs still ask each request once
+                for (other,) in conn.execute(
+                        "SELECT DISTINCT owner FROM leases WHERE owner != ?", (owner,)).fetchall():
+                    started = _owner_started(other)
+                    if started is not None and _owner_alive(other):
+                        cached_since = min(cached_since, started)
             for i in range(0, len(hashes), 500):
                 chunk = list(hashes[i : i + 500])
                 marks = ",".join("?" * len(chunk))
-                if skip_cached:
-                    cached.update(r[0] for r in conn.execute(
-                        f"SELECT hash FROM request_cache WHERE hash IN ({marks})", chunk))
+                cached.update(r[0] for r in conn.execute(
+                    f"SELECT hash FROM request_cache WHERE created_at >= ? AND hash IN ({marks})",
+                    [cached_since, *chunk]))
                 owners = {r[0] for r in conn.execute(
                     f"SELECT DISTINCT owner FROM leases WHERE hash IN ({marks})", chunk)}
                 for other in owners - {owner}:
@@ -1423,6 +1505,94 @@ class Store:
                     for h, v in vectors.items()
                 ],
             )
+
+    # -- runs (the history `rbench runs` / `show` / `compare` / `report` read) ---------------
+    # Kept as one additive block: the table is created on first use with CREATE TABLE IF NOT
+    # EXISTS, so stores written before it existed gain it without a schema migration.
+
+    _RUNS_SCHEMA = (
+        "CREATE TABLE IF NOT EXISTS runs (id INTEGER PRIMARY KEY AUTOINCREMENT, "
+        "kind TEXT NOT NULL, created TEXT NOT NULL, bench TEXT, summary TEXT NOT NULL, "
+        "provenance TEXT NOT NULL, result TEXT NOT NULL)"
+    )
+
+    def _ensure_runs(self) -> bool:
+        """Whether the runs table exists, creating it in a writable store; a read-only store
+        is never written, so one without the table simply has no runs."""
+        if getattr(self, "_runs_ready", False):
+            return True
+        if self.readonly:
+            found = self.execute(
+                "SELECT 1 FROM sqlite_master WHERE type='table' AND name='runs'").fetchone()
+            self._runs_ready = found is not None
+            return self._runs_ready
+        with self._lock:
+            self._conn.execute(self._RUNS_SCHEMA)
+        self._runs_ready = True
+        return True
+
+    def add_run(self, *, kind: str, bench: str | None, summary: dict[str, Any],
+                provenance: dict[str, Any], result: dict[str, Any]) -> int:
+        """Record one finished run; returns its id. ``provenance['time']`` is its time."""
+        self._ensure_runs()
+        created = str(provenance.get("time") or time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
+        with self.transaction() as conn:
+            cur = conn.execute(
+                "INSERT INTO runs (kind, created, bench, summary, provenance, result) "
+                "VALUES (?,?,?,?,?,?)",
+                (kind, created, bench, _dumps(summary), _dumps(provenance), _dumps(result)),
+            )
+            return int(cur.lastrowid or 0)
+
+    def list_runs(self, *, kind: str | None = None, bench: str | None = None,
+                  limit: int | None = None) -> list[dict[str, Any]]:
+        """Runs, newest first, without their results: ``id, kind, created, bench, summary``."""
+        if not self._ensure_runs():
+            return []
+        sql = "SELECT id, kind, created, bench, summary FROM runs"
+        where, params = [], []
+        if kind is not None:
+            where.append("kind=?")
+            params.append(kind)
+        if bench is not None:
+            where.append("bench=?")
+            params.append(bench)
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += " ORDER BY id DESC"
+        if limit is not None:
+            sql += f" LIMIT {int(limit)}"
+        return [
+            {"id": i, "kind": k, "created": c, "bench": b, "summary": json.loads(s)}
+            for i, k, c, b, s in self.execute(sql, params)
+        ]
+
+    def get_run(self, run: int | str) -> dict[str, Any]:
+        """One run with its provenance and result; ``run`` is an id or ``last``."""
+        if not self._ensure_runs():
+            raise StoreError(f"store {self.path} has no runs yet (run `rbench route` first)")
+        if str(run).strip().lower() in ("last", "latest"):
+            row = self.execute("SELECT max(id) FROM runs").fetchone()
+            if row is None or row[0] is None:
+                raise StoreError(f"store {self.path} has no runs yet (run `rbench route` first)")
+            run_id = int(row[0])
+        else:
+            try:
+                run_id = int(str(run).lstrip("#"))
+            except ValueError:
+                raise StoreError(f"run {run!r} is not a run id (a number from `rbench runs`, "
+                                 "or `last`)") from None
+        row = self.execute(
+            "SELECT id, kind, created, bench, summary, provenance, result FROM runs WHERE id=?",
+            (run_id,),
+        ).fetchone()
+        if row is None:
+            known = [r[0] for r in self.execute("SELECT id FROM runs ORDER BY id DESC LIMIT 5")]
+            hint = f"latest: {', '.join(map(str, known))}" if known else "the store has no runs"
+            raise StoreError(f"no run {run_id} in {self.path} ({hint}; see `rbench runs`)")
+        i, k, c, b, s, p, r = row
+        return {"id": i, "kind": k, "created": c, "bench": b, "summary": json.loads(s),
+                "provenance": json.loads(p), "result": json.loads(r)}
 
 
 @contextlib.contextmanager

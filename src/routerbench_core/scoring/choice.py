@@ -179,7 +179,8 @@ def read_choice(text: str | None, n_choices: int = 10) -> ChoiceReading:
     if lines:
         last = lines[-1]
         whole = re.fullmatch(rf"{_token(letters, 'first')}\.?", last)
-        restated = re.fullmatch(rf"(?P<first>[{letters}])[.:)]\s+\S.*", last)
+        # "B) Paris", "B. Paris", "D (eyeglasses)" or a cut-off "D (": the option restated
+        restated = re.fullmatch(rf"(?P<first>[{letters}])(?:[.:)]\s+\S.*|\s+\(.*)", last)
         m = whole or restated
         if m:
             return ChoiceReading(m.group("first"), "answered", (m.group("first"),), "last line")

@@ -32,9 +32,23 @@ _FENCE = re.compile(r"^[ \t]*(`{3,}|~{3,})[ \t]*([\w+#.-]*)[^\n]*\n(.*?)(?:^[ \t
 _PY_TAGS = {"python", "py", "python3", "py3", "ipython", ""}
 
 
+_PYTHON_TAGS = re.compile(r"\[PYTHON\]\s*\n?(.*?)(?:\[/PYTHON\]|\Z)", re.DOTALL)
+
+
 def code_blocks(text: str) -> list[tuple[str, str]]:
-    """All fenced blocks as ``(language tag, code)`` in order; an unclosed last fence counts."""
-    return [(m.group(2).lower(), m.group(3)) for m in _FENCE.finditer(text)]
+    """All fenced blocks as ``(language tag, code)`` in order; an unclosed last fence counts.
+
+    Code Llama's ``[PYTHON] ... [/PYTHON]`` blocks count as Python fences. Windows line endings
+    are read as plain ones (a closing fence followed by ``\\r`` still closes its block).
+    """
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    blocks = [(m.group(2).lower(), m.group(3)) for m in _FENCE.finditer(text)]
+    if not blocks:
+        blocks = [("python", m.group(1)) for m in _PYTHON_TAGS.finditer(text)]
+    return blocks
+
+
+_DEFINITION = re.compile(r"^\s*(?:async\s+def|def|class)\s+\w+", re.MULTILINE)
 
 
 def _defines(code: str, name: str) -> bool:
@@ -48,13 +62,14 @@ def extract_code(
     """The code in ``text``: the best fenced block, or the whole text if it parses as code.
 
     Preference: the last block in ``language`` (or untagged) that defines ``entry_point``; else
-    the last such block of any kind that defines it; else the last ``language`` block; else
-    the last block. With no fences, the reasoning-stripped text itself if it is valid Python
+    the last such block of any kind that defines it; else the last ``language`` block that
+    defines any function or class (not a usage example after it); else the last ``language``
+    block; else the last block. With no fences, the reasoning-stripped text itself if it is valid Python
     (or, for an answer cut off by the token limit, its longest parsing line prefix).
     """
     if not text:
         return None
-    visible = strip_reasoning(text)
+    visible = strip_reasoning(text).replace("\r\n", "\n").replace("\r", "\n")
     blocks = code_blocks(visible)
     tags = _PY_TAGS if language == "python" else {language.lower(), ""}
     if blocks:
@@ -64,7 +79,10 @@ def extract_code(
                 defining = [code for code in pool if _defines(code, entry_point)]
                 if defining:
                     return defining[-1].rstrip() + "\n"
-        chosen = in_language[-1] if in_language else blocks[-1][1]
+        pool = in_language or [code for _, code in blocks]
+        # no block defines the tested name: a block with definitions beats a usage example
+        defining_any = [code for code in pool if _DEFINITION.search(code)]
+        chosen = (defining_any or pool)[-1]
         return chosen.rstrip() + "\n"
     if language == "python":
         try:

@@ -137,4 +137,7 @@ def test_hub_path_reads_one_split_per_size(monkeypatch):
     qs = KnightsKnaves().load()
     assert [c[2] for c in calls] == [f"{n}ppl" for n in range(2, 9)]
     assert {c[:2] for c in calls} == {("K-and-K/knights-and-knaves", "test")}
-    assert [(q.id, q.source_split) for q in qs] == [("2ppl-0", "2ppl"), ("3ppl-1", "3ppl")]
+    # the size is metadata; the split is the hub's test (so --split source does not choke on it)
+    assert [(q.id, q.source_split, q.metadata["n_people"]) for q in qs] == [
+        ("2ppl-0", "test", 2), ("3ppl-1", "test", 3)]
+    assert {q.source_split for q in KnightsKnaves().load(FIXTURE)} == {None}

@@ -21,17 +21,19 @@ from routerbench_core import (
     strip_reasoning,
 )
 
-PROMPT = """Solve this logic puzzle. Every inhabitant of the island is either a knight, who always tells the truth, or a knave, who always lies. From the statements below, deduce the identity of every character.
+#: The seed's prompt (LLMRouterBench, MIT), word for word: parity needs it.
+PROMPT = """Your task is to solve a logical reasoning problem. You are given set of statements from which you must logically deduce the identity of a set of characters.
 
-Explain your reasoning first. Then finish with a conclusion that gives the identity of each character, one per line, in this format:
+You must infer the identity of each character. First, explain your reasoning. At the end of your answer, you must clearly state the identity of each character by following the format:
 
 CONCLUSION:
-(1) <name> is a knight/knave
-(2) <name> is a knight/knave
-...
+(1) ...
+(2) ...
+(3) ...
 
-### Puzzle:
-{quiz}"""
+### Question:
+{quiz}
+"""
 
 #: The hub release: one split per puzzle size (2 to 8 people, 100 puzzles each = 700).
 SIZES = tuple(range(2, 9))
@@ -43,14 +45,14 @@ class KnightsKnaves(TemplateDataset, capabilities=CAPABILITIES):
     name = "knights-knaves"
     grader_version = "1"
     hub_id = "K-and-K/knights-and-knaves"
-    hub_revision = "main"
+    hub_revision = None  # no commit hash could be established offline: see README
     hub_config = "test"
     prompt_template = PROMPT
     required_fields = ("quiz", "names", "solution")
 
     #: The hub keeps one split per puzzle size.
     hub_sources = tuple(
-        HubSource("K-and-K/knights-and-knaves", "main", f"{n}ppl", "test") for n in SIZES
+        HubSource("K-and-K/knights-and-knaves", None, f"{n}ppl", "test") for n in SIZES
     )
 
     def read_source_records(self, data_file: Path | None) -> list[dict[str, Any]]:
@@ -75,7 +77,8 @@ class KnightsKnaves(TemplateDataset, capabilities=CAPABILITIES):
                  if k in ("knight", "knave")}
         return Query(
             dataset=self.name, id=qid, text=str(record["quiz"]), ground_truth=gold,
-            source_split=record.get("_split", f"{n_people}ppl"),
+            # the puzzle size is metadata, not a split: --split source reads this field
+            source_split="test" if record.get("_split") else None,
             metadata={"names": names, "n_people": n_people, "roles": roles},
         )
 

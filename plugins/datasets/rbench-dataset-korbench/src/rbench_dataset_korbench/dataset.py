@@ -98,7 +98,7 @@ class KORBench(TemplateDataset, capabilities=CAPABILITIES):
             )
         return Query(
             dataset=self.name, id=f"{category}-{record['idx']}", text=str(record["question"]),
-            ground_truth=unwrap(str(record["answer"])), source_split=category,
+            ground_truth=unwrap(str(record["answer"])),  # the category is metadata, not a split
             metadata={"category": category, "rule_id": str(record["rule_id"]),
                       "rule": str(record["rule_content"]), "shots": shots[:N_SHOTS]},
         )

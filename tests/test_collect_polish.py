@@ -171,3 +171,57 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def _prompt_tokens(n: int) -> int:
+    """The dry run's estimate for the toy prompts: ceil(characters / 4) + 4 per message."""
+    system = -(-len("Answer with a number.") // 4) + 4
+    return sum(system + -(-len(f"q{i}: what is {i} + {i}?") // 4) + 4 for i in range(n))
+
+
+def test_dry_run_counts_plans_and_bounds_cost_but_sends_and_creates_nothing(
+        tmp_path: Path) -> None:
+    db = tmp_path / "s.db"
+    with OpenAIServer(reply=_reply) as server:
+        config = _config(tmp_path, server.url, 10)
+        res = rbench("collect", "-c", str(config), "--store", str(db), "--dry-run")
+        assert res.returncode == 0, res.stderr
+        assert server.count() == 0 and not db.exists()
+        bound = (_prompt_tokens(10) * 1 + 10 * 100 * 2) / 1e6
+        assert (f"toy [openai]: 10 requests — 0 already stored, 0 in the cache, 10 new "
+                f"(~{_prompt_tokens(10)} prompt tokens, estimated); cost at most ${bound:.4f}"
+                ) in res.stdout
+        assert "(does not exist yet)" in res.stdout
+
+        (tmp_path / "six").mkdir()
+        six = _config(tmp_path / "six", server.url, 6)
+        res = rbench("collect", "-c", str(six), "--store", str(db), "--bench", "b",
+                     "--no-progress", "--no-grade")
+        assert res.returncode == 0, res.stderr
+        asked = server.count()
+        assert asked == 6
+        before = db.read_bytes()
+        res = rbench("collect", "-c", str(config), "--store", str(db), "--bench", "b",
+                     "--dry-run")
+        assert res.returncode == 0, res.stderr
+        assert "10 requests — 6 already stored, 0 in the cache, 4 new" in res.stdout
+        res = rbench("collect", "-c", str(config), "--store", str(db), "--bench", "other",
+                     "--dry-run")
+        assert res.returncode == 0, res.stderr
+        assert "10 requests — 0 already stored, 6 in the cache, 4 new" in res.stdout
+        assert server.count() == asked  # nothing sent
+    assert db.read_bytes() == before  # nothing written
+    with Store(db) as store:
+        assert store.bench_names() == ["b"]
+
+
+def test_dry_run_without_max_tokens_says_the_output_cost_has_no_bound(tmp_path: Path) -> None:
+    with OpenAIServer(reply=_reply) as server:
+        res = rbench("collect", "-m", "toy", "-d", "toyadd", "--base-url", server.url,
+                     "--input-price", "1", "--output-price", "2", "--limit", "3",
+                     "--store", str(tmp_path / "s.db"), "--dry-run")
+        assert server.count() == 0
+    assert res.returncode == 0, res.stderr
+    assert "cost not bounded: no max_tokens" in res.stdout
+    assert "the cost has no bound" in res.stdout
+    assert "$0.0000 (" not in res.stdout

@@ -494,3 +494,125 @@ async def _flush(writer: _Writer, pending: list[tuple[_Item, Response]], report:
     report.spend += cost
     if progress is not None:
         progress.advance(len(pending), cost=cost, failures=failures)
+
+
+#: Characters per token of the prompt-length estimate a dry run prints (a rule of thumb for
+#: English text with BPE tokenizers; labelled as an estimate wherever it is shown).
+CHARS_PER_TOKEN = 4
+#: Tokens counted per message on top of its text (role and separators), same estimate.
+TOKENS_PER_MESSAGE = 4
+
+
+@dataclass
+class ModelPlan:
+    """What a run would do for one model (``rbench collect --dry-run``): nothing is sent."""
+
+    model: str
+    backend: str
+    total: int = 0
+    already_done: int = 0
+    from_cache: int = 0
+    new: int = 0
+    prompt_tokens_est: int = 0
+    max_tokens: int | None = None
+    #: USD upper bound of the new requests (estimated prompt × input price + max_tokens ×
+    #: output price + request price); None when it cannot be bounded (see ``cost_note``)
+    cost_bound: float | None = None
+    cost_note: str = ""
+
+    def line(self) -> str:
+        head = (f"  {self.model} [{self.backend}]: {self.total} requests — {self.already_done} "
+                f"already stored, {self.from_cache} in the cache, {self.new} new "
+                f"(~{self.prompt_tokens_est} prompt tokens, estimated)")
+        if self.cost_bound is not None:
+            return head + f"; cost at most ${self.cost_bound:.4f}" + (
+                f" ({self.cost_note})" if self.cost_note else "")
+        return head + f"; cost not bounded: {self.cost_note}"
+
+
+def estimate_tokens(messages: Sequence[dict[str, Any]]) -> int:
+    """A rough prompt length (no tokenizer is loaded for a dry run): characters / 4, plus a
+    few tokens per message."""
+    total = 0
+    for m in messages:
+        content = m.get("content", "")
+        text = content if isinstance(content, str) else json.dumps(content)
+        total += -(-len(text) // CHARS_PER_TOKEN) + TOKENS_PER_MESSAGE
+    return total
+
+
+def plan_collection(config: RunConfig, host: PluginHost, store: Store | None) -> list[ModelPlan]:
+    """Per model: how many requests a run would make, how many are answered already (stored in
+    the bench or in the request cache) and an upper bound of what the new ones cost.
+
+    Sends nothing and writes nothing: ``store`` (None when the file does not exist) is only
+    read. The bound uses ``max_tokens`` as the output length of every new request, so a model
+    without ``max_tokens`` has no bound on its output cost (said, never guessed).
+    """
+    preflight(config, host)
+    queries = load_queries(config, host)
+    if not queries:
+        raise CollectError("the configured datasets produced no queries; check datasets/limit")
+    backends = _make_backends(config, host)
+    try:
+        done: dict[tuple[int, int], str | None] = {}
+        qi: dict[str, int] = {}
+        mi: dict[str, int] = {}
+        if store is not None and config.run.bench in store.bench_names():
+            bench_id = store.bench_id(config.run.bench)
+            done = store.answered_hashes(bench_id)
+            qi, mi = store.query_index(bench_id), store.model_index(bench_id)
+        plans = []
+        for m in config.models:
+            spec = m.spec()
+            items = _items_for(m, spec, backends[m.name], queries)
+            plan = ModelPlan(model=m.name, backend=m.backend, total=len(items),
+                             max_tokens=m.max_tokens)
+            todo = []
+            for item in items:
+                q, mm = qi.get(item.query.key), mi.get(m.name)
+                if (not config.run.refresh and q is not None and mm is not None
+                        and done.get((q, mm)) == item.hash):
+                    plan.already_done += 1
+                else:
+                    todo.append(item)
+            if store is not None and not config.run.refresh and todo:
+                hits = store.cached_responses([i.hash for i in todo])
+                plan.from_cache = sum(1 for i in todo if i.hash in hits)
+                todo = [i for i in todo if i.hash not in hits]
+            plan.new = len(todo)
+            plan.prompt_tokens_est = sum(estimate_tokens(i.request.messages) for i in todo)
+            _bound_cost(plan, m, spec)
+            plans.append(plan)
+        return plans
+    finally:
+        async def close_all() -> None:
+            for b in {id(b): b for b in backends.values()}.values():
+                await b.aclose()
+
+        asyncio.run(close_all())
+
+
+def _bound_cost(plan: ModelPlan, m: ModelConfig, spec: ModelSpec) -> None:
+    if m.free:
+        plan.cost_bound, plan.cost_note = 0.0, "free: own hardware"
+        return
+    if plan.new == 0:
+        plan.cost_bound = 0.0
+        return
+    if m.gpu_hour_price is not None and spec.input_price is None:
+        plan.cost_note = "priced per GPU-hour; the time is not known before the run"
+        return
+    if spec.input_price is None or spec.output_price is None:
+        plan.cost_note = "no token prices (the API-reported cost is used, unknown in advance)"
+        return
+    if plan.max_tokens is None:
+        plan.cost_note = ("no max_tokens, so the output length has no bound; input alone is "
+                          f"about ${plan.prompt_tokens_est * spec.input_price / 1e6:.4f} "
+                          "(estimated)")
+        return
+    plan.cost_bound = (plan.prompt_tokens_est * spec.input_price
+                       + plan.new * plan.max_tokens * spec.output_price) / 1e6 \
+        + plan.new * (spec.request_price or 0.0)
+    plan.cost_note = (f"estimated prompt tokens × ${spec.input_price}/M + {plan.new} × "
+                      f"max_tokens {plan.max_tokens} × ${spec.output_price}/M")

@@ -276,6 +276,33 @@ def interrupted(db: Any, bench: str, what: str) -> typer.Exit:
     return typer.Exit(130)
 
 
+def dry_run_report(cfg: RunConfig, host: Any, path: Path | None) -> None:
+    """``rbench collect --dry-run``: the plan per model and its cost bound; the store is only
+    read (and not created when it does not exist)."""
+    from routerbench_core.collection.collector import plan_collection
+    from routerbench_core.data.store import Store, default_store_path
+
+    target = Path(path) if path is not None else default_store_path()
+    if target.exists():
+        with Store(target, create=False, readonly=True) as db:
+            plans = plan_collection(cfg, host, db)
+    else:
+        plans = plan_collection(cfg, host, None)
+    typer.echo(f"dry run: bench {cfg.run.bench!r} in {target}"
+               f"{'' if target.exists() else ' (does not exist yet)'}; nothing is sent")
+    for plan in plans:
+        typer.echo(plan.line())
+    bounds = [p.cost_bound for p in plans]
+    new = sum(p.new for p in plans)
+    if all(b is not None for b in bounds):
+        typer.echo(f"total: {new} new request(s), cost at most "
+                   f"${sum(b for b in bounds if b is not None):.4f} (prompt tokens estimated "
+                   f"as characters / 4; output at max_tokens)")
+    else:
+        typer.echo(f"total: {new} new request(s); the cost has no bound for the model(s) "
+                   "marked above")
+
+
 @hookimpl
 def register_commands(app: typer.Typer) -> None:
     from routerbench_core.commands.app import fail, state
@@ -310,6 +337,10 @@ def register_commands(app: typer.Typer) -> None:
                                    help="Grade the answers afterwards (default: run.grade of "
                                         "the config, on unless it says otherwise)."),
         no_progress: bool = typer.Option(False, "--no-progress", help="No progress bar."),
+        dry_run: bool = typer.Option(
+            False, "--dry-run",
+            help="Say per model how many requests are new, stored or cached and what the new "
+                 "ones cost at most; send nothing, write nothing."),
     ) -> None:
         """Ask models the queries of datasets and store every answer (cached, resumable)."""
         from routerbench_core.collection.backends import BackendError
@@ -335,6 +366,13 @@ def register_commands(app: typer.Typer) -> None:
         except RunConfigError as exc:
             raise fail(str(exc)) from None
         path = store or cfg.run.store or st.store_path
+        if dry_run:
+            try:
+                dry_run_report(cfg, st.host, path)
+            except (CollectError, RunConfigError, StoreError, UnpricedModelError, BackendError,
+                    DatasetError, PluginLoadError) as exc:
+                raise fail(str(exc)) from None
+            return
         progress = None if (no_progress or not cfg.run.progress) else RichProgress()
         try:
             preflight(cfg, st.host)  # a refused run opens (and creates) no store

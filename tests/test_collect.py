@@ -222,7 +222,7 @@ def test_cli_collect_and_grade(server, tmp_path, capsys) -> None:
     assert "graded 0 answer(s)" in capsys.readouterr().out
     support.run_cli(["grade", "--store", str(db), "--bench", "cli", "--regrade"])
     assert "graded 7 answer(s)" in capsys.readouterr().out
-    assert server.count() == 7
+    assert server.count(path="/v1/chat/completions") == 7
 
 
 def test_cli_bad_config_names_the_key(tmp_path, capsys) -> None:

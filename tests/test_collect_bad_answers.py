@@ -57,7 +57,7 @@ def test_bad_answers_are_stored_or_failed_and_the_run_goes_on(tmp_path: Path) ->
         server.inject("invalid-utf8", match="q5:")
         server.inject("negative-usage", match="q7:")
         code, out = _collect(tmp_path, server)
-        assert server.count() == N
+        assert server.count(path="/v1/chat/completions") == N
     assert code == 1, out  # one failure (the impossible usage): the run says so
     with Store(tmp_path / "s.db") as store:
         rows = {r.query_key: r for r in store.responses("b")}
@@ -99,6 +99,7 @@ def test_a_rerun_asks_only_the_failed_one(tmp_path: Path) -> None:
         server.reset()
         code, out = _collect(tmp_path, server)
         assert code == 0, out
-        assert server.count() == 1 and "q7:" in server.requests[0].text
+        chat = [r for r in server.requests if r.path.endswith("/chat/completions")]
+        assert server.count(path="/v1/chat/completions") == 1 and "q7:" in chat[0].text
     with Store(tmp_path / "s.db") as store:
         assert all(r.ok for r in store.responses("b"))

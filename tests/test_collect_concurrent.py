@@ -65,7 +65,8 @@ def _run_pair(tmp_path: Path, benches: tuple[str, str], *extra: str, before: boo
 
 def test_two_identical_collects_send_each_request_once(tmp_path: Path) -> None:
     server, outs = _run_pair(tmp_path, ("same", "same"))
-    sent = Counter(r.text.split("\n")[-1] for r in server.requests)
+    sent = Counter(r.text.split("\n")[-1] for r in server.requests
+                   if r.path.endswith("/chat/completions"))
     assert len(sent) == N, f"expected every query asked, got {len(sent)}"
     twice = [k for k, n in sent.items() if n > 1]
     assert not twice, f"{len(twice)} requests were sent by both collectors, e.g. {twice[:3]}"
@@ -79,7 +80,7 @@ def test_two_identical_collects_send_each_request_once(tmp_path: Path) -> None:
 
 def test_two_collects_into_different_benches_share_the_answers(tmp_path: Path) -> None:
     server, outs = _run_pair(tmp_path, ("a", "b"))
-    assert server.count() == N
+    assert server.count(path="/v1/chat/completions") == N
     with Store(tmp_path / "shared.db") as store:
         a = {r.query_key: r.raw_output for r in store.responses("a")}
         b = {r.query_key: r.raw_output for r in store.responses("b")}
@@ -91,5 +92,6 @@ def test_two_concurrent_refresh_runs_ask_each_request_once(tmp_path: Path) -> No
     # that starts after another has finished asks everything again, as it should
     server, outs = _run_pair(tmp_path, ("same", "same"), "--refresh", before=True,
                              latency=0.08)
-    sent = Counter(r.text.split("\n")[-1] for r in server.requests)
+    sent = Counter(r.text.split("\n")[-1] for r in server.requests
+                   if r.path.endswith("/chat/completions"))
     assert len(sent) == N and max(sent.values()) == 1

@@ -48,9 +48,10 @@ def _config(tmp_path: Path, url: str, n: int, run: str = "{concurrency: 8}") -> 
     return config
 
 
-def rbench(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+def rbench(*args: str, timeout: float = 120, env: dict[str, str] | None = None
+           ) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, str(SUPPORT), *args], capture_output=True,
-                          text=True, env=ENV, timeout=timeout)
+                          text=True, env={**ENV, **(env or {})}, timeout=timeout)
 
 
 def _row(out: str, model: str) -> list[str]:
@@ -198,8 +199,8 @@ def test_dry_run_counts_plans_and_bounds_cost_but_sends_and_creates_nothing(
         res = rbench("collect", "-c", str(six), "--store", str(db), "--bench", "b",
                      "--no-progress", "--no-grade")
         assert res.returncode == 0, res.stderr
-        asked = server.count()
-        assert asked == 6
+        assert server.count(path="/v1/chat/completions") == 6
+        asked = server.count()  # every path: a dry run sends no endpoint check either
         before = db.read_bytes()
         res = rbench("collect", "-c", str(config), "--store", str(db), "--bench", "b",
                      "--dry-run")
@@ -225,3 +226,44 @@ def test_dry_run_without_max_tokens_says_the_output_cost_has_no_bound(tmp_path: 
     assert "cost not bounded: no max_tokens" in res.stdout
     assert "the cost has no bound" in res.stdout
     assert "$0.0000 (" not in res.stdout
+
+
+def test_unreachable_endpoint_fails_in_seconds_and_leaves_no_store(tmp_path: Path) -> None:
+    db = tmp_path / "s.db"
+    url = f"http://127.0.0.1:{_free_port()}/v1"  # nothing listens there
+    config = _config(tmp_path, url, 50)
+    t0 = time.monotonic()
+    res = rbench("collect", "-c", str(config), "--store", str(db), "--no-progress")
+    elapsed = time.monotonic() - t0
+    assert res.returncode != 0
+    assert "endpoint check failed before any request was sent" in res.stderr
+    assert f"cannot reach {url}/models" in res.stderr
+    assert "--no-preflight" in res.stderr
+    assert elapsed < 20, f"took {elapsed:.1f} s"
+    assert not db.exists()
+
+
+def test_endpoint_check_reports_the_servers_error_and_can_be_skipped(tmp_path: Path) -> None:
+    db = tmp_path / "s.db"
+    with OpenAIServer(reply=_reply, api_key="right-key") as server:
+        config = _config(tmp_path, server.url, 3)
+        text = config.read_text().replace("max_tokens: 100,", "max_tokens: 100, "
+                                          "api_key_env: TOY_KEY,")
+        config.write_text(text)
+        res = rbench("collect", "-c", str(config), "--store", str(db), "--no-progress",
+                     env={"TOY_KEY": "wrong-key"})
+        assert res.returncode != 0
+        assert "HTTP 401" in res.stderr and "invalid api key" in res.stderr  # the server's words
+        assert server.count(path="/v1/chat/completions") == 0  # nothing asked
+        assert not db.exists()
+
+        res = rbench("collect", "-c", str(config), "--store", str(db), "--no-progress",
+                     env={"TOY_KEY": "right-key"})
+        assert res.returncode == 0, res.stderr  # the check passes against a healthy server
+        assert server.count(path="/v1/models") == 2
+        assert server.count(path="/v1/chat/completions") == 3
+
+        res = rbench("collect", "-c", str(config), "--store", str(db), "--no-progress",
+                     "--no-preflight", "--refresh", "--no-grade", env={"TOY_KEY": "right-key"})
+        assert res.returncode == 0, res.stderr
+        assert server.count(path="/v1/models") == 2  # skipped

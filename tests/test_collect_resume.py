@@ -66,7 +66,8 @@ def test_sigkill_mid_run_then_resume_asks_only_what_was_not_stored(tmp_path: Pat
         assert proc.returncode == -signal.SIGKILL
 
         phase1 = list(server.requests)
-        answered_by_server = {_key(r.text) for r in phase1 if r.outcome == "ok"}
+        chat1 = [r for r in phase1 if r.path.endswith("/chat/completions")]
+        answered_by_server = {_key(r.text) for r in chat1 if r.outcome == "ok"}
         with Store(db) as store:
             before = {r.query_key: r for r in store.responses("r")}
         assert before, "nothing was stored before the kill: the test killed too early"
@@ -77,7 +78,8 @@ def test_sigkill_mid_run_then_resume_asks_only_what_was_not_stored(tmp_path: Pat
         proc = _run(config, db)
         out, err = proc.communicate(timeout=120)
         assert proc.returncode == 0, err.decode()[-2000:]
-        phase2 = [_key(r.text) for r in server.requests[len(phase1):]]
+        phase2 = [_key(r.text) for r in server.requests[len(phase1):]
+                  if r.path.endswith("/chat/completions")]
 
     assert not set(phase2) & set(before), "a stored answer was asked again"
     assert len(phase2) == len(set(phase2)), "a request was sent twice in the resumed run"

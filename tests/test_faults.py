@@ -111,7 +111,8 @@ def test_kill_collect(tmp_path: Path, point: str) -> None:
                      "half the answers": lambda: server.count() >= N // 2,
                      "while grading": lambda: stored() >= N}[point]
         kill_when(proc, threshold, point)
-        first = Counter(r.text.rsplit("\n", 1)[-1] for r in server.requests)
+        first = Counter(r.text.rsplit("\n", 1)[-1] for r in server.requests
+                        if r.path.endswith("/chat/completions"))
         conn = check_store(db)
         kept = {row[0] for row in conn.execute(
             "SELECT qu.key FROM responses r JOIN queries qu ON qu.bench_id=r.bench_id "
@@ -124,7 +125,8 @@ def test_kill_collect(tmp_path: Path, point: str) -> None:
         out, err = proc.communicate(timeout=120)
         assert proc.returncode == 0, err.decode()[-2000:]
         assert time.monotonic() - t0 < 30, "the rerun waited for the dead run's leases"
-        second = Counter(r.text.rsplit("\n", 1)[-1] for r in server.requests) - first
+        second = Counter(r.text.rsplit("\n", 1)[-1] for r in server.requests
+                        if r.path.endswith("/chat/completions")) - first
     asked_again = {"toyadd/" + t[1:].split(":")[0] for t in second}
     assert not asked_again & kept, "an answer stored before the kill was asked again"
     assert all(n == 1 for n in second.values()), "the rerun sent a request twice"

@@ -280,5 +280,14 @@ class Backend(ABC):
                     f"${spec.output_price}/M out")
         return "API-reported cost only (model has no price)"
 
+    async def apreflight(self, spec: ModelSpec) -> str | None:
+        """Check before a run that ``spec``'s endpoint answers (one cheap call, no retries):
+        None when it does, else the reason, in the server's words where it gave some.
+
+        The collector calls it once per backend instance and model, unless the user skips it
+        (``--no-preflight``). Backends with nothing to reach (local engines) keep this default.
+        """
+        return None
+
     async def aclose(self) -> None:  # noqa: B027 - optional hook, nothing to release by default
         """Release connections/GPU memory."""

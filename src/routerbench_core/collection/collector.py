@@ -190,6 +190,22 @@ def preflight(config: RunConfig, host: PluginHost) -> None:
             )
 
 
+async def _check_endpoints(config: RunConfig, backends: dict[str, Backend]) -> None:
+    """Every model's endpoint answers before anything is asked (all checked at once, so a
+    run over many endpoints waits for the slowest check only)."""
+    seen: dict[tuple[int, str], ModelConfig] = {}
+    for m in config.models:
+        seen.setdefault((id(backends[m.name]), m.api_model or m.name), m)
+    models = list(seen.values())
+    reasons = await asyncio.gather(*(backends[m.name].apreflight(m.spec()) for m in models))
+    bad = [(m, r) for m, r in zip(models, reasons, strict=True) if r]
+    if bad:
+        lines = [f"{m.name} [{m.backend}]: {r}" for m, r in bad]
+        raise CollectError(
+            "endpoint check failed before any request was sent:\n  " + "\n  ".join(lines)
+            + "\nfix the base_url/key (or start the server); --no-preflight skips this check")
+
+
 def _make_backends(config: RunConfig, host: PluginHost) -> dict[str, Backend]:
     """One backend per model; HTTP models with identical options share one instance (one
     connection pool), batch backends (vLLM: one engine per model) never do."""
@@ -251,9 +267,11 @@ def collect(
     *,
     progress: Progress | None = None,
     on_backend: Callable[[str, Backend], None] | None = None,
+    check_endpoints: bool = False,
 ) -> CollectReport:
     """Run a collection (blocking); see the module docstring for the guarantees."""
-    return asyncio.run(acollect(config, host, store, progress=progress, on_backend=on_backend))
+    return asyncio.run(acollect(config, host, store, progress=progress, on_backend=on_backend,
+                                check_endpoints=check_endpoints))
 
 
 async def acollect(
@@ -263,7 +281,13 @@ async def acollect(
     *,
     progress: Progress | None = None,
     on_backend: Callable[[str, Backend], None] | None = None,
+    check_endpoints: bool = False,
 ) -> CollectReport:
+    """:func:`collect` on the running event loop.
+
+    :param check_endpoints: ask each model's endpoint once (:meth:`Backend.apreflight`) before
+        the bench is touched, and stop with the server's error if one does not answer.
+    """
     started = time.perf_counter()
     preflight(config, host)
     queries = load_queries(config, host)
@@ -273,6 +297,13 @@ async def acollect(
     if on_backend is not None:
         for name, b in backends.items():
             on_backend(name, b)
+    if check_endpoints:
+        try:
+            await _check_endpoints(config, backends)
+        except BaseException:
+            for b in {id(b): b for b in backends.values()}.values():
+                await b.aclose()
+            raise
     bench = config.run.bench
     bench_id = store.ensure_bench(bench, source="collect")
     specs = [m.spec() for m in config.models]

@@ -337,6 +337,10 @@ def register_commands(app: typer.Typer) -> None:
                                    help="Grade the answers afterwards (default: run.grade of "
                                         "the config, on unless it says otherwise)."),
         no_progress: bool = typer.Option(False, "--no-progress", help="No progress bar."),
+        check: bool = typer.Option(
+            True, "--preflight/--no-preflight",
+            help="Check each endpoint with one cheap request before the run (fails in seconds "
+                 "with the server's error)."),
         dry_run: bool = typer.Option(
             False, "--dry-run",
             help="Say per model how many requests are new, stored or cached and what the new "
@@ -379,7 +383,8 @@ def register_commands(app: typer.Typer) -> None:
             with store_for_command(path) as db:
                 started = _now()
                 try:
-                    report = collect_and_grade(cfg, st.host, db, progress=progress)
+                    report = collect_and_grade(cfg, st.host, db, progress=progress,
+                                               check_endpoints=check)
                 except KeyboardInterrupt:
                     if progress is not None:
                         progress.close()

@@ -275,6 +275,8 @@ class OpenAIServer:
             ).encode(), extra)
             return True
 
+        if self.api_key is not None and headers.get("authorization") != f"Bearer {self.api_key}":
+            return error(401, "invalid api key")  # as real servers, for every route
         if method == "GET" and path.rstrip("/").endswith("/models"):
             req.outcome = "ok"
             self._send(writer, 200, json.dumps({"object": "list", "data": [
@@ -283,8 +285,6 @@ class OpenAIServer:
         if method != "POST" or not (path.endswith("/chat/completions")
                                     or path.endswith("/embeddings")):
             return error(404, f"no route {method} {path}")
-        if self.api_key is not None and headers.get("authorization") != f"Bearer {self.api_key}":
-            return error(401, "invalid api key")
         if not isinstance(body, dict):
             return error(400, "request body is not a JSON object")
 

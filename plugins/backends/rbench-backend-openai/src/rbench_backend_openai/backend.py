@@ -42,6 +42,10 @@ DEFAULT_BASE_URL = "https://api.openai.com/v1"
 _NOT_BODY = frozenset({"extra_body", "timeout"})
 
 
+#: Seconds the endpoint check before a run waits for the server (connect: at most 5).
+PREFLIGHT_TIMEOUT_S = 15.0
+
+
 class _Retryable(Exception):
     def __init__(self, message: str, retry_after: float | None = None):
         super().__init__(message)
@@ -171,6 +175,27 @@ class OpenAIBackend(Backend):
         if not isinstance(data, dict):
             raise _Fatal(f"malformed response body (not an object): {_snippet(text)}")
         return data
+
+    async def apreflight(self, spec: ModelSpec) -> str | None:
+        """One ``GET /models`` (free, answered by OpenAI, vLLM, llama.cpp, OpenRouter...), one
+        attempt, a short timeout: an unreachable server or a refused key is reported in seconds
+        with the server's own words instead of after every request's retries. A server with no
+        model listing (404/405) answered, so it passes."""
+        url = self.base_url + "/models"
+        timeout = min(self.timeout, PREFLIGHT_TIMEOUT_S)
+        try:
+            async with self._client().get(
+                url, timeout=aiohttp.ClientTimeout(total=timeout,
+                                                   sock_connect=min(timeout, 5.0))) as r:
+                status = r.status
+                text = (await r.read()).decode(r.charset or "utf-8", "replace")
+        except asyncio.TimeoutError:
+            return f"no answer from {url} within {timeout:g} s"
+        except aiohttp.ClientError as exc:
+            return f"cannot reach {url} ({type(exc).__name__}: {exc})"
+        if status in (404, 405) or status < 400:
+            return None
+        return f"GET {url}: HTTP {status}: {_snippet(text)}"
 
     # -- chat completions ------------------------------------------------------------------
 

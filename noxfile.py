@@ -147,11 +147,16 @@ def build(session: nox.Session) -> None:
 
     session.install("setuptools>=77", "wheel")
     out = os.path.abspath(session.posargs[0] if session.posargs else "dist")
+    # each project is built from a fresh copy: setuptools would otherwise leave build/ and
+    # egg-info in the checkout, and reuse a stale build/lib (a deleted module would still ship)
+    tmp = session.create_tmp()
     for project in DISTRIBUTIONS:
-        # setuptools reuses build/lib: a module deleted from src/ would still ship
-        shutil.rmtree(os.path.join(project, "build"), ignore_errors=True)
+        copy = os.path.join(tmp, "src", os.path.basename(os.path.abspath(project)))
+        shutil.rmtree(copy, ignore_errors=True)
+        shutil.copytree(project, copy, ignore=shutil.ignore_patterns(
+            "__pycache__", "*.egg-info", "build", "dist", ".nox", ".git", "*.db"))
         session.run("python", "-m", "pip", "wheel", "--no-deps", "--no-build-isolation",
-                    "--no-index", "-q", "-w", out, project)
+                    "--no-index", "-q", "-w", out, copy)
     session.log(f"{len(DISTRIBUTIONS)} wheels in {out}")
 
 

@@ -184,3 +184,33 @@ def test_routes_with_the_wheel_installed_plugin(wheel_venv) -> None:
     acc = result["metrics"]["mine-knn"]["avg_acc"]["mean"]
     random = result["baselines"]["random"]["avg_acc"]["mean"]
     assert acc > random + 0.2, (acc, random)
+
+
+def test_a_router_that_needs_no_embedder_routes_without_one(wheel_venv) -> None:
+    """`"embeddings": False` (best-single): no embedder is loaded, so the venv, which has no
+    sentence-transformers, routes with no --embedder."""
+    python, env, work = wheel_venv
+    probe = _run([str(python), "-c", "import importlib.util as u; "
+                  "print(u.find_spec('sentence_transformers') is None)"], env, work)
+    assert probe.stdout.strip() == "True", "the venv should not have sentence-transformers"
+    store = work / "plain.db"
+    _run([str(python), "-c", (
+        "import sys\n"
+        "from routerbench_core.testing import Store\n"
+        "from routerbench_core.testing.synthetic import make_synthetic_bench, store_matrix\n"
+        "store_matrix(Store(sys.argv[1]), make_synthetic_bench(seed=1, "
+        "queries_per_cluster=20).matrix)\n"
+    ), str(store)], env, work)
+    proc = _run([str(python.parent / "rbench"), "--store", str(store), "route",
+                 "-r", "best-single", "-b", "synthetic", "--seeds", "42"], env, work)
+    assert "best-single" in proc.stdout
+
+
+def test_install_hints_name_what_an_installed_rbench_can_run() -> None:
+    """constraints.txt exists only in a checkout: an error message of the installed package
+    that tells the user to `pip install -c constraints.txt ...` cannot be followed."""
+    offenders = [f"{path.relative_to(ROOT)}:{n}"
+                 for path in sorted((ROOT / "src" / "routerbench_core").rglob("*.py"))
+                 for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+                 if "constraints.txt" in line]
+    assert not offenders, offenders

@@ -65,7 +65,8 @@ def _link_dependencies(dists: list[md.Distribution], into: Path) -> None:
         tops.add(Path(dist._path).name)  # type: ignore[attr-defined]  (its .dist-info)
         for top in tops:
             src, dst = site / top, into / top
-            if src.exists() and not dst.exists() and not top.endswith(".pth"):
+            if src.exists() and not dst.exists() and top != "__pycache__" \
+                    and not top.endswith(".pth"):
                 dst.symlink_to(src)
 
 

@@ -75,7 +75,7 @@ def _copy_source(project: Path, into: Path) -> Path:
     the checkout."""
     dst = into / project.name
     shutil.copytree(project, dst, ignore=shutil.ignore_patterns(
-        "__pycache__", "*.egg-info", "build", "dist", ".nox", "tests", "*.db"))
+        "__pycache__", "*.egg-info", "build", "dist", ".nox", ".venv", ".git", "tests", "*.db"))
     return dst
 
 

@@ -154,7 +154,7 @@ def build(session: nox.Session) -> None:
         copy = os.path.join(tmp, "src", os.path.basename(os.path.abspath(project)))
         shutil.rmtree(copy, ignore_errors=True)
         shutil.copytree(project, copy, ignore=shutil.ignore_patterns(
-            "__pycache__", "*.egg-info", "build", "dist", ".nox", ".git", "*.db"))
+            "__pycache__", "*.egg-info", "build", "dist", ".nox", ".venv", ".git", "*.db"))
         session.run("python", "-m", "pip", "wheel", "--no-deps", "--no-build-isolation",
                     "--no-index", "-q", "-w", out, copy)
     session.log(f"{len(DISTRIBUTIONS)} wheels in {out}")

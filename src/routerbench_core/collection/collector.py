@@ -323,16 +323,17 @@ async def acollect(
     done = store.answered_hashes(bench_id)
     from routerbench_core.data.store import lease_owner_id
 
-    owner = lease_owner_id()
-    writer = _Writer(store, bench_id, qi, mi, owner)
-    reports: list[ModelReport] = []
-    closed: set[int] = set()
-    try:
-        for position, (m, spec) in enumerate(zip(config.models, specs, strict=True)):
+    reports = [ModelReport(model=m.name, backend=m.backend, total=len(queries),
+                           cost_note=cost_notes[m.name]) for m in config.models]
+
+    async def run_group(positions: list[int]) -> None:
+        """The models of one group, one after another (they share a backend's limits).
+        Each group holds its leases under its own owner id, so a group that finishes gives
+        up only its own claims, never those of a group still asking."""
+        writer = _Writer(store, bench_id, qi, mi, lease_owner_id())
+        for k, position in enumerate(positions):
+            m, spec, report = config.models[position], specs[position], reports[position]
             backend = backends[m.name]
-            report = ModelReport(model=m.name, backend=m.backend, total=len(queries),
-                                 cost_note=cost_notes[m.name])
-            reports.append(report)
             items = _items_for(m, spec, backend, queries)
             todo = []
             for item in items:
@@ -345,10 +346,14 @@ async def acollect(
                 todo = _answer_from_cache(store, writer, todo, report)
             await _ask_claimed(store, backend, todo, writer, report, config.run.concurrency,
                                progress, refresh=config.run.refresh)
-            later = {id(backends[n.name]) for n in config.models[position + 1:]}
+            later = {id(backends[config.models[p].name]) for p in positions[k + 1:]}
             if id(backend) not in later:  # free its connections / GPU before the next model
                 closed.add(id(backend))
                 await backend.aclose()
+
+    closed: set[int] = set()
+    try:
+        await _run_groups([run_group(g) for g in _model_groups(config, host, backends)])
     finally:
         for b in backends.values():
             if id(b) not in closed:
@@ -357,6 +362,37 @@ async def acollect(
     result = CollectReport(bench=bench, store=str(store.path), n_queries=len(queries),
                            models=reports, elapsed_s=time.perf_counter() - started)
     return result
+
+
+def _model_groups(config: RunConfig, host: PluginHost, backends: dict[str, Backend]
+                  ) -> list[list[int]]:
+    """Positions of the models that run one after another; the groups run concurrently.
+
+    Models on one backend instance (one endpoint, one connection pool, one ``concurrency``
+    limit) form a group, so no endpoint gets more requests in flight than the run allows;
+    batch backends (vLLM: one engine per model on the GPU) are all one group, so two engines
+    never hold GPU memory at once.
+    """
+    groups: dict[object, list[int]] = {}
+    for position, m in enumerate(config.models):
+        batch = bool(host.get("backend", m.backend).capabilities.get("batch"))
+        groups.setdefault("batch" if batch else id(backends[m.name]), []).append(position)
+    return list(groups.values())
+
+
+async def _run_groups(works: list[Any]) -> None:
+    """Run the groups concurrently; the first error stops the others and is raised as is (not
+    wrapped in an exception group) after they have stopped and stored what they had."""
+    tasks = [asyncio.ensure_future(w) for w in works]
+    try:
+        done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
+        for task in tasks:
+            if task.done() and not task.cancelled() and task.exception() is not None:
+                raise task.exception()  # type: ignore[misc]
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
 
 
 def _items_for(m: ModelConfig, spec: ModelSpec, backend: Backend,

@@ -47,9 +47,19 @@ class RichProgress:
             TextColumn("{task.fields[failed]}"),
             console=console, transient=False, disable=not console.is_terminal,
         )
-        self.task: Any = None
         self.running = False
         self.rows: dict[str, dict[str, Any]] = {}
+        #: the row each running model advances, by asyncio task (models run concurrently)
+        self.current: dict[int | None, dict[str, Any]] = {}
+
+    @staticmethod
+    def _caller() -> int | None:
+        import asyncio
+
+        try:
+            return id(asyncio.current_task())
+        except RuntimeError:  # no running loop
+            return None
 
     def start(self, total: int, description: str) -> None:
         import time
@@ -66,7 +76,7 @@ class RichProgress:
         else:
             done = self.progress.tasks[self._index(row["task"])].completed
             self.progress.update(row["task"], total=done + total)
-        self.task, self.row = row["task"], row
+        self.current[self._caller()] = row
 
     def _index(self, task: Any) -> int:
         return next(i for i, t in enumerate(self.progress.tasks) if t.id == task)
@@ -74,15 +84,15 @@ class RichProgress:
     def advance(self, n: int, *, cost: float, failures: int) -> None:
         import time
 
-        row = self.row
+        row = self.current[self._caller()]
         row["spend"] += cost
         row["failures"] += failures
-        task = self.progress.tasks[self._index(self.task)]
+        task = self.progress.tasks[self._index(row["task"])]
         elapsed = max(time.perf_counter() - row["t0"], 1e-9)
         rate = f"{(task.completed + n) / elapsed:.1f} req/s"
         failed = (f"[red]{row['failures']} failed" if row["failures"]
                   else f"{row['failures']} failed")
-        self.progress.update(self.task, advance=n, spend=row["spend"], failures=row["failures"],
+        self.progress.update(row["task"], advance=n, spend=row["spend"], failures=row["failures"],
                              failed=failed, rate=rate)
 
     def finish(self) -> None:

@@ -303,3 +303,48 @@ def test_models_on_different_endpoints_run_concurrently_same_endpoint_in_turn(
     assert min(at["y"]) < max(at["x1"])
     # a1 and a2 share one endpoint and its limit: a2 starts after a1's last request
     assert max(at["x1"]) <= min(at["x2"])
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="SIGINT to a child is POSIX")
+def test_ctrl_c_while_grading_exits_130_and_the_rerun_grades_only_the_rest(
+        tmp_path: Path) -> None:
+    import sqlite3
+
+    n = 200
+    db = tmp_path / "g.db"
+    with OpenAIServer(reply=_reply) as server:
+        config = tmp_path / "run.yaml"
+        config.write_text(
+            f"models:\n  - {{name: toy, base_url: '{server.url}', input_price: 1, "
+            "output_price: 1}\n"
+            f"datasets:\n  - {{name: toyadd, options: {{n: {n}, grade_delay: 0.02}}}}\n")
+        res = rbench("collect", "-c", str(config), "--store", str(db), "--bench", "g",
+                     "--no-progress", "--no-grade")
+        assert res.returncode == 0, res.stderr
+
+    def graded() -> int:
+        try:
+            with sqlite3.connect(db, timeout=0.05) as c:
+                return int(c.execute("SELECT COUNT(*) FROM grades").fetchone()[0])
+        except sqlite3.Error:
+            return 0
+
+    args = ["grade", "--bench", "g", "--store", str(db)]
+    proc = subprocess.Popen([sys.executable, str(SUPPORT), *args], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=ENV)
+    deadline = time.monotonic() + 60
+    while graded() < n // 4:
+        assert proc.poll() is None, proc.communicate()[1][-2000:]
+        assert time.monotonic() < deadline, "grading made no progress"
+        time.sleep(0.01)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130, err[-2000:]
+    kept = graded()
+    assert 0 < kept < n
+    hint = [line for line in err.splitlines() if line.startswith("interrupted:")]
+    assert len(hint) == 1 and f"interrupted: {kept} grade(s) of bench 'g'" in hint[0], err
+    assert hint[0].endswith(shlex.join(args))
+    res = rbench(*args)
+    assert res.returncode == 0, res.stderr
+    assert f"graded {n - kept} answer(s) in bench 'g' ({kept} already graded" in res.stdout

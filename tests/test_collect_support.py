@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib.util
 import re
 import sys
+import time
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -42,6 +43,7 @@ class ToyAdd(Dataset):
                 {"role": "user", "content": query.text}]
 
     def grade(self, query: Query, response: Response, **context: Any) -> Grade:
+        time.sleep(float(self.options.get("grade_delay", 0)))  # a slow grader, to interrupt
         numbers = re.findall(r"-?\d+", (response.raw_output or "").split(":")[-1])
         prediction = numbers[-1] if numbers else None
         score = float(prediction is not None and int(prediction) == query.ground_truth)

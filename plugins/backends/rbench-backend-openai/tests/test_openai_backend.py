@@ -178,3 +178,28 @@ def test_concurrency_is_bounded(server) -> None:
 
     out = asyncio.run(run())
     assert len(out) == 24 and peak == 5
+
+
+def test_preflight_passes_a_healthy_server_and_reports_refusals_in_its_words() -> None:
+    import socket
+    import time
+
+    async def check(b: OpenAIBackend) -> str | None:
+        try:
+            return await b.apreflight(PRICED)
+        finally:
+            await b.aclose()
+
+    with OpenAIServer(api_key="right") as s:
+        assert asyncio.run(check(OpenAIBackend(base_url=s.url, api_key="right"))) is None
+        reason = asyncio.run(check(OpenAIBackend(base_url=s.url, api_key="wrong")))
+        assert reason is not None and "HTTP 401" in reason and "invalid api key" in reason
+        assert s.count(path="/v1/models") == 2 and s.count(path="/v1/chat/completions") == 0
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]  # bound, not listening: connections are refused
+        t0 = time.monotonic()
+        reason = asyncio.run(check(OpenAIBackend(base_url=f"http://127.0.0.1:{port}/v1",
+                                                 api_key="x")))
+    assert reason is not None and reason.startswith(f"cannot reach http://127.0.0.1:{port}/v1")
+    assert time.monotonic() - t0 < 5  # one attempt, no retries

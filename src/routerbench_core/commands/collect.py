@@ -275,8 +275,10 @@ def interrupted(db: Any, bench: str, what: str) -> typer.Exit:
     stored answers come from the bench (no request), stored grades are not redone.
     """
     count = "?"
-    with contextlib.suppress(Exception):  # the bench may not exist yet
-        if what == "grade":
+    with contextlib.suppress(Exception):  # an unreadable store: say "?", not a wrong number
+        if bench not in db.bench_names():  # stopped before anything was stored
+            count = "0"
+        elif what == "grade":
             count = str(sum(1 for _ in db.grades(bench)))
         else:
             count = str(sum(1 for _ in db.responses(bench, include_failed=False)))

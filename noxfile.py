@@ -47,10 +47,47 @@ def install_all(session: nox.Session) -> None:
     session.install("-c", "constraints.txt", "-e", CORE_EXTRAS, *editable)
 
 
+#: Debian/Ubuntu packages the sessions that grade code need: bubblewrap is the sandbox that
+#: isolates model-written code (docs/sandbox.md); without it code grading refuses to run.
+SYSTEM_PACKAGES = ("bubblewrap",)
+
+
+def apt_install(session: nox.Session, *packages: str) -> bool:
+    """``apt-get install`` Debian packages as root or through passwordless sudo; False when
+    apt-get cannot be used here."""
+    import shutil
+
+    if not shutil.which("apt-get"):
+        return False
+    prefix: list[str] = []
+    if os.geteuid() != 0:
+        if not shutil.which("sudo"):
+            return False
+        prefix = ["sudo", "-n"]
+    env = {"DEBIAN_FRONTEND": "noninteractive"}
+    session.run(*prefix, "apt-get", "update", "-qq", external=True, env=env, success_codes=[0, 100])
+    session.run(*prefix, "apt-get", "install", "-y", "-qq", "--no-install-recommends", *packages,
+                external=True, env=env, success_codes=[0, 100])
+    return True
+
+
+def install_system_packages(session: nox.Session) -> None:
+    """:data:`SYSTEM_PACKAGES` (bubblewrap), installed with apt-get when missing."""
+    import shutil
+
+    if shutil.which("bwrap"):
+        return
+    if not apt_install(session, *SYSTEM_PACKAGES) or not shutil.which("bwrap"):
+        session.warn(f"install {' '.join(SYSTEM_PACKAGES)} with your package manager: "
+                     "the code-grading tests fail or skip without it (docs/sandbox.md)")
+
+
 @nox.session(python=PYTHON)
 def tests(session: nox.Session) -> None:
-    """The default suite, with the HTML report's real-browser checks when Chromium is there or
-    can be installed (Debian's package; the test says why it skips otherwise)."""
+    """The default suite, with bubblewrap for the code sandbox, and the HTML report's
+    real-browser checks when Chromium is there or can be installed (Debian's package; the test
+    says why it skips otherwise)."""
+    install_system_packages(session)
     install_all(session)
     env = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
     chromium = ensure_chromium(session)
@@ -76,6 +113,7 @@ def lint(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON)
 def bench(session: nox.Session) -> None:
+    install_system_packages(session)
     install_all(session)
     # the collector benchmark compares against the bare openai client (and its aiohttp transport)
     session.install("-c", "constraints.txt", "-e", "plugins/backends/rbench-backend-openai[bench]")
@@ -105,17 +143,8 @@ def ensure_chromium(session: nox.Session) -> str | None:
     for name in CHROMIUM_NAMES:
         if shutil.which(name):
             return shutil.which(name)
-    if not shutil.which("apt-get"):
+    if not apt_install(session, "chromium"):
         return None
-    prefix: list[str] = []
-    if os.geteuid() != 0:
-        if not shutil.which("sudo"):
-            return None
-        prefix = ["sudo", "-n"]
-    env = {"DEBIAN_FRONTEND": "noninteractive"}
-    session.run(*prefix, "apt-get", "update", "-qq", external=True, env=env, success_codes=[0, 100])
-    session.run(*prefix, "apt-get", "install", "-y", "-qq", "--no-install-recommends", "chromium",
-                external=True, env=env, success_codes=[0, 100])
     return shutil.which("chromium")
 
 

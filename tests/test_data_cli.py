@@ -1,24 +1,19 @@
-"""``rbench data ...`` run for real: the CLI in a subprocess against a temporary store."""
+"""``rbench data ...`` run for real against a temporary store: the whole command (plugin host,
+argument parsing, error handling, exit codes) in this process (``run_cli``)."""
 
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from routerbench_core.data.store import Store
+from routerbench_core.testing import CliResult, run_cli
 
 
-def rbench(*args: str, store: Path, check: bool = True) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "RBENCH_STORE": str(store), "HF_HUB_OFFLINE": "1"}
-    proc = subprocess.run(
-        [sys.executable, "-m", "routerbench_core.commands.app", *args], env=env, capture_output=True,
-        text=True, timeout=120,
-    )
+def rbench(*args: str, store: Path, check: bool = True) -> CliResult:
+    proc = run_cli(*args, env={"RBENCH_STORE": str(store), "HF_HUB_OFFLINE": "1"})
     if check and proc.returncode != 0:
         raise AssertionError(f"rbench {' '.join(args)} failed ({proc.returncode}):\n"
                              f"{proc.stdout}\n{proc.stderr}")

@@ -1,15 +1,18 @@
 """`rbench data fetch` downloads through huggingface_hub and imports all-or-nothing. Tests never
 touch the network: a stand-in `huggingface_hub` (same `snapshot_download` signature, serving a
-local folder as the "repository") is put first on the subprocess's path."""
+local folder as the "repository") stands in for the real module while the command runs
+in-process."""
 
 from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
 import textwrap
+import types
 from pathlib import Path
+
+from routerbench_core.testing import CliResult, run_cli
 
 FAKE_HUB = textwrap.dedent('''
     import json, os, shutil
@@ -30,17 +33,20 @@ FAKE_HUB = textwrap.dedent('''
 ''')
 
 
-def _rbench(tmp: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    fake = tmp / "fake"
-    fake.mkdir(exist_ok=True)
-    (fake / "huggingface_hub.py").write_text(FAKE_HUB)
-    env = {k: v for k, v in os.environ.items() if k != "HF_HUB_OFFLINE"}
-    env.update(PYTHONPATH=str(fake) + os.pathsep + env.get("PYTHONPATH", ""),
-               FAKE_HUB_ROOT=str(tmp / "hub"), FAKE_HUB_CACHE=str(tmp / "cache"),
-               FAKE_HUB_LOG=str(tmp / "hub.log"))
-    return subprocess.run([sys.executable, "-m", "routerbench_core", "--store",
-                           str(tmp / "rbench.db"), *args],
-                          capture_output=True, text=True, env=env, timeout=120)
+def _rbench(tmp: Path, *args: str) -> CliResult:
+    fake = types.ModuleType("huggingface_hub")
+    exec(FAKE_HUB, fake.__dict__)  # noqa: S102 - our own stand-in's source, above
+    saved = sys.modules.get("huggingface_hub")
+    sys.modules["huggingface_hub"] = fake
+    try:
+        return run_cli("--store", str(tmp / "rbench.db"), *args, env={
+            "HF_HUB_OFFLINE": "", "FAKE_HUB_ROOT": str(tmp / "hub"),
+            "FAKE_HUB_CACHE": str(tmp / "cache"), "FAKE_HUB_LOG": str(tmp / "hub.log")})
+    finally:
+        if saved is None:
+            sys.modules.pop("huggingface_hub", None)
+        else:
+            sys.modules["huggingface_hub"] = saved
 
 
 def _publish(tmp: Path, repo: str, rows: list[dict]) -> None:

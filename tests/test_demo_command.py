@@ -1,10 +1,9 @@
-"""``rbench demo``: end to end in a real subprocess, router planning on a real plugin host, and
+"""``rbench demo``: end to end (the whole command, in-process), router planning on a real plugin host, and
 the demo bench's life in a store (reuse, regenerate, never touch a foreign bench)."""
 
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from typing import Any
@@ -19,23 +18,14 @@ from routerbench_core.plugins.hookspecs import hookimpl
 from routerbench_core.plugins.manager import UnknownNameError, make_plugin_manager
 from routerbench_core.routing.router import Router, Routing
 from routerbench_core.schema import ModelSpec
-
-
-def _env() -> dict[str, str]:
-    env = dict(os.environ)
-    env.pop("RBENCH_STORE", None)
-    env["HF_HUB_OFFLINE"] = "1"
-    return env
+from routerbench_core.testing import run_cli
 
 
 def test_demo_command_end_to_end(tmp_path):
     out = tmp_path / "out"
-    proc = subprocess.run(
-        [sys.executable, "-m", "routerbench_core", "demo", "--out", str(out),
-         "--embedder", "hashing", "--seeds", "42", "--max-per-dataset", "20",
-         "--training-free"],
-        capture_output=True, text=True, env=_env(), cwd=tmp_path, timeout=300,
-    )
+    proc = run_cli("demo", "--out", out, "--embedder", "hashing", "--seeds", "42",
+                   "--max-per-dataset", "20", "--training-free",
+                   env={"HF_HUB_OFFLINE": "1"}, cwd=tmp_path)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "SYNTHETIC" in proc.stdout
     assert "embedder: hashing" in proc.stdout or "baseline routers only" in proc.stdout

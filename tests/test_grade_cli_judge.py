@@ -6,14 +6,13 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from routerbench_core.data.store import Store
 from routerbench_core.schema import ModelSpec, Query, Response
+from routerbench_core.testing import CliResult, run_cli
 
 pytest.importorskip("rbench_backend_openai")
 pytest.importorskip("rbench_dataset_simpleqa")
@@ -26,12 +25,9 @@ def judge_reply(body: dict) -> str:
     return "Verdict: " + ("CORRECT" if gold.lower() in pred.lower() else "INCORRECT")
 
 
-def _rbench(store: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("OPENAI_")}
-    return subprocess.run(
-        [sys.executable, "-m", "routerbench_core", "--store", str(store), *args],
-        capture_output=True, text=True, timeout=300, env=env,
-    )
+def _rbench(store: Path, *args: str) -> CliResult:
+    return run_cli("--store", store, *args,
+                   env={k: None for k in os.environ if k.startswith("OPENAI_")})
 
 
 def test_grade_with_a_judge_over_loopback(tmp_path: Path) -> None:

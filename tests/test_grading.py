@@ -80,7 +80,7 @@ def test_new_grader_version_regrades_stale_grades(rbench_store: Store) -> None:
     assert matrix.failed.sum() == 1  # the failed call stays missing, not 0 and not 1
 
 
-def test_grader_error_leaves_answer_ungraded_and_is_retried(rbench_store: Store) -> None:
+def test_grader_error_is_stored_as_not_gradable_and_retried(rbench_store: Store) -> None:
     _fill(rbench_store)
 
     class Flaky(support.ToyAdd):
@@ -94,11 +94,14 @@ def test_grader_error_leaves_answer_ungraded_and_is_retried(rbench_store: Store)
     host = _host(Flaky)
     report = grade_bench(rbench_store, "g", host)
     assert report.n_errors == 1 and "toyadd/2" in report.errors[0]
-    assert report.graded == 4
-    assert "toyadd/2" not in {g.query_key for g in rbench_store.grades("g")}
+    assert report.graded == 5  # the other four, and the broken one as not gradable
+    broken = next(g for g in rbench_store.grades("g") if g.query_key == "toyadd/2")
+    assert broken.score is None and "cannot parse" in broken.details["grading_error"]
     Flaky.broken = False
     report = grade_bench(rbench_store, "g", host)
     assert report.graded == 1 and report.up_to_date == 4
+    fixed = next(g for g in rbench_store.grades("g") if g.query_key == "toyadd/2")
+    assert fixed.score is not None and "grading_error" not in fixed.details
 
 
 def test_grade_passes_context(rbench_store: Store) -> None:

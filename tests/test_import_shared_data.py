@@ -9,14 +9,12 @@ two tasks, and queries_test.jsonl has 206 lines without scores).
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 
 from routerbench_core.data.store import Store
+from routerbench_core.testing import run_cli
 
 NIM9_TASKS = {
     "agentverse-logicgrid": 200, "agentverse-mgsm": 250, "arc_challenge": 498,
@@ -33,10 +31,7 @@ RB_MODELS = {
 
 
 def cli(store: Path, *args: str) -> str:
-    proc = subprocess.run(
-        [sys.executable, "-m", "routerbench_core.commands.app", "--store", str(store), *args],
-        capture_output=True, text=True, timeout=300, env={**os.environ, "HF_HUB_OFFLINE": "1"},
-    )
+    proc = run_cli("--store", store, *args, env={"HF_HUB_OFFLINE": "1"})
     assert proc.returncode == 0, proc.stderr
     return proc.stdout
 

@@ -1,5 +1,6 @@
 """The plugin system: discovery, isolation of broken plugins, strict mode, blocking, duplicates,
-lazy loading and hook validation. Subprocess tests use real installed distributions."""
+lazy loading and hook validation. CLI tests use real installed distributions (fake site
+folders), in-process through run_cli; one runs the real ``rbench`` process end to end."""
 
 from __future__ import annotations
 
@@ -16,6 +17,8 @@ from routerbench_core.plugins.spec import PluginLoadError
 
 sys.path.insert(0, str(Path(__file__).parent))
 from fakedist import install_fake_dist, run_rbench  # noqa: E402
+
+from routerbench_core.testing import run_cli  # noqa: E402
 
 GOOD_PLUGIN = """
 from routerbench_core import hookimpl
@@ -278,7 +281,7 @@ def _broken_site(tmp_path: Path) -> Path:
 
 def test_broken_plugin_does_not_break_the_cli(tmp_path: Path) -> None:
     site = _broken_site(tmp_path)
-    result = run_rbench("list", "--json", sites=[site], cwd=tmp_path)
+    result = run_cli("list", "--json", sites=[site], cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     rows = json.loads(result.stdout)
     by_name = {r["name"]: r for r in rows}
@@ -288,25 +291,25 @@ def test_broken_plugin_does_not_break_the_cli(tmp_path: Path) -> None:
     for row in rows:
         assert {"kind", "name", "distribution", "version", "status", "summary"} <= set(row)
 
-    table = run_rbench("list", sites=[site], cwd=tmp_path)
+    table = run_cli("list", sites=[site], cwd=tmp_path)
     assert table.returncode == 0
     assert "rbench-router-broken" in table.stdout and "still work" in table.stdout
 
-    plugins = run_rbench("plugins", "--json", sites=[site], cwd=tmp_path)
+    plugins = run_cli("plugins", "--json", sites=[site], cwd=tmp_path)
     assert plugins.returncode == 0
     assert {"good", "broken"} <= {p["name"] for p in json.loads(plugins.stdout)}
 
 
 def test_strict_mode_makes_a_broken_plugin_fatal(tmp_path: Path) -> None:
     site = _broken_site(tmp_path)
-    result = run_rbench("list", sites=[site], env={"RBENCH_STRICT_PLUGINS": "1"}, cwd=tmp_path)
+    result = run_cli("list", sites=[site], env={"RBENCH_STRICT_PLUGINS": "1"}, cwd=tmp_path)
     assert result.returncode == 2
     assert "broken" in result.stderr and "RBENCH_STRICT_PLUGINS" in result.stderr
 
 
 def test_disable_plugins_blocks_them(tmp_path: Path) -> None:
     site = _broken_site(tmp_path)
-    result = run_rbench(
+    result = run_cli(
         "plugins", "--json", sites=[site], cwd=tmp_path,
         env={"RBENCH_DISABLE_PLUGINS": "broken,rbench-router-good"},
     )
@@ -315,7 +318,7 @@ def test_disable_plugins_blocks_them(tmp_path: Path) -> None:
     # "disabled", not "failed": a blocked plugin is never imported
     assert status["broken"] == "disabled" and status["good"] == "disabled"
 
-    autoload_off = run_rbench(
+    autoload_off = run_cli(
         "list", "--json", sites=[site], cwd=tmp_path,
         env={"RBENCH_DISABLE_PLUGIN_AUTOLOAD": "1"},
     )
@@ -351,6 +354,7 @@ def _clash_site(tmp_path: Path) -> Path:
 
 def test_two_distributions_registering_one_name_break_no_command(tmp_path: Path) -> None:
     site = _clash_site(tmp_path)
+    # the real `rbench` process once, end to end; the rest in-process
     table = run_rbench("list", sites=[site], cwd=tmp_path, env={"COLUMNS": "80"})
     assert table.returncode == 0, table.stderr
     flat = " ".join(table.stdout.split())
@@ -360,22 +364,22 @@ def test_two_distributions_registering_one_name_break_no_command(tmp_path: Path)
     assert "plugin typo (rbench-router-typo) failed: implements unknown hook 'check_pending'" in flat
 
     rows = {(r["kind"], r["name"]): r for r in json.loads(
-        run_rbench("list", "--json", sites=[site], cwd=tmp_path).stdout)}
+        run_cli("list", "--json", sites=[site], cwd=tmp_path).stdout)}
     assert ("router", "dup") not in rows
     assert ("router", "one-only") in rows and ("router", "two-only") in rows
     assert rows[("plugin", "one")]["status"] == rows[("plugin", "two")]["status"]
 
-    route = run_rbench("route", "--router", "dup", "--bench", "b", sites=[site], cwd=tmp_path)
+    route = run_cli("route", "--router", "dup", "--bench", "b", sites=[site], cwd=tmp_path)
     assert route.returncode == 2
     assert "router 'dup' is unavailable" in route.stderr and "rbench-router-two" in route.stderr
     assert "Traceback" not in route.stderr
-    other = run_rbench("data", "list", sites=[site], cwd=tmp_path)
+    other = run_cli("data", "list", sites=[site], cwd=tmp_path)
     assert other.returncode == 0, other.stderr
 
-    strict = run_rbench("list", sites=[site], cwd=tmp_path, env={"RBENCH_STRICT_PLUGINS": "1"})
+    strict = run_cli("list", sites=[site], cwd=tmp_path, env={"RBENCH_STRICT_PLUGINS": "1"})
     assert strict.returncode == 2 and "RBENCH_STRICT_PLUGINS" in strict.stderr
     assert "Traceback" not in strict.stderr
-    blocked = run_rbench("list", "--json", sites=[site], cwd=tmp_path, env={
+    blocked = run_cli("list", "--json", sites=[site], cwd=tmp_path, env={
         "RBENCH_STRICT_PLUGINS": "1", "RBENCH_DISABLE_PLUGINS": "two,typo"})
     assert blocked.returncode == 0, blocked.stderr
     assert ("router", "dup") in {(r["kind"], r["name"]) for r in json.loads(blocked.stdout)}
@@ -387,11 +391,14 @@ HEAVY = ["torch", "sklearn", "openai", "vllm", "sentence_transformers", "torch_g
 
 @pytest.mark.parametrize("argv", [["list", "--json"], ["--help"], ["list"]])
 def test_list_and_help_import_no_heavy_library(argv: list[str]) -> None:
+    # `rbench list --json` builds no CLI at all: not even typer, rich or pydantic (which typer
+    # uses to parse options) are imported, the bulk of its old start-up time
+    heavy = HEAVY + (["typer", "rich", "pydantic", "email"] if argv == ["list", "--json"] else [])
     code = (
         "import sys, json\n"
-        "from routerbench_core.commands.app import main\n"
+        "from routerbench_core.commands.entry import main\n"
         f"try:\n    main({argv!r})\nexcept SystemExit:\n    pass\n"
-        f"heavy = [m for m in {HEAVY!r} if m in sys.modules]\n"
+        f"heavy = [m for m in {heavy!r} if m in sys.modules]\n"
         "sys.stderr.write('HEAVY=' + json.dumps(heavy))\n"
     )
     import subprocess
@@ -401,3 +408,25 @@ def test_list_and_help_import_no_heavy_library(argv: list[str]) -> None:
     marker = result.stderr.rsplit("HEAVY=", 1)
     assert len(marker) == 2, result.stderr
     assert json.loads(marker[1]) == [], f"{argv} imported heavy modules"
+
+
+def test_entry_point_scan_agrees_with_importlib_metadata(tmp_path: Path, monkeypatch) -> None:  # noqa: ANN001
+    from routerbench_core.plugins import discovery
+
+    site = _broken_site(tmp_path)
+    later = install_fake_dist(tmp_path / "later", "rbench-router-good", {}, {"shadowed": "x"},
+                              version="0.1")
+    monkeypatch.syspath_prepend(str(later))
+    monkeypatch.syspath_prepend(str(site))  # first on the path: its rbench-router-good wins
+    scanned = discovery._scan("rbench")
+    assert scanned is not None, "a plain environment is scanned, not handed to importlib.metadata"
+    assert sorted(scanned, key=lambda e: e.name) == sorted(
+        discovery._with_importlib_metadata("rbench"), key=lambda e: e.name)
+    names = {e.name: e for e in scanned}
+    assert names["good"].distribution == "rbench-router-good" and "shadowed" not in names
+
+    zipped = tmp_path / "plugins.zip"
+    zipped.write_bytes(b"PK\x05\x06" + bytes(18))  # an (empty) zip on sys.path
+    monkeypatch.syspath_prepend(str(zipped))
+    assert discovery._scan("rbench") is None, "unusual paths go to importlib.metadata"
+    assert {e.name for e in discovery.entry_points_of("rbench")} >= {"good", "broken"}

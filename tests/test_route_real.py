@@ -7,22 +7,19 @@ import ast
 import csv
 import json
 import math
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from routerbench_core.routing.protocol import DEFAULT_SEEDS, make_split
+from routerbench_core.testing import run_cli
 
-ENV = {**os.environ, "RBENCH_DISABLE_PLUGIN_AUTOLOAD": "1", "COLUMNS": "120"}
+ENV = {"RBENCH_DISABLE_PLUGIN_AUTOLOAD": "1", "COLUMNS": "120"}
 
 
 def rbench(*args: str, cwd: Path) -> str:
-    out = subprocess.run([sys.executable, "-m", "routerbench_core.commands.app", *args], cwd=cwd, env=ENV,
-                         capture_output=True, text=True, timeout=300)
+    out = run_cli(*args, cwd=cwd, env=ENV)
     assert out.returncode == 0, out.stderr + out.stdout
     return out.stdout
 

@@ -85,3 +85,24 @@ def test_score_choice() -> None:
     assert score_choice("b", "B") == 1.0
     assert score_choice("C", "B") == 0.0
     assert score_choice(None, "B") == 0.0
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Reasoning...\nAnswer: B", "B"),
+        ("Answer: Because it fails", "B"),  # the seed's false positive, kept for grader=seed
+        ("Answer: A, C", "A"),
+        ("B", "B"),
+        ("B.", "B."),  # short answers are taken whole, so "B." is not "B" there
+        ("answer: D", "answer: D"),
+        ("Answer: $\\text{D}$ and more text", ""),
+        ("The answer is \\boxed{C} indeed.", "C"),
+        ("Final Answer\n\nD is my choice", "D"),
+        ("", ""),
+    ],
+)
+def test_seed_choice_reads_as_the_seed(text: str, expected: str) -> None:
+    from routerbench_core.scoring.choice import seed_choice
+
+    assert seed_choice(text, "ABCD") == expected

@@ -35,6 +35,9 @@ _API: dict[str, str] = {
     "Grade": "routerbench_core.schema",
     "GenerationRequest": "routerbench_core.schema",
     "UnpricedModelError": "routerbench_core.schema",
+    # plugins' CLI commands (register_commands)
+    "cli_state": "routerbench_core.commands.app",
+    "cli_fail": "routerbench_core.commands.app",
     # import formats (register_importers)
     "DataFormatError": "routerbench_core.data.importers.base",
     "ImportedRecords": "routerbench_core.data.importers.records",
@@ -79,6 +82,11 @@ _API: dict[str, str] = {
     "parse_exact": "routerbench_core.scoring.math",
     "Program": "routerbench_core.scoring.sandbox",
     "SandboxLimits": "routerbench_core.scoring.sandbox",
+    "SandboxError": "routerbench_core.scoring.sandbox",
+    "IsolationError": "routerbench_core.scoring.sandbox",
+    "FunctionCheck": "routerbench_core.scoring.verdicts",
+    "StdioCheck": "routerbench_core.scoring.verdicts",
+    "CallCheck": "routerbench_core.scoring.verdicts",
     "LLMJudge": "routerbench_core.scoring.judge",
     "JudgeError": "routerbench_core.scoring.judge",
     "judge_context": "routerbench_core.scoring.judge",

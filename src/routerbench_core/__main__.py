@@ -1,5 +1,5 @@
 """``python -m routerbench_core`` is ``rbench``."""
 
-from routerbench_core.commands.app import main
+from routerbench_core.commands.entry import main
 
 main()

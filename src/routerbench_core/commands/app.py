@@ -1,22 +1,25 @@
 """The ``rbench`` command line: a typer app whose commands come from plugins (built-ins too).
 
 Startup stays light: building the app imports the plugin manager and typer only; each command
-imports what it needs when it runs.
+imports what it needs when it runs. The ``rbench`` entry point itself is
+:func:`routerbench_core.commands.entry.main` (re-exported here).
 """
 
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import typer
 
-from routerbench_core.plugins.manager import PluginError, PluginHost, make_plugin_manager
+from routerbench_core.commands.entry import main
+from routerbench_core.plugins.manager import PluginHost
 
 if TYPE_CHECKING:
     from routerbench_core.data.store import Store
+
+__all__ = ["State", "build_app", "cli_fail", "cli_state", "fail", "main", "state"]
 
 
 @dataclass
@@ -47,12 +50,59 @@ def fail(message: str, code: int = 2) -> typer.Exit:
     return typer.Exit(code)
 
 
+ROOT_EPILOG = """Examples:
+
+  rbench demo                                  route the built-in synthetic bench (no data)
+
+  rbench data import llmrouterbench results/ --name lrb
+
+  rbench route --bench lrb --router avengers --router best-single
+
+  rbench list routers                          what is installed, with its status
+
+  rbench --install-completion                  tab completion for your shell
+"""
+
+
+def _show_flags_as_flags() -> None:
+    """Typer renders a boolean flag as ``--regrade <bool>``, and users then type
+    ``--regrade true``; a flag takes no value, so its help shows none (display only)."""
+    from typer.core import TyperOption
+
+    if getattr(TyperOption, "_rbench_flags", False):
+        return
+    display = TyperOption.display_type_rich
+
+    def display_type_rich(self: TyperOption, ctx: Any) -> str | None:
+        if self.is_flag and self.metavar is None:
+            return None
+        return display(self, ctx)
+
+    TyperOption.display_type_rich = display_type_rich  # type: ignore[method-assign]
+    TyperOption._rbench_flags = True  # type: ignore[attr-defined]
+
+
+def _version(value: bool) -> None:
+    if value:
+        from routerbench_core import __version__
+
+        typer.echo(f"rbench {__version__}")
+        raise typer.Exit()
+
+
+#: The public names of the two helpers for plugins' commands (``routerbench_core.cli_state``).
+cli_state = state
+cli_fail = fail
+
+
 def build_app(host: PluginHost) -> typer.Typer:
+    _show_flags_as_flags()
     app = typer.Typer(
         name="rbench",
         help="Benchmark LLM routers: collect, grade, import, route and report.",
+        epilog=ROOT_EPILOG,
         no_args_is_help=True,
-        add_completion=False,
+        add_completion=True,
         pretty_exceptions_enable=False,
     )
 
@@ -62,6 +112,9 @@ def build_app(host: PluginHost) -> typer.Typer:
         store: Path = typer.Option(
             None, "--store", envvar="RBENCH_STORE", help="Store file (default ./rbench.db)."
         ),
+        version: bool = typer.Option(
+            False, "--version", callback=_version, is_eager=True,
+            help="Print the rbench version and exit."),
     ) -> None:
         obj = ctx.obj
         if isinstance(obj, State):
@@ -69,29 +122,6 @@ def build_app(host: PluginHost) -> typer.Typer:
 
     host.add_commands(app)
     return app
-
-
-def main(argv: list[str] | None = None) -> None:
-    """The ``rbench`` command. Plugin failures never break it: a broken plugin is shown by
-    ``rbench list``/``rbench plugins`` and its names are unavailable; a command that uses such
-    a name gets one clear error. Under ``RBENCH_STRICT_PLUGINS`` every failure is fatal up front.
-    """
-    from routerbench_core.plugins.manager import UnknownNameError
-    from routerbench_core.plugins.spec import PluginLoadError
-
-    try:
-        host = make_plugin_manager()
-        app = build_app(host)
-        if host.strict:  # name clashes and hook errors are found by collecting the specs
-            host.specs()
-    except PluginError as exc:
-        typer.secho(f"error: {exc}", err=True, fg=typer.colors.RED)
-        sys.exit(2)
-    try:
-        app(args=argv, obj=State(host=host), prog_name="rbench")
-    except (PluginError, UnknownNameError, PluginLoadError) as exc:  # a command that did not catch it
-        typer.secho(f"error: {exc}", err=True, fg=typer.colors.RED)
-        sys.exit(2)
 
 
 if __name__ == "__main__":  # `python -m routerbench_core.commands.app`: use the importable module's

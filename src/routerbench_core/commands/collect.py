@@ -5,6 +5,7 @@ Imports of the collector, store and rich stay inside the commands so ``rbench --
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -144,6 +145,26 @@ def build_config(
     return cfg
 
 
+COLLECT_EXAMPLES = """Examples:
+
+  rbench collect -m gpt-4o-mini -d aime -d math500 --input-price 0.15 --output-price 0.6   # answers, graded
+
+  rbench collect -c run.yaml   # models, datasets and prices from a run config
+
+  rbench collect -c run.yaml --limit 5 --no-grade   # a quick try: 5 queries per split
+"""
+
+
+GRADE_EXAMPLES = """Examples:
+
+  rbench grade --bench collected   # grade what is not graded yet
+
+  rbench grade --regrade --dataset math500   # re-score stored answers, no new calls
+
+  rbench grade --judge-model gpt-4.1 --judge-input-price 2 --judge-output-price 8   # judged datasets
+"""
+
+
 def _now() -> str:
     from routerbench_core.report.provenance import utc_now
 
@@ -165,7 +186,7 @@ def _record(db: Any, host: Any, kind: str, bench: str, report: Any, started: str
 def register_commands(app: typer.Typer) -> None:
     from routerbench_core.commands.app import fail, state
 
-    @app.command("collect")
+    @app.command("collect", epilog=COLLECT_EXAMPLES)
     def collect_command(
         ctx: typer.Context,
         config: Path = typer.Option(None, "--config", "-c", help="YAML run config."),  # noqa: B008
@@ -239,7 +260,7 @@ def register_commands(app: typer.Typer) -> None:
         if report.failed:
             raise typer.Exit(1)
 
-    @app.command("grade")
+    @app.command("grade", epilog=GRADE_EXAMPLES)
     def grade_command(
         ctx: typer.Context,
         bench: str = typer.Option("collected", "--bench", help="Bench to grade."),
@@ -270,6 +291,11 @@ def register_commands(app: typer.Typer) -> None:
         allow_unpriced: bool = typer.Option(
             False, "--allow-unpriced", help="Allow a judge model with no price (cost unknown)."
         ),
+        unsafe_local_exec: bool = typer.Option(
+            False, "--unsafe-local-exec",
+            help="Run code answers WITHOUT the kernel sandbox (only for code you trust; "
+                 "docs/sandbox.md).",
+        ),
     ) -> None:
         """Grade stored answers with their dataset's grader (no new model calls).
 
@@ -280,7 +306,7 @@ def register_commands(app: typer.Typer) -> None:
         from routerbench_core.collection.runconfig import check_base_url, check_env_var_name
         from routerbench_core.data.store import Store, StoreError
         from routerbench_core.scoring.grading import grade_bench
-        from routerbench_core.scoring.sandbox import default_workers
+        from routerbench_core.scoring.sandbox import SandboxError, default_workers
 
         st = state(ctx)
         for option, value, check in (("--judge-api-key-env", judge_api_key_env,
@@ -291,6 +317,11 @@ def register_commands(app: typer.Typer) -> None:
                     check(value)
             except ValueError as exc:
                 raise fail(f"{option}: {exc}") from None
+        if unsafe_local_exec:
+            from routerbench_core.scoring.sandbox import UNSAFE_ENV
+
+            os.environ[UNSAFE_ENV] = "1"
+            typer.echo("warning: --unsafe-local-exec: code answers run without isolation", err=True)
         try:
             with Store(store or st.store_path, create=False) as db:
                 context: dict[str, object] = {}
@@ -316,6 +347,8 @@ def register_commands(app: typer.Typer) -> None:
                         settings={"bench": bench, "regrade": regrade, "model": model,
                                   "dataset": dataset, "judge_model": judge_model})
         except StoreError as exc:
+            raise fail(str(exc)) from None
+        except SandboxError as exc:  # cannot isolate: no code is run, nothing recorded
             raise fail(str(exc)) from None
         for line in report.lines():
             typer.echo(line)

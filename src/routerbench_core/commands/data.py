@@ -60,12 +60,67 @@ def _print_info(info: dict[str, Any]) -> None:
         echo(f"    {dataset:<{width}}  {n:>7,}")
 
 
+IMPORT_EXAMPLES = """Examples:
+
+  rbench data import llmrouterbench results/ --name lrb
+
+  rbench data import routerbench routerbench_0shot.csv --name rb --replace
+
+  rbench data import swe-bench run.json --name agents --add -o model=my-agent   # a plugin's format
+"""
+
+
+FETCH_EXAMPLES = """Examples:
+
+  rbench data fetch NPULH/LLMRouterBench --revision REV -f llmrouterbench --name lrb --subdir results/bench   # network
+"""
+
+
+EXPORT_EXAMPLES = """Examples:
+
+  rbench data export lrb parquet lrb-parquet/   # full fidelity
+
+  rbench data export lrb csv lrb.csv   # RouterBench's wide CSV
+"""
+
+
+INFO_EXAMPLES = """Examples:
+
+  rbench data info lrb
+
+  rbench data info --json   # every bench
+"""
+
+
+LIST_EXAMPLES = """Examples:
+
+  rbench data list
+
+  rbench --store other.db data list --json
+"""
+
+
+DELETE_EXAMPLES = """Examples:
+
+  rbench data delete lrb   # its queries, responses and grades too
+"""
+
+
+MIGRATE_EXAMPLES = """Examples:
+
+  rbench data migrate   # the store in ./rbench.db
+
+  rbench --store old/rbench.db data migrate
+"""
+
+
 @hookimpl
 def register_commands(app: typer.Typer) -> None:
     from routerbench_core.commands.app import fail, state
 
     data = typer.Typer(
         help="Import, export and inspect benches (queries × models outcomes) in the store.",
+        epilog=IMPORT_EXAMPLES,
         no_args_is_help=True,
     )
     app.add_typer(data, name="data")
@@ -96,7 +151,7 @@ def register_commands(app: typer.Typer) -> None:
 
         return Path(state(ctx).store_path or default_store_path()).exists()
 
-    @data.command("import")
+    @data.command("import", epilog=IMPORT_EXAMPLES)
     def import_command(
         ctx: typer.Context,
         fmt: Annotated[str, typer.Argument(metavar="FORMAT", help=IMPORT_HELP)],
@@ -142,7 +197,7 @@ def register_commands(app: typer.Typer) -> None:
             typer.echo("note: this format has no per-query cost; costs are ESTIMATES "
                        "(see `rbench data info` and docs/data-formats.md)")
 
-    @data.command("fetch")
+    @data.command("fetch", epilog=FETCH_EXAMPLES)
     def fetch_command(
         ctx: typer.Context,
         repo_id: Annotated[str, typer.Argument(help="Hub dataset repository, owner/name.")],
@@ -169,7 +224,7 @@ def register_commands(app: typer.Typer) -> None:
         typer.echo(f"imported {result.n_queries:,} queries × {result.n_models} models as bench "
                    f"{name!r}")
 
-    @data.command("export")
+    @data.command("export", epilog=EXPORT_EXAMPLES)
     def export_command(
         ctx: typer.Context,
         bench: Annotated[str, typer.Argument(help="Bench to export.")],
@@ -186,7 +241,7 @@ def register_commands(app: typer.Typer) -> None:
             raise fail(str(exc)) from None
         typer.echo(f"wrote {len(files)} file(s) under {out}")
 
-    @data.command("info")
+    @data.command("info", epilog=INFO_EXAMPLES)
     def info_command(
         ctx: typer.Context,
         bench: str = typer.Argument(None, help="Bench to describe (default: every bench)."),
@@ -213,7 +268,7 @@ def register_commands(app: typer.Typer) -> None:
         for info in infos:
             _print_info(info)
 
-    @data.command("list")
+    @data.command("list", epilog=LIST_EXAMPLES)
     def list_command(
         ctx: typer.Context,
         as_json: bool = typer.Option(False, "--json", help="Print JSON."),
@@ -238,7 +293,7 @@ def register_commands(app: typer.Typer) -> None:
             typer.echo(f"{r['name']:<24} {r['queries']:>8,} queries  {r['models']:>3} models  "
                        f"{r['responses']:>9,} responses  {r['source'] or ''}")
 
-    @data.command("delete")
+    @data.command("delete", epilog=DELETE_EXAMPLES)
     def delete_command(
         ctx: typer.Context,
         bench: str = typer.Argument(..., help="Bench to delete with all its outcomes."),
@@ -251,7 +306,7 @@ def register_commands(app: typer.Typer) -> None:
             raise fail(str(exc)) from None
         typer.echo(f"deleted bench {bench!r}")
 
-    @data.command("migrate")
+    @data.command("migrate", epilog=MIGRATE_EXAMPLES)
     def migrate_command(ctx: typer.Context) -> None:
         """Upgrade a store written by an older rbench to this rbench's schema (in place, in
         one transaction; reading an older store needs no migration)."""

@@ -187,6 +187,16 @@ def run_demo_setting(
     return report
 
 
+DEMO_EXAMPLES = """Examples:
+
+  rbench demo   # every installed router on the synthetic bench, in seconds
+
+  rbench demo --training-free --setting perf   # the fastest look
+
+  rbench demo -r avengers -r best-single --out demo/
+"""
+
+
 def _record_demo(host: PluginHost, store: Any, report: dict[str, Any], *, setting: str,
                  seeds: list[int], routers: list[str], embedder: Any,
                  max_per_dataset: int | None, seed: int) -> None:
@@ -204,7 +214,7 @@ def _record_demo(host: PluginHost, store: Any, report: dict[str, Any], *, settin
 def register_commands(app: typer.Typer) -> None:
     from routerbench_core.commands.app import fail, state
 
-    @app.command("demo")
+    @app.command("demo", epilog=DEMO_EXAMPLES)
     def demo_command(
         ctx: typer.Context,
         setting: str = typer.Option("both", "--setting", help="perf, perf-cost or both."),

@@ -94,13 +94,21 @@ def _print_item(item: dict[str, Any]) -> None:
             echo(verdict)
 
 
+PREVIEW_EXAMPLES = """Examples:
+
+  rbench data preview math500 --limit 2   # prompts and gold as sent
+
+  rbench data preview aime --answer 'The answer is \\boxed{42}'   # how an answer grades
+"""
+
+
 @hookimpl(trylast=True)  # after commands.data has made the ``data`` sub-app
 def register_commands(app: typer.Typer) -> None:
     from routerbench_core.commands.app import fail, state
 
     data = _data_group(app)
 
-    @data.command("preview")
+    @data.command("preview", epilog=PREVIEW_EXAMPLES)
     def preview_command(
         ctx: typer.Context,
         dataset_name: Annotated[str, typer.Argument(metavar="DATASET", help="Registered dataset.")],

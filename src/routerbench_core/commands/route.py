@@ -38,6 +38,26 @@ def parse_params(items: list[str], routers: list[str]) -> dict[str, dict[str, An
     return out
 
 
+def device_problem(device: str) -> str | None:
+    """Why ``--device`` cannot be honoured on this machine, checked once before any work and
+    for every router alike (a numpy router would otherwise run on CPU without a word, and an
+    embedder fail deep inside torch with an AssertionError). torch is imported only for CUDA."""
+    if device == "cpu":
+        return None
+    try:
+        from routerbench_core.routing.torch_utils import resolve_device
+    except ImportError:
+        return (f"--device {device} needs torch with CUDA, and torch is not installed; use "
+                "--device cpu")
+    from routerbench_core.routing.router import RouterError
+
+    try:
+        resolve_device(device)
+    except RouterError as exc:
+        return str(exc)
+    return None
+
+
 def validate_params(host: Any, params: dict[str, dict[str, Any]]) -> None:
     """Check every router's ``--param`` values against its ``Params`` model before anything
     is loaded or trained (a :class:`RouterError` naming router, parameter, value and type)."""
@@ -58,11 +78,21 @@ def _csv(value: str | None) -> list[str]:
     return [p.strip() for p in (value or "").split(",") if p.strip()]
 
 
+ROUTE_EXAMPLES = """Examples:
+
+  rbench route --bench lrb --router avengers --router best-single
+
+  rbench route -b lrb -r avengers-pro --setting perf-cost --plot pareto.png   # cost-accuracy curve
+
+  rbench route -b lrb -r avengers -p avengers.k=32 --seeds 42 --json report.json
+"""
+
+
 @hookimpl
 def register_commands(app: typer.Typer) -> None:
     from routerbench_core.commands.app import fail, state
 
-    @app.command("route")
+    @app.command("route", epilog=ROUTE_EXAMPLES)
     def route_command(
         ctx: typer.Context,
         router: list[str] = typer.Option(  # noqa: B008
@@ -127,6 +157,9 @@ def register_commands(app: typer.Typer) -> None:
             raise fail(f"--missing must be wrong or skip, not {missing!r}")
         if device not in ("cpu", "cuda") and not device.startswith("cuda:"):
             raise fail(f"--device must be cpu or cuda, not {device!r}")
+        problem = device_problem(device)
+        if problem:
+            raise fail(problem)
         try:
             seed_list = [int(s) for s in _csv(seeds)]
         except ValueError:

@@ -136,6 +136,38 @@ def provenance_diff(a: dict[str, Any], b: dict[str, Any]) -> list[str]:
             for k in sorted(set(fa) | set(fb)) if fa.get(k) != fb.get(k)]
 
 
+RUNS_EXAMPLES = """Examples:
+
+  rbench runs   # the newest 20 runs
+
+  rbench runs --kind route --bench lrb --json
+"""
+
+
+SHOW_EXAMPLES = """Examples:
+
+  rbench show last
+
+  rbench show RUN --format markdown   # a table for a paper
+
+  rbench show RUN -f latex
+"""
+
+
+COMPARE_EXAMPLES = """Examples:
+
+  rbench compare RUN_A RUN_B
+
+  rbench compare RUN_A RUN_B -f markdown
+"""
+
+
+REPORT_EXAMPLES = """Examples:
+
+  rbench report last --html report/   # one self-contained HTML page
+"""
+
+
 @hookimpl
 def register_commands(app: typer.Typer) -> None:
     from routerbench_core.commands.app import fail, state
@@ -157,7 +189,7 @@ def register_commands(app: typer.Typer) -> None:
         except StoreError as exc:
             raise fail(str(exc)) from None
 
-    @app.command("runs")
+    @app.command("runs", epilog=RUNS_EXAMPLES)
     def runs_command(
         ctx: typer.Context,
         kind: str = typer.Option(None, "--kind", help="Only route, collect, grade or demo."),
@@ -189,7 +221,7 @@ def register_commands(app: typer.Typer) -> None:
                       r["bench"] or "", _what(r["summary"]))
         console.print(t)
 
-    @app.command("show")
+    @app.command("show", epilog=SHOW_EXAMPLES)
     def show_command(
         ctx: typer.Context,
         run: str = typer.Argument(..., help="Run id (from `rbench runs`) or `last`."),
@@ -208,7 +240,7 @@ def register_commands(app: typer.Typer) -> None:
         else:
             typer.echo(show_text(record, fmt), nl=False)
 
-    @app.command("compare")
+    @app.command("compare", epilog=COMPARE_EXAMPLES)
     def compare_command(
         ctx: typer.Context,
         run_a: str = typer.Argument(..., help="First run id (A)."),
@@ -249,7 +281,7 @@ def register_commands(app: typer.Typer) -> None:
         for d in diff:
             console.print(f"  {d}", highlight=False, markup=False)
 
-    @app.command("report")
+    @app.command("report", epilog=REPORT_EXAMPLES)
     def report_command(
         ctx: typer.Context,
         run: str = typer.Argument(..., help="Run id (from `rbench runs`) or `last`."),

@@ -15,14 +15,11 @@ Environment variables (after pytest and tox):
 
 from __future__ import annotations
 
-import difflib
 import os
 import sys
-import traceback
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import import_module
-from importlib.metadata import EntryPoint, entry_points
 from types import ModuleType
 from typing import Any
 
@@ -35,15 +32,20 @@ ENTRY_POINT_GROUP = "rbench"
 CORE_DISTRIBUTION = "rbench"
 
 #: Built-in plugins: modules in the core registered through the same hooks as third parties.
+#: Those that register things (cheap, needed by every command) ...
 BUILTIN_MODULES: tuple[str, ...] = (
-    "routerbench_core.commands.listing",
-    "routerbench_core.commands.data",
-    "routerbench_core.commands.preview",
     "routerbench_core.plugins.builtin_routers",
     "routerbench_core.plugins.builtin_embedders",
     "routerbench_core.plugins.builtin_importers",
+)
+#: ... and those that only add CLI commands (they import typer): not needed by a host that
+#: builds no CLI (``rbench list --json``, library use).
+BUILTIN_COMMAND_MODULES: tuple[str, ...] = (
+    "routerbench_core.commands.listing",
+    "routerbench_core.commands.data",
     "routerbench_core.commands.route",
     "routerbench_core.commands.collect",
+    "routerbench_core.commands.preview",
     "routerbench_core.commands.demo",
     "routerbench_core.commands.runs",
 )
@@ -154,8 +156,13 @@ class PluginHost:
         return self.pm.subset_hook_caller(hook_name, remove_plugins=others)(**kwargs)
 
     def _plugins_of(self, hook_name: str) -> list[object]:
-        """The plugins implementing ``hook_name``, in registration order."""
-        return [impl.plugin for impl in getattr(self.pm.hook, hook_name).get_hookimpls()]
+        """The plugins implementing ``hook_name``: ``tryfirst`` ones, then the others in
+        registration order, then ``trylast`` ones (e.g. a command added to a sub-app that
+        another built-in makes)."""
+        impls = getattr(self.pm.hook, hook_name).get_hookimpls()
+        ordered = ([i for i in impls if i.tryfirst] + [i for i in impls if not (i.tryfirst or i.trylast)]
+                   + [i for i in impls if i.trylast])
+        return [impl.plugin for impl in ordered]
 
     def _collect(self) -> dict[Kind, dict[str, PluginSpec]]:
         claims: dict[Kind, dict[str, list[PluginSpec]]] = {kind: {} for kind in KINDS}
@@ -245,6 +252,8 @@ class PluginHost:
         if why:
             raise UnknownNameError(f"{kind} {name!r} is unavailable: {why}")
         installed = sorted(table)
+        import difflib
+
         close = difflib.get_close_matches(name, installed, n=3, cutoff=0.5)
         hint = f" did you mean {', '.join(close)}?" if close else ""
         failed = [r for r in self.records if r.failed]
@@ -278,16 +287,20 @@ class PluginHost:
             except Exception as exc:
                 self._fail(record, f"register_commands raised {type(exc).__name__}: {exc}")
 
+    def target_problems(self) -> list[str]:
+        """Registered targets that cannot be right (``"module:Clas"``), found without importing
+        them; strict mode refuses to start with any. ``rbench plugins --check`` imports them."""
+        problems = []
+        for spec in self.specs():
+            problem = spec.target_problem()
+            if problem:
+                problems.append(f"{spec.kind} {spec.name!r} of plugin {spec.plugin} "
+                                f"(distribution {spec.distribution}): {problem}")
+        return problems
+
     def failures(self) -> list[PluginRecord]:
         self.specs()  # conflicts are only known once everything has registered
         return [r for r in self.records if r.failed]
-
-
-def _entry_point_distribution(ep: EntryPoint) -> tuple[str, str]:
-    dist = getattr(ep, "dist", None)
-    if dist is None:
-        return ep.name, ""
-    return dist.metadata["Name"] or ep.name, dist.version or ""
 
 
 def _disabled_names() -> set[str]:
@@ -301,6 +314,7 @@ def make_plugin_manager(
     builtins: bool = True,
     extra_plugins: Iterable[object] = (),
     strict: bool | None = None,
+    commands: bool = True,
 ) -> PluginHost:
     """Build a fresh plugin host (one per CLI invocation or test; never a global).
 
@@ -309,6 +323,8 @@ def make_plugin_manager(
     :param builtins: register the core's built-in plugins.
     :param extra_plugins: objects or modules with hookimpls to register too (tests use this).
     :param strict: make plugin failures fatal (default: ``RBENCH_STRICT_PLUGINS``).
+    :param commands: register the built-in CLI commands too (only a host that builds no CLI
+        leaves them out; third-party plugins are loaded either way).
     """
     if strict is None:
         strict = env_flag("RBENCH_STRICT_PLUGINS")
@@ -333,7 +349,8 @@ def make_plugin_manager(
                 ) from exc
 
     if builtins:
-        for module_name in BUILTIN_MODULES:
+        modules = (BUILTIN_COMMAND_MODULES if commands else ()) + BUILTIN_MODULES
+        for module_name in modules:
             short = module_name.rsplit(".", 1)[-1]
             record = PluginRecord(
                 name=f"rbench.{short}", distribution=CORE_DISTRIBUTION, version=version
@@ -350,11 +367,13 @@ def make_plugin_manager(
 
     if load_entrypoints:
         seen: set[str] = set()
-        for ep in sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
+        from routerbench_core.plugins.discovery import entry_points_of
+
+        for ep in entry_points_of(ENTRY_POINT_GROUP):
             if ep.name in seen:  # the same distribution found twice on sys.path
                 continue
             seen.add(ep.name)
-            distribution, dist_version = _entry_point_distribution(ep)
+            distribution, dist_version = ep.distribution, ep.version
             record = PluginRecord(name=ep.name, distribution=distribution, version=dist_version)
             records.append(record)
             if ep.name in disabled or distribution in disabled:
@@ -366,6 +385,8 @@ def make_plugin_manager(
                 message = f"{type(exc).__name__}: {exc}"
                 record.error = message
                 if env_flag("RBENCH_TRACE_HOOKS"):
+                    import traceback
+
                     traceback.print_exc()
                 if strict:
                     raise PluginError(
@@ -377,6 +398,7 @@ def make_plugin_manager(
 
     for plugin in extra_plugins:
         name = getattr(plugin, "__name__", None) or repr(plugin)
+        plugin = _hashable(plugin, name)
         record = PluginRecord(name=name, distribution=name, version="", module=plugin)  # type: ignore[arg-type]
         records.append(record)
         register(record, plugin, "plugin")
@@ -385,10 +407,26 @@ def make_plugin_manager(
     return PluginHost(pm, records, strict)
 
 
+def _hashable(plugin: object, name: str) -> object:
+    """``plugin``, or a module holding its attributes when it cannot be hashed (a
+    ``SimpleNamespace``): pluggy's per-plugin hook callers keep plugins in sets."""
+    try:
+        hash(plugin)
+    except TypeError:
+        module = ModuleType(name)
+        for attr in dir(plugin):
+            if not attr.startswith("__"):
+                setattr(module, attr, getattr(plugin, attr))
+        return module
+    return plugin
+
+
 def _check_unknown_hooks(pm: pluggy.PluginManager, records: list[PluginRecord],
                          strict: bool) -> None:
     """pluggy's ``check_pending``, per plugin: a plugin implementing a hook that does not exist
     (``register_ruoters``) is a failure of that plugin, with a "did you mean", not of all."""
+    import difflib
+
     by_module = {id(r.module): r for r in records if r.module is not None}
     for name, caller in list(vars(pm.hook).items()):
         if name.startswith("_") or caller.has_spec():

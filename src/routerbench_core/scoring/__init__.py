@@ -14,7 +14,10 @@ The scorer submodules:
   percentages, LaTeX, symbolic)
 - :mod:`~routerbench_core.scoring.choice` – multiple-choice letters A–J
 - :mod:`~routerbench_core.scoring.code` – code extraction from model output and sanitising
-- :mod:`~routerbench_core.scoring.sandbox` – running untrusted code in a separate, limited process
+- :mod:`~routerbench_core.scoring.sandbox` – running untrusted code isolated by the kernel
+  (bubblewrap fork servers)
+- :mod:`~routerbench_core.scoring.verdicts` – pass/fail decided in the grader from plain data
+- :mod:`~routerbench_core.scoring.bounded` – hard time limits for scorers that may not return
 """
 
 from routerbench_core.scoring.choice import extract_choice, format_choices, score_choice

@@ -16,7 +16,7 @@ import gzip
 import io
 import json
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, Literal
@@ -99,6 +99,45 @@ class Dataset(ABC):
         """Grade many responses; datasets whose grading is slow (code execution) run them in
         parallel with ``workers``. The default grades one by one."""
         return [self.grade(query, response, **context) for query, response in items]
+
+    #: Answers per :meth:`grade_many` call when :meth:`grade_stream` batches (judged sets).
+    stream_batch: ClassVar[int] = 32
+
+    def grade_stream(
+        self, items: Sequence[tuple[Query, Response]], *, workers: int = 1, **context: Any
+    ) -> Iterator[tuple[int, Grade | Exception]]:
+        """``(index, grade)`` as grades finish, so the caller can store each at once (a
+        killed grading run then loses only the answers in flight). An answer whose grading
+        raised comes back as the exception, for the caller to record as not gradable.
+
+        The default uses :meth:`grade_many` in batches of :attr:`stream_batch` when a
+        subclass overrides it (its concurrency is kept), else :meth:`grade` one by one. An
+        error of the sandbox itself (:class:`~routerbench_core.scoring.sandbox.SandboxError`)
+        is raised: an infrastructure failure is never recorded as a verdict.
+        """
+        batched = type(self).grade_many is not Dataset.grade_many
+        step = self.stream_batch if batched else 1
+        for start in range(0, len(items), step):
+            chunk = items[start : start + step]
+            if batched:
+                try:
+                    grades = self.grade_many(chunk, workers=workers, **context)
+                    if len(grades) != len(chunk):
+                        raise RuntimeError(
+                            f"grade_many returned {len(grades)} grades for {len(chunk)} answers")
+                except Exception as exc:  # find the answers that fail, grade the rest
+                    if _is_sandbox_error(exc):
+                        raise
+                else:
+                    yield from ((start + i, g) for i, g in enumerate(grades))
+                    continue
+            for offset, (query, response) in enumerate(chunk):
+                try:
+                    yield start + offset, self.grade(query, response, **context)
+                except Exception as exc:  # noqa: BLE001 - recorded as not gradable
+                    if _is_sandbox_error(exc):
+                        raise
+                    yield start + offset, exc
 
     @property
     def grader_name(self) -> str:
@@ -471,13 +510,17 @@ class TemplateDataset(Dataset):
 
 
 class CodeExecDataset(TemplateDataset):
-    """Code benchmarks: extract the program, run it with hidden tests in the sandbox.
+    """Code benchmarks: extract the program, decide the verdict from what it returns.
 
-    Subclasses implement :meth:`build_program` (the answer's code plus the item's hidden tests
-    as a :class:`~routerbench_core.scoring.sandbox.Program`) and may override
-    :meth:`entry_point`. Options: ``timeout_s`` (per program), ``memory_mb``, ``workers``.
-    A sandbox that cannot run raises :class:`~routerbench_core.scoring.sandbox.SandboxError`:
-    an infrastructure failure is never recorded as a wrong answer.
+    Subclasses implement :meth:`build_check`: a decomposed check of
+    :mod:`routerbench_core.scoring.verdicts` (a :class:`FunctionCheck` for assert tests, a
+    :class:`StdioCheck` or :class:`CallCheck` for tests with known outputs), or a whole
+    :class:`~routerbench_core.scoring.sandbox.Program` where the tests cannot be decomposed
+    (the default calls the older :meth:`build_program`). Every job runs in the kernel-isolated
+    sandbox (docs/sandbox.md). Options: ``timeout_s`` (per job), ``memory_mb``.
+    A sandbox that cannot run or cannot isolate raises
+    :class:`~routerbench_core.scoring.sandbox.SandboxError`: an infrastructure failure is never
+    recorded as a wrong answer.
     """
 
     category: ClassVar[Category] = "code"
@@ -485,15 +528,29 @@ class CodeExecDataset(TemplateDataset):
     timeout_s: ClassVar[float] = 10.0
     memory_mb: ClassVar[int] = 2048
 
-    _sandbox: Any = None
+    _verifier: Any = None
 
     def entry_point(self, query: Query) -> str | None:
         """The function the tests call (used to pick the right code block)."""
         return None
 
-    @abstractmethod
     def build_program(self, code: str, query: Query) -> Any:
-        """A sandbox ``Program`` running ``code`` against the item's hidden tests."""
+        """A whole-mode ``Program`` running ``code`` against the item's hidden tests."""
+        raise NotImplementedError(f"{type(self).__name__} implements neither build_check "
+                                  "nor build_program")
+
+    def build_check(self, code: str, query: Query) -> Any:
+        """The check deciding whether ``code`` solves ``query`` (see the class docstring)."""
+        return self.build_program(code, query)
+
+    def limits(self, **overrides: Any) -> Any:
+        """The sandbox limits from this dataset's options (``timeout_s``, ``memory_mb``)."""
+        from routerbench_core.scoring.sandbox import SandboxLimits
+
+        values = {"timeout_s": float(self.options.get("timeout_s", self.timeout_s)),
+                  "memory_mb": int(self.options.get("memory_mb", self.memory_mb))}
+        values.update(overrides)
+        return SandboxLimits(**values)
 
     def extract(self, output: str, query: Query, *, truncated: bool = False) -> Any:
         """The answer's code; an unparsable tail is cut only when ``truncated`` (the answer
@@ -509,42 +566,64 @@ class CodeExecDataset(TemplateDataset):
     def extract_response(self, response: Response, query: Query) -> Any:
         return self.extract(ensure_gradable(response), query, truncated=hit_token_limit(response))
 
-    def sandbox(self) -> Any:
-        if self._sandbox is None:
-            from routerbench_core.scoring.sandbox import Sandbox, SandboxLimits
+    def verifier(self, workers: int = 1) -> Any:
+        """The verifier over the process-wide sandbox (fork servers shared by all graders)."""
+        from routerbench_core.scoring.sandbox import shared_sandbox
+        from routerbench_core.scoring.verdicts import Verifier
 
-            limits = SandboxLimits(
-                timeout_s=float(self.options.get("timeout_s", self.timeout_s)),
-                memory_mb=int(self.options.get("memory_mb", self.memory_mb)),
-            )
-            self._sandbox = Sandbox(limits, workers=self.options.get("workers"))
-        return self._sandbox
-
-    @staticmethod
-    def _verdict(result: Any) -> tuple[float, dict[str, Any]]:
-        return (1.0 if result.passed else 0.0), {"execution": result.summary()}
+        box = shared_sandbox(max(1, workers), unsafe_local=self.options.get("unsafe_local_exec"))
+        if self._verifier is None or self._verifier.sandbox is not box:
+            self._verifier = Verifier(box)
+        return self._verifier
 
     def score(self, prediction: Any, query: Query) -> ScoreResult:
-        return self._verdict(self.sandbox().run(self.build_program(prediction, query)))
+        verdict = self.verifier().check(self.build_check(prediction, query))
+        return (1.0 if verdict.passed else 0.0), verdict.details()
+
+    def grade_stream(
+        self, items: Sequence[tuple[Query, Response]], *, workers: int = 1, **context: Any
+    ) -> Iterator[tuple[int, Grade | Exception]]:
+        checks: list[Any] = []
+        runnable: list[int] = []
+        predictions: dict[int, Any] = {}
+        for i, (query, response) in enumerate(items):
+            try:
+                prediction = self.extract_response(response, query)
+                if prediction is None:
+                    yield i, self.make_grade(query, response, 0.0, None, reason="no code found")
+                    continue
+                checks.append(self.build_check(prediction, query))
+            except Exception as exc:  # noqa: BLE001 - recorded as not gradable
+                yield i, exc
+                continue
+            runnable.append(i)
+            predictions[i] = prediction
+        for j, verdict in self.verifier(workers).check_stream(checks, workers=max(1, workers)):
+            i = runnable[j]
+            if isinstance(verdict, Exception):
+                if _is_sandbox_error(verdict):
+                    raise verdict
+                yield i, verdict
+                continue
+            query, response = items[i]
+            yield i, self.make_grade(query, response, 1.0 if verdict.passed else 0.0,
+                                     predictions[i], **verdict.details())
 
     def grade_many(
         self, items: Sequence[tuple[Query, Response]], *, workers: int = 1, **context: Any
     ) -> list[Grade]:
-        for _, response in items:  # refuse failures first
-            ensure_gradable(response)
-        predictions = [self.extract_response(response, query) for query, response in items]
-        runnable = [i for i, p in enumerate(predictions) if p is not None]
-        programs = [self.build_program(predictions[i], items[i][0]) for i in runnable]
-        results = self.sandbox().run_many(programs, workers=max(1, workers))
-        by_index = dict(zip(runnable, results, strict=True))
-        grades = []
-        for i, (query, response) in enumerate(items):
-            if i not in by_index:
-                grades.append(self.make_grade(query, response, 0.0, None, reason="no code found"))
-                continue
-            score, details = self._verdict(by_index[i])
-            grades.append(self.make_grade(query, response, score, predictions[i], **details))
-        return grades
+        out: dict[int, Grade] = {}
+        for i, grade in self.grade_stream(items, workers=workers, **context):
+            if isinstance(grade, Exception):
+                raise grade
+            out[i] = grade
+        return [out[i] for i in range(len(items))]
+
+
+def _is_sandbox_error(exc: BaseException) -> bool:
+    from routerbench_core.scoring.sandbox import SandboxError
+
+    return isinstance(exc, SandboxError)
 
 
 class MultipleChoiceDataset(TemplateDataset):

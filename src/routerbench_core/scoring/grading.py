@@ -6,8 +6,16 @@ name and version; a grade made by another version is stale and is redone by the 
 ``rbench grade`` (``--regrade`` redoes every grade). Failed calls are never graded: they stay
 failures, missing from the outcome matrix, never a 0.
 
-A grader that raises on one answer does not stop the others: the answer is left ungraded, the
-error is reported, and the next ``rbench grade`` tries it again.
+Kill-safe: each grade is committed as soon as it is made (a SIGKILL loses only the answers in
+flight), leftovers of a killed run (sandbox cgroups) are removed at the next start, and a rerun
+grades only what has no current grade.
+
+A grader that raises on (or times out in) one answer does not stop the others: that answer
+gets a *not gradable* grade (score ``None``) with the reason in ``details["grading_error"]``,
+the error is reported, and the next ``rbench grade`` tries it again. A setup problem (no judge
+configured, a dataset error) leaves the answer ungraded instead. Only a sandbox that cannot
+run or cannot isolate (:class:`~routerbench_core.scoring.sandbox.SandboxError`) stops grading:
+an infrastructure failure is never recorded as a verdict.
 """
 
 from __future__ import annotations
@@ -26,7 +34,6 @@ if TYPE_CHECKING:
     from routerbench_core.data.store import Store
     from routerbench_core.plugins.manager import PluginHost
 
-BATCH = 500
 
 
 @dataclass
@@ -51,8 +58,9 @@ class GradeReport:
             out.append(f"  {n} answer(s) of dataset {ds!r} left ungraded: no dataset plugin "
                        f"{ds!r} is installed (`rbench list datasets`)")
         if self.n_errors:
-            out.append(f"  {self.n_errors} answer(s) could not be graded (grader error; left "
-                       "ungraded, retried by the next `rbench grade`), e.g.:")
+            out.append(f"  {self.n_errors} answer(s) could not be graded (grader error; scorer "
+                       "failures are stored as not gradable with the reason, setup problems "
+                       "left ungraded; both retried by the next `rbench grade`), e.g.:")
             out.extend(f"    {e}" for e in self.errors[:5])
         return out
 
@@ -93,14 +101,18 @@ def grade_bench(
         :func:`routerbench_core.scoring.judge.judge_context`).
     :param workers: parallel workers for datasets that can use them.
     """
+    from routerbench_core.scoring.sandbox import cleanup_stale
+
     started = time.perf_counter()
+    cleanup_stale()  # what a killed run left behind
     report = GradeReport(bench=bench)
     queries: dict[str, Query] = {q.key: q for q in store.queries(bench, dataset=dataset)}
     meta = store.bench_metadata(bench)
     graders = _datasets(host, {q.dataset for q in queries.values()},
                         dict(meta.get("datasets") or {}))
     current = {(g.query_key, g.model): (g.grader, g.grader_version)
-               for g in store.grades(bench, model=model)}
+               for g in store.grades(bench, model=model)
+               if "grading_error" not in g.details}  # errors are retried
     pending: dict[str, list[tuple[Query, Response]]] = {}
     ctx = dict(context or {})
     for response in store.responses(bench, model=model, dataset=dataset):
@@ -120,46 +132,42 @@ def grade_bench(
             continue
         pending.setdefault(query.dataset, []).append((query, response))
 
+    write = store.grade_writer(bench) if pending else None
     for name, items in pending.items():
         grader = graders[name]
-        assert grader is not None
-        for i in range(0, len(items), BATCH):
-            chunk = items[i : i + BATCH]
-            grades = _grade_chunk(grader, chunk, ctx, workers, report)
-            for grade in grades:
-                report.by_grader[f"{grade.grader} v{grade.grader_version}"] += 1
-            if grades:
-                report.graded += store.put_grades(bench, grades)
+        assert grader is not None and write is not None
+        for index, outcome in grader.grade_stream(items, workers=workers, **ctx):
+            query, response = items[index]
+            if isinstance(outcome, Exception):
+                outcome = _not_gradable(grader, query, response, outcome, report)
+                if outcome is None:
+                    continue
+            grade = outcome.model_copy(update={"query_key": response.query_key,
+                                               "model": response.model})
+            write(grade)
+            report.graded += 1
+            report.by_grader[f"{grade.grader} v{grade.grader_version}"] += 1
     report.elapsed_s = time.perf_counter() - started
     return report
 
 
-def _grade_chunk(
-    grader: Dataset, chunk: list[tuple[Query, Response]], ctx: dict[str, Any], workers: int,
-    report: GradeReport,
-) -> list[Grade]:
-    """Grades of ``chunk`` (keyed back to their response), isolating failures per answer."""
-    try:
-        grades = grader.grade_many(chunk, workers=workers, **ctx)
-        if len(grades) != len(chunk):
-            raise RuntimeError(
-                f"grade_many returned {len(grades)} grades for {len(chunk)} answers"
-            )
-        pairs = list(zip(chunk, grades, strict=True))
-    except Exception:  # find the answers that fail, grade the rest
-        pairs = []
-        for query, response in chunk:
-            try:
-                pairs.append(((query, response), grader.grade(query, response, **ctx)))
-            except Exception as exc:
-                report.n_errors += 1
-                if len(report.errors) < 5:
-                    report.errors.append(f"{response.query_key} × {response.model}: "
-                                         f"{type(exc).__name__}: {exc}")
-    return [
-        grade.model_copy(update={"query_key": response.query_key, "model": response.model})
-        for (_, response), grade in pairs
-    ]
+def _not_gradable(grader: Dataset, query: Query, response: Response, exc: Exception,
+                  report: GradeReport) -> Grade | None:
+    """The grade of an answer whose scorer raised or timed out: score None, with the reason.
+
+    None (left ungraded) for a setup problem rather than a scorer failure — a missing judge,
+    a dataset error: nothing about the answer is known, so nothing is stored.
+    """
+    from routerbench_core.scoring.datasets import DatasetError
+    from routerbench_core.scoring.judge import JudgeError
+
+    reason = f"{type(exc).__name__}: {exc}"
+    report.n_errors += 1
+    if len(report.errors) < 5:
+        report.errors.append(f"{response.query_key} × {response.model}: {reason}")
+    if isinstance(exc, DatasetError | JudgeError):
+        return None
+    return grader.make_grade(query, response, None, None, grading_error=reason[:2000])
 
 
 def collect_and_grade(config: RunConfig, host: PluginHost, store: Store,

@@ -376,3 +376,19 @@ def math_equal(
 def as_fraction(value: float, max_denominator: int = 10_000) -> Fraction:
     """A small fraction close to ``value`` (for readable predictions in grade details)."""
     return Fraction(value).limit_denominator(max_denominator)
+
+
+# -- hard limits: no comparison may hang or exhaust the grader ----------------------------------
+# (routerbench_core.scoring.bounded: the comparison runs in a killable worker process; a power
+# tower or a huge factorial that does not finish in time is "not equal".)
+import os as _os  # noqa: E402
+
+from routerbench_core.scoring.bounded import time_limited  # noqa: E402
+
+#: Hard wall-clock limit of one :func:`math_equal` call, seconds (``RBENCH_MATH_TIMEOUT_S``).
+MATH_EQUAL_TIMEOUT_S = float(_os.environ.get("RBENCH_MATH_TIMEOUT_S") or 5.0)
+_math_equal_in_process = math_equal
+math_equal = time_limited(
+    "routerbench_core.scoring.math:_math_equal_in_process", _math_equal_in_process,
+    timeout_s=MATH_EQUAL_TIMEOUT_S, on_timeout=False, preload=("sympy",),
+)

@@ -42,6 +42,8 @@ _PIPELINE: dict[str, str] = {
     "split_from_source": "routerbench_core.routing.protocol",
     "State": "routerbench_core.commands.app",
     "build_app": "routerbench_core.commands.app",
+    "run_cli": "routerbench_core.testing.cli",
+    "CliResult": "routerbench_core.testing.cli",
 }
 
 

@@ -15,7 +15,6 @@ import importlib.machinery
 import importlib.util
 import json
 import os
-import subprocess
 import sys
 import time
 import types
@@ -283,9 +282,9 @@ def test_rbench_list_reports_missing_vllm() -> None:
         pytest.skip("vllm is installed here")
     host = make_plugin_manager(load_entrypoints=False, extra_plugins=[vllm_plugin])
     assert host.get("backend", "vllm").status == "missing dependency: vllm"
-    out = subprocess.run([sys.executable, "-m", "routerbench_core.commands.app", "list", "backends",
-                          "--json"], capture_output=True, text=True, timeout=120,
-                         env={**os.environ, "RBENCH_DISABLE_PLUGINS": ""})
+    from routerbench_core.testing import run_cli
+
+    out = run_cli("list", "backends", "--json")
     rows = {r["name"]: r for r in json.loads(out.stdout) if r["kind"] == "backend"}
     if "vllm" not in rows:
         pytest.skip("rbench-backend-vllm is not installed (pip install -e) in this environment")

@@ -81,3 +81,24 @@ def test_reference_is_the_answer_text_and_seed_rule_is_selectable(tmp_path: Path
     assert score(rbench, "\\boxed{0.4}") == 0.0
     assert score(seed, "\\boxed{0.4}") == 1.0  # the seed's integer rounding: a false positive
     assert seed.grader_name == "finqa:seed"
+
+
+def test_hub_reads_the_parquet_conversion(monkeypatch) -> None:
+    """`main` of ibm-research/finqa is a loading script current `datasets` refuses; the plugin
+    reads the hub's Parquet branch, which every allowed `datasets` version loads (a stand-in
+    `datasets` module records the call: tests never touch the hub)."""
+    import sys
+    import types
+
+    calls = []
+    row = {"id": "h-1", "question": "q?", "answer": "1", "pre_text": [], "post_text": [],
+           "table": [["a", "b"]]}
+
+    def load_dataset(repo, config, split, revision):
+        calls.append((repo, config, split, revision))
+        return [row]
+
+    monkeypatch.setitem(sys.modules, "datasets", types.SimpleNamespace(load_dataset=load_dataset))
+    (query,) = FinQA().load()
+    assert calls == [("ibm-research/finqa", None, "test", "refs/convert/parquet")]
+    assert query.ground_truth == "1" and query.source_split == "test"

@@ -59,6 +59,17 @@ def test_grade_details_record_the_execution() -> None:
     bad = ds.grade(query, Response(query_key=query.key, model="m", raw_output=(
         "```python\ndef running_max(values):\n    return values\n```")))
     assert bad.score == 0.0
+    assert bad.details["verdict"] == "decomposed"  # decided by the grader, from values
+    assert bad.details["reason"].startswith("AssertionError")
     execution = bad.details["execution"]
-    assert execution["status"] == "failed" and execution["error"].startswith("AssertionError")
-    assert "audit" in execution["isolation"]
+    assert execution["status"] == "completed"  # the answer's process ended normally
+    assert "bubblewrap" in execution["isolation"] and "pids cgroup" in execution["isolation"]
+
+
+def test_seed_prompt_shows_the_tests_only_when_asked() -> None:
+    query = HumanEval().load(FIXTURE)[0]
+    hidden = HumanEval().build_messages(query)[0]["content"]
+    seed = HumanEval(prompt="seed").build_messages(query)[0]["content"]
+    assert "def check" not in hidden
+    assert seed.startswith("You are an expert Python programmer, and here is your task:\n")
+    assert "Your code should pass these tests:\n" in seed and "def check" in seed

@@ -7,7 +7,6 @@ without harming the machine.
 
 from __future__ import annotations
 
-import os
 import time
 from pathlib import Path
 
@@ -50,7 +49,7 @@ def _problem(problems: list[Query], task_id: str) -> Query:
 def test_wrong_solution_fails(problems: list[Query]) -> None:
     query = _problem(problems, "HumanEval/0")
     grade = HumanEval().grade(query, _answer(query, "    return False\n"))
-    assert grade.score == 0.0 and grade.details["execution"]["status"] == "failed"
+    assert grade.score == 0.0 and grade.details["reason"].startswith("AssertionError")
 
 
 def test_infinite_loop_is_killed_at_its_timeout(problems: list[Query]) -> None:
@@ -69,7 +68,8 @@ def test_opening_a_socket_fails(problems: list[Query]) -> None:
     )
     grade = HumanEval().grade(query, _answer(query, body))
     assert grade.score == 0.0
-    assert "socket" in grade.details["execution"]["error"]
+    # the sandbox's network namespace has only its own loopback, with nothing listening
+    assert "ConnectionRefusedError" in grade.details["reason"]
 
 
 def test_writing_outside_the_sandbox_fails(problems: list[Query], tmp_path: Path) -> None:
@@ -80,37 +80,22 @@ def test_writing_outside_the_sandbox_fails(problems: list[Query], tmp_path: Path
     assert grade.score == 0.0 and not target.exists()
 
 
-def _alive_in_group(pgid: int) -> list[int]:
-    alive = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            if int(fields[2]) == pgid and fields[0] != "Z":
-                alive.append(int(entry))
-    return alive
-
-
 @pytest.mark.skipif(not Path("/proc").is_dir(), reason="needs /proc to look for leftovers")
 def test_fork_bomb_is_contained(problems: list[Query]) -> None:
     query = _problem(problems, "HumanEval/2")
     body = (
-        "    import os\n    print(os.getpgrp(), flush=True)\n"
+        "    import os\n"
         "    while True:\n        try:\n            os.fork()\n"
         "        except OSError:\n            pass\n"
     )
     start = time.monotonic()
     grade = HumanEval(timeout_s=2.0).grade(query, _answer(query, body))
     assert grade.score == 0.0 and time.monotonic() - start < 15
-    execution = grade.details["execution"]
-    assert execution["status"] in {"failed", "timeout"}, execution
-    pgid = int(execution["stdout_tail"].split()[0])
-    deadline = time.monotonic() + 5
-    while _alive_in_group(pgid) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert _alive_in_group(pgid) == [], "forked processes outlived the sandbox"
+    assert grade.details["execution"]["status"] in {"failed", "timeout"}, grade.details
+    # nothing but bubblewrap and its fork server is left in the sandboxes' cgroups
+    for server in HumanEval().verifier().sandbox._all:
+        if server.cgroup is not None:
+            assert len((server.cgroup / "cgroup.procs").read_text().split()) <= 2
     # and the machine still grades the next answer normally
     assert HumanEval().grade(query, _answer(query, "    return number % 1.0\n")).score == 1.0
 

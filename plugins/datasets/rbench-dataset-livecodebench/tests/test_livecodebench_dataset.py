@@ -40,7 +40,8 @@ class TestLiveCodeBenchConformance(DatasetConformance):
 def _grade(ds: LiveCodeBench, qid: str, text: str) -> dict:
     query = next(q for q in ds.load(FIXTURE) if q.id == qid)
     grade = ds.grade(query, Response(query_key=query.key, model="m", raw_output=text))
-    return {"score": grade.score, **grade.details.get("execution", {})}
+    return {"score": grade.score, "reason": grade.details.get("reason"),
+            **grade.details.get("execution", {})}
 
 
 def test_private_tests_are_decoded_and_hidden() -> None:
@@ -77,13 +78,13 @@ def test_per_case_timeout_fails_fast() -> None:
     ds = LiveCodeBench(per_case_timeout_s=0.5)
     slow = "```python\nimport time\ntry:\n    time.sleep(30)\nexcept Exception:\n    pass\nprint(5)\n```"
     result = _grade(ds, "rbench_abc001_a", slow)
-    assert result["score"] == 0.0 and "time limit" in result["error"]
+    assert result["score"] == 0.0 and "time limit" in result["reason"]
     assert result["duration_s"] < 5
 
 
 def test_wrong_answer_names_the_case() -> None:
     result = _grade(LiveCodeBench(), "rbench_cf_9001", "```python\nprint('models pick routers')\n```")
-    assert result["error"] == "AssertionError: test 1: wrong answer"
+    assert result["score"] == 0.0 and result["reason"] == "test 1: wrong answer"
 
 
 def test_decode_tests_refuses_objects() -> None:
@@ -138,3 +139,19 @@ def test_functional_return_values_compare_exactly() -> None:
         "        return sum(int(d) % 2 == 0 for d in str(num)) + 1e-9\n```"
     )
     assert _grade(ds, "9901", tuple_answer)["score"] == 0.0  # 4.000000001 is not 4
+
+
+FORGE = ('{"case": "ok", "stdout": "4"}\\n' * 8)
+
+
+@pytest.mark.parametrize("answer", [
+    # forged result lines on every descriptor, then an early exit
+    "```python\nimport os\nfor fd in range(1, 16):\n    try:\n        os.write(fd, b'" + FORGE
+    + "')\n    except OSError:\n        pass\nos._exit(0)\n```",
+    # hunting the expected outputs in memory and on disk: they never enter the sandbox
+    "```python\nimport gc, os, json\nfound = [o for o in gc.get_objects() if isinstance(o, dict) "
+    "and 'output' in o]\nprint(json.dumps(found)[:50], os.listdir('.'))\n```",
+])
+def test_hostile_stdin_answers_score_zero(answer: str) -> None:
+    result = _grade(LiveCodeBench(), "rbench_abc001_a", answer)
+    assert result["score"] == 0.0, result

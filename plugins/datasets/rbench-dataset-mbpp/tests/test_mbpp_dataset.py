@@ -59,3 +59,32 @@ def test_untestable_record_is_a_clear_error(tmp_path: Path) -> None:
                                 "test_list": ["assert True"]}) + "\n")
     with pytest.raises(DatasetError, match="cannot find the tested function"):
         MBPP().load(path)
+
+
+def test_seed_prompt_shows_the_asserts_only_when_asked() -> None:
+    from rbench_dataset_mbpp.dataset import MBPP
+
+    query = MBPP().load(FIXTURE)[0]
+    hidden = MBPP().build_messages(query)[0]["content"]
+    seed = MBPP(prompt="seed").build_messages(query)[0]["content"]
+    assert "assert " not in hidden
+    assert seed.endswith(query.ground_truth["tests"][-1])
+    assert "Your code should pass these tests:\n" + query.ground_truth["tests"][0] in seed
+
+
+@pytest.mark.parametrize("answer", [
+    # an object equal to everything
+    "```python\nclass Eq:\n    def __eq__(self, other):\n        return True\n\n"
+    "def second_largest(nums):\n    return Eq()\n```",
+    # patched asserts and an early exit once called
+    "```python\nimport builtins, os\nbuiltins.AssertionError = Exception\n\n"
+    "def second_largest(nums, _=os.write(3, b'{\"call\": [\"ok\", [\"I\", \"3\"]]}\\n')):\n"
+    "    os._exit(0)\n```",
+])
+def test_hostile_answers_score_zero(answer: str) -> None:
+    from routerbench_core import Response
+
+    ds = MBPP()
+    query = ds.load(FIXTURE)[0]
+    grade = ds.grade(query, Response(query_key=query.key, model="m", raw_output=answer))
+    assert grade.score == 0.0 and grade.details["verdict"] == "decomposed", grade.details

@@ -1,8 +1,11 @@
 """HumanEval (Chen et al., 2021): 164 Python functions checked by hidden unit tests.
 
 The model sees the function signature and docstring (the release's ``prompt``) and writes the
-whole function. The hidden ``test`` (a ``check`` function) runs in the sandbox against the
-answer; pass@1 = every assert passes within the time and memory limits.
+whole function. The hidden ``test`` (a ``check`` function) decides, but never inside the
+answer's process: it is run against the canonical solution to record each call's arguments and
+expected value, the answer's function is called with those arguments in the sandbox, and the
+values it returns (plain data) are compared by the grader (``FunctionCheck``, docs/sandbox.md).
+pass@1 = every value matches within the time and memory limits.
 
 The prompt's own preamble (imports and helper functions some problems define before the
 target function, e.g. ``encode_cyclic`` for ``decode_cyclic``) is prepended to the answer, so a
@@ -29,6 +32,7 @@ from routerbench_core import (
     SEED_IMPORT_PREAMBLE,
     CodeExecDataset,
     DatasetError,
+    FunctionCheck,
     Program,
     Query,
     read_records,
@@ -57,7 +61,9 @@ class HumanEval(CodeExecDataset, capabilities=CAPABILITIES):
     name = "humaneval"
     #: 2: the seed's import block before the answer; code is cut to a parsing prefix only
     #: when the answer hit the token limit
-    grader_version = "2"
+    #: 3: verdicts decided by the grader from the answer's returned values (recorded
+    #: reference calls, plain data; docs/sandbox.md)
+    grader_version = "3"
     hub_id = "openai/openai_humaneval"
     hub_revision = "7dce6050a7d6d172f3cc5c32aa97f52fa1a2e544"
     hub_split = "test"
@@ -106,13 +112,31 @@ class HumanEval(CodeExecDataset, capabilities=CAPABILITIES):
     def entry_point(self, query: Query) -> str | None:
         return str(query.metadata["entry_point"])
 
-    def build_program(self, code: str, query: Query) -> Program:
+    def answer_code(self, code: str, query: Query) -> str:
+        """The answer as run: the prompt's preamble plus the whole function, or a body-only
+        completion appended to the prompt's signature and docstring."""
         entry = str(query.metadata["entry_point"])
         if re.search(rf"^\s*(?:async\s+)?def\s+{re.escape(entry)}\s*\(", code, re.MULTILINE):
             program = preamble(query.text, entry) + "\n" + code
         else:  # a body-only completion: append it to the signature and docstring
             body = code if code.startswith((" ", "\t")) else textwrap.indent(code, "    ")
             program = query.text + body
-        program = SEED_IMPORT_PREAMBLE + program
+        return SEED_IMPORT_PREAMBLE + program
+
+    def build_program(self, code: str, query: Query) -> Program:
+        """Whole mode: the answer and ``check`` in one process (when no reference exists)."""
+        entry = str(query.metadata["entry_point"])
         tests = f"{query.ground_truth['test']}\n\ncheck({entry})\n"
-        return Program(code=program, tests=tests)
+        return Program(code=self.answer_code(code, query), tests=tests, limits=self.limits())
+
+    def build_check(self, code: str, query: Query) -> FunctionCheck | Program:
+        entry = str(query.metadata["entry_point"])
+        canonical = query.ground_truth.get("canonical_solution")
+        if not canonical:
+            return self.build_program(code, query)
+        return FunctionCheck(
+            code=self.answer_code(code, query), entry=entry,
+            reference=query.text + canonical, test=str(query.ground_truth["test"]),
+            driver="check", test_setup=preamble(query.text, entry),
+            fallback=self.build_program(code, query), limits=self.limits(),
+        )

@@ -5,11 +5,17 @@ Problems come in two kinds: a whole program reading standard input, or a LeetCod
 ``class Solution`` method (the ``starter_code`` shows its signature). Public examples appear in
 the statement; the private tests stay hidden. pass@1 = every public and private test passes,
 each within its per-case time limit (LiveCodeBench's 6 s).
+
+Verdicts are decided by the grader, never in the answer's process: the sandboxed job receives
+only the test *inputs* and returns what the program printed (``StdioCheck``) or what the
+method returned as plain data (``CallCheck``); the expected outputs stay on the trusted side,
+which compares them (:func:`stdout_matches`, :func:`values_match`).
 """
 
 from __future__ import annotations
 
 import base64
+import decimal
 import io
 import json
 import pickle
@@ -20,11 +26,11 @@ from typing import Any
 
 from rbench_dataset_livecodebench.plugin import CAPABILITIES
 from routerbench_core import (
+    CallCheck,
     CodeExecDataset,
     DatasetError,
-    Program,
     Query,
-    SandboxLimits,
+    StdioCheck,
     extract_code,
     read_records,
     sanitize_code,
@@ -56,7 +62,44 @@ RELEASE_FILES = {
     f"release_v{n}": ["test.jsonl", *[f"test{i}.jsonl" for i in range(2, n + 1)]]
     for n in range(1, 7)
 }
-HARNESS = (Path(__file__).with_name("harness.py")).read_text(encoding="utf-8")
+#: LiveCodeBench's runner makes these available to every solution (LeetCode code assumes them).
+HEADER = (
+    "from typing import *\nfrom collections import *\nfrom functools import *\n"
+    "from itertools import *\nfrom heapq import *\nfrom bisect import *\n"
+    "import math, string, re, sys, heapq, bisect, itertools, functools, collections, random\n"
+)
+
+
+def _decimals(line: str) -> list[decimal.Decimal] | None:
+    try:
+        return [decimal.Decimal(token) for token in line.split()]
+    except decimal.InvalidOperation:
+        return None
+
+
+def stdout_matches(got: str, expected: str) -> bool:
+    """LiveCodeBench's official rule: the same number of (stripped) lines, each equal as text
+    or, token by token, as exact decimals (``1.0`` equals ``1``; ``998244352`` is not
+    ``998244353``, and no float tolerance applies)."""
+    got_lines = [line.strip() for line in got.strip().split("\n")]
+    want_lines = [line.strip() for line in expected.strip().split("\n")]
+    if len(got_lines) != len(want_lines):
+        return False
+    for g, w in zip(got_lines, want_lines, strict=True):
+        if g == w:
+            continue
+        gd, wd = _decimals(g), _decimals(w)
+        if gd is None or wd is None or gd != wd:
+            return False
+    return True
+
+
+def values_match(got: Any, expected: Any) -> bool:
+    """As the official runner: a returned tuple counts as a list, then plain equality. ``got``
+    is plain data rebuilt by the grader's strict decoder, so ``==`` is the builtin one."""
+    if isinstance(got, tuple):
+        got = list(got)
+    return bool(got == expected)
 
 
 class _NoObjects(pickle.Unpickler):
@@ -97,7 +140,9 @@ class LiveCodeBench(CodeExecDataset, capabilities=CAPABILITIES):
     name = "livecodebench"
     #: 2: outputs compared exactly as the official runner (was: float tolerance); unfinished
     #: code is cut only when the answer hit the token limit; the official one-message prompt.
-    grader_version = "2"
+    #: 3: verdicts decided by the grader from the printed/returned values (docs/sandbox.md);
+    #: the answer's process never sees the expected outputs.
+    grader_version = "3"
     hub_id = "livecodebench/code_generation_lite"
     hub_revision = None  # release files are append-only; no verified commit offline (README)
     prompt_template = PROMPT
@@ -165,16 +210,16 @@ class LiveCodeBench(CodeExecDataset, capabilities=CAPABILITIES):
             return sanitize_code(code, truncated=truncated)  # keep the class; drop demo calls
         return code  # a stdin program's top-level code *is* the solution
 
-    def build_program(self, code: str, query: Query) -> Program:
+    def build_check(self, code: str, query: Query) -> StdioCheck | CallCheck:
         cases = list(query.metadata["public_tests"]) + list(query.ground_truth["tests"])
         per_case = float(self.options.get("per_case_timeout_s", 6.0))
         total = min(float(self.options.get("max_timeout_s", 180.0)), per_case * len(cases) + 5)
-        spec = {"mode": query.metadata["mode"], "fn_name": query.metadata.get("fn_name"),
-                "per_case_timeout": per_case, "cases": cases}
-        limits = SandboxLimits(
-            timeout_s=total, memory_mb=int(self.options.get("memory_mb", self.memory_mb))
-        )
-        return Program(
-            code=HARNESS, files={"solution.py": code, "cases.json": json.dumps(spec)},
-            limits=limits,
-        )
+        limits = self.limits(timeout_s=total)
+        if query.metadata["mode"] == "functional":
+            parsed = [([json.loads(line) for line in c["input"].split("\n") if line.strip()],
+                       json.loads(c["output"])) for c in cases]
+            return CallCheck(code=HEADER + code, entry=str(query.metadata["fn_name"]),
+                             cases=parsed, compare=values_match, style="method",
+                             per_case_timeout=per_case, limits=limits)
+        return StdioCheck(code=HEADER + code, cases=[(c["input"], c["output"]) for c in cases],
+                          compare=stdout_matches, per_case_timeout=per_case, limits=limits)

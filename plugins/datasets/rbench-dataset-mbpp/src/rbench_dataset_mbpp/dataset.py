@@ -5,6 +5,11 @@ tests hidden by default, so the model sees the task text and the function signat
 parameters, taken from the reference solution) instead — enough to write a function the hidden
 asserts can call. ``prompt="seed"`` sends the seed's prompt, tests included. As in the seed,
 the answer runs after an import block (``math``, ``re``, ``typing``, ``collections``, ...).
+
+The asserts decide outside the answer's process: they are run against the reference code to
+record each call's arguments and expected value; the answer's function is called with those
+arguments in the sandbox and its returned values (plain data) are compared by the grader
+(``FunctionCheck``, docs/sandbox.md). Tests whose values are not plain data run whole.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from routerbench_core import (
     SEED_IMPORT_PREAMBLE,
     CodeExecDataset,
     DatasetError,
+    FunctionCheck,
     HubSource,
     Program,
     Query,
@@ -70,7 +76,9 @@ class MBPP(CodeExecDataset, capabilities=CAPABILITIES):
     name = "mbpp"
     #: 2: the seed's import block before the answer; code is cut to a parsing prefix only
     #: when the answer hit the token limit
-    grader_version = "2"
+    #: 3: verdicts decided by the grader from the answer's returned values (recorded
+    #: reference calls, plain data; docs/sandbox.md)
+    grader_version = "3"
     hub_id = "google-research-datasets/mbpp"
     hub_revision = _REVISION
     hub_config = "full"
@@ -121,6 +129,16 @@ class MBPP(CodeExecDataset, capabilities=CAPABILITIES):
         return str(query.metadata["entry_point"])
 
     def build_program(self, code: str, query: Query) -> Program:
+        """Whole mode: the answer, the setup and the asserts in one process."""
         setup = query.ground_truth.get("setup") or ""
         tests = "\n".join([setup, *query.ground_truth["tests"]]).strip() + "\n"
-        return Program(code=SEED_IMPORT_PREAMBLE + code, tests=tests)
+        return Program(code=SEED_IMPORT_PREAMBLE + code, tests=tests, limits=self.limits())
+
+    def build_check(self, code: str, query: Query) -> FunctionCheck:
+        return FunctionCheck(
+            code=SEED_IMPORT_PREAMBLE + code, entry=str(query.metadata["entry_point"]),
+            reference=str(query.ground_truth["reference"]),
+            test="\n".join(query.ground_truth["tests"]) + "\n", driver="script",
+            test_setup=str(query.ground_truth.get("setup") or ""),
+            fallback=self.build_program(code, query), limits=self.limits(),
+        )

@@ -24,7 +24,7 @@ nox.options.default_venv_backend = "venv"
 
 PYTHON = "3.11"
 PLUGINS = sorted(glob.glob("plugins/*/rbench-*"))
-CORE_EXTRAS = ".[parquet,plot,ml,embed,test]"
+CORE_EXTRAS = ".[parquet,plot,ml,embed,serve,test]"
 
 
 #: Plugin extras the test environment installs (not: hub = the `datasets` library, vllm = GPU

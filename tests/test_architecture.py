@@ -80,10 +80,6 @@ def test_no_stage_imports_a_later_stage() -> None:
     assert not upward, "imports against the pipeline order:\n" + "\n".join(upward)
 
 
-#: dataset plugins that still add an import command by hand (until register_importers lands)
-TEMPORARY_CLI_PLUGINS = {"rbench_dataset_swe_bench", "rbench_dataset_tau2_bench"}
-
-
 def plugin_files() -> list[Path]:
     roots = [*REPO.glob("plugins/*/rbench-*"), *REPO.glob("examples/rbench-*")]
     return sorted(p for root in roots for p in root.rglob("*.py"))
@@ -94,8 +90,6 @@ def test_plugins_import_only_the_public_api() -> None:
     assert len(files) > 60  # every plugin's code and tests are scanned
     private = []
     for path in files:
-        if path.name == "commands.py" and path.parent.name in TEMPORARY_CLI_PLUGINS:
-            continue
         for line, module in imported_modules(path):
             if module == "routerbench_core" or module.startswith("routerbench_core.testing"):
                 continue

@@ -203,3 +203,12 @@ def test_perf_setting_routers_need_no_costs(costless_bench, name, params):
                         embedder=HashingEmbedder(dim=64))
     with pytest.raises(RouterError, match="no cost is known"):
         cost_ev.run(cls, name=name, params=params)
+
+
+def test_drops_are_counted_per_seed_not_summed():
+    from routerbench_core.report.tables import dropped_line
+
+    five = [{"n_dropped_cross_split_duplicates": 19, "n_unscorable_test_dropped": 0}] * 5
+    assert dropped_line(five).startswith("dropped from test: 19 cross-split duplicate prompts "
+                                         "per seed")
+    assert "95" not in dropped_line(five)

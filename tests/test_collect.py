@@ -188,12 +188,12 @@ def test_unknown_dataset_and_backend_name_the_key(server, host, rbench_store) ->
     cfg = parse_run_config({"models": [{"name": "m", "base_url": server.url, "input_price": 1,
                                         "output_price": 1}],
                             "datasets": [{"name": "toyad"}]})
-    with pytest.raises(CollectError, match=r"datasets\[0\].name.*did you mean toyadd"):
+    with pytest.raises(CollectError, match=r"datasets\[0\].name.*Did you mean toyadd"):
         collect(cfg, host, rbench_store)
     cfg = parse_run_config({"models": [{"name": "m", "backend": "opena", "input_price": 1,
                                         "output_price": 1}],
                             "datasets": [{"name": "toyadd"}]})
-    with pytest.raises(CollectError, match=r"models\[0\].backend.*did you mean openai"):
+    with pytest.raises(CollectError, match=r"models\[0\].backend.*Did you mean openai"):
         collect(cfg, host, rbench_store)
     assert server.count() == 0
 

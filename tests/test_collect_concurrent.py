@@ -26,10 +26,10 @@ def _reply(body: dict) -> str:
     return f"q{i}: {2 * i}"
 
 
-def _collect(config: Path, db: Path, bench: str) -> subprocess.Popen[bytes]:
+def _collect(config: Path, db: Path, bench: str, *extra: str) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
         [sys.executable, str(SUPPORT), "collect", "--config", str(config), "--store", str(db),
-         "--bench", bench, "--no-progress", "--no-grade"],
+         "--bench", bench, "--no-progress", "--no-grade", *extra],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE,
         env={**os.environ, "RBENCH_DISABLE_PLUGIN_AUTOLOAD": "1"},
     )
@@ -44,11 +44,17 @@ def _config(tmp_path: Path, url: str) -> Path:
     return config
 
 
-def _run_pair(tmp_path: Path, benches: tuple[str, str]) -> tuple[OpenAIServer, list[str]]:
+def _run_pair(tmp_path: Path, benches: tuple[str, str], *extra: str, before: bool = False,
+              latency: float = 0.01) -> tuple[OpenAIServer, list[str]]:
     db = tmp_path / "shared.db"
-    with OpenAIServer(reply=_reply, latency=0.01) as server:
+    delay = {"s": 0.005 if before else latency}
+    with OpenAIServer(reply=_reply, latency_fn=lambda body: delay["s"]) as server:
         config = _config(tmp_path, server.url)
-        procs = [_collect(config, db, b) for b in benches]
+        if before:  # a finished run first (fast), so everything is cached
+            assert _collect(config, db, benches[0]).wait(120) == 0
+            server.reset()
+            delay["s"] = latency
+        procs = [_collect(config, db, b, *extra) for b in benches]
         outs = []
         for p in procs:
             out, err = p.communicate(timeout=120)
@@ -78,3 +84,12 @@ def test_two_collects_into_different_benches_share_the_answers(tmp_path: Path) -
         a = {r.query_key: r.raw_output for r in store.responses("a")}
         b = {r.query_key: r.raw_output for r in store.responses("b")}
     assert len(a) == N and a == b
+
+
+def test_two_concurrent_refresh_runs_ask_each_request_once(tmp_path: Path) -> None:
+    # slow answers (300 × 80 ms / 8 ≈ 3 s of work), so the two runs surely overlap: a refresh
+    # that starts after another has finished asks everything again, as it should
+    server, outs = _run_pair(tmp_path, ("same", "same"), "--refresh", before=True,
+                             latency=0.08)
+    sent = Counter(r.text.split("\n")[-1] for r in server.requests)
+    assert len(sent) == N and max(sent.values()) == 1

@@ -124,7 +124,7 @@ def test_plan_skips_missing_dependencies_and_unsupported_settings():
 
     asked = demo_commands.plan_routers(host, "perf-cost", ["demo-first"])
     assert asked.routers == [] and "does not support" in asked.skipped["demo-first"]
-    with pytest.raises(UnknownNameError, match="did you mean"):
+    with pytest.raises(UnknownNameError, match="Did you mean"):
         demo_commands.plan_routers(host, "perf", ["demo-frist"])
 
 

@@ -48,9 +48,9 @@ def test_evaluator_embeds_query_views_but_serves_by_full_text() -> None:
     texts = [SHOTS + "Q: a?" + TAIL, SHOTS + "Q: bb?" + TAIL]
     rec = _Recorder()
     table = _EmbeddingTable(rec, None, texts, ["d", "d"], "query")  # type: ignore[arg-type]
-    vectors = table(texts)
+    vectors = table.lookup()(texts)
     assert rec.seen == ["a?", "bb?"]
     assert vectors.shape == (2, 2)
     full = _Recorder()
-    _EmbeddingTable(full, None, texts, ["d", "d"], "full")(texts)  # type: ignore[arg-type]
+    _EmbeddingTable(full, None, texts, ["d", "d"], "full").lookup()(texts)  # type: ignore[arg-type]
     assert full.seen == texts

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 from dataclasses import replace
 
 import numpy as np
@@ -15,41 +14,26 @@ from routerbench_core.routing.router import QuerySet, RouterError, Routing
 from routerbench_core.testing.synthetic import make_synthetic_bench
 
 
-def _reachable_arrays(root: object, depth: int = 6) -> list[np.ndarray]:
-    """Every ndarray reachable from ``root`` through object references (closures included)."""
-    seen: set[int] = set()
-    found: list[np.ndarray] = []
-    frontier = [root]
-    for _ in range(depth):
-        nxt = []
-        for obj in frontier:
-            if id(obj) in seen or isinstance(obj, type | str | bytes | int | float):
-                continue
-            seen.add(id(obj))
-            if isinstance(obj, np.ndarray):
-                found.append(obj)
-                if obj.base is not None:
-                    nxt.append(obj.base)
-                continue
-            nxt.extend(gc.get_referents(obj))
-        frontier = nxt
-    return found
+def test_test_queries_cannot_reach_outcomes(rbench_store):
+    """Built as ``rbench route`` builds it — a real store holding the bench, the embedding
+    cache and the stored answers — so a door through the store would be found."""
+    from routerbench_core.commands.route import _Outputs
+    from routerbench_core.testing.leaks import side_doors
+    from routerbench_core.testing.synthetic import store_matrix
 
-
-def test_test_queries_cannot_reach_outcomes():
     b = make_synthetic_bench(seed=3)
-    ev = Evaluator(b.matrix, seeds=[42], embedder=HashingEmbedder())
+    store_matrix(rbench_store, b.matrix)
+    m = rbench_store.load_matrix(b.matrix.bench)
+    ev = Evaluator(m, seeds=[42], embedder=HashingEmbedder(), store=rbench_store,
+                   outputs=_Outputs(rbench_store, m.bench))
     train, valid, test = ev.views(42)
     assert type(test) is QuerySet
     test.embeddings()  # populate caches first: they must not lead to outcomes either
-    for attr in ("score", "cost", "prompt_tokens", "completion_tokens"):
-        assert not hasattr(test, attr)
-    outcome_arrays = [b.matrix.score, b.matrix.cost, train.score, valid.score]
-    for arr in _reachable_arrays(test):
-        for out in outcome_arrays:
-            assert arr is not out and not np.shares_memory(arr, out)
+    assert test.outputs(m.models[0])[0] is not None  # the answers are really handed over
+    assert side_doors([test], m, ev.split(42).test) == []
+    assert side_doors([train, valid, ev.context(42)], m, ev.split(42).test) == []
     # the labelled views are copies: writing to them cannot touch the matrix, and vice versa
-    assert not np.shares_memory(train.score, b.matrix.score)
+    assert not np.shares_memory(train.score, m.score)
 
 
 def test_score_routing_rules():

@@ -391,7 +391,8 @@ def test_routerdc_errors(tmp_path: Path) -> None:
     assert (err.value.record, err.value.field) == (1, "scores.m9")
     (d / "a_train.json").write_text(json.dumps([{"question": "q1", "scores": {"m1": 1}},
                                                 {"question": "q1", "scores": {"m1": 0}}]))
-    with pytest.raises(DataFormatError, match="duplicate record"):
+    with pytest.raises(DataFormatError, match=r"1 question\(s\) repeated inside a file \(1 with "
+                       r"conflicting scores\).*--on-duplicate first\|mean"):
         parse("routerdc", d)
     (d / "a_train.json").write_text(json.dumps([{"scores": {"m1": 1}}]))
     with pytest.raises(DataFormatError, match="missing required field") as err:

@@ -188,7 +188,7 @@ def test_misspelled_hook_fails_only_its_plugin_unless_strict() -> None:
     host = make_plugin_manager(load_entrypoints=False, extra_plugins=[module, fine])
     [failed] = host.failures()
     assert failed.name == "typo_plugin"
-    assert "'register_ruoters'" in failed.status and "did you mean register_routers" in failed.status
+    assert "'register_ruoters'" in failed.status and "Did you mean register_routers" in failed.status
     assert "typo-ds" not in host.names("dataset"), "a plugin with a wrong hook contributes nothing"
     assert host.get("router", "alpha").plugin == "fine_plugin"
     with pytest.raises(PluginError, match="register_ruoters"):
@@ -232,7 +232,7 @@ def test_unknown_name_suggests_close_matches() -> None:
     ])
     with pytest.raises(UnknownNameError) as info:
         host.get("router", "alpah")
-    assert "did you mean alpha?" in str(info.value)
+    assert "Did you mean alpha?" in str(info.value)
     assert "Installed:" in str(info.value)
 
 

@@ -161,3 +161,21 @@ def test_nim9_source_overlap_detected(shared_data):
     assert len(p.dropped) == 0
     fit = {texts[i] for i in np.concatenate([p.train, p.valid])}
     assert not fit & {texts[i] for i in p.test}
+
+
+def test_source_split_holds_out_ood_and_test_only_datasets():
+    from routerbench_core.routing.protocol import SplitError, split_from_source
+
+    ds = ["a"] * 6 + ["b"] * 4 + ["c"] * 3 + ["d"] * 2
+    texts = [f"t{i}" for i in range(len(ds))]
+    src = ["train"] * 4 + ["test"] * 2 + ["train"] * 2 + ["test"] * 2 + [None] * 3 + ["test"] * 2
+    s = split_from_source(ds, texts, src, 42, valid_fraction=0.0, ood=["b"])
+    assert s.ood == ("b", "c", "d")  # named, unlabelled test-only, labelled test-only
+    assert sorted(s.test.tolist()) == [4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14]  # b's train too
+    assert sorted(s.train.tolist()) == [0, 1, 2, 3]
+    with pytest.raises(SplitError, match="made_up"):
+        split_from_source(ds, texts, src, 42, ood=["made_up"])
+    with pytest.raises(SplitError, match="dataset\\(s\\) a mix rows"):
+        split_from_source(ds, texts, [None] + src[1:], 42)
+    with pytest.raises(SplitError, match="nothing is left to train on"):
+        split_from_source(ds, texts, src, 42, ood=["a", "b"])

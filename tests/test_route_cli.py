@@ -158,14 +158,14 @@ def test_ood_dataset_goes_to_test(env):
 
 
 @pytest.mark.parametrize(("args", "message"), [
-    (["-r", "best-singel"], "did you mean best-single"),
+    (["-r", "best-singel"], "Did you mean best-single"),
     (["-r", "best-single", "--param", "nope.x=1"], "not among --router"),
     (["-r", "best-single", "--param", "best-single.x=1"], "has no parameter 'x'"),
     (["-r", "oracle", "--param", "oracle.x=1"], "reference"),
     (["-r", "best-single", "--seeds", "4x"], "--seeds"),
     (["-r", "best-single", "--setting", "fast"], "--setting"),
     (["-r", "best-single", "--ood", "nowhere"], "nowhere"),
-    (["-r", "centroid", "--embedder", "hashign"], "did you mean hashing"),
+    (["-r", "centroid", "--embedder", "hashign"], "Did you mean hashing"),
 ])
 def test_errors_are_clear(env, args, message):
     r = run(env, "route", "--bench", "synthetic", "--seeds", "42", *args)
@@ -178,7 +178,7 @@ def test_errors_are_clear(env, args, message):
     ("centroid.penalty=-5", ["'centroid'", "penalty=-5", "greater than or equal to 0"]),
     ("centroid.mode=bogus", ["'centroid'", "mode='bogus'", "'mean', 'max'"]),
     ("centroid.ks=1,x", ["'centroid'", "ks='1,x'", "valid integer"]),
-    ("centroid.normalise=maybe", ["'centroid'", "normalise='maybe'", "valid boolean"]),
+    ("centroid.normalise=maybe", ["'centroid'", "normalise='maybe'", "true or false"]),
     ("centroid.penalyt=1", ["'centroid' has no parameter 'penalyt'", "Did you mean penalty?"]),
 ])
 def test_router_params_are_validated_before_anything_runs(env, param, expected):

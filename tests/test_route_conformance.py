@@ -8,6 +8,7 @@ from typing import Any, ClassVar
 import numpy as np
 import pytest
 
+from routerbench_core.routing.artefact import RouterState
 from routerbench_core.routing.baselines import RandomPick
 from routerbench_core.routing.router import LabeledSet, QuerySet, Router, RouterContext, Routing
 from routerbench_core.testing.routers import RouterConformance, conformance_bench
@@ -37,6 +38,13 @@ class NearestCentroid(Router):
 
     def sweep(self) -> list[dict[str, Any]]:
         return [{"penalty": p} for p in (0.0, 0.1, 1.0)]
+
+    def save_state(self) -> RouterState:
+        return RouterState(arrays={"centroids": self.centroids, "cost": self.cost})
+
+    def load_state(self, state: RouterState) -> None:
+        self.centroids = state.array("centroids", ndim=2)
+        self.cost = state.array("cost", ndim=1)
 
 
 class TestNearestCentroidConformance(RouterConformance):
@@ -140,3 +148,37 @@ def test_synthetic_bench_has_known_answers():
     assert np.nanmean(others) < 0.4
     assert len(set(m.texts)) == m.n_queries
     assert (np.diff(np.nanmean(m.cost, axis=0)) > 0).all()  # model 0 cheapest
+
+
+def test_kit_catches_a_router_that_routes_differently_after_load(tmp_path):
+    class Forgetful(NearestCentroid):
+        def load_state(self, state: RouterState) -> None:
+            super().load_state(state)
+            self.centroids = self.centroids[::-1].copy()  # restores the wrong table
+
+    class Kit(RouterConformance):
+        def make_router(self, ctx: RouterContext, **params: Any) -> Router:
+            return Forgetful(ctx, **params)
+
+    with pytest.raises(AssertionError, match="routing changed after save/load"):
+        Kit().test_save_load_round_trip(tmp_path)
+
+
+def test_kit_accepts_a_router_that_declares_it_cannot_be_saved(tmp_path):
+    class Unsaveable(NearestCentroid):
+        save_state = Router.save_state  # the base class refuses with a RouterError
+        load_state = Router.load_state
+
+    class Kit(RouterConformance):
+        saveable = False
+
+        def make_router(self, ctx: RouterContext, **params: Any) -> Router:
+            return Unsaveable(ctx, **params)
+
+    Kit().test_save_load_round_trip(tmp_path)
+
+    class Liar(Kit):
+        saveable = True
+
+    with pytest.raises(Exception, match="cannot be saved as an artefact"):
+        Liar().test_save_load_round_trip(tmp_path)

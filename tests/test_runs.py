@@ -192,7 +192,8 @@ def test_show_markdown_prints_valid_tables(store_path):
         assert all(re.fullmatch(r"-{3}:?", c) for c in t[1]), t[1]  # the header rule
         assert {len(row) for row in t} == {len(t[0])}, t  # every row as wide as the header
     summary = tables[0]
-    assert summary[0] == ["router", "AvgAcc", "Gain@R", "Gain@B", "Gap@O", "cost"]
+    assert summary[0] == ["router", "AvgAcc", "Gain@R", "ΔR", "Gain@B", "ΔB", "Gap@O", "ΔO",
+                          "cost"]
     rows = {row[0]: row for row in summary[2:]}
     assert re.fullmatch(r"(\*\*)?\d+\.\d\d(\*\*)? ± \d+\.\d", rows["nearest"][1])
     # best AvgAcc is bold and is never an oracle row

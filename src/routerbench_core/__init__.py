@@ -101,6 +101,15 @@ _API: dict[str, str] = {
     "QuerySet": "routerbench_core.routing.router",
     "LabeledSet": "routerbench_core.routing.router",
     "Routing": "routerbench_core.routing.router",
+    # route: saved routers (artefacts for ``rbench serve``)
+    "RouterState": "routerbench_core.routing.artefact",
+    "StateError": "routerbench_core.routing.artefact",
+    "module_arrays": "routerbench_core.routing.artefact",
+    "load_module_arrays": "routerbench_core.routing.artefact",
+    "profile_arrays": "routerbench_core.routing.artefact",
+    "profile_from_state": "routerbench_core.routing.artefact",
+    "logistic_arrays": "routerbench_core.routing.artefact",
+    "logistic_from_state": "routerbench_core.routing.artefact",
     # helpers shared by several plugins
     "RetryPolicy": "routerbench_core.collection.backends",
     "has_price": "routerbench_core.collection.backends",

@@ -174,6 +174,11 @@ def response_cost(
     return spec.cost(prompt_tokens, completion_tokens), "priced"
 
 
+def _one_line(text: str, limit: int = 300) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
 def failed_response(request: GenerationRequest, error: str, *, latency_s: float | None = None,
                     **metadata: Any) -> Response:
     """The record of a call that did not produce an answer (never graded, never $0)."""
@@ -224,7 +229,7 @@ class Backend(ABC):
         async def worker() -> None:
             try:
                 for position, request in items:
-                    done.put_nowait((position, await self.agenerate(request)))
+                    done.put_nowait((position, await self._answer(request)))
             except BaseException as exc:  # surfaced to the consumer, never swallowed
                 done.put_nowait(exc)
             finally:
@@ -245,6 +250,18 @@ class Backend(ABC):
             for w in workers:
                 w.cancel()
             await asyncio.gather(*workers, return_exceptions=True)
+
+    async def _answer(self, request: GenerationRequest) -> Response:
+        """:meth:`agenerate`, where an answer the backend could not turn into a Response (a
+        ValueError: bad text, impossible numbers) is a failure of that one request with the
+        reason, so one bad answer never stops a run. A missing price still stops it."""
+        try:
+            return await self.agenerate(request)
+        except UnpricedModelError:
+            raise
+        except ValueError as exc:
+            return failed_response(request, f"malformed answer: {type(exc).__name__}: "
+                                   f"{_one_line(str(exc))}")
 
     def generate(self, request: GenerationRequest) -> Response:
         """Synchronous single request (judges and online routers use this)."""

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from routerbench_core.collection.backends import Backend, has_price, request_hash
 from routerbench_core.collection.runconfig import ModelConfig, RunConfig
+from routerbench_core.data.text import invalid_text_note
 from routerbench_core.schema import GenerationRequest, ModelSpec, Query, Response
 
 if TYPE_CHECKING:
@@ -73,6 +74,7 @@ class ModelReport:
     by_other: int = 0
     cost_note: str = ""
     errors: list[str] = field(default_factory=list)
+    invalid_text: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -114,6 +116,11 @@ class CollectReport:
                 out.append(f"    cost: {m.cost_note}")
             for err in m.errors[:3]:
                 out.append(f"    e.g. failure: {err}")
+            if m.invalid_text:
+                out.append(f"    {len(m.invalid_text)} answer(s) with invalid text (lone "
+                           "surrogates or bytes that are not UTF-8), stored with U+FFFD; the "
+                           "exact original is kept in the response's metadata.invalid_text:")
+                out.extend(f"      {note}" for note in m.invalid_text[:5])
         if self.failed:
             out.append(f"{self.failed} request(s) failed and are stored as failures (never "
                        "scored); run the same command again to retry them")
@@ -361,12 +368,13 @@ async def _ask_claimed(store: Store, backend: Backend, todo: list[_Item], writer
     the answers from the cache (or asks what the other could not answer or left behind)."""
     owner = writer.owner
     assert owner is not None
+    since = time.time() if refresh else 0.0  # --refresh: only answers newer than this run
     pending, first = todo, True
     try:
         while pending or first:
             claimed, cached = await asyncio.to_thread(
                 store.claim_requests, [i.hash for i in pending], owner, LEASE_TTL_S,
-                skip_cached=not refresh)
+                cached_since=since)
             mine = [i for i in pending if i.hash in claimed]
             done_elsewhere = [i for i in pending if i.hash in cached and i.hash not in claimed]
             if done_elsewhere:
@@ -471,6 +479,9 @@ async def _flush(writer: _Writer, pending: list[tuple[_Item, Response]], report:
     failures, cost = 0, 0.0
     for item, r in pending:
         report.asked += 1
+        note = invalid_text_note(r)
+        if note:
+            report.invalid_text.append(f"{item.query.key}: {note}")
         if not r.ok:
             failures += 1
             report.failed += 1

@@ -243,6 +243,17 @@ class RunOptions(_Strict):
     progress: bool = True
     kind: Literal["bench"] = "bench"
 
+    @field_validator("bench")
+    @classmethod
+    def _bench_name_ok(cls, value: str) -> str:
+        from routerbench_core.data.store import StoreError, validate_bench_name
+
+        try:
+            validate_bench_name(value)
+        except StoreError as exc:
+            raise ValueError(str(exc)) from None
+        return value
+
 
 class RunConfig(_Strict):
     """A whole collection run: models × datasets, and the run options."""

@@ -78,9 +78,12 @@ def build_config(
 ) -> RunConfig:
     """The run config from a YAML file and/or flags (flags override the file's run options;
     ``--model``/``--dataset`` pick from the file's lists, or define them without a file)."""
+    from pydantic import ValidationError
+
     from routerbench_core.collection.runconfig import (
         DatasetConfig,
         RunConfigError,
+        RunOptions,
         load_run_config,
         parse_run_config,
     )
@@ -133,15 +136,20 @@ def build_config(
         for m in cfg.models:
             m.backend = backend
     run = cfg.run
-    if limit is not None:
-        run.limit = limit
-    if concurrency is not None:
-        run.concurrency = concurrency
-    if bench is not None:
-        run.bench = bench
-    run.refresh = run.refresh or refresh
-    run.allow_unpriced = run.allow_unpriced or allow_unpriced
-    run.grade = run.grade and grade
+    overrides: dict[str, Any] = {
+        "refresh": run.refresh or refresh, "allow_unpriced": run.allow_unpriced or allow_unpriced,
+        "grade": run.grade and grade,
+    }
+    for key, value in (("limit", limit), ("concurrency", concurrency), ("bench", bench)):
+        if value is not None:
+            overrides[key] = value
+    try:  # validated like the file's run options, so --concurrency 0 is refused as clearly
+        cfg.run = RunOptions.model_validate({**run.model_dump(), **overrides})
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        option = "--" + str(err["loc"][0]).replace("_", "-")
+        raise RunConfigError(f"{option} {err.get('input')!r}: "
+                             f"{err['msg'].removeprefix('Value error, ')}") from None
     return cfg
 
 

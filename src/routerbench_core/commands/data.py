@@ -106,6 +106,14 @@ DELETE_EXAMPLES = """Examples:
 """
 
 
+FROM_SERVED_EXAMPLES = """Examples:
+
+  rbench data from-served --name traffic   # every answered request kept with record_text
+
+  rbench data from-served --name traffic-ap --router avengers-pro --since 1767225600
+"""
+
+
 MIGRATE_EXAMPLES = """Examples:
 
   rbench data migrate   # the store in ./rbench.db
@@ -166,6 +174,10 @@ def register_commands(app: typer.Typer) -> None:
             "--option", "-o", metavar="KEY=VALUE",
             help="An option of the format (repeatable), e.g. -o model=my-agent; "
                  "`rbench list importers --json` shows each format's options.")] = None,  # type: ignore[assignment]
+        on_duplicate: Annotated[str, typer.Option(
+            "--on-duplicate", help="A question repeated inside a file (routerdc): error (list "
+            "them all), first (keep the first row) or mean (average the scores); the same as "
+            "-o on_duplicate=...")] = None,  # type: ignore[assignment]
     ) -> None:
         """Import PATH as a new bench. All-or-nothing: on any error nothing is stored."""
         from routerbench_core.data.importers import DataFormatError, import_bench
@@ -178,6 +190,8 @@ def register_commands(app: typer.Typer) -> None:
                 if not sep or not key.strip():
                     raise DataFormatError(f"--option {item!r} must look like KEY=VALUE")
                 options[key.strip()] = value
+            if on_duplicate is not None:
+                options["on_duplicate"] = on_duplicate
             with store_for_command(state(ctx).store_path) as store:
                 result = import_bench(store, fmt, path, name, replace=replace, add=add,
                                       options=options, host=state(ctx).host)
@@ -305,6 +319,23 @@ def register_commands(app: typer.Typer) -> None:
         except _errors() as exc:
             raise fail(str(exc)) from None
         typer.echo(f"deleted bench {bench!r}")
+
+    @data.command("from-served", epilog=FROM_SERVED_EXAMPLES)
+    def from_served_command(
+        ctx: typer.Context,
+        name: str = typer.Option(..., "--name", help="Bench to create from served traffic."),
+        router: str = typer.Option(None, "--router", help="Only requests this router served."),
+        since: float = typer.Option(None, "--since", help="Only requests after this Unix time."),
+        replace: bool = typer.Option(False, "--replace", help="Replace an existing bench."),
+    ) -> None:
+        """Turn requests answered by `rbench serve` (kept with record_text) into a bench."""
+        try:
+            with _existing(ctx, write=True) as store:
+                n = store.served_to_bench(name, router=router, since=since, replace=replace)
+        except _errors() as exc:
+            raise fail(str(exc)) from None
+        typer.echo(f"bench {name!r}: {n} served queries with the answers of the models that "
+                   "served them; collect the other models and grade, then `rbench route`")
 
     @data.command("migrate", epilog=MIGRATE_EXAMPLES)
     def migrate_command(ctx: typer.Context) -> None:

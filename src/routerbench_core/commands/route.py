@@ -74,6 +74,30 @@ def validate_params(host: Any, params: dict[str, dict[str, Any]]) -> None:
         cls.validate_params(values, name)
 
 
+def select_datasets(matrix: Any, source_splits: list[Any] | None, keep: list[str],
+                    drop: list[str]) -> tuple[Any, list[Any] | None]:
+    """The matrix (and its rows' source splits) restricted by ``--datasets``/``--exclude``;
+    an unknown name is an error with a "did you mean"."""
+    import numpy as np
+
+    from routerbench_core.words import did_you_mean
+
+    if not keep and not drop:
+        return matrix, source_splits
+    names = matrix.dataset_names()
+    for option, given in (("--datasets", keep), ("--exclude", drop)):
+        for name in given:
+            if name not in names:
+                raise ValueError(f"{option}: no dataset {name!r} in bench {matrix.bench!r}."
+                                 f"{did_you_mean(name, names)} Datasets: {', '.join(names)}")
+    wanted = [d for d in names if (not keep or d in keep) and d not in drop]
+    if not wanted:
+        raise ValueError("--datasets/--exclude leave no dataset to route")
+    rows = np.flatnonzero(np.isin(matrix.datasets, wanted))
+    splits = None if source_splits is None else [source_splits[i] for i in rows.tolist()]
+    return matrix.rows(rows), splits
+
+
 def _csv(value: str | None) -> list[str]:
     return [p.strip() for p in (value or "").split(",") if p.strip()]
 
@@ -112,6 +136,15 @@ def register_commands(app: typer.Typer) -> None:
         param: list[str] = typer.Option(  # noqa: B008
             [], "--param", "-p", help="Router parameter ROUTER.KEY=VALUE (repeat)."),
         ood: str = typer.Option(None, "--ood", help="Datasets held out wholly for test (a,b)."),
+        datasets: str = typer.Option(None, "--datasets",
+                                     help="Route only these datasets of the bench (a,b)."),
+        exclude: str = typer.Option(None, "--exclude",
+                                    help="Leave these datasets of the bench out (a,b)."),
+        binarize: float = typer.Option(
+            None, "--binarize",
+            help="Count a score > T as correct (1) and any other as wrong (0) before routing; "
+            "without it soft scores (probabilities, fractions of attempts) are averaged as they "
+            "are, i.e. as expected accuracies."),
         device: str = typer.Option("cpu", "--device", help="cpu or cuda."),
         valid_fraction: float = typer.Option(0.15, "--valid-fraction",
                                              help="Share of each dataset's train kept for valid."),
@@ -194,6 +227,20 @@ def register_commands(app: typer.Typer) -> None:
             source_splits = None
             if split == "source":
                 source_splits = [q.source_split for q in store.queries(bench)]
+            matrix, source_splits = select_datasets(matrix, source_splits, _csv(datasets),
+                                                    _csv(exclude))
+            unknown_ood = sorted(set(_csv(ood)) - set(matrix.dataset_names()))
+            if unknown_ood:
+                raise fail(f"--ood names dataset(s) {', '.join(unknown_ood)} not among the routed "
+                           f"datasets: {', '.join(matrix.dataset_names())}")
+            if binarize is not None:
+                import dataclasses
+
+                from routerbench_core.routing.accuracy import binarize as to_binary
+
+                matrix = dataclasses.replace(
+                    matrix, score=to_binary(matrix.score, binarize),
+                    metadata={**matrix.metadata, "binarized_above": binarize})
             outputs = _Outputs(store, bench)
             ev = Evaluator(
                 matrix, setting=setting, seeds=seed_list, ood=_csv(ood),  # type: ignore[arg-type]

@@ -12,7 +12,6 @@ failed write never loses what was stored before.
 from __future__ import annotations
 
 import contextlib
-import difflib
 import hashlib
 import json
 import operator
@@ -28,7 +27,9 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from routerbench_core.data.matrix import OutcomeMatrix
+from routerbench_core.data.text import clean_text
 from routerbench_core.schema import Grade, ModelSpec, Query, Response
+from routerbench_core.words import did_you_mean
 
 SCHEMA_VERSION = 2
 DEFAULT_STORE = "rbench.db"
@@ -257,7 +258,7 @@ def _dumps(value: Any) -> str:
 
 def _cached_json(response: Response) -> str:
     """A response as the cache keeps it: everything but what identifies the asker."""
-    return response.model_dump_json(exclude={"query_key", "model", "request_hash"})
+    return clean_text(response).model_dump_json(exclude={"query_key", "model", "request_hash"})
 
 
 _SQLITE_MAGIC = b"SQLite format 3\x00"
@@ -302,12 +303,49 @@ def _check_store_file(path: Path, *, create: bool) -> bool:
     return False
 
 
+def _bad_text_message(name: str, models: Sequence[ModelSpec], query_rows: Any,
+                      response_rows: Any, grade_rows: Any) -> str:
+    """Which record of an import holds text that is not valid Unicode (found only on error)."""
+    from routerbench_core.data.text import is_clean
+
+    keys: dict[int, str] = {}
+    where = ""
+    for row in query_rows if isinstance(query_rows, Sequence) else ():
+        keys[row[0]] = row[1]
+        for field, value in zip(QueryRow._fields[1:], row[1:], strict=False):
+            if isinstance(value, str) and not is_clean(value) and not where:
+                where = f"query {row[1]!r}, field {field}"
+    for rows, fields in ((response_rows, _RESPONSE_COLUMNS.split(",")),
+                         (grade_rows, GradeRow._fields[4:])):
+        for row in rows if isinstance(rows, Sequence) and not where else ():
+            for field, value in zip(fields, row[2:], strict=False):
+                if isinstance(value, str) and not is_clean(value):
+                    model = models[row[1]].name if row[1] < len(models) else row[1]
+                    where = (f"model {model!r} on query {keys.get(row[0], row[0])!r}, field "
+                             f"{field.strip()}")
+                    break
+            if where:
+                break
+    return (f"cannot import bench {name!r}: {where or 'a record'} holds text that is not valid "
+            "Unicode (a lone surrogate such as a \\udcff escape); fix the input, nothing was "
+            "stored")
+
+
 def lease_owner_id() -> str:
-    """Who holds a lease: host, process id and a random tag (a reused pid is not the owner)."""
+    """Who holds a lease: host, process id, a random tag (a reused pid is not the owner) and
+    the time the run started."""
     import socket
     import uuid
 
-    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}:{time.time():.6f}"
+
+
+def _owner_started(owner: str) -> float | None:
+    """When the run holding leases as ``owner`` started (the last field of its id)."""
+    try:
+        return float(owner.rsplit(":", 1)[1])
+    except (IndexError, ValueError):
+        return None
 
 
 def _owner_alive(owner: str) -> bool:
@@ -550,8 +588,7 @@ class Store:
         row = self.execute("SELECT id FROM benches WHERE name=?", (name,)).fetchone()
         if row is None:
             names = self.bench_names()
-            close = difflib.get_close_matches(name, names, n=3, cutoff=0.5)
-            hint = f" Did you mean {', '.join(close)}?" if close else ""
+            hint = did_you_mean(name, names)
             raise StoreError(
                 f"no bench named {name!r} in {self.path}.{hint} Benches: "
                 f"{', '.join(names) or 'none'} (import one with `rbench data import`)"
@@ -620,6 +657,19 @@ class Store:
         An existing bench of that name is an error unless ``replace``, in which case it is
         deleted in the same transaction: if anything fails, the old bench is untouched.
         """
+        try:
+            return self._write_bench(name, models=models, query_rows=query_rows,
+                                     response_rows=response_rows, grade_rows=grade_rows,
+                                     source=source, metadata=metadata, replace=replace)
+        except UnicodeEncodeError:
+            raise StoreError(_bad_text_message(name, models, query_rows, response_rows,
+                                               grade_rows)) from None
+
+    def _write_bench(
+        self, name: str, *, models: Sequence[ModelSpec], query_rows: Iterable[tuple[Any, ...]],
+        response_rows: Iterable[tuple[Any, ...]], grade_rows: Iterable[tuple[Any, ...]],
+        source: str | None, metadata: dict[str, Any] | None, replace: bool,
+    ) -> int:
         with self.transaction() as conn:
             row = conn.execute("SELECT id FROM benches WHERE name=?", (name,)).fetchone()
             if row is not None:
@@ -1090,13 +1140,14 @@ class Store:
     ) -> None:
         """Store freshly collected answers ``(query index, model index, request hash,
         response)`` in one transaction: each response row (insert or replace), the removal of
-        that cell's now-stale grade, the cache entries and, with ``lease_owner``, that owner's
+        that cell's now-stale grade, the cache entries (text that is not valid UTF-8 stored
+        losslessly, see :mod:`routerbench_core.data.text`) and, with ``lease_owner``, that owner's
         leases on those requests (so no other collector can ask them in between)."""
         rows = [
             (bench_id, q, m, r.raw_output, r.prompt_tokens, r.completion_tokens,
              r.reasoning_tokens, r.cached_tokens, r.cost, r.cost_source, r.latency_s, r.error,
              h, r.created_at, _dumps(r.metadata))
-            for q, m, h, r in answers
+            for q, m, h, r in ((q, m, h, clean_text(r)) for q, m, h, r in answers)
         ]
         with self.transaction() as conn:
             self.write_response_rows(conn, rows)
@@ -1110,14 +1161,14 @@ class Store:
     # -- leases: concurrent collectors never send one request twice ----------------------
 
     def claim_requests(
-        self, hashes: Sequence[str], owner: str, ttl_s: float, *, skip_cached: bool = True
+        self, hashes: Sequence[str], owner: str, ttl_s: float, *, cached_since: float = 0.0
     ) -> tuple[set[str], set[str]]:
         """Claim the right to send each request of ``hashes`` for ``ttl_s`` seconds.
 
         In one write transaction: expired leases, and leases of owners that are dead
         processes on this host (a SIGKILLed collector), are dropped; each hash not cached
-        (unless ``skip_cached`` is False) and not leased by another owner is leased to
-        ``owner``. Returns ``(claimed, cached)``: what this owner now holds, and what is
+        (counting only entries cached at or after ``cached_since``, or after the start of
+        another live run holding leases: a ``--refresh`` run passes its start time) and not leased by another owner is leased to ``owner``. Returns ``(claimed, cached)``: what this owner now holds, and what is
         already answered in the cache; the rest is being asked by another collector.
         """
         now = time.time()
@@ -1125,12 +1176,20 @@ class Store:
         cached: set[str] = set()
         with self.transaction() as conn:
             conn.execute("DELETE FROM leases WHERE expires_at < ?", (now,))
+            if cached_since > 0:
+                # a refresh run running beside another one takes the answers that run made
+                # since it started, so two identical refresh runs still ask each request once
+                for (other,) in conn.execute(
+                        "SELECT DISTINCT owner FROM leases WHERE owner != ?", (owner,)).fetchall():
+                    started = _owner_started(other)
+                    if started is not None and _owner_alive(other):
+                        cached_since = min(cached_since, started)
             for i in range(0, len(hashes), 500):
                 chunk = list(hashes[i : i + 500])
                 marks = ",".join("?" * len(chunk))
-                if skip_cached:
-                    cached.update(r[0] for r in conn.execute(
-                        f"SELECT hash FROM request_cache WHERE hash IN ({marks})", chunk))
+                cached.update(r[0] for r in conn.execute(
+                    f"SELECT hash FROM request_cache WHERE created_at >= ? AND hash IN ({marks})",
+                    [cached_since, *chunk]))
                 owners = {r[0] for r in conn.execute(
                     f"SELECT DISTINCT owner FROM leases WHERE hash IN ({marks})", chunk)}
                 for other in owners - {owner}:
@@ -1309,6 +1368,166 @@ class Store:
         return {"id": i, "kind": k, "created": c, "bench": b, "summary": json.loads(s),
                 "provenance": json.loads(p), "result": json.loads(r)}
 
+    # -- served traffic (``rbench serve``) -----------------------------------------------------
+    # One row per request the server answered or refused: what the router decided, which model
+    # answered (after fallbacks), tokens, cost, latency and errors. The query text is kept only
+    # when the server runs with ``record_text``; its hash always is. The table is created on
+    # first use, so stores that never served keep their schema.
+
+    def _served_table(self) -> bool:
+        """Create the table on first use; a read-only store reports whether it has one."""
+        if getattr(self, "_served_ready", False):
+            return True
+        if getattr(self, "readonly", False):
+            found = self.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND "
+                                 "name='served'").fetchone()
+            self._served_ready = found is not None
+            return self._served_ready
+        with self._lock:
+            self._conn.executescript(_SERVED_SCHEMA)
+        self._served_ready = True
+        return True
+
+    def record_served(self, rows: Sequence[dict[str, Any]]) -> int:
+        """Append served-request records (one transaction); keys as :data:`SERVED_COLUMNS`."""
+        self._served_table()
+        unknown = {k for r in rows for k in r} - set(SERVED_COLUMNS)
+        if unknown:
+            raise StoreError(f"served record has unknown field(s): {', '.join(sorted(unknown))}")
+        values = [
+            tuple(_dumps(r[c]) if c in _SERVED_JSON and r.get(c) is not None else r.get(c)
+                  for c in SERVED_COLUMNS)
+            for r in rows
+        ]
+        marks = ",".join("?" * len(SERVED_COLUMNS))
+        with self.transaction() as conn:
+            conn.executemany(f"INSERT INTO served ({', '.join(SERVED_COLUMNS)}) VALUES ({marks})",
+                             values)
+        return len(values)
+
+    def served(self, *, router: str | None = None, since: float | None = None,
+               ok_only: bool = False) -> list[dict[str, Any]]:
+        """Served-request records, oldest first (JSON fields decoded)."""
+        if not self._served_table():
+            return []
+        sql = f"SELECT {', '.join(SERVED_COLUMNS)} FROM served WHERE 1=1"
+        params: list[Any] = []
+        if router is not None:
+            sql += " AND router=?"
+            params.append(router)
+        if since is not None:
+            sql += " AND created_at>=?"
+            params.append(since)
+        if ok_only:
+            sql += " AND error IS NULL"
+        out = []
+        for row in self.execute(sql + " ORDER BY id", params):
+            rec = dict(zip(SERVED_COLUMNS, row, strict=True))
+            for c in _SERVED_JSON:
+                if rec[c] is not None:
+                    rec[c] = json.loads(rec[c])
+            out.append(rec)
+        return out
+
+    def served_spend(self) -> dict[str, float]:
+        """USD spent per API key name over all served requests (for per-key budgets)."""
+        if not self._served_table():
+            return {}
+        rows = self.execute("SELECT api_key, SUM(IFNULL(cost, 0) + IFNULL(shadow_cost, 0)) "
+                            "FROM served WHERE api_key IS NOT NULL GROUP BY api_key")
+        return {k: float(v or 0.0) for k, v in rows}
+
+    def served_to_bench(self, name: str, *, router: str | None = None, since: float | None = None,
+                        replace: bool = False) -> int:
+        """Turn answered served requests into bench ``name``: one query per distinct recorded
+        text (dataset ``served``), the answering model's (and the shadow model's) answer as its
+        responses, no grades yet (grade them, or collect the other models, then ``rbench
+        route``). Needs records kept with ``record_text``; returns the number of queries."""
+        rows = [r for r in self.served(router=router, since=since, ok_only=True)
+                if r["query_text"] is not None and r["model"]]
+        if not rows:
+            raise StoreError(
+                "no served requests with recorded text (run `rbench serve` with record_text: "
+                "true in its config to keep query texts)"
+            )
+        specs: dict[str, ModelSpec] = {}
+        queries: dict[str, tuple[Any, ...]] = {}
+        responses: dict[tuple[int, int], tuple[Any, ...]] = {}
+        for r in rows:
+            for model in (r["model"], r["shadow_model"]):
+                if model and model not in specs:
+                    prices = (r.get("metadata") or {}).get("prices", {}).get(model, {})
+                    specs[model] = ModelSpec(name=model, **prices)
+        order = list(specs)
+        for r in rows:
+            qhash = r["query_hash"]
+            if qhash not in queries:
+                idx = len(queries)
+                queries[qhash] = (idx, f"served/{qhash[:16]}", "served", qhash[:16],
+                                  r["query_text"], _dumps(r["messages"]) if r["messages"] else None,
+                                  None, "served", _dumps({"router": r["router"],
+                                                          "request_id": r["request_id"]}))
+            q = queries[qhash][0]
+            answers = [(r["model"], r["answer"], r["prompt_tokens"], r["completion_tokens"],
+                        r["cost"], r["upstream_latency"], None)]
+            if r["shadow_model"]:
+                answers.append((r["shadow_model"], r["shadow_answer"], None, None,
+                                r["shadow_cost"], None, r["shadow_error"]))
+            for model, answer, pt, ct, cost, lat, err in answers:
+                responses[(q, order.index(model))] = (
+                    q, order.index(model), answer, pt, ct, None, None, cost,
+                    None if cost is None else (r["metadata"] or {}).get("cost_source"),
+                    lat, err, None, r["created_at"],
+                    _dumps({"served_request": r["request_id"]}),
+                )
+        self.write_bench(name, models=[specs[m] for m in order], query_rows=queries.values(),
+                         response_rows=responses.values(), source="served traffic",
+                         metadata={"import_format": "served", "router": router}, replace=replace)
+        return len(queries)
+
+
+#: Columns of the ``served`` table, in order (``id`` is implicit).
+SERVED_COLUMNS: tuple[str, ...] = (
+    "request_id", "created_at", "api_key", "router", "artefact", "operating_point",
+    "query_hash", "query_text", "messages", "routed_model", "model", "fallbacks", "status",
+    "error", "answer", "prompt_tokens", "completion_tokens", "cost", "latency",
+    "route_latency", "upstream_latency", "stream", "shadow_model", "shadow_answer",
+    "shadow_cost", "shadow_error", "metadata",
+)
+_SERVED_JSON = frozenset({"operating_point", "messages", "fallbacks", "metadata"})
+_SERVED_SCHEMA = """
+CREATE TABLE IF NOT EXISTS served (
+    id INTEGER PRIMARY KEY,
+    request_id TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    api_key TEXT,
+    router TEXT NOT NULL,
+    artefact TEXT,
+    operating_point TEXT,
+    query_hash TEXT NOT NULL,
+    query_text TEXT,
+    messages TEXT,
+    routed_model TEXT,
+    model TEXT,
+    fallbacks TEXT,
+    status INTEGER NOT NULL,
+    error TEXT,
+    answer TEXT,
+    prompt_tokens INTEGER,
+    completion_tokens INTEGER,
+    cost REAL,
+    latency REAL,
+    route_latency REAL,
+    upstream_latency REAL,
+    stream INTEGER,
+    shadow_model TEXT,
+    shadow_answer TEXT,
+    shadow_cost REAL,
+    shadow_error TEXT,
+    metadata TEXT
+);
+CREATE INDEX IF NOT EXISTS served_by_key ON served (api_key);
+"""
 
 @contextlib.contextmanager
 def store_for_command(path: str | os.PathLike[str] | None = None) -> Iterator[Store]:

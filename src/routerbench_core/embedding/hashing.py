@@ -15,6 +15,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from routerbench_core.embedding.base import Embedder
+from routerbench_core.words import parse_flag
 
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
 VERSION = "1"
@@ -34,8 +35,7 @@ class HashingEmbedder(Embedder):
         self.dim = int(dim)
         if self.dim < 2:
             raise ValueError(f"hashing embedder: dim must be >= 2, got {dim}")
-        self.bigrams = bigrams if isinstance(bigrams, bool) else str(bigrams).lower() in (
-            "1", "true", "yes", "on")
+        self.bigrams = parse_flag(bigrams, "hashing embedder: bigrams")
         super().__init__(dim=self.dim, bigrams=self.bigrams)
         self._memo: dict[str, tuple[int, float]] = {}
 

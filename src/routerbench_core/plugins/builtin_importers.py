@@ -15,7 +15,11 @@ def register_importers(register: Register) -> None:
     register("llmrouter", f"{m}.llmrouter:parse",
              "LLMRouter folder: scores_<split>.json, queries_<split>.jsonl, models.json")
     register("routerdc", f"{m}.routerdc:parse",
-             "RouterDC folder of per-dataset JSON lists of {question, scores}")
+             "RouterDC folder of per-dataset JSON lists of {question, scores}",
+             capabilities={"options": {
+                 "on_duplicate": "a question repeated inside a file: error (default; lists "
+                                 "every repeat), first (keep the first row) or mean (average "
+                                 "the scores)"}})
     register("routerbench", f"{m}.routerbench:parse",
              "RouterBench wide CSV (a file or folder): per query, score and cost per model")
     register("parquet", f"{m}.parquet:parse", "rbench's own folder of Parquet tables (full fidelity)",

@@ -27,6 +27,7 @@ import pluggy
 
 from routerbench_core.plugins import hookspecs
 from routerbench_core.plugins.spec import KINDS, Kind, PluginSpec
+from routerbench_core.words import did_you_mean, is_true
 
 ENTRY_POINT_GROUP = "rbench"
 CORE_DISTRIBUTION = "rbench"
@@ -47,6 +48,7 @@ BUILTIN_COMMAND_MODULES: tuple[str, ...] = (
     "routerbench_core.commands.collect",
     "routerbench_core.commands.preview",
     "routerbench_core.commands.demo",
+    "routerbench_core.commands.serve",
     "routerbench_core.commands.runs",
 )
 
@@ -74,7 +76,7 @@ class UnknownNameError(KeyError):
 
 def env_flag(name: str) -> bool:
     """Whether environment variable ``name`` is set to 1/true/yes/on (any case)."""
-    return os.environ.get(name, "").strip().lower() in {"1", "true", "yes", "on"}
+    return is_true(os.environ.get(name))
 
 
 @dataclass
@@ -252,10 +254,7 @@ class PluginHost:
         if why:
             raise UnknownNameError(f"{kind} {name!r} is unavailable: {why}")
         installed = sorted(table)
-        import difflib
-
-        close = difflib.get_close_matches(name, installed, n=3, cutoff=0.5)
-        hint = f" did you mean {', '.join(close)}?" if close else ""
+        hint = did_you_mean(name, installed)
         failed = [r for r in self.records if r.failed]
         broken = (
             " Some plugins failed to load (see `rbench plugins`): "
@@ -425,8 +424,6 @@ def _check_unknown_hooks(pm: pluggy.PluginManager, records: list[PluginRecord],
                          strict: bool) -> None:
     """pluggy's ``check_pending``, per plugin: a plugin implementing a hook that does not exist
     (``register_ruoters``) is a failure of that plugin, with a "did you mean", not of all."""
-    import difflib
-
     by_module = {id(r.module): r for r in records if r.module is not None}
     for name, caller in list(vars(pm.hook).items()):
         if name.startswith("_") or caller.has_spec():
@@ -434,9 +431,8 @@ def _check_unknown_hooks(pm: pluggy.PluginManager, records: list[PluginRecord],
         for impl in caller.get_hookimpls():
             if impl.optionalhook:
                 continue
-            close = difflib.get_close_matches(name, ALL_HOOKS, n=1)
-            hint = f" (did you mean {close[0]}?)" if close else ""
-            message = f"implements unknown hook {name!r}{hint}; hooks: {', '.join(ALL_HOOKS)}"
+            hint = did_you_mean(name, ALL_HOOKS)
+            message = f"implements unknown hook {name!r}.{hint} Hooks: {', '.join(ALL_HOOKS)}"
             record = by_module.get(id(impl.plugin))
             if strict or record is None:
                 who = record.name if record else pm.get_name(impl.plugin)

@@ -9,12 +9,20 @@ The JSON (``build_report``) has these keys:
     the routers run, in command-line order.
 ``metrics``
     ``{router: {metric: {mean, ci_low, ci_high, n}}}``; always ``avg_acc``, ``gain_r``,
-    ``gain_b``, ``gap_o``, ``cost``; in perf-cost also ``perf_gain``, ``cost_save``,
-    ``pareto_ratio``, ``pareto_dist``, ``apgr``, ``cpt50``, ``aiq`` (null where N/A).
-    Accuracies are fractions in [0, 1]; costs are total USD over the test set.
+    ``gain_b``, ``gap_o`` (relative: ratios to the reference), ``diff_r``, ``diff_b``,
+    ``diff_o`` (the same comparisons as differences), ``cost``; with OOD datasets also
+    ``avg_acc_id`` and ``avg_acc_ood``; in perf-cost also ``perf_gain`` (relative),
+    ``perf_diff`` (difference), ``cost_save``, ``pareto_ratio``, ``pareto_dist``, ``apgr``,
+    ``cpt50``, ``aiq`` (null where N/A). Accuracies are fractions in [0, 1]; costs are total
+    USD over the test set.
+``score_rule``, ``ood``, ``missing_policy``
+    how scores become AvgAcc (0/1, soft scores averaged, or binarised with ``--binarize``);
+    the datasets held out wholly for test; the missing-score rule.
 ``baselines``
     ``random``, ``best_single``, ``dataset_oracle``, ``oracle``, ``cheapest``: each
-    ``{avg_acc: {...}, cost: {...}}`` (best_single/cheapest also ``models``: the pick per seed).
+    ``{avg_acc: {...}, cost: {...}}`` (best_single/cheapest also ``models``: the pick per seed;
+    with OOD datasets also ``avg_acc_id``/``avg_acc_ood``; cheapest is empty on a bench without
+    costs).
 ``per_dataset``
     ``{router or baseline: {dataset: {mean, ci_low, ci_high, n}}}``.
 ``points``
@@ -35,6 +43,7 @@ from typing import Any
 import numpy as np
 
 from routerbench_core.report import metrics as M
+from routerbench_core.routing.accuracy import average_over_datasets, is_soft
 from routerbench_core.routing.evaluate import Evaluator, References, RouterRun, SeedRun
 
 BASELINE_KEYS = {
@@ -85,11 +94,21 @@ def _frontier_pool(runs: Sequence[RouterRun], refs: References, seed_index: int)
     return np.array(costs), np.array(accs)
 
 
+def id_ood(per_dataset: dict[str, float], ood: Sequence[str]) -> dict[str, float]:
+    """AvgAcc over the in-distribution datasets and over the out-of-distribution ones."""
+    held = set(ood)
+    return {
+        "avg_acc_id": average_over_datasets({d: v for d, v in per_dataset.items()
+                                             if d not in held}),
+        "avg_acc_ood": average_over_datasets({d: v for d, v in per_dataset.items() if d in held}),
+    }
+
+
 def seed_metrics(
     run: RouterRun, seed_index: int, refs: References, setting: str,
-    pool: tuple[np.ndarray, np.ndarray],
+    pool: tuple[np.ndarray, np.ndarray], ood: Sequence[str] = (),
 ) -> dict[str, float | None]:
-    """The metrics of one router for one seed."""
+    """The metrics of one router for one seed (ID/OOD means when ``ood`` names datasets)."""
     s: SeedRun = run.seeds[seed_index]
     acc = s.default.avg_acc
     out: dict[str, float | None] = {
@@ -97,8 +116,14 @@ def seed_metrics(
         "gain_r": M.gain_r(acc, refs.random.avg_acc),
         "gain_b": M.gain_b(acc, refs.best_single.avg_acc),
         "gap_o": M.gap_o(acc, refs.oracle.avg_acc),
+        # the same comparisons as differences in points (fractions here; ×100 when shown)
+        "diff_r": acc - refs.random.avg_acc,
+        "diff_b": acc - refs.best_single.avg_acc,
+        "diff_o": refs.oracle.avg_acc - acc,
         "cost": s.default.cost,
     }
+    if ood:
+        out.update(id_ood(s.default.per_dataset, ood))
     if setting != "perf-cost":
         return out
     costs = np.array([p.cost for p in s.points])
@@ -112,6 +137,7 @@ def seed_metrics(
         apgr, cpt50 = M.apgr(costs, accs, weak, strong), M.cpt(costs, accs, weak, strong, 0.5)
     out.update({
         "perf_gain": M.perf_gain(accs, b.avg_acc),
+        "perf_diff": float(np.max(accs)) - b.avg_acc if len(accs) else None,
         "cost_save": M.cost_save(costs, accs, b.avg_acc, b.cost) if b.cost > 0 else None,
         "apgr": apgr,
         "cpt50": cpt50,
@@ -132,6 +158,17 @@ def _summ(values: Sequence[float | None]) -> dict[str, Any]:
     return M.summarise(values).as_dict()
 
 
+def score_rule(ev: Evaluator) -> str:
+    """How per-query scores become AvgAcc on this bench, said plainly in the report."""
+    threshold = ev.matrix.metadata.get("binarized_above")
+    if threshold is not None:
+        return f"scores binarised: a score > {threshold:g} counts 1, any other 0"
+    if is_soft(ev.matrix.score):
+        return ("soft scores (between 0 and 1) are averaged as they are: AvgAcc is a mean "
+                "expected accuracy (use --binarize T to count score > T as correct)")
+    return "scores are 0/1"
+
+
 def build_report(ev: Evaluator, runs: Sequence[RouterRun]) -> dict[str, Any]:
     """Aggregate runs of one evaluator into the report dict (see the module docstring)."""
     seeds = ev.seeds
@@ -146,8 +183,10 @@ def build_report(ev: Evaluator, runs: Sequence[RouterRun]) -> dict[str, Any]:
     timing: dict[str, Any] = {}
     counts: dict[str, Any] = {}
     describe: dict[str, Any] = {}
+    ood = sorted({d for seed in seeds for d in ev.split(seed).ood})
     for run in runs:
-        per_seed = [seed_metrics(run, i, refs[i], ev.setting, pools[i]) for i in range(len(seeds))]
+        per_seed = [seed_metrics(run, i, refs[i], ev.setting, pools[i], ood)
+                    for i in range(len(seeds))]
         metrics[run.name] = {k: _summ([m[k] for m in per_seed]) for k in per_seed[0]}
         per_dataset[run.name] = {
             d: _summ([s.default.per_dataset.get(d, float("nan")) for s in run.seeds])
@@ -177,6 +216,10 @@ def build_report(ev: Evaluator, runs: Sequence[RouterRun]) -> dict[str, Any]:
         entry: dict[str, Any] = {
             "avg_acc": _summ([p.avg_acc for p in pts]), "cost": _summ([p.cost for p in pts]),
         }
+        if ood:
+            split = [id_ood(p.per_dataset, ood) for p in pts]
+            entry["avg_acc_id"] = _summ([x["avg_acc_id"] for x in split])
+            entry["avg_acc_ood"] = _summ([x["avg_acc_ood"] for x in split])
         if name in ("best-single", "cheapest"):
             entry["models"] = [p.model for p in pts]
         baselines[key] = entry
@@ -201,6 +244,8 @@ def build_report(ev: Evaluator, runs: Sequence[RouterRun]) -> dict[str, Any]:
         "cost_estimated": bool(meta.get("cost_estimated", False)),
         "labels": labels(meta),
         "missing_policy": ev.missing,
+        "score_rule": score_rule(ev),
+        "ood": ood,
         "router": [r.name for r in runs],
         "metrics": metrics,
         "baselines": baselines,

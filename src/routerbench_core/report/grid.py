@@ -130,32 +130,50 @@ def _names(report: dict[str, Any]) -> list[str]:
 
 
 def summary_grid(report: dict[str, Any]) -> Grid:
-    cols = ["AvgAcc", "Gain@R", "Gain@B", "Gap@O", "cost"]
-    fmts: list[Fmt] = ["pct", "signed", "signed", "pct", "money"]
+    """Routers and baselines: AvgAcc (and its ID/OOD parts when there are OOD datasets), the
+    relative metrics each with its difference in points beside it, and cost."""
+    ood = bool(report.get("ood"))
+    spec: list[tuple[str, str, Fmt, Better]] = [("AvgAcc", "avg_acc", "pct", "max")]
+    if ood:
+        spec += [("ID", "avg_acc_id", "pct", "max"), ("OOD", "avg_acc_ood", "pct", "max")]
+    spec += [
+        ("Gain@R", "gain_r", "signed", "max"), ("ΔR", "diff_r", "signed", "max"),
+        ("Gain@B", "gain_b", "signed", "max"), ("ΔB", "diff_b", "signed", "max"),
+        ("Gap@O", "gap_o", "pct", "min"), ("ΔO", "diff_o", "pct", "min"),
+        ("cost", "cost", "money", None),
+    ]
+    baseline_keys = {"avg_acc", "avg_acc_id", "avg_acc_ood", "cost"}
     rows, cells = [], []
     for name in report["router"]:
         m = report["metrics"][name]
         rows.append(name)
-        cells.append([Cell.of(m.get(k), f) for k, f in
-                      zip(("avg_acc", "gain_r", "gain_b", "gap_o", "cost"), fmts, strict=True)])
+        cells.append([Cell.of(m.get(k), f) for _, k, f, _ in spec])
     section = len(rows)
     for key, b in report["baselines"].items():
         rows.append(key)
-        cells.append([Cell.of(b["avg_acc"], "pct"), None, None, None, Cell.of(b["cost"], "money")])
-    caption = ("accuracies in %, mean ±95% bootstrap CI half-width over seeds; "
-               "cost = total test USD")
+        cells.append([Cell.of(b.get(k), f) if k in baseline_keys else None
+                      for _, k, f, _ in spec])
+    caption = ("AvgAcc" + (", ID, OOD" if ood else "") + " in %, mean ±95% bootstrap CI "
+               "half-width over seeds. Gain@R = Acc/Acc_R − 1, Gain@B = Acc/Acc_B − 1 and "
+               "Gap@O = 1 − Acc/Acc_O are RELATIVE (% of the reference); ΔR, ΔB and ΔO "
+               "(= Acc_O − Acc) are the same comparisons in points. cost = total test USD")
     if report.get("cost_estimated"):
         caption += " (cost estimated from prices and text length)"
-    return Grid("summary", f"Routers vs baselines — {title(report)}", "router", cols, rows,
-                cells, better=["max", "max", "max", "min", None], section_at=section,
-                caption=caption)
+    if report.get("score_rule"):
+        caption += f". Scores: {report['score_rule']}"
+    if ood:
+        caption += f". OOD (wholly test): {', '.join(report['ood'])}"
+    return Grid("summary", f"Routers vs baselines — {title(report)}", "router",
+                [c[0] for c in spec], rows, cells, better=[c[3] for c in spec],
+                section_at=section, caption=caption)
 
 
 def cost_grid(report: dict[str, Any]) -> Grid | None:
     if report["setting"] != "perf-cost":
         return None
     spec: list[tuple[str, str, Fmt, Better]] = [
-        ("PerfGain", "perf_gain", "signed", "max"), ("CostSave", "cost_save", "pct", "max"),
+        ("PerfGain", "perf_gain", "signed", "max"), ("PerfΔ", "perf_diff", "signed", "max"),
+        ("CostSave", "cost_save", "pct", "max"),
         ("ParetoRatio", "pareto_ratio", "num", "max"), ("ParetoDist", "pareto_dist", "num", "min"),
         ("APGR", "apgr", "num", "max"), ("CPT50", "cpt50", "num", "min"), ("AIQ", "aiq", "num", "max"),
     ]
@@ -163,7 +181,9 @@ def cost_grid(report: dict[str, Any]) -> Grid | None:
     cells = [[Cell.of(report["metrics"][r].get(k), f) for _, k, f, _ in spec] for r in rows]
     return Grid("cost", f"Cost–accuracy (vs best single) — {title(report)}", "router",
                 [s[0] for s in spec], rows, cells, better=[s[3] for s in spec],
-                caption="PerfGain/CostSave in %; Pareto over every router point and model")
+                caption="PerfGain = max Acc/Acc_B − 1 and CostSave = 1 − Cost/Cost_B are "
+                "RELATIVE (%); PerfΔ = max Acc − Acc_B in points; Pareto over every router "
+                "point and model")
 
 
 def per_dataset_grid(report: dict[str, Any]) -> Grid:

@@ -191,9 +191,24 @@ def notes(report: dict[str, Any]) -> list[str]:
         seen = {str(d.get("note")) for d in report.get("describe", {}).get(name, [])
                 if isinstance(d, dict) and d.get("note")}
         out.extend(f"{name}: {note}" for note in sorted(seen))
-    dropped = sum(s["n_dropped_cross_split_duplicates"] for s in report["splits"])
-    unscorable = sum(s["n_unscorable_test_dropped"] for s in report["splits"])
-    if dropped or unscorable:
-        out.append(f"dropped from test over all seeds: {dropped} cross-split duplicate prompts, "
-                   f"{unscorable} queries no model has a score on")
+    line = dropped_line(report["splits"])
+    if line:
+        out.append(line)
     return out
+
+
+def _per_seed(values: list[int], what: str) -> str:
+    if len(set(values)) == 1:
+        return f"{values[0]} {what}" + (" per seed" if len(values) > 1 else "")
+    return f"{what} per seed: {', '.join(str(v) for v in values)}"
+
+
+def dropped_line(splits: list[dict[str, Any]]) -> str:
+    """What was dropped from test, counted per seed (a sum over seeds would count a prompt
+    once for every seed it is dropped in)."""
+    dropped = [int(s["n_dropped_cross_split_duplicates"]) for s in splits]
+    unscorable = [int(s["n_unscorable_test_dropped"]) for s in splits]
+    if not any(dropped) and not any(unscorable):
+        return ""
+    return (f"dropped from test: {_per_seed(dropped, 'cross-split duplicate prompts')}, "
+            f"{_per_seed(unscorable, 'queries no model has a score on')}")

@@ -166,3 +166,17 @@ def cheapest_index(cost: np.ndarray, acc: np.ndarray | None = None) -> int | Non
         return int(tied[0])
     a = np.asarray(acc, dtype=np.float64)
     return int(tied[best_index(a[tied])])
+
+
+def binarize(score: np.ndarray, threshold: float) -> np.ndarray:
+    """``score > threshold`` as 1/0, missing cells kept missing (``--binarize``): e.g. RouterDC's
+    metric counts a score > 0 as correct."""
+    s = np.asarray(score, dtype=np.float64)
+    return np.where(np.isnan(s), np.nan, (s > threshold).astype(np.float64))
+
+
+def is_soft(score: np.ndarray) -> bool:
+    """Whether any known score lies strictly between 0 and 1 (a probability, a fraction)."""
+    s = np.asarray(score, dtype=np.float64)
+    known = s[~np.isnan(s)]
+    return bool(((known > 0) & (known < 1)).any())

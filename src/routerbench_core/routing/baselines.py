@@ -16,7 +16,7 @@ Two kinds, kept apart on purpose:
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
@@ -30,6 +30,9 @@ from routerbench_core.routing.router import (
     RouterError,
     Routing,
 )
+
+if TYPE_CHECKING:
+    from routerbench_core.routing.artefact import RouterState
 
 
 class _Fixed(Router, capabilities=BASELINE):
@@ -46,6 +49,19 @@ class _Fixed(Router, capabilities=BASELINE):
 
     def describe(self) -> dict[str, Any]:
         return {"model": None if self.model is None else self.ctx.models[self.model]}
+
+    def save_state(self) -> RouterState:
+        from routerbench_core.routing.artefact import RouterState
+
+        if self.model is None:
+            raise RouterError(f"{type(self).__name__}: call fit() before save_state()")
+        return RouterState(config={"model": self.ctx.models[self.model]})
+
+    def load_state(self, state: RouterState) -> None:
+        name = state.value("model")
+        if name not in self.ctx.models:
+            raise RouterError(f"{type(self).__name__}: saved model {name!r} is not in the pool")
+        self.model = self.ctx.models.index(name)
 
 
 class BestSingle(_Fixed):
@@ -80,6 +96,15 @@ class RandomPick(Router, capabilities=BASELINE):
     def route(self, queries: QuerySet, config: Mapping[str, Any] | None = None) -> Routing:
         rng = self.ctx.rng("random-pick")
         return Routing(choice=rng.integers(0, len(queries.models), size=len(queries)))
+
+    def save_state(self) -> RouterState:
+        from routerbench_core.routing.artefact import RouterState
+
+        return RouterState(config={"seed": self.ctx.seed})  # the draws come from the seed
+
+    def load_state(self, state: RouterState) -> None:
+        if int(state.value("seed")) != self.ctx.seed:
+            raise RouterError("random-pick: the saved seed differs from the context's")
 
 
 class Reference(Router, capabilities=REFERENCE):

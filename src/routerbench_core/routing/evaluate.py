@@ -4,7 +4,10 @@ The evaluator is the only code that touches test outcomes. Routers get
 :class:`~routerbench_core.routing.router.LabeledSet` views of train and validation (row copies made by
 fancy indexing, so they share no memory with the full matrix) and a bare
 :class:`~routerbench_core.routing.router.QuerySet` of test queries, whose only callables are an
-embedding lookup and a stored-answer reader: no score or cost array is reachable from it.
+embedding lookup over vectors computed beforehand and a reader of answer texts loaded
+beforehand (:class:`_VectorLookup`, :class:`_StoredAnswers`). Neither holds the store, the
+evaluator or the matrix, so no score or cost is reachable from anything a router is handed
+(``tests/test_side_doors.py`` walks it all).
 
 Scoring a :class:`~routerbench_core.routing.router.Routing`:
 
@@ -69,7 +72,6 @@ if TYPE_CHECKING:
     from routerbench_core.data.store import Store
     from routerbench_core.embedding.base import Embedder
 
-__all__ = ["average_over_datasets", "per_dataset_mean"]  # re-exported for older callers
 TextView = Literal["query", "full"]
 RouterFactory = Callable[..., Router]
 #: Names of the evaluator-computed references (not routers: they need test outcomes).
@@ -235,15 +237,51 @@ class _EmbeddingTable:
             self._index = {t: i for i, t in enumerate(unique)}
             self.seconds += time.perf_counter() - t0
 
-    def __call__(self, texts: Sequence[str]) -> np.ndarray:
+    def lookup(self) -> _VectorLookup:
+        """What routers get: the bench's vectors, computed now (through the store cache), in an
+        object that holds no store."""
         self._ensure()
         assert self._index is not None and self._vectors is not None
+        return _VectorLookup(self._index, self._vectors, self._embedder)
+
+
+class _VectorLookup:
+    """``embed(texts)`` for routers: rows of precomputed vectors by text, and for other texts
+    (model descriptions, task names) the embedder itself, uncached.
+
+    It holds a text → row index, a read-only array and the embedder — no store, no evaluator,
+    no outcome matrix — so nothing reachable from it leads to test outcomes.
+    """
+
+    __slots__ = ("_embedder", "_index", "_vectors")
+
+    def __init__(self, index: dict[str, int], vectors: np.ndarray, embedder: Embedder) -> None:
+        self._index = dict(index)
+        self._vectors = np.array(vectors, dtype=np.float32)
+        self._vectors.flags.writeable = False
+        self._embedder = embedder
+
+    def __call__(self, texts: Sequence[str]) -> np.ndarray:
         idx = [self._index.get(t, -1) for t in texts]
         if min(idx, default=0) >= 0:
             return self._vectors[idx]
         from routerbench_core.embedding.base import cached_embed
 
-        return cached_embed(self._embedder, self._store, list(texts))
+        return cached_embed(self._embedder, None, list(texts))
+
+
+class _StoredAnswers:
+    """``outputs(model, keys)`` for cascades: the bench's stored answer texts, read once from
+    the store by the evaluator; holds only strings (no store handle)."""
+
+    __slots__ = ("_texts",)
+
+    def __init__(self, texts: dict[str, dict[str, str | None]]) -> None:
+        self._texts = texts
+
+    def __call__(self, model: str, keys: Sequence[str]) -> list[str | None]:
+        by_key = self._texts.get(model, {})
+        return [by_key.get(str(k)) for k in keys]
 
 
 class Evaluator:
@@ -303,6 +341,8 @@ class Evaluator:
             if embedder else None
         )
         self._outputs = outputs
+        self._lookup: _VectorLookup | None = None
+        self._answers: _StoredAnswers | None = None
         self._splits: dict[int, Split] = {}
         self._n_unscorable: dict[int, int] = {}
         self._refs: dict[int, References] = {}
@@ -321,7 +361,7 @@ class Evaluator:
             if self.split_source == "source":
                 assert self.source_splits is not None
                 s = split_from_source(m.datasets, m.texts, self.source_splits, seed,
-                                      valid_fraction=self.valid_fraction)
+                                      valid_fraction=self.valid_fraction, ood=self.ood)
             else:
                 s = make_split(m.datasets, m.texts, seed, test_fraction=self.test_fraction,
                                valid_fraction=self.valid_fraction, ood=self.ood)
@@ -338,26 +378,56 @@ class Evaluator:
         self.split(seed)
         return self._n_unscorable[seed]
 
-    def _query_view(self, rows: np.ndarray) -> QuerySet:
+    # What a router is handed holds plain data and two callables (embeddings by text, stored
+    # answers by key) that reference no store, no evaluator and no outcome matrix: walking
+    # attributes, closures or gc referents from them never reaches a test outcome.
+
+    def _router_embed(self) -> _VectorLookup | None:
+        if self._embed is None:
+            return None
+        if self._lookup is None:
+            self._lookup = self._embed.lookup()
+        return self._lookup
+
+    def _router_answers(self, wanted: bool) -> _StoredAnswers | None:
+        if not wanted or self._outputs is None:
+            return None
+        if self._answers is None:
+            keys = [str(k) for k in self.matrix.keys.tolist()]
+            self._answers = _StoredAnswers({
+                model: dict(zip(keys, self._outputs(model, keys), strict=True))
+                for model in self.matrix.models
+            })
+        return self._answers
+
+    def _query_view(self, rows: np.ndarray, answers: bool = True, emb: bool = True) -> QuerySet:
         m = self.matrix
         return QuerySet(
             keys=m.keys[rows], datasets=m.datasets[rows], texts=[m.texts[i] for i in rows.tolist()],
-            models=list(m.models), _embed=self._embed, _outputs=self._outputs,
+            models=list(m.models), _embed=self._router_embed() if emb else None,
+            _outputs=self._router_answers(answers),
         )
 
-    def _labeled_view(self, rows: np.ndarray) -> LabeledSet:
+    def _labeled_view(self, rows: np.ndarray, answers: bool = True, emb: bool = True
+                      ) -> LabeledSet:
         m = self.matrix
         return LabeledSet(
             keys=m.keys[rows], datasets=m.datasets[rows], texts=[m.texts[i] for i in rows.tolist()],
-            models=list(m.models), _embed=self._embed, _outputs=self._outputs,
+            models=list(m.models), _embed=self._router_embed() if emb else None,
+            _outputs=self._router_answers(answers),
             score=m.score[rows], cost=m.cost[rows], prompt_tokens=m.prompt_tokens[rows],
             completion_tokens=m.completion_tokens[rows], missing=self.missing,
         )
 
-    def views(self, seed: int) -> tuple[LabeledSet, LabeledSet, QuerySet]:
-        """(train, valid, test queries) for ``seed``: what a router is given."""
+    def views(self, seed: int, *, answers: bool = True, embeddings: bool = True
+              ) -> tuple[LabeledSet, LabeledSet, QuerySet]:
+        """(train, valid, test queries) for ``seed``: what a router is given. ``answers``: hand
+        over the stored answer texts (read from the store once, for routers that read them);
+        ``embeddings``: hand over the embeddings (computed once, for routers that need them)."""
         s = self.split(seed)
-        return self._labeled_view(s.train), self._labeled_view(s.valid), self._query_view(s.test)
+        return (self._labeled_view(s.train, answers, embeddings),
+                self._labeled_view(s.valid, answers, embeddings),
+                self._query_view(s.test, answers, embeddings))
 
     def context(self, seed: int) -> RouterContext:
         return RouterContext(
@@ -468,7 +538,9 @@ class Evaluator:
                     f"router {name!r} does not support the {self.setting} setting "
                     f"(it supports: {', '.join(router.settings)})"
                 )
-            train, valid, test = self.views(seed)
+            train, valid, test = self.views(
+                seed, answers=bool(getattr(router, "reads_answers", False)),
+                embeddings=bool(getattr(router, "needs_embeddings", True)))
             t0 = time.perf_counter()
             router.fit(train, valid)
             fit_s = time.perf_counter() - t0

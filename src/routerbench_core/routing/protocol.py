@@ -169,35 +169,69 @@ def split_from_source(
     seed: int,
     *,
     valid_fraction: float = DEFAULT_VALID_FRACTION,
+    ood: Sequence[str] = (),
 ) -> Split:
     """Keep a source's own train/test assignment (``source_split`` of each query), carve valid
-    from its train per dataset, and drop test rows whose text is also in train."""
+    from its train per dataset, and drop test rows whose text is also in train.
+
+    Out-of-distribution datasets go wholly to test whatever their rows are labelled: those named
+    in ``ood`` and those the source gives no train/valid rows at all (test-only files, with a
+    ``test`` label or none). A query without a split label is allowed only there; elsewhere it
+    is an error naming the dataset. ``Split.ood`` lists both kinds.
+    """
     _check_fractions(0.5, valid_fraction)
     ds = np.asarray(datasets, dtype=object)
-    bad = sorted({str(s) for s in source_splits if s not in ("train", "test", "valid", "dev")})
+    if len(ds) != len(texts) or len(ds) != len(source_splits):
+        raise SplitError(f"{len(ds)} dataset labels, {len(texts)} texts and "
+                         f"{len(source_splits)} source splits: they must match")
+    names = list(dict.fromkeys(ds.tolist()))
+    unknown = sorted(set(ood) - set(names))
+    if unknown:
+        raise SplitError(
+            f"--ood dataset(s) {', '.join(unknown)} not in the bench; datasets: {', '.join(names)}"
+        )
+    bad = sorted({str(s) for s in source_splits
+                  if s is not None and s not in ("train", "test", "valid", "dev")})
     if bad:
         raise SplitError(
             f"--split source needs every query's source split to be train/valid/dev/test; "
             f"found {', '.join(bad)} (this bench has no usable source split: use --split protocol)"
         )
     src = np.asarray(source_splits, dtype=object)
+    fit_label = np.isin(src, ["train", "valid", "dev"])
+    test_only = [d for d in names if d not in ood and not fit_label[ds == d].any()]
+    held_out = [d for d in names if d in ood or d in test_only]
+    if len(held_out) == len(names):
+        raise SplitError("no dataset has train rows in its source split (every dataset is "
+                         "test-only or --ood): nothing is left to train on")
+    unlabelled = sorted({str(d) for d, s in zip(ds.tolist(), src.tolist(), strict=True)
+                         if s is None and d not in held_out})
+    if unlabelled:
+        raise SplitError(
+            f"--split source: dataset(s) {', '.join(unlabelled)} mix rows with and without a "
+            "split label; label every row (file suffix _train/_test) or use --split protocol"
+        )
     train: list[int] = []
     valid: list[int] = []
-    for name in dict.fromkeys(ds.tolist()):
-        rows = np.flatnonzero((ds == name) & np.isin(src, ["train", "valid", "dev"]))
+    for name in names:
+        if name in held_out:
+            continue
+        rows = np.flatnonzero((ds == name) & fit_label)
         units = _units(rows, texts)
         order = _ordered(units, seed, name, "valid")
         n_valid = int(round(valid_fraction * len(order)))
         for i, text in enumerate(order):
             (valid if i < n_valid else train).extend(units[text])
     fit = np.array(sorted(train + valid), dtype=np.int64)
-    test_rows, dropped = _drop_cross_split(texts, fit, np.flatnonzero(src == "test"))
+    is_test = (src == "test") | np.isin(ds, held_out)
+    test_rows, dropped = _drop_cross_split(texts, fit, np.flatnonzero(is_test))
     return Split(
         seed=seed,
         train=np.array(sorted(train), dtype=np.int64),
         valid=np.array(sorted(valid), dtype=np.int64),
         test=test_rows,
         dropped=dropped,
+        ood=tuple(held_out),
         source="source",
     )
 

@@ -3,7 +3,9 @@
 The evaluator (``routerbench_core.routing.evaluate``) hands a router labelled train and validation sets
 (:class:`LabeledSet`: queries plus their outcomes) and, at test time, bare queries
 (:class:`QuerySet`: texts, datasets, keys, embeddings, stored answer texts on request). A
-``QuerySet`` holds no reference to any score or cost, so a router cannot peek at test outcomes.
+``QuerySet`` holds no reference to any score or cost, and its two callables (embeddings by
+text, answers by key) hold precomputed data and the embedder only — no store, evaluator or
+outcome matrix — so a router cannot reach test outcomes by walking what it is handed.
 
 A router returns a :class:`Routing`: the chosen model per query and, for cascades, every model
 it called (each call is charged). Cost-aware routers list configurations in :meth:`Router.sweep`
@@ -13,18 +15,28 @@ it called (each call is charged). Cost-aware routers list configurations in :met
 
 from __future__ import annotations
 
-import difflib
 import types
 import typing
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Annotated, Any, ClassVar, Literal, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, TypeVar
 
 import numpy as np
-from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 
 from routerbench_core.schema import ModelSpec
+from routerbench_core.words import did_you_mean, parse_flag
+
+if TYPE_CHECKING:
+    from routerbench_core.routing.artefact import RouterState
 
 Setting = Literal["perf", "perf-cost"]
 
@@ -54,6 +66,15 @@ class RouterParams(BaseModel):
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _flags(cls, value: Any, info: ValidationInfo) -> Any:
+        """Booleans follow rbench's one rule (:func:`routerbench_core.words.parse_flag`)."""
+        field = cls.model_fields.get(info.field_name or "")
+        if field is not None and field.annotation is bool and not isinstance(value, bool):
+            return parse_flag(value, "a flag")  # a ValueError: reported with router and key
+        return value
 
     @classmethod
     def parse(cls, values: Mapping[str, Any], router: str) -> RouterParams:
@@ -108,15 +129,6 @@ def _params_error(cls: type[RouterParams], exc: ValidationError, router: str,
             f"(expected {expected})"
         )
     return "; ".join(lines)
-
-
-def did_you_mean(name: str, choices: Sequence[str]) -> str:
-    """`` Did you mean a, b?`` for the close matches of ``name`` among ``choices``, or ``""``.
-
-    The one "did you mean" rule of rbench (unknown routers, datasets, formats, benches,
-    parameters all use it)."""
-    close = difflib.get_close_matches(name, list(choices), n=3, cutoff=0.5)
-    return f" Did you mean {', '.join(close)}?" if close else ""
 
 
 T = TypeVar("T")
@@ -315,6 +327,9 @@ class Router(ABC):
     settings: ClassVar[tuple[Setting, ...]] = ("perf",)
     #: Whether the router needs query embeddings (``capabilities["embeddings"]``, default true).
     needs_embeddings: ClassVar[bool] = True
+    #: Whether the router reads stored answer texts (``capabilities["reads_answers"]``): only
+    #: then does the evaluator load them and hand them over (``QuerySet.outputs``).
+    reads_answers: ClassVar[bool] = False
     #: The router's parameters; the base accepts none.
     Params: ClassVar[type[RouterParams]] = RouterParams
 
@@ -324,6 +339,7 @@ class Router(ABC):
             if "settings" in capabilities:
                 cls.settings = tuple(capabilities["settings"])
             cls.needs_embeddings = bool(capabilities.get("embeddings", True))
+            cls.reads_answers = bool(capabilities.get("reads_answers", False))
 
     def __init__(self, ctx: RouterContext, **params: Any) -> None:
         self.params = type(self).validate_params(params)
@@ -351,3 +367,23 @@ class Router(ABC):
     def describe(self) -> dict[str, Any]:
         """Hyper-parameters and fitted choices worth reporting."""
         return {}
+
+    # -- artefacts (``rbench train`` / ``rbench serve``) ---------------------------------------
+
+    def save_state(self) -> RouterState:
+        """The fitted router as JSON config + arrays (see :mod:`routerbench_core.routing.artefact`).
+
+        A router that cannot be saved keeps this default, which says so.
+        """
+        raise RouterError(
+            f"{type(self).__name__} cannot be saved as an artefact: it implements no "
+            "save_state()/load_state() (see docs/serving.md, 'Saving a third-party router')"
+        )
+
+    def load_state(self, state: RouterState) -> None:
+        """Restore what :meth:`save_state` wrote, on a router built with the same context and
+        parameters; routing must then decide exactly as before."""
+        raise RouterError(
+            f"{type(self).__name__} cannot be loaded from an artefact: it implements no "
+            "load_state()"
+        )

@@ -16,7 +16,10 @@ Faults are queued with :meth:`OpenAIServer.inject` and fire on the next matching
 ``"429"`` (with ``Retry-After``), ``"500"``, ``"503"``, ``"400"``, ``"401"``, ``"timeout"``
 (the server stalls for ``hang_s`` before answering), ``"disconnect"`` (the connection is closed
 without an answer), ``"malformed"`` (200 with a truncated JSON body) and ``"no-choices"``
-(200 with valid JSON lacking ``choices``).
+(200 with valid JSON lacking ``choices``), ``"invalid-utf8"`` (200 whose answer text starts
+with the raw bytes ``ff fe``, which are not UTF-8) and ``"negative-usage"`` (200 reporting
+``prompt_tokens: -5``). A ``reply`` may also return text with lone surrogates (``"\udcff"``):
+the JSON body then carries them as ``\udcff`` escapes, as a buggy server would.
 
 Example::
 
@@ -40,7 +43,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 FAULT_KINDS = ("429", "500", "503", "400", "401", "timeout", "disconnect", "malformed",
-               "no-choices")
+               "no-choices", "invalid-utf8", "negative-usage")
 
 _REASONS = {200: "OK", 400: "Bad Request", 401: "Unauthorized", 404: "Not Found",
             429: "Too Many Requests", 500: "Internal Server Error", 503: "Service Unavailable"}
@@ -318,7 +321,15 @@ class OpenAIServer:
             payload = self._completion(body)
         if req.outcome == "pending":
             req.outcome = "ok"
-        self._send(writer, 200, json.dumps(payload).encode())
+        kind = fault.kind if fault is not None else None
+        if kind == "negative-usage" and "usage" in payload:
+            payload["usage"]["prompt_tokens"] = -5
+            req.outcome = kind
+        raw = json.dumps(payload).encode()
+        if kind == "invalid-utf8":
+            raw = raw.replace(b'"content": "', b'"content": "\xff\xfe', 1)
+            req.outcome = kind
+        self._send(writer, 200, raw)
         return True
 
     # -- payloads --------------------------------------------------------------------------

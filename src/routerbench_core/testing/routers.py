@@ -14,7 +14,8 @@ or, for a class not installed as a plugin, override :meth:`RouterConformance.mak
 The checks run on a small synthetic bench whose answer is known
 (:mod:`routerbench_core.testing.synthetic`), embedded with the pure-numpy ``hashing`` embedder:
 fit/route shapes and types, valid choice indices, determinism with a fixed seed, a non-empty
-sweep whose every configuration routes (perf-cost routers), that the router only ever receives
+sweep whose every configuration routes (perf-cost routers), that a saved and restored router
+(JSON + npz, no pickle) routes exactly as the fitted one at every sweep point, that the router only ever receives
 outcome-free :class:`~routerbench_core.routing.router.QuerySet` objects at test time and train/valid
 sets disjoint from test, that unknown parameters are refused, and that it beats the random
 reference where the answer is known.
@@ -29,6 +30,7 @@ from typing import Any, ClassVar
 import numpy as np
 import pytest
 
+from routerbench_core.routing.artefact import RouterState
 from routerbench_core.routing.evaluate import Evaluator
 from routerbench_core.routing.router import (
     LabeledSet,
@@ -67,6 +69,8 @@ class _Spy(Router):
         self.inner = inner
         self.ctx = inner.ctx
         self.settings = inner.settings  # type: ignore[misc]
+        self.needs_embeddings = inner.needs_embeddings  # type: ignore[misc]
+        self.reads_answers = inner.reads_answers  # type: ignore[misc]
         self.fit_args: list[tuple[Any, Any]] = []
         self.route_args: list[Any] = []
 
@@ -98,6 +102,11 @@ class RouterConformance:
     seeds: ClassVar[tuple[int, ...]] = (42, 999)
     #: How much the router's AvgAcc must exceed the random reference's on the synthetic bench.
     min_gain_over_random: ClassVar[float] = 0.05
+    #: Whether the router saves and restores itself (``save_state``/``load_state``, what
+    #: ``rbench train --save`` and ``rbench serve`` use). A router that cannot sets this to
+    #: False and must then refuse with a RouterError that says why.
+    saveable: ClassVar[bool] = True
+
     #: How much it must exceed the dataset oracle on the content bench
     #: (:func:`~routerbench_core.testing.synthetic.make_content_bench`), where choosing one
     #: model per dataset gains nothing and reading the query gains up to 35 points (the routers in this repository that route by
@@ -150,6 +159,14 @@ class RouterConformance:
         assert router.settings, "a router must declare the settings it supports"
         assert set(router.settings) <= {"perf", "perf-cost"}, router.settings
         assert isinstance(router.describe(), dict)
+        if self.router_name is not None:  # the class reads its settings from its spec
+            from routerbench_core.plugins.manager import make_plugin_manager
+
+            caps = dict(make_plugin_manager().get("router", self.router_name).capabilities)
+            assert tuple(caps.get("settings", ())) == tuple(router.settings), (
+                "write the settings once, in plugin.py's CAPABILITIES, and pass "
+                "capabilities=CAPABILITIES to the router class"
+            )
 
     def test_describe_is_json_ready(self) -> None:
         ev = self.evaluator()
@@ -218,8 +235,11 @@ class RouterConformance:
         assert spy.route_args, "route was never called"
         for q in spy.route_args:
             assert type(q) is QuerySet, f"route got {type(q).__name__}, not a bare QuerySet"
-            for attr in ("score", "cost", "prompt_tokens", "completion_tokens"):
-                assert not hasattr(q, attr), f"test queries expose {attr}"
+        from routerbench_core.testing.leaks import side_doors
+
+        handed = [*spy.route_args, *(x for pair in spy.fit_args for x in pair), spy.inner.ctx]
+        doors = side_doors(handed, ev.matrix, ev.split(seed).test)
+        assert not doors, "reachable from what the router was handed: " + "; ".join(doors[:5])
 
     def test_rejects_unknown_parameter(self) -> None:
         ev = self.evaluator()
@@ -236,6 +256,30 @@ class RouterConformance:
             f"AvgAcc {acc:.3f} does not beat random {rnd:.3f} by {self.min_gain_over_random} "
             f"on a synthetic bench where the oracle gets {oracle:.3f}"
         )
+
+    def test_save_load_round_trip(self, tmp_path: Any) -> None:
+        """Routing decisions are identical after save_state -> files -> load_state on a fresh
+        router built with the same context and parameters (what ``rbench serve`` does)."""
+        ev = self.evaluator()
+        seed = self.seeds[0]
+        router, test = self.fitted(ev, seed)
+        if not self.saveable:
+            with pytest.raises(RouterError):
+                router.save_state()
+            return
+        state = router.save_state()
+        assert isinstance(state, RouterState), f"save_state returned {type(state).__name__}"
+        state.write(tmp_path)  # refuses object arrays; the JSON must be strict
+        restored = self.make_router(ev.context(seed))
+        restored.load_state(RouterState.read(tmp_path))
+        configs: list[dict[str, Any] | None] = [None, *router.sweep()]
+        for config in configs:
+            before, after = router.route(test, config), restored.route(test, config)
+            np.testing.assert_array_equal(
+                np.asarray(before.choice), np.asarray(after.choice),
+                err_msg=f"routing changed after save/load at config {config}")
+            if before.called is not None or after.called is not None:
+                np.testing.assert_array_equal(np.asarray(before.called), np.asarray(after.called))
 
     def test_routes_by_content_not_only_by_dataset(self) -> None:
         if self.min_gain_over_dataset_oracle is None:

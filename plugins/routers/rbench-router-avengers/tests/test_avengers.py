@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 from rbench_router_avengers.router import AvengersRouter
@@ -78,7 +80,19 @@ def test_selection_never_reads_test_and_is_deterministic():
     b.fit(train, valid)
     assert a.describe() == b.describe()
     assert np.array_equal(a.route(test).choice, b.route(test).choice)
-    assert not hasattr(test, "score")
+    # test outcomes play no part: flipping every test score changes no choice of the router
+    rows = ev.split(42).test
+    flipped = bench.matrix.score.copy()
+    flipped[rows] = 1.0 - flipped[rows]
+    ev2 = _evaluator(dataclasses.replace(bench, matrix=dataclasses.replace(
+        bench.matrix, score=flipped)))
+    train2, valid2, test2 = ev2.views(42)
+    assert np.array_equal(ev2.split(42).test, rows)
+    c = AvengersRouter(ev2.context(42))
+    c.fit(train2, valid2)
+    assert c.describe() == a.describe()
+    assert np.array_equal(c.route(test2).choice, a.route(test).choice)
+    assert ev2.references(42).oracle.avg_acc != ev.references(42).oracle.avg_acc  # it changed
 
 
 def test_missing_cells_and_bad_params():

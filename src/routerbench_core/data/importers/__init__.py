@@ -11,7 +11,6 @@ their mappings.
 
 from __future__ import annotations
 
-import difflib
 import time
 from dataclasses import dataclass
 from importlib import import_module
@@ -24,6 +23,7 @@ from routerbench_core.data.importers.base import (
     MissingDependencyError,
 )
 from routerbench_core.data.importers.records import ImportedRecords
+from routerbench_core.words import did_you_mean
 
 if TYPE_CHECKING:
     from routerbench_core.data.store import Store
@@ -62,8 +62,7 @@ def _module(fmt: str, table: dict[str, str], what: str) -> Any:
     try:
         return import_module(table[fmt])
     except KeyError:
-        close = difflib.get_close_matches(fmt, list(table), n=1)
-        hint = f" Did you mean {close[0]}?" if close else ""
+        hint = did_you_mean(fmt, list(table))
         raise DataFormatError(
             f"unknown {what} format {fmt!r}.{hint} Formats: {', '.join(table)}"
         ) from None
@@ -88,8 +87,7 @@ def parse_records(
         why = host.unavailable("importer", fmt)
         if why:
             raise DataFormatError(f"import format {fmt!r} is unavailable: {why}")
-        close = difflib.get_close_matches(fmt, formats, n=1)
-        hint = f" Did you mean {close[0]}?" if close else ""
+        hint = did_you_mean(fmt, formats)
         raise DataFormatError(
             f"unknown import format {fmt!r}.{hint} Formats: {', '.join(formats)}"
         )

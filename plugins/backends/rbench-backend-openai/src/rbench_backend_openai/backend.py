@@ -149,7 +149,9 @@ class OpenAIBackend(Backend):
         try:
             async with client.post(url, data=json.dumps(body), **kwargs) as r:
                 status = r.status
-                text = await r.text()
+                # JSON is UTF-8; bytes that are not decode to lone surrogates (kept exactly,
+                # the collector records them) instead of failing the whole call
+                text = (await r.read()).decode(r.charset or "utf-8", "surrogateescape")
                 headers = dict(r.headers)
         except asyncio.TimeoutError:
             raise _Retryable(f"timeout after {timeout or self.timeout:g} s calling {url}"
@@ -219,6 +221,12 @@ class OpenAIBackend(Backend):
         cached = _int((usage.get("prompt_tokens_details") or {}).get("cached_tokens"))
         if cached is None:  # Anthropic-style gateways
             cached = _int(usage.get("cache_read_input_tokens"))
+        counts = {"prompt_tokens": prompt, "completion_tokens": completion,
+                  "reasoning_tokens": reasoning, "cached_tokens": cached}
+        impossible = {k: v for k, v in counts.items() if v is not None and v < 0}
+        if impossible:
+            raise _Fatal("impossible usage numbers in the answer: " + ", ".join(
+                f"{k}={v}" for k, v in impossible.items()) + " (negative)")
         reported = usage.get("cost")
         reported = float(reported) if isinstance(reported, int | float) else None
         cost, source = response_cost(

@@ -36,8 +36,11 @@ from routerbench_core import (
     RouterContext,
     RouterError,
     RouterParams,
+    RouterState,
     Routing,
     ml,
+    profile_arrays,
+    profile_from_state,
 )
 
 #: Behaviour version (bump with a README changelog line when routing decisions change).
@@ -166,3 +169,17 @@ class AvengersProRouter(Router, capabilities=CAPABILITIES):
         return {"version": VERSION, "alpha": self.alpha, "top_k": self.top_k, "beta": self.beta,
                 "cost_norm": self.cost_norm, "vote": self.vote, "distance": self.distance,
                 "prior": self.prior, "refit": self.refit, "k_grid": self.k_grid, **self.chosen}
+
+    # -- artefacts (rbench train / serve) ---------------------------------------------------
+
+    def save_state(self) -> RouterState:
+        if self.profile is None:
+            raise RouterError("avengers-pro: call fit() before save_state()")
+        return RouterState(config={"version": VERSION, "chosen": self.chosen},
+                           arrays=profile_arrays(self.profile))
+
+    def load_state(self, state: RouterState) -> None:
+        self.chosen = dict(state.value("chosen"))
+        self.profile = profile_from_state(state)
+        if self.profile.cost is None:
+            raise RouterError("avengers-pro: the saved state has no per-cluster cost table")

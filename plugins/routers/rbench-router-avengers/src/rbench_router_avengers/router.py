@@ -32,8 +32,11 @@ from routerbench_core import (
     RouterContext,
     RouterError,
     RouterParams,
+    RouterState,
     Routing,
     ml,
+    profile_arrays,
+    profile_from_state,
 )
 
 #: Behaviour version (bump with a README changelog line when routing decisions change).
@@ -167,3 +170,18 @@ class AvengersRouter(Router, capabilities=CAPABILITIES):
             "grid": {"k": self.k_grid, "top_k": self.top_k_grid, "beta": self.beta_grid,
                      "distance": self.distance_grid},
         }
+
+    # -- artefacts (rbench train / serve) ---------------------------------------------------
+
+    def save_state(self) -> RouterState:
+        if self.profile is None:
+            raise RouterError("avengers: call fit() before save_state()")
+        return RouterState(
+            config={"version": VERSION, "chosen": self.chosen, "valid_acc": self.valid_acc},
+            arrays=profile_arrays(self.profile),
+        )
+
+    def load_state(self, state: RouterState) -> None:
+        self.chosen = dict(state.value("chosen"))
+        self.valid_acc = state.config.get("valid_acc")
+        self.profile = profile_from_state(state)

@@ -28,11 +28,14 @@ from routerbench_core import (
     RouterContext,
     RouterError,
     RouterParams,
+    RouterState,
     Routing,
     TrainResult,
     batches,
     check_pool,
     ctx_seed,
+    load_module_arrays,
+    module_arrays,
     predict_in_chunks,
     resolve_device,
     routed_score,
@@ -191,3 +194,20 @@ class EmbedLLMRouter(Router, capabilities=CAPABILITIES):
         if self.result is not None:
             out.update(self.result.as_dict())
         return out
+
+    # -- artefacts (rbench train / serve) ---------------------------------------------------
+
+    def save_state(self) -> RouterState:
+        if self.net is None:
+            raise RouterError("embedllm: call fit() before save_state()")
+        return RouterState(
+            config={"models": self.models, "d_in": int(self.net.proj.in_features),
+                    "result": None if self.result is None else self.result.as_dict()},
+            arrays=module_arrays(self.net),
+        )
+
+    def load_state(self, state: RouterState) -> None:
+        self.models = list(state.value("models"))
+        self.net = _MF(int(state.value("d_in")), len(self.models), self.dim, self.dropout)
+        load_module_arrays(self.net, state)
+        self.net.to(self.device).eval()

@@ -42,7 +42,7 @@ from routerbench_core import (
 )
 
 #: Behaviour version (bump with a README changelog line when routing decisions change).
-VERSION = "1"
+VERSION = "1.1"
 QUANTILES: tuple[float, ...] = (0.1, 0.25, 0.4, 0.55, 0.7, 0.85, 0.95)
 QUERY_ONLY = "query only"
 QUERY_ANSWER = "query + answer text"
@@ -285,6 +285,45 @@ class FrugalGPTRouter(Router, capabilities=CAPABILITIES):
             "default_cascade": self.plan_for(self.budget).as_dict(names) if self.plans else None,
             "n_pareto_cascades": len(self.plans), "folds": self.folds, **self._info,
         }
+
+    # -- artefacts (rbench train / serve) ---------------------------------------------------
+
+    def save_state(self) -> Any:
+        """The candidate models, each stage's scorer (logistic coefficients), the Pareto
+        cascades and the budget grid."""
+        from routerbench_core import RouterState, logistic_arrays
+
+        if not self.plans:
+            raise RouterError("frugalgpt: call fit() before save_state()")
+        arrays: dict[str, np.ndarray] = {"mean_cost": self._mean_cost, "acc": self._acc}
+        for m, scorer in self.scorers.items():
+            arrays.update(logistic_arrays(scorer, prefix=f"scorer{m}."))
+        plans = [{"models": list(p.models), "thresholds": list(p.thresholds), "acc": p.acc,
+                  "cost": p.cost} for p in self.plans]
+        return RouterState(
+            config={"version": VERSION, "candidates": self.candidates,
+                    "scorers": sorted(self.scorers), "plans": plans,
+                    "budget_grid": self._budget_grid, "answer_features": self._features is not None,
+                    "info": self._info},
+            arrays=arrays,
+        )
+
+    def load_state(self, state: Any) -> None:
+        from routerbench_core import logistic_from_state
+
+        self.candidates = [int(m) for m in state.value("candidates")]
+        self.scorers = {int(m): logistic_from_state(state, prefix=f"scorer{int(m)}.")
+                        for m in state.value("scorers")}
+        self.plans = [Plan(models=tuple(int(x) for x in p["models"]),
+                           thresholds=tuple(float(t) for t in p["thresholds"]),
+                           acc=float(p["acc"]), cost=float(p["cost"]))
+                      for p in state.value("plans")]
+        self._budget_grid = [float(b) for b in state.value("budget_grid")]
+        self._features = (AnswerFeatures(self.answer_features)
+                          if state.value("answer_features") else None)
+        self._info = dict(state.config.get("info") or {})
+        self._mean_cost = state.array("mean_cost", ndim=1)
+        self._acc = state.array("acc", ndim=1)
 
 
 def budget_grid(plan_costs: Sequence[float], n: int) -> list[float]:

@@ -286,7 +286,6 @@ class GraphRouter(Router, capabilities=CAPABILITIES):
         self.models = list(train.models)
         m = len(self.models)
         xt = train.embeddings()
-        xv = valid.embeddings() if len(valid) else np.zeros((0, xt.shape[1]), np.float32)
         cost_t = normalised_cost(train.cost) if train.cost.size else np.full((len(train), m), np.nan)
         cost_v = normalised_cost(valid.cost) if valid.cost.size else np.full((len(valid), m), np.nan)
         if any(w_c > 0 for _, _, w_c in self.blends) and np.isnan(cost_t).all():
@@ -300,9 +299,8 @@ class GraphRouter(Router, capabilities=CAPABILITIES):
         with warnings.catch_warnings():  # a model with no known cost gets NaN, handled at route
             warnings.simplefilter("ignore", RuntimeWarning)
             self._mean_ncost = np.nanmean(cost_t, axis=0) if not np.isnan(cost_t).all() else None
-        self._known = (np.concatenate([xt, xv]),
-                       np.concatenate([np.asarray(train.datasets), np.asarray(valid.datasets)]),
-                       np.concatenate([train.score, valid.score]),
+        both = train.concat(valid)  # costs stay normalised per split, as before
+        self._known = (both.embeddings(), np.asarray(both.datasets), both.score,
                        np.concatenate([cost_t, cost_v]))
 
         nt, nv = len(train), len(valid)
@@ -407,3 +405,41 @@ class GraphRouter(Router, capabilities=CAPABILITIES):
         if self.result is not None:
             out.update(self.result.as_dict())
         return out
+
+    # -- artefacts (rbench train / serve) ---------------------------------------------------
+
+    def save_state(self) -> Any:
+        """The GNN weights, the task and LLM node features, and the known (train + valid)
+        query nodes with their outcomes: a new query is routed as a node joined to them."""
+        from routerbench_core import RouterState, module_arrays
+
+        if self.net is None or self._known is None:
+            raise RouterError("graphrouter: call fit() before save_state()")
+        emb, ds, perf, ncost = self._known
+        arrays = {**module_arrays(self.net), "task_x": self._task_x, "llm_x": self._llm_x,
+                  "known.emb": emb, "known.datasets": np.asarray(ds).astype(str),
+                  "known.perf": perf, "known.ncost": ncost}
+        if self._mean_ncost is not None:
+            arrays["mean_ncost"] = self._mean_ncost
+        return RouterState(
+            config={"models": self.models, "tasks": self._tasks,
+                    "result": None if self.result is None else self.result.as_dict()},
+            arrays=arrays,
+        )
+
+    def load_state(self, state: Any) -> None:
+        from routerbench_core import load_module_arrays
+
+        self.models = list(state.value("models"))
+        self._tasks = list(state.value("tasks"))
+        self._task_x = state.array("task_x", ndim=2)
+        self._llm_x = state.array("llm_x", ndim=2)
+        self._mean_ncost = state.optional("mean_ncost")
+        self._known = (state.array("known.emb", ndim=2), state.array("known.datasets", ndim=1),
+                       state.array("known.perf", ndim=2), state.array("known.ncost", ndim=2))
+        dims = {"query": self._known[0].shape[1], "task": self._task_x.shape[1],
+                "llm": self._llm_x.shape[1]}
+        self.net = _GraphNet(dims, self.hidden, len(self.blends), self.layers,
+                             self.dropout).to(self.device)
+        load_module_arrays(self.net, state)
+        self.net.eval()

@@ -38,7 +38,7 @@ from routerbench_core import (
 )
 
 #: Behaviour version (bump with a README changelog line when routing decisions change).
-VERSION = "1"
+VERSION = "1.1"
 T_GRID: tuple[float, ...] = (0.0, 0.05, 0.1, 0.2, 0.3, 0.5, 0.75)
 
 
@@ -175,6 +175,28 @@ class HybridLLMRouter(Router, capabilities=CAPABILITIES):
             "t": getattr(self, "t_chosen", self.t), "neighbours": self.neighbours,
             "small_share": self.small_share, "c": self.c, **self._info,
         }
+
+    # -- artefacts (rbench train / serve) ---------------------------------------------------
+
+    def save_state(self) -> Any:
+        from routerbench_core import RouterState, logistic_arrays
+
+        if self._clf is None or self._calib is None:
+            raise RouterError("hybridllm: call fit() before save_state()")
+        return RouterState(
+            config={"version": VERSION, "small": self.small, "large": self.large,
+                    "t_chosen": getattr(self, "t_chosen", self.t), "info": self._info},
+            arrays={"calib": self._calib, **logistic_arrays(self._clf)},
+        )
+
+    def load_state(self, state: Any) -> None:
+        from routerbench_core import logistic_from_state
+
+        self.small, self.large = int(state.value("small")), int(state.value("large"))
+        self.t_chosen = state.config.get("t_chosen")
+        self._info = dict(state.config.get("info") or {})
+        self._clf = logistic_from_state(state)
+        self._calib = np.asarray(state.array("calib", ndim=1), dtype=np.float64)
 
 
 def _finite(y: np.ndarray) -> np.ndarray:

@@ -326,3 +326,40 @@ class ModelSATRouter(Router, capabilities=CAPABILITIES):
         if self.result is not None:
             out.update(self.result.as_dict())
         return out
+
+    # -- artefacts (rbench train / serve) ---------------------------------------------------
+
+    def save_state(self) -> Any:
+        """The MLP backbone's weights, the core tasks (centroids and shot keys) and every
+        model's capability vector (models added with add_model() included)."""
+        from routerbench_core import RouterState, module_arrays
+
+        if self.backbone == "causal-lm":
+            raise RouterError("model-sat: the causal-lm backbone cannot be saved as an artefact "
+                              "yet (its LM weights are not exported); use backbone=mlp")
+        if self.net is None or self.task_centroids is None:
+            raise RouterError("model-sat: call fit() before save_state()")
+        names = list(self.capabilities)
+        return RouterState(
+            config={"capability_models": names, "core_keys": self.core_keys_,
+                    "d_in": int(self.net.query[0].in_features),
+                    "result": None if self.result is None else self.result.as_dict()},
+            arrays={**module_arrays(self.net), "task_centroids": self.task_centroids,
+                    "capabilities": np.stack([self.capabilities[m] for m in names])},
+        )
+
+    def load_state(self, state: Any) -> None:
+        from routerbench_core import load_module_arrays
+
+        if self.backbone == "causal-lm":
+            raise RouterError("model-sat: the causal-lm backbone cannot be loaded from an "
+                              "artefact; the artefact was written with backbone=mlp")
+        self.core_keys_ = [list(k) for k in state.value("core_keys")]
+        self.task_centroids = np.asarray(state.array("task_centroids", ndim=2), np.float32)
+        caps = state.array("capabilities", ndim=2)
+        self.capabilities = {m: np.asarray(caps[i], np.float32)
+                             for i, m in enumerate(state.value("capability_models"))}
+        self.net = _SAT(int(state.value("d_in")), len(self.core_keys_), self.dim,
+                        self.dropout).to(self.device)
+        load_module_arrays(self.net, state)
+        self.net.eval()

@@ -263,3 +263,15 @@ class OpenRouterRouter(Router, capabilities=CAPABILITIES):
     def describe(self) -> dict[str, Any]:
         return {"version": VERSION, "mode": self.mode, "column": self.column,
                 "replay_bench": self.replay_bench, "model": self.model, **self._info}
+
+    # -- artefacts (rbench train / serve) ---------------------------------------------------
+
+    def save_state(self) -> Any:
+        raise RouterError(
+            "openrouter cannot be saved as an artefact: its decisions are made online by "
+            "OpenRouter (nothing is fitted here) and its answers come from outside the pool; "
+            "point your client at OpenRouter's own endpoint instead"
+        )
+
+    def load_state(self, state: Any) -> None:
+        self.save_state()

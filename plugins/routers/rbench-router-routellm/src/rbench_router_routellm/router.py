@@ -269,3 +269,43 @@ class RouteLLMRouter(Router, capabilities=CAPABILITIES):
             "max_steps": self.max_steps, "lr": self.lr, "batch_size": self.batch_size,
             **self._info,
         }
+
+    # -- artefacts (rbench train / serve) ---------------------------------------------------
+
+    def save_state(self) -> Any:
+        from routerbench_core import RouterState, module_arrays
+
+        if self._net is None or self._valid_prob is None:
+            raise RouterError("routellm: call fit() before save_state()")
+        arrays = {"valid_prob": self._valid_prob}
+        for name, layer in self._net.items():
+            arrays.update(module_arrays(layer, prefix=f"{name}."))
+        return RouterState(config={"version": VERSION, "strong": self.strong,
+                                   "weak": self.weak, "info": self._info,
+                                   "project": self.project,
+                                   "normalise_models": self.normalise_models}, arrays=arrays)
+
+    def load_state(self, state: Any) -> None:
+        import torch
+
+        from routerbench_core import load_module_arrays
+
+        self.strong, self.weak = int(state.value("strong")), int(state.value("weak"))
+        self._info = dict(state.config.get("info") or {})
+        # states written before version 2 always had a projection and raw model vectors
+        self.project = bool(state.config.get("project", True))
+        self.normalise_models = bool(state.config.get("normalise_models", False))
+        models = state.array("models.weight", ndim=2)
+        if self.project:
+            proj = state.array("proj.weight", ndim=2)
+            proj_layer: Any = torch.nn.Linear(proj.shape[1], proj.shape[0])
+        else:
+            proj_layer = torch.nn.Identity()
+        self._net = {
+            "proj": proj_layer,
+            "models": torch.nn.Embedding(models.shape[0], models.shape[1]),
+            "out": torch.nn.Linear(models.shape[1], 1, bias=False),
+        }
+        for name, layer in self._net.items():
+            load_module_arrays(layer, state, prefix=f"{name}.")
+        self._valid_prob = np.asarray(state.array("valid_prob", ndim=1), dtype=np.float64)

@@ -304,3 +304,34 @@ class RouterDCRouter(Router, capabilities=CAPABILITIES):
         if self.result is not None:
             out.update(self.result.as_dict())
         return out
+
+    # -- artefacts (rbench train / serve) ---------------------------------------------------
+
+    def save_state(self) -> Any:
+        """The head and LLM embeddings, and the fine-tuned encoder's weights when it was
+        trained (all as npz arrays)."""
+        from routerbench_core import RouterState, module_arrays
+
+        if self.net is None:
+            raise RouterError("routerdc: call fit() before save_state()")
+        return RouterState(
+            config={"models": self.models, "dim": int(self.net.llm.shape[1]),
+                    "train_encoder": self.train_encoder,
+                    "result": None if self.result is None else self.result.as_dict()},
+            arrays=module_arrays(self.net),
+        )
+
+    def load_state(self, state: Any) -> None:
+        from routerbench_core import load_module_arrays
+
+        if bool(state.value("train_encoder")) != self.train_encoder:
+            raise RouterError("routerdc: the artefact was fitted with train_encoder="
+                              f"{state.value('train_encoder')}; load it with the same setting")
+        self.models = list(state.value("models"))
+        encoder = None
+        if self.train_encoder:
+            encoder = load_sentence_encoder(self.encoder_name, self.device)
+            encoder.max_seq_length = self.max_seq_length
+        self.net = _DC(int(state.value("dim")), len(self.models), encoder).to(self.device)
+        load_module_arrays(self.net, state)
+        self.net.eval()

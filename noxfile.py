@@ -5,6 +5,7 @@
     nox -s lint         ruff
     nox -s bench        the performance scripts in bench/ (they print figures)
     nox -s plugin       each plugin alone: core + that plugin, its own tests
+    nox -s build        wheels of the core, every plugin and the example plugin, into dist/
     nox -s browser      the HTML report in a real headless Chromium (installs Debian's
                         chromium package when missing and apt-get is usable)
     nox -s integration  opt-in: a real llama.cpp OpenAI-compatible server end to end
@@ -130,6 +131,33 @@ def plugin(session: nox.Session, plugin: str) -> None:
                     "-e", with_extras(plugin, {"torch", "lm"}))
     session.run("pytest", os.path.join(plugin, "tests"), "-m", "not slow and not gpu",
                 env={"HF_HUB_OFFLINE": "1"})
+
+
+#: Every distribution `nox -s build` makes a wheel of: the core, its plugins, the example.
+DISTRIBUTIONS = [".", *PLUGINS, *sorted(glob.glob("examples/rbench-*"))]
+
+
+@nox.session(python=PYTHON)
+def build(session: nox.Session) -> None:
+    """Wheels of the core and of every plugin (and examples/rbench-router-mine) into dist/:
+    what a user installs without a checkout (`pip install dist/rbench-*.whl
+    dist/rbench_router_mine-*.whl`). Built without isolation, with the session's setuptools,
+    so no registry is needed beyond installing setuptools and wheel once."""
+    import shutil
+
+    session.install("setuptools>=77", "wheel")
+    out = os.path.abspath(session.posargs[0] if session.posargs else "dist")
+    # each project is built from a fresh copy: setuptools would otherwise leave build/ and
+    # egg-info in the checkout, and reuse a stale build/lib (a deleted module would still ship)
+    tmp = session.create_tmp()
+    for project in DISTRIBUTIONS:
+        copy = os.path.join(tmp, "src", os.path.basename(os.path.abspath(project)))
+        shutil.rmtree(copy, ignore_errors=True)
+        shutil.copytree(project, copy, ignore=shutil.ignore_patterns(
+            "__pycache__", "*.egg-info", "build", "dist", ".nox", ".venv", ".git", "*.db"))
+        session.run("python", "-m", "pip", "wheel", "--no-deps", "--no-build-isolation",
+                    "--no-index", "-q", "-w", out, copy)
+    session.log(f"{len(DISTRIBUTIONS)} wheels in {out}")
 
 
 CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")

@@ -20,22 +20,25 @@ EXPORT_HELP = "llmrouterbench, parquet or csv"
 
 
 def bench_info(store: Any, name: str) -> dict[str, Any]:
-    """Everything ``rbench data info`` shows about one bench, as plain JSON-able data."""
-    s = store.summary(name)
-    meta = s.metadata
+    """Everything ``rbench data info`` shows about one bench, as plain JSON-able data (the
+    counts come from the bench's matrix cache when it is current: no table scan)."""
+    from routerbench_core.data import matrix_cache
+
+    s = matrix_cache.stats(store, name)
+    meta = s["metadata"]
     return {
-        "name": s.name,
-        "source": s.source,
+        "name": name,
+        "source": s["source"],
         "format": meta.get("import_format"),
-        "queries": s.n_queries,
-        "models": [m.name for m in store.models(name)],
-        "n_models": s.n_models,
-        "datasets": store.dataset_counts(name),
-        "source_splits": store.split_counts(name),
-        "responses": s.n_responses,
-        "failures": s.n_failures,
-        "grades": s.n_grades,
-        "cost_sources": store.cost_source_counts(name),
+        "queries": s["n_queries"],
+        "models": s["models"],
+        "n_models": s["n_models"],
+        "datasets": dict(s["datasets"]),
+        "source_splits": dict(s["source_splits"]),
+        "responses": s["n_responses"],
+        "failures": s["n_failures"],
+        "grades": s["n_grades"],
+        "cost_sources": dict(s["cost_sources"]),
         "cost_estimated": bool(meta.get("cost_estimated", False)),
         "metadata": meta,
     }

@@ -83,8 +83,8 @@ def plan_routers(
         plan.routers = ["best-single", "random-pick"] + (["cheapest"] if setting == "perf-cost" else [])
         plan.notes.append(
             "no router plugin to run for this setting here; showing the baseline routers only "
-            "(install router plugins, e.g. `pip install -c constraints.txt -e "
-            "plugins/routers/rbench-router-avengers`, or drop --training-free)"
+            "(install router plugins, e.g. `pip install rbench-router-avengers`, "
+            "or drop --training-free)"
         )
     return plan
 

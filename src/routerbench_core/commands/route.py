@@ -263,6 +263,13 @@ def register_commands(app: typer.Typer) -> None:
         except (StoreError, SplitError, RouterError, PluginLoadError, UnknownNameError,
                 ValueError) as exc:
             raise fail(str(exc)) from None
+        except KeyboardInterrupt:
+            # Embeddings reach the store's cache as they are computed, so nothing finished is
+            # lost; routers are refitted from scratch on the rerun (they are not checkpointed).
+            typer.echo(f"interrupted: the embeddings computed so far are kept in {store.path}; "
+                       "run the same command again to continue (cached embeddings are not "
+                       "recomputed; router training starts over)", err=True)
+            raise typer.Exit(130) from None
         finally:
             store.close()
         render_tables(report, console)

@@ -53,8 +53,8 @@ def download(
         from huggingface_hub import snapshot_download
     except ImportError:
         raise MissingDependencyError(
-            "rbench data fetch needs huggingface_hub: pip install -c constraints.txt "
-            "'rbench[embed]' (or pip install huggingface_hub)"
+            "rbench data fetch needs huggingface_hub: `pip install 'rbench[embed]'` "
+            "(or `pip install huggingface_hub`)"
         ) from None
     patterns = [f"{subdir.strip('/')}/**"] if subdir else None
     try:

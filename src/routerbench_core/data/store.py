@@ -16,6 +16,8 @@ import hashlib
 import json
 import operator
 import os
+import secrets
+import socket
 import sqlite3
 import threading
 import time
@@ -31,7 +33,14 @@ from routerbench_core.data.text import clean_text
 from routerbench_core.schema import Grade, ModelSpec, Query, Response
 from routerbench_core.words import did_you_mean
 
-SCHEMA_VERSION = 2
+#: 3: answers may be stored zstd-packed (BLOBs in ``responses.raw_output``, dictionaries in
+#: ``meta`` rows ``text_dict:<id>``; see ``data/textpack.py``), and ``meta`` rows
+#: ``bench_version:<id>`` version each bench for the matrix cache. Migrating from 2 changes
+#: nothing stored: a version-2 store has no packed values and gains versions on its next write.
+SCHEMA_VERSION = 3
+#: Benches being imported are written under this prefix (a name users cannot give: it holds a
+#: '/'), invisible to ``bench_names``, and renamed to their real name in one transaction.
+STAGING_PREFIX = ".importing/"
 DEFAULT_STORE = "rbench.db"
 _QM = operator.itemgetter(0, 1)
 _RESPONSE_DTYPE = np.dtype([
@@ -131,8 +140,10 @@ CREATE TABLE IF NOT EXISTS leases (
 _MIGRATIONS: dict[int, list[str]] = {
     2: ["CREATE TABLE IF NOT EXISTS leases (hash TEXT PRIMARY KEY, owner TEXT NOT NULL, "
         "expires_at REAL NOT NULL) WITHOUT ROWID"],
+    3: [],
 }
-_MIGRATION_NOTES = {2: "add the leases table (concurrent collectors claim requests there)"}
+_MIGRATION_NOTES = {2: "add the leases table (concurrent collectors claim requests there)",
+                    3: "allow zstd-packed answers and bench versions (nothing to rewrite)"}
 
 _RESPONSE_COLUMNS = (
     "raw_output, prompt_tokens, completion_tokens, reasoning_tokens, cached_tokens, cost, "
@@ -238,6 +249,20 @@ def matrix_sql(n_sources: int, n_models: int) -> str:
         f"| ((latency IS NULL) << 3) | ((error IS NOT NULL) << 4) | ({case} << 5) "
         "FROM responses WHERE bench_id=?"
     )
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _version_key(bench_id: int) -> str:
+    return f"bench_version:{int(bench_id)}"
 
 
 def validate_bench_name(name: str) -> None:
@@ -579,7 +604,9 @@ class Store:
     # -- benches ---------------------------------------------------------------------------
 
     def bench_names(self) -> list[str]:
-        return [r[0] for r in self.execute("SELECT name FROM benches ORDER BY name")]
+        return [r[0] for r in self.execute(
+            "SELECT name FROM benches WHERE substr(name, 1, ?) != ? ORDER BY name",
+            (len(STAGING_PREFIX), STAGING_PREFIX))]
 
     def has_bench(self, name: str) -> bool:
         return self.execute("SELECT 1 FROM benches WHERE name=?", (name,)).fetchone() is not None
@@ -615,6 +642,7 @@ class Store:
             "INSERT INTO benches (name, source, created_at, metadata) VALUES (?,?,?,?)",
             (name, source, time.time(), _dumps(metadata or {})),
         )
+        self._touch(c, int(cur.lastrowid))  # type: ignore[arg-type]
         return int(cur.lastrowid)  # type: ignore[arg-type]
 
     def ensure_bench(self, name: str, *, source: str | None = None) -> int:
@@ -635,6 +663,7 @@ class Store:
         for table in ("grades", "responses", "queries", "models"):
             conn.execute(f"DELETE FROM {table} WHERE bench_id=?", (bench_id,))
         conn.execute("DELETE FROM benches WHERE id=?", (bench_id,))
+        conn.execute("DELETE FROM meta WHERE key=?", (_version_key(bench_id),))
 
     def write_bench(
         self,
@@ -712,6 +741,7 @@ class Store:
         meta.update(updates)
         with self.transaction() as conn:
             conn.execute("UPDATE benches SET metadata=? WHERE name=?", (_dumps(meta), name))
+            self._touch(conn, self.bench_id(name))
 
     def summary(self, name: str) -> BenchSummary:
         bench_id = self.bench_id(name)
@@ -790,6 +820,7 @@ class Store:
                 (bench_id, idx, spec.name, spec.model_dump_json()),
             )
             index[spec.name] = idx
+        self._touch(c, bench_id)
         return index
 
     def models(self, bench: str) -> list[ModelSpec]:
@@ -827,6 +858,8 @@ class Store:
                 )
             )
         c.executemany("INSERT INTO queries VALUES (?,?,?,?,?,?,?,?,?,?)", rows)
+        if rows:
+            self._touch(c, bench_id)
         return index
 
     def refresh_query_messages(
@@ -845,6 +878,8 @@ class Store:
             if stored[q.key] != new:
                 changed.append((new, bench_id, q.key))
         c.executemany("UPDATE queries SET messages=? WHERE bench_id=? AND key=?", changed)
+        if changed:
+            self._touch(c, bench_id)
         return len(changed)
 
     def query_index(self, bench_id: int, *, conn: sqlite3.Connection | None = None) -> dict[str, int]:
@@ -905,6 +940,8 @@ class Store:
     @staticmethod
     def write_response_rows(conn: sqlite3.Connection, rows: Iterable[tuple[Any, ...]]) -> None:
         """Fast path for importers: rows are ``(bench_id, q, m, <_RESPONSE_COLUMNS>)``."""
+        rows = rows if isinstance(rows, list) else list(rows)
+        Store._touch_rows(conn, rows)
         conn.executemany(
             f"INSERT OR REPLACE INTO responses (bench_id, q, m, {_RESPONSE_COLUMNS}) "
             "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
@@ -915,6 +952,8 @@ class Store:
     def write_grade_rows(conn: sqlite3.Connection, rows: Iterable[tuple[Any, ...]]) -> None:
         """Fast path: rows are ``(bench_id, q, m, score, prediction, grader, grader_version,
         details_json, created_at)``."""
+        rows = rows if isinstance(rows, list) else list(rows)
+        Store._touch_rows(conn, rows)
         conn.executemany("INSERT OR REPLACE INTO grades VALUES (?,?,?,?,?,?,?,?,?)", rows)
 
     def put_grades(self, bench: str, grades: Iterable[Grade]) -> int:
@@ -975,7 +1014,7 @@ class Store:
         for row in self.execute(sql + " ORDER BY r.q, r.m", params).fetchall():
             (key, name, raw, pt, ct, rt, cached, cost, src, lat, err, rh, created, meta) = row
             yield Response(
-                query_key=key, model=name, raw_output=raw, prompt_tokens=pt,
+                query_key=key, model=name, raw_output=self.unpack_text(raw), prompt_tokens=pt,
                 completion_tokens=ct, reasoning_tokens=rt, cached_tokens=cached, cost=cost,
                 cost_source=src, latency_s=lat, error=err, request_hash=rh, created_at=created,
                 metadata=json.loads(meta),
@@ -1014,12 +1053,23 @@ class Store:
                 (bench_id, m),
             ).fetchall()
         )
-        return [rows.get(qi.get(k, -1)) for k in keys]
+        unpack = self.unpack_text
+        return [unpack(rows.get(qi.get(k, -1))) for k in keys]
 
     # -- the outcome matrix ----------------------------------------------------------------
 
-    def load_matrix(self, bench: str) -> OutcomeMatrix:
-        """Load queries × models outcomes into numpy (NaN where missing or failed)."""
+    def load_matrix(self, bench: str, *, use_cache: bool = True) -> OutcomeMatrix:
+        """Load queries × models outcomes into numpy (NaN where missing or failed), from the
+        columnar cache beside the store when it matches the bench's version (see
+        ``data/matrix_cache.py``), else from SQL (and refresh the cache)."""
+        if use_cache:
+            from routerbench_core.data import matrix_cache
+
+            return matrix_cache.load(self, bench)
+        return self.load_matrix_sql(bench)
+
+    def load_matrix_sql(self, bench: str) -> OutcomeMatrix:
+        """The outcome matrix read from the tables (the cache's source of truth)."""
         bench_id = self.bench_id(bench)
         model_rows = self.execute(
             "SELECT name, spec FROM models WHERE bench_id=? ORDER BY idx", (bench_id,)
@@ -1243,7 +1293,9 @@ class Store:
             "JOIN queries qu ON qu.bench_id=r.bench_id AND qu.idx=r.q "
             "JOIN models mo ON mo.bench_id=r.bench_id AND mo.idx=r.m WHERE r.bench_id=? "
             f"ORDER BY {order}", (self.bench_id(bench),))
-        return map(ResponseRow._make, cur.fetchall())
+        unpack = self.unpack_text
+        return (ResponseRow._make((*r[:4], unpack(r[4]), *r[5:])) if type(r[4]) is bytes
+                else ResponseRow._make(r) for r in cur.fetchall())
 
     def grade_rows(self, bench: str) -> Iterator[GradeRow]:
         """Every stored grade of ``bench`` ordered by (query, model); details as JSON text."""
@@ -1254,6 +1306,185 @@ class Store:
             "JOIN models mo ON mo.bench_id=g.bench_id AND mo.idx=g.m WHERE g.bench_id=? "
             "ORDER BY g.q, g.m", (self.bench_id(bench),))
         return map(GradeRow._make, cur.fetchall())
+
+    # -- bench versions, read snapshots, packed texts, staged imports -----------------------
+    # (the performance layer: the matrix cache keys on versions, imports stream through
+    # staging benches, long answers are stored packed)
+
+    @staticmethod
+    def _touch(conn: sqlite3.Connection, bench_id: int) -> None:
+        """Give bench ``bench_id`` a new version (in ``conn``'s transaction). Every write to a
+        bench's rows goes through a Store method that calls this, so a cached view of a bench
+        is valid exactly while its version is unchanged."""
+        conn.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)",
+                     (_version_key(bench_id), secrets.token_hex(8)))
+
+    @staticmethod
+    def _touch_rows(conn: sqlite3.Connection, rows: Sequence[tuple[Any, ...]]) -> None:
+        for bench_id in {r[0] for r in rows}:
+            Store._touch(conn, int(bench_id))
+
+    def bench_version(self, bench_id: int) -> str | None:
+        """The bench's current version token (None for a store written before versions)."""
+        row = self.execute("SELECT value FROM meta WHERE key=?", (_version_key(bench_id),)
+                           ).fetchone()
+        return None if row is None else str(row[0])
+
+    @contextlib.contextmanager
+    def snapshot(self) -> Iterator[Store]:
+        """A read transaction: every read inside sees one state of the store (a version token
+        and the rows it versions are read together)."""
+        with self._lock:
+            if self._conn.in_transaction:  # already inside one: it is the snapshot
+                yield self
+                return
+            self._conn.execute("BEGIN")
+            try:
+                yield self
+            finally:
+                self._conn.execute("COMMIT")
+
+    def _text_dict(self, dict_id: int) -> bytes | None:
+        from routerbench_core.data import textpack
+
+        row = self.execute("SELECT value FROM meta WHERE key=?", (textpack.meta_key(dict_id),)
+                           ).fetchone()
+        return None if row is None else textpack.decode_dict(row[0])
+
+    def unpack_text(self, value: str | bytes | None) -> str | None:
+        """A stored answer as text (packed answers are BLOBs; see ``data/textpack.py``)."""
+        if type(value) is not bytes:
+            return value  # type: ignore[return-value]
+        unpacker = getattr(self, "_unpacker", None)
+        if unpacker is None:
+            from routerbench_core.data.textpack import TextUnpacker
+
+            unpacker = self._unpacker = TextUnpacker(self._text_dict)
+        return unpacker.unpack(value)
+
+    def text_packer(self) -> Any:
+        """A :class:`~routerbench_core.data.textpack.TextPacker` whose dictionary id is new to
+        this store; :meth:`write_bench_staged` saves its dictionary with the first chunk."""
+        from routerbench_core.data.textpack import TextPacker
+
+        taken = [int(k.rsplit(":", 1)[1]) for (k,) in self.execute(
+            "SELECT key FROM meta WHERE substr(key, 1, 10) = 'text_dict:'")]
+        return TextPacker(taken)
+
+    def staging_benches(self) -> list[tuple[int, str, dict[str, Any]]]:
+        """``(id, name, metadata)`` of every staging bench (imports in progress or killed)."""
+        return [(int(i), n, json.loads(m)) for i, n, m in self.execute(
+            "SELECT id, name, metadata FROM benches WHERE substr(name, 1, ?) = ?",
+            (len(STAGING_PREFIX), STAGING_PREFIX))]
+
+    def drop_stale_staging(self) -> int:
+        """Delete staging benches whose importing process is gone (killed mid-import);
+        returns how many. A live import on this host is left alone."""
+        dropped = 0
+        host = socket.gethostname()
+        for bench_id, _name, meta in self.staging_benches():
+            pid = meta.get("staging_pid")
+            if meta.get("staging_host") == host and isinstance(pid, int) and _alive(pid):
+                continue
+            if meta.get("staging_host") != host and time.time() - meta.get("staging_at", 0) < 86400:
+                continue  # another machine's import, maybe still running
+            with self.transaction() as conn:
+                self._delete_bench_rows(conn, bench_id)
+            dropped += 1
+        return dropped
+
+    def write_bench_staged(
+        self,
+        name: str,
+        chunks: Iterable[Any],
+        *,
+        source: str | None = None,
+        metadata: dict[str, Any] | None = None,
+        replace: bool = False,
+        packer: Any = None,
+    ) -> int:
+        """Write a bench from bounded chunks, all-or-nothing, without holding it in memory.
+
+        Each chunk (``models``, ``queries``, ``responses``, ``grades`` rows as in
+        :meth:`write_bench`, and on the last one ``metadata``) is written in its own
+        transaction to a staging bench that no reader sees; after the last chunk one
+        transaction deletes the bench being replaced (if ``replace``) and renames the staging
+        bench to ``name``. If parsing or writing fails, the staging bench is deleted and an
+        existing bench of that name is untouched; a killed import leaves a staging bench
+        that the next import removes (:meth:`drop_stale_staging`).
+        """
+        validate_bench_name(name)
+        if self.has_bench(name) and not replace:
+            raise StoreError(
+                f"bench {name!r} already exists in {self.path}; choose another --name, "
+                f"pass --replace, or delete it first with `rbench data delete {name}`"
+            )
+        self.drop_stale_staging()
+        meta = dict(metadata or {})
+        staging = f"{STAGING_PREFIX}{name}/{secrets.token_hex(4)}"
+        with self.transaction() as conn:
+            cur = conn.execute(
+                "INSERT INTO benches (name, source, created_at, metadata) VALUES (?,?,?,?)",
+                (staging, source, time.time(), _dumps({
+                    "staging_pid": os.getpid(), "staging_host": socket.gethostname(),
+                    "staging_at": time.time()})),
+            )
+            bid = int(cur.lastrowid)  # type: ignore[arg-type]
+        try:
+            n_models = 0
+            seen_models: list[ModelSpec] = []
+            for chunk in chunks:
+                seen_models += chunk.models
+                try:
+                    with self.transaction() as conn:
+                        if packer is not None and packer.dict_data is not None and not packer.saved:
+                            from routerbench_core.data import textpack
+
+                            conn.execute("INSERT INTO meta VALUES (?, ?)", (
+                                textpack.meta_key(packer.dict_id),
+                                textpack.encode_dict(packer.dict_data)))
+                            packer.saved = True
+                        conn.executemany(
+                            "INSERT INTO models (bench_id, idx, name, spec) VALUES (?,?,?,?)",
+                            [(bid, n_models + i, s.name, s.model_dump_json())
+                             for i, s in enumerate(chunk.models)],
+                        )
+                        n_models += len(chunk.models)
+                        conn.executemany(f"INSERT INTO queries VALUES ({bid},?,?,?,?,?,?,?,?,?)",
+                                         chunk.queries)
+                        chunk.responses.sort(key=_QM)
+                        conn.executemany(
+                            f"INSERT INTO responses (bench_id, q, m, {_RESPONSE_COLUMNS}) "
+                            f"VALUES ({bid},?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                            chunk.responses,
+                        )
+                        chunk.grades.sort(key=_QM)
+                        conn.executemany(f"INSERT INTO grades VALUES ({bid},?,?,?,?,?,?,?,?)",
+                                         chunk.grades)
+                except UnicodeEncodeError:
+                    raise StoreError(_bad_text_message(name, seen_models, chunk.queries,
+                                                       chunk.responses, chunk.grades)) from None
+                if chunk.metadata:
+                    meta.update(chunk.metadata)
+            with self.transaction() as conn:
+                row = conn.execute("SELECT id FROM benches WHERE name=?", (name,)).fetchone()
+                if row is not None:
+                    if not replace:
+                        raise StoreError(
+                            f"bench {name!r} was created in {self.path} while this import ran; "
+                            "nothing was stored (pass --replace to replace it)")
+                    self._delete_bench_rows(conn, int(row[0]))
+                conn.execute("UPDATE benches SET name=?, metadata=?, created_at=? WHERE id=?",
+                             (name, _dumps(meta), time.time(), bid))
+                self._touch(conn, bid)
+        except BaseException:
+            close = getattr(chunks, "close", None)
+            if close is not None:
+                close()  # stop the producer stages (threads) now
+            with contextlib.suppress(sqlite3.Error), self.transaction() as conn:
+                self._delete_bench_rows(conn, bid)
+            raise
+        return bid
 
     # -- embedding cache -------------------------------------------------------------------
 

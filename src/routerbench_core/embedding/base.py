@@ -40,10 +40,21 @@ def l2_normalise(x: np.ndarray) -> np.ndarray:
     return (x / np.where(norms == 0, 1.0, norms)).astype(np.float32)
 
 
+#: Texts embedded (and written to the cache) per step of :func:`cached_embed`.
+STREAM_TEXTS = 512
+
+
 def cached_embed(
-    embedder: Embedder, store: Store | None, texts: Sequence[str], batch_size: int = 256
+    embedder: Embedder, store: Store | None, texts: Sequence[str],
+    batch_size: int = STREAM_TEXTS,
 ) -> np.ndarray:
-    """L2-normalised embeddings of ``texts``, reusing and filling the store's cache."""
+    """L2-normalised embeddings of ``texts``, reusing and filling the store's cache.
+
+    The missing texts are embedded longest first (the order sentence-transformers itself
+    uses, so similar lengths share a padded batch and the memory peak comes first), in steps
+    of ``batch_size`` texts; each step's vectors are written to the cache as soon as it
+    finishes, so a killed run keeps everything it embedded and the next one resumes.
+    """
     from routerbench_core.data.store import text_hash
 
     hashes = [text_hash(t) for t in texts]
@@ -55,16 +66,17 @@ def cached_embed(
         if h not in found and h not in missing:
             missing[h] = t
     if missing:
-        new: dict[str, np.ndarray] = {}
-        items = list(missing.items())
+        items = sorted(missing.items(), key=lambda item: -len(item[1]))
         for i in range(0, len(items), batch_size):
             chunk = items[i : i + batch_size]
             vectors = np.asarray(embedder.embed([t for _, t in chunk]), dtype=np.float32)
-            for (h, _), v in zip(chunk, vectors, strict=True):
-                new[h] = v
-        if store is not None:
-            store.put_embeddings(embedder.cache_id, new)
-        found.update(new)
+            if len(vectors) != len(chunk):
+                raise RuntimeError(f"embedder {embedder.cache_id} returned {len(vectors)} "
+                                   f"vectors for {len(chunk)} texts")
+            new = {h: v for (h, _), v in zip(chunk, vectors, strict=True)}
+            if store is not None:
+                store.put_embeddings(embedder.cache_id, new)
+            found.update(new)
     if not texts:
         return np.zeros((0, 0), dtype=np.float32)
     return l2_normalise(np.stack([found[h] for h in hashes]))

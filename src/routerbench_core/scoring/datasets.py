@@ -258,8 +258,8 @@ def read_records(path: str | Path) -> list[dict[str, Any]]:
                 import pyarrow.parquet as pq
             except ImportError:
                 raise DatasetError(
-                    f"{path}: reading Parquet needs pyarrow; `pip install -c constraints.txt "
-                    "'rbench[parquet]'` or convert the file to JSONL"
+                    f"{path}: reading Parquet needs pyarrow; `pip install 'rbench[parquet]'` "
+                    "or convert the file to JSONL"
                 ) from None
             return pq.read_table(path).to_pylist()
         if name.endswith(".csv"):
@@ -285,7 +285,7 @@ def load_hub_records(
         raise DatasetError(
             f"{label} has no local file and the `datasets` library is not installed: pass "
             f"--data-file PATH (JSONL/JSON/Parquet in the format of {repo_id}), or `pip install "
-            f"-c constraints.txt datasets` to download {repo_id} (revision {revision or 'main'})"
+            f"datasets` to download {repo_id} (revision {revision or 'main'})"
         ) from None
     try:
         table = hf_datasets.load_dataset(repo_id, config, split=split, revision=revision)

@@ -14,7 +14,16 @@ import numpy as np
 from pydantic import Field
 
 from rbench_router_mine.plugin import CAPABILITIES
-from routerbench_core import LabeledSet, QuerySet, Router, RouterContext, RouterParams, Routing
+from routerbench_core import (
+    LabeledSet,
+    QuerySet,
+    Router,
+    RouterContext,
+    RouterError,
+    RouterParams,
+    RouterState,
+    Routing,
+)
 
 K_GRID = (1, 3, 5, 10, 20, 40)
 
@@ -66,3 +75,16 @@ class KnnRouter(Router, capabilities=CAPABILITIES):
 
     def describe(self) -> dict[str, Any]:
         return {"k": self.k}
+
+    # -- artefacts (rbench train / rbench serve) -----------------------------------------------
+
+    def save_state(self) -> RouterState:
+        """The fitted router as plain data: the chosen k, the train embeddings and scores."""
+        if self._emb is None or self._score is None:
+            raise RouterError("mine-knn: call fit() before save_state()")
+        return RouterState(config={"k": self.k}, arrays={"emb": self._emb, "score": self._score})
+
+    def load_state(self, state: RouterState) -> None:
+        self.k = int(state.value("k"))
+        self._emb = state.array("emb", ndim=2)
+        self._score = state.array("score", ndim=2)

@@ -24,12 +24,13 @@ import os
 import re
 import time
 from collections import defaultdict
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from routerbench_core.data.importers.base import (
     IMPORTER_VERSION,
-    BenchBuilder,
+    BenchChunk,
     DataFormatError,
     ImportedBench,
     Where,
@@ -120,25 +121,40 @@ def _top_name(data: dict[str, Any], field: str, fallback: str, path: Path) -> st
     return value
 
 
-def parse(path: Path) -> ImportedBench:
-    """Parse a release. This is the format of the 400k-record releases, so its record loop
-    appends rows to the builder's lists directly (with the same checks as
-    ``BenchBuilder.add_query``/``add_outcome``: a record key is unique within its run file
-    and a run gives one model's outcomes, so no (query, model) cell can repeat)."""
+
+#: A chunk is written once it holds this many responses (and at the end of each dataset split,
+#: so a chunk's rows can be sorted by (query, model) and appended to the clustered tables).
+CHUNK_ROWS = 10_000
+
+
+def parse_chunks(path: Path, *, chunk_rows: int | None = None) -> Iterator[BenchChunk]:
+    """Parse a release file by file, yielding bounded :class:`BenchChunk` s; the last one
+    carries the metadata. Only one run file's JSON is in memory at a time.
+
+    Every check of the whole-release parse is made (a record key is unique within its run
+    file, a run gives one model's outcomes, a query's prompt agrees across models' files), so
+    an error in the last file is still found before anything becomes visible; the caller
+    writes chunks to a staging bench and publishes it only after the last chunk.
+    """
     root = bench_root(Path(path))
-    builder = BenchBuilder(FORMAT, path)
-    bench = builder.bench
-    queries = bench.queries
-    responses = bench.responses
-    grades = bench.grades
-    qindex = builder.query_index
-    created = builder.created_at
-    grader = builder.grader
+    chunk_rows = chunk_rows or CHUNK_ROWS
+    created = time.time()
+    grader = f"import:{FORMAT}"
+    qindex: dict[str, int] = {}
+    texts: list[str] = []  # query index -> its text, to check other models' files agree
+    models: dict[str, int] = {}
+    chunk = BenchChunk()
 
     seen_runs: dict[tuple[str, str, str], Path] = {}
     demo_runs: list[str] = []
     files_used = 0
+    group: tuple[str, str] | None = None
     for dataset_dir, split_dir, model_dir, files in run_folders(root):
+        if (dataset_dir, split_dir) != group or len(chunk.responses) >= chunk_rows:
+            if chunk.responses or chunk.queries or chunk.models:
+                yield chunk
+                chunk = BenchChunk()
+            group = (dataset_dir, split_dir)
         found = _newest_real_run(files)
         if found is None:
             demo_runs.append(f"{dataset_dir}/{split_dir}/{model_dir}")
@@ -155,10 +171,15 @@ def parse(path: Path) -> ImportedBench:
             )
         seen_runs[run] = file
         records = data.get("records")
+        del data
         if not isinstance(records, list):
             raise DataFormatError("expected a list of records", file=file, field="records")
         files_used += 1
-        m = builder.add_model(ModelSpec(name=model))
+        m = models.get(model)
+        if m is None:
+            m = models[model] = len(models)
+            chunk.models.append(ModelSpec(name=model))
+        queries, responses, grades = chunk.queries, chunk.responses, chunk.grades
         prefix = f"{dataset}/{split}/"
         indices_seen: dict[str, int] = {}
         for pos, rec in enumerate(records):
@@ -224,14 +245,15 @@ def parse(path: Path) -> ImportedBench:
                 if origin is not None and origin != text:
                     meta["origin_query"] = origin
                 gt = rec.get("ground_truth")
-                q = len(queries)
+                q = len(texts)
                 qindex[key] = q
+                texts.append(text)
                 queries.append(
                     (q, key, dataset, f"{split}/{index}", text,
                      None if messages is None else dumps(messages),
                      None if gt is None else dumps(gt), split, dumps(meta))
                 )
-            elif text is not None and text != queries[q][4]:
+            elif text is not None and text != texts[q]:
                 raise Where(file, f"{pos} (index {index})").error(
                     "prompt", f"differs from the prompt other models' files give for {key!r}; "
                     "the files do not describe the same queries"
@@ -242,10 +264,33 @@ def parse(path: Path) -> ImportedBench:
             )
             if error is None:
                 grades.append((q, m, score, pred, grader, IMPORTER_VERSION, "{}", created))
-    metadata: dict[str, Any] = {"files": files_used}
+        del records
+    if not texts:
+        raise DataFormatError(f"no records found in {path}")
+    metadata: dict[str, Any] = {"files": files_used, "import_format": FORMAT,
+                                "importer_version": IMPORTER_VERSION}
     if demo_runs:
         metadata["skipped_demo_runs"] = demo_runs
-    return builder.finish(**metadata)
+    chunk.metadata = metadata
+    yield chunk
+
+
+def parse(path: Path) -> ImportedBench:
+    """The whole release in memory (for callers that want it all; imports stream it through
+    :func:`parse_chunks` instead)."""
+    bench = ImportedBench(format=FORMAT, source=str(path))
+    for chunk in parse_chunks(path):
+        bench.models.extend(chunk.models)
+        bench.queries.extend(chunk.queries)
+        bench.responses.extend(chunk.responses)
+        bench.grades.extend(chunk.grades)
+        if chunk.metadata is not None:
+            bench.metadata.update(chunk.metadata)
+    return bench
+
+
+#: import_bench streams a release through this instead of parsing it whole.
+parse.stream = parse_chunks  # type: ignore[attr-defined]
 
 
 # -- export ---------------------------------------------------------------------------------

@@ -1,0 +1,278 @@
+"""Release scale: import, `data info` and a baseline `route` on a 400,200-record release.
+
+Generates an LLMRouterBench-layout release (``results/bench/<dataset>/<split>/<model>/*.json``;
+by default 20 models × 20,010 queries over 10 datasets, ~1.07 GB of JSON with answers drawn
+from a Zipf-distributed vocabulary, so they compress like prose rather than like repeated
+text), or takes an existing one with ``--release PATH``. Then, each in its own process so its
+peak RSS is its own, it runs:
+
+- the seed project's loader (``BaselineDataLoader().load_all_records()`` +
+  ``BaselineAggregator.aggregate_by_dataset_and_model()``), when its code is given;
+- ``rbench data import llmrouterbench`` into a fresh store (the real CLI);
+- ``rbench data info`` (three times; the median is printed);
+- ``Store.load_matrix`` alone (the part of `route` that reads the bench);
+- ``rbench route --router best-single`` (one seed).
+
+and prints wall, CPU and peak RSS for each, the store/JSON size ratio, ratios to the seed
+loader, and the machine's load average (wall times stretch when it exceeds the CPU count).
+
+The seed project's code is never part of rbench. To compare against it, fetch it yourself
+(``git clone https://github.com/ynulihao/LLMRouterBench``) and pass the checkout, or a bare
+mirror of it, with ``--seed-repo PATH`` or ``RBENCH_SEED_REPO=PATH``; its ``baselines/``
+package is imported from a temporary copy. Its logging library (loguru) is replaced by a
+no-op stand-in when it is not installed, which can only make the seed loader faster.
+
+    python bench/release_scale.py --seed-repo ~/src/LLMRouterBench
+    python bench/release_scale.py --queries 2000 --models 5      # a quick look
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+GOALS = {"import_rss_mib": 400, "import_vs_seed": 0.5, "store_vs_json": 0.6,
+         "matrix_load_s": 0.2, "info_s": 0.3}
+
+SEED_DRIVER = r"""
+import sys, types
+sys.path.insert(0, sys.argv[1])
+try:
+    import loguru  # noqa: F401
+except ImportError:
+    class _Quiet:
+        def __getattr__(self, name):
+            return lambda *a, **k: None
+    mod = types.ModuleType("loguru")
+    mod.logger = _Quiet()
+    sys.modules["loguru"] = mod
+    print("loguru not installed: a no-op logger stands in", file=sys.stderr)
+from baselines import BaselineDataLoader, BaselineAggregator
+loader = BaselineDataLoader(config={"results_dir": sys.argv[2], "filters": {"skip_demo": True},
+                                    "columns": {}})
+records = loader.load_all_records()
+stats = BaselineAggregator(records, loader).aggregate_by_dataset_and_model()
+print(len(records), "records", len(stats), "dataset splits")
+"""
+
+MATRIX_DRIVER = r"""
+import sys, time
+from routerbench_core.data.store import Store
+store = Store(sys.argv[1])
+t0 = time.perf_counter()
+m = store.load_matrix(sys.argv[2])
+print(f"{time.perf_counter() - t0:.4f} {m.shape[0]} {m.shape[1]}")
+"""
+
+
+def _vocabulary(rng: random.Random, n: int = 5000) -> list[str]:
+    syllables = ["ka", "lo", "mi", "ne", "ta", "ru", "shi", "po", "ve", "de", "an", "or",
+                 "ex", "qu", "th", "st", "in", "al", "er", "on"]
+    words = set()
+    while len(words) < n:
+        words.add("".join(rng.choice(syllables) for _ in range(rng.randint(1, 4))))
+    return sorted(words)
+
+
+def _corpus(rng: random.Random, chars: int) -> str:
+    """A long Zipf-distributed word stream; texts are slices of it (cheap to generate, and
+    no two records share more than chance)."""
+    vocab = _vocabulary(rng)
+    weights = [1.0 / (i + 1) for i in range(len(vocab))]
+    out: list[str] = []
+    n = 0
+    while n < chars:
+        batch = rng.choices(vocab, weights, k=10_000)
+        out.extend(batch)
+        n += sum(map(len, batch)) + len(batch)
+    return " ".join(out)
+
+
+def generate(root: Path, n_models: int, n_queries: int, n_datasets: int, prompt_chars: int,
+             output_chars: int, seed: int = 0) -> int:
+    rng = random.Random(seed)
+    corpus = _corpus(rng, 40_000_000)
+    span = len(corpus) - 4 * max(prompt_chars, output_chars)
+
+    def text(chars: int) -> str:
+        start = rng.randrange(span)
+        return corpus[start : start + rng.randint(chars // 2, chars * 3 // 2)]
+
+    per_dataset = [n_queries // n_datasets + (i < n_queries % n_datasets)
+                   for i in range(n_datasets)]
+    prompts = [[f"Question {d}.{i}: " + text(prompt_chars) for i in range(n)]
+               for d, n in enumerate(per_dataset)]
+    total = 0
+    for m in range(n_models):
+        model = f"model-{m:02d}"
+        skill = 0.3 + 0.6 * m / max(1, n_models - 1)
+        price = 0.1 + m * 0.05
+        for d, n in enumerate(per_dataset):
+            dataset = f"dataset{d:02d}"
+            records = []
+            for i in range(n):
+                raw = text(output_chars) + f" The answer is \\boxed{{{i % 97}}}."
+                pt = len(prompts[d][i]) // 4
+                ct = len(raw) // 4
+                score = 1.0 if rng.random() < skill else 0.0
+                records.append({
+                    "index": i, "origin_query": prompts[d][i], "prompt": prompts[d][i],
+                    "prediction": str(i % 97), "ground_truth": str(i % 97 if score else -1),
+                    "score": score, "prompt_tokens": pt, "completion_tokens": ct,
+                    "cost": (pt + ct) * price / 1e6, "raw_output": raw,
+                })
+            doc = {"dataset_name": dataset, "split": "test", "model_name": model,
+                   "performance": sum(r["score"] for r in records) / max(1, n),
+                   "cost": sum(r["cost"] for r in records), "counts": {"total": n},
+                   "records": records}
+            folder = root / "results" / "bench" / dataset / "test" / model
+            folder.mkdir(parents=True, exist_ok=True)
+            with open(folder / f"{model}_20250101_000000.json", "w", encoding="utf-8") as fh:
+                json.dump(doc, fh, ensure_ascii=False)
+            total += n
+    return total
+
+
+def measured(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, float, float, str]:
+    """Like :func:`run`, with CPU and peak RSS of exactly this child (``os.wait4``)."""
+    t0 = time.perf_counter()
+    with tempfile.TemporaryFile("w+") as out:
+        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, text=True, env=env)
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - t0
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        text = out.read()
+    if proc.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd[:5])} ... failed ({proc.returncode}):\n{text[-3000:]}")
+    return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, text
+
+
+def seed_package(path: Path, into: Path) -> Path:
+    """A temporary copy of the seed project's ``baselines/`` package (from a checkout or a
+    bare git mirror); returns the folder to put on ``sys.path``."""
+    if (path / "baselines" / "data_loader.py").is_file():
+        shutil.copytree(path / "baselines", into / "baselines",
+                        ignore=shutil.ignore_patterns("cache", "data"))
+        return into
+    into.mkdir(parents=True, exist_ok=True)
+    archive = subprocess.run(["git", f"--git-dir={path}", "archive", "HEAD",
+                              "baselines/__init__.py", "baselines/data_loader.py",
+                              "baselines/schema.py", "baselines/aggregators.py"],
+                             capture_output=True, check=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(into)], input=archive, check=True)
+    return into
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--release", type=Path, help="an existing release (default: generate one)")
+    ap.add_argument("--models", type=int, default=20)
+    ap.add_argument("--queries", type=int, default=20_010)
+    ap.add_argument("--datasets", type=int, default=10)
+    ap.add_argument("--prompt-chars", type=int, default=420)
+    ap.add_argument("--output-chars", type=int, default=1_750)
+    ap.add_argument("--seed-repo", type=Path, default=os.environ.get("RBENCH_SEED_REPO"),
+                    help="checkout or bare mirror of ynulihao/LLMRouterBench (optional)")
+    ap.add_argument("--repeat", type=int, default=1,
+                    help="alternate seed loader and rbench import this many times")
+    ap.add_argument("--workdir", type=Path, help="keep files here (default: a temp folder)")
+    ap.add_argument("--generate-into", type=Path, help=argparse.SUPPRESS)
+    args = ap.parse_args(argv)
+    if args.generate_into:
+        n = generate(args.generate_into, args.models, args.queries, args.datasets,
+                     args.prompt_chars, args.output_chars)
+        print(f"generated {n:,} records")
+        return 0
+
+    py = sys.executable
+    rbench = [py, "-m", "routerbench_core"]
+    with tempfile.TemporaryDirectory(prefix="rbench-release-") as tmp:
+        work = args.workdir or Path(tmp)
+        work.mkdir(parents=True, exist_ok=True)
+        release = args.release
+        if release is None:
+            release = work / "release"
+            if release.exists():
+                shutil.rmtree(release)
+            # in a child process: a child's peak RSS counts its parent's pages at the time
+            # it was spawned, so this process stays small
+            t0 = time.perf_counter()
+            subprocess.run([py, __file__, "--generate-into", str(release), "--models",
+                            str(args.models), "--queries", str(args.queries), "--datasets",
+                            str(args.datasets), "--prompt-chars", str(args.prompt_chars),
+                            "--output-chars", str(args.output_chars)], check=True)
+            print(f"generated in {time.perf_counter() - t0:.0f} s")
+        files = list(Path(release).rglob("*.json"))
+        json_bytes = sum(p.stat().st_size for p in files)
+        print(f"release: {len(files):,} files, {json_bytes / 2**20:,.0f} MiB of JSON")
+        print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())} "
+              f"on {os.cpu_count()} CPUs")
+        bench_dir = Path(release)
+        for sub in (("results", "bench"), ("bench",)):
+            if (bench_dir.joinpath(*sub)).is_dir():
+                bench_dir = bench_dir.joinpath(*sub)
+                break
+
+        seed_path = None
+        if args.seed_repo:
+            seed_path = seed_package(Path(args.seed_repo).expanduser(), work / "seed")
+        rows: list[tuple[str, float, float, float]] = []
+        seed_walls, import_walls, import_rss = [], [], []
+        store = work / "release.db"
+        for _ in range(max(1, args.repeat)):
+            if seed_path is not None:
+                wall, cpu, rss, _out = measured([py, "-c", SEED_DRIVER, str(seed_path),
+                                                 str(bench_dir)])
+                seed_walls.append(wall)
+                rows.append(("seed loader + aggregator", wall, cpu, rss))
+            for path in (store, Path(f"{store}-wal"), Path(f"{store}-shm")):
+                path.unlink(missing_ok=True)
+            shutil.rmtree(f"{store}.cache", ignore_errors=True)
+            wall, cpu, rss, out = measured([*rbench, "--store", str(store), "data", "import",
+                                            "llmrouterbench", str(release), "--name", "release"])
+            import_walls.append(wall)
+            import_rss.append(rss)
+            rows.append(("rbench data import", wall, cpu, rss))
+        info = [measured([*rbench, "--store", str(store), "data", "info", "release"])
+                for _ in range(3)]
+        mid = sorted(info, key=lambda r: r[0])[1]
+        rows.append(("rbench data info (median of 3)", mid[0], mid[1], mid[2]))
+        wall, cpu, rss, out = measured([py, "-c", MATRIX_DRIVER, str(store), "release"])
+        load_s, nq, nm = out.split()[-3:]
+        rows.append((f"load_matrix {int(nq):,} x {nm} (process)", wall, cpu, rss))
+        wall, cpu, rss, _ = measured([*rbench, "--store", str(store), "route", "--bench",
+                                      "release", "--router", "best-single", "--seeds", "42"])
+        rows.append(("rbench route --router best-single", wall, cpu, rss))
+
+        print(f"\n{'step':<36} {'wall s':>8} {'CPU s':>8} {'peak RSS MiB':>13}")
+        for name, wall, cpu, rss in rows:
+            print(f"{name:<36} {wall:>8.2f} {cpu:>8.2f} {rss:>13,.0f}")
+        store_bytes = store.stat().st_size
+        ratio = store_bytes / json_bytes
+        print(f"\nstore {store_bytes / 2**20:,.0f} MiB = {ratio:.2f}x the JSON "
+              f"(goal <= {GOALS['store_vs_json']})")
+        print(f"load_matrix call alone: {float(load_s):.3f} s (goal <= {GOALS['matrix_load_s']})")
+        print(f"data info: {mid[0]:.2f} s (goal <= {GOALS['info_s']})")
+        print(f"import peak RSS: {max(import_rss):,.0f} MiB (goal <= {GOALS['import_rss_mib']})")
+        if seed_walls:
+            r = statistics.median(import_walls) / statistics.median(seed_walls)
+            print(f"import wall / seed loader wall: {r:.2f} (medians; goal <= "
+                  f"{GOALS['import_vs_seed']})")
+        else:
+            print("seed loader not run: pass --seed-repo PATH (see the docstring)")
+        print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -59,17 +59,19 @@ def main() -> None:
         results = []
         for combo in itertools.product(*values):
             params = dict(zip(keys, combo, strict=True))
-            accs, t0 = [], time.perf_counter()
+            accs, costs, t0 = [], [], time.perf_counter()
             for seed in seeds:
                 train, valid, _ = ev.views(seed)  # the test view is never used
                 router = cls(ev.context(seed), **params)
                 router.fit(train, valid)
                 scored = score_routing(router.route(valid.queries()), valid.score, valid.cost)
                 datasets = np.asarray(valid.datasets)
+                costs.append(float(np.mean(scored.cost)) if len(scored.cost) else float("nan"))
                 accs.append(average_over_datasets(
                     per_dataset_mean(scored.acc, datasets, list(dict.fromkeys(datasets)))))
             results.append((float(np.mean(accs)), params, time.perf_counter() - t0))
             print(f"{params}  valid AvgAcc {100 * np.mean(accs):.2f}  "
+                  f"cost/query {np.mean(costs):.3g}  "
                   f"({(time.perf_counter() - t0) / len(seeds):.1f} s/seed)", flush=True)
     best = max(results, key=lambda r: r[0])
     print(f"best on validation: {best[1]}  ({100 * best[0]:.2f})")

@@ -159,6 +159,30 @@ def test_cluster_profile_and_vote():
     assert ml.rank_scores(np.array([[0.1, 0.5, 0.5]])).tolist() == [[0.0, 0.75, 0.75]]
 
 
+def test_reciprocal_rank_scores_follow_the_reference_rule():
+    table = np.array([[0.1, 0.5, 0.3], [0.4, 0.4, 0.9]])
+    got = ml.rank_scores(table, rule="reciprocal")
+    # row 0: order m1, m2, m0 → 1, 1/2, 1/3; row 1: m2 first, then the tie m0 before m1
+    assert np.allclose(got, [[1 / 3, 1.0, 1 / 2], [1 / 2, 1 / 3, 1.0]])
+    with pytest.raises(ValueError, match="rule"):
+        ml.rank_scores(table, rule="nope")
+
+
+def test_cosine_metric_is_one_minus_dot_with_the_raw_centroid():
+    c = np.array([[0.3, 0.0], [0.6, 0.8]])  # the first centroid is NOT unit length
+    x = np.array([[1.0, 0.0]])
+    idx, dist = ml.nearest_centroids(x, c, top_k=2, metric="cosine")
+    xn = x / np.linalg.norm(x)
+    expect = 1.0 - xn @ c.T
+    assert np.allclose(np.sort(dist[0]), np.sort(expect[0]))
+    assert idx[0, 0] == int(np.argmin(expect[0]))
+    # Euclidean ranks the two centroids the other way round here, so the rules differ for real
+    e_idx, _ = ml.nearest_centroids(x, c, top_k=1, metric="euclidean")
+    assert e_idx[0, 0] != idx[0, 0]
+    with pytest.raises(ValueError, match="metric"):
+        ml.nearest_centroids(x, c, top_k=1, metric="manhattan")
+
+
 def test_share_threshold_splits_ties():
     calib = np.array([0.9] + [0.5] * 8 + [0.1])  # a block of equal scores
     rng = np.random.default_rng(0)

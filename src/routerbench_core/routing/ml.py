@@ -214,12 +214,21 @@ def assign(x: np.ndarray, centroids: np.ndarray, normalise: bool = True) -> np.n
 
 
 def nearest_centroids(
-    x: np.ndarray, centroids: np.ndarray, top_k: int, normalise: bool = True
+    x: np.ndarray, centroids: np.ndarray, top_k: int, normalise: bool = True,
+    metric: str = "euclidean",
 ) -> tuple[np.ndarray, np.ndarray]:
-    """The ``top_k`` nearest centroids of each row: (indices, Euclidean distances), both n × k,
-    nearest first."""
+    """The ``top_k`` nearest centroids of each row: (indices, distances), both n × k, nearest
+    first.
+
+    ``metric`` "euclidean" is the distance between the (normalised) row and the centroid;
+    "cosine" is 1 − x·c with the row L2-normalised and the centroid taken as k-means left it
+    (the mean of unit vectors, not re-normalised) — the rule of the Avengers reference code.
+    """
+    if metric not in ("euclidean", "cosine"):
+        raise ValueError(f"metric must be 'euclidean' or 'cosine', not {metric!r}")
     x = l2_normalise(np.asarray(x, dtype=np.float32)) if normalise else np.asarray(x)
-    d = np.sqrt(_sq_dists(x.astype(np.float64), centroids.astype(np.float64)))
+    x64, c64 = x.astype(np.float64), centroids.astype(np.float64)
+    d = np.sqrt(_sq_dists(x64, c64)) if metric == "euclidean" else 1.0 - x64 @ c64.T
     top_k = max(1, min(int(top_k), centroids.shape[0]))
     idx = np.argsort(d, axis=1, kind="stable")[:, :top_k]
     return idx, np.take_along_axis(d, idx, axis=1)
@@ -479,11 +488,23 @@ def cluster_profile(
     return ClusterProfile(res.centroids, acc, cst, np.bincount(res.labels, minlength=kk))
 
 
-def rank_scores(table: np.ndarray) -> np.ndarray:
-    """Per-row rank scores in [0, 1]: the best model of a row gets 1, the worst 0 (ties share
-    the mean rank)."""
+def rank_scores(table: np.ndarray, rule: str = "linear") -> np.ndarray:
+    """Per-row rank scores of a (clusters × models) table, higher value = better rank.
+
+    ``rule`` "linear": the best model of a row gets 1, the worst 0, linear in between (ties
+    share the mean rank). "reciprocal": 1 / (rank + 1) with rank 0 for the best — the rule of
+    the Avengers reference code, which sorts the models by value (stable, so a tie goes to the
+    model listed first) and scores each position.
+    """
     table = np.asarray(table, dtype=np.float64)
     m = table.shape[1]
+    if rule == "reciprocal":
+        order = np.argsort(-table, axis=1, kind="stable")
+        ranks = np.empty_like(order)
+        np.put_along_axis(ranks, order, np.arange(m)[None, :].repeat(len(table), 0), axis=1)
+        return 1.0 / (ranks + 1.0)
+    if rule != "linear":
+        raise ValueError(f"rule must be 'linear' or 'reciprocal', not {rule!r}")
     if m == 1:
         return np.ones_like(table)
     # average ranks with ties: rank = (#strictly less) + (#equal − 1) / 2
@@ -493,11 +514,12 @@ def rank_scores(table: np.ndarray) -> np.ndarray:
 
 
 def cluster_vote(
-    emb: np.ndarray, centroids: np.ndarray, table: np.ndarray, top_k: int, beta: float
+    emb: np.ndarray, centroids: np.ndarray, table: np.ndarray, top_k: int, beta: float,
+    metric: str = "euclidean",
 ) -> np.ndarray:
     """Combined per-model scores (n × m): the ``top_k`` nearest clusters' rows of ``table``
-    weighted by softmax(−β · distance)."""
-    idx, dist = nearest_centroids(emb, centroids, top_k)
+    weighted by softmax(−β · distance) (``metric`` as in :func:`nearest_centroids`)."""
+    idx, dist = nearest_centroids(emb, centroids, top_k, metric=metric)
     w = centroid_weights(dist, beta)
     return np.einsum("nk,nkm->nm", w, np.asarray(table, dtype=np.float64)[idx])
 

@@ -69,3 +69,18 @@ def test_needs_costs_and_valid_alpha():
         ev.run(AvengersProRouter, name="avengers-pro")
     with pytest.raises(RouterError, match="alpha"):
         AvengersProRouter(ev.context(42), alpha=2)
+
+
+def test_cost_is_divided_by_the_cluster_max_by_default_and_minmax_stays_available():
+    from routerbench_core import ml
+
+    prof = ml.ClusterProfile(
+        centroids=np.eye(2), acc=np.array([[0.2, 0.6, 1.0], [0.5, 0.5, 0.5]]),
+        cost=np.array([[1.0, 2.0, 4.0], [0.0, 0.0, 0.0]]), sizes=np.array([5, 5]))
+    ref = AvengersProRouter.table(prof, 0.5)
+    # cluster 0: acc~ = 0, .5, 1; cost~ = 1/4, 2/4, 1 → x = .5·acc~ + .5·(1 − cost~)
+    assert np.allclose(ref[0], [0.375, 0.5, 0.5])
+    # a cluster where nothing costs anything: cost~ = 0, no division by zero
+    assert np.all(np.isfinite(ref[1]))
+    v1 = AvengersProRouter.table(prof, 0.5, cost_norm="minmax")
+    assert np.allclose(v1[0], [0.5, 0.5 * 0.5 + 0.5 * (1 - 1 / 3), 0.5])

@@ -40,10 +40,34 @@ def test_fixed_parameters_skip_selection_and_are_reported():
     bench = make_synthetic_bench(n_clusters=3, n_models=3, queries_per_cluster=30, seed=2)
     ev = _evaluator(bench)
     train, valid, _ = ev.views(42)
-    router = AvengersRouter(ev.context(42), k=3, top_k=1, beta=9, vote="accuracy", refit=False)
+    router = AvengersRouter(ev.context(42), k=3, top_k=1, beta=9, distance="euclidean",
+                            vote="accuracy", refit=False)
     router.fit(train, valid)
     d = router.describe()
-    assert (d["k"], d["top_k"], d["beta"], d["chosen_on"]) == (3, 1, 9.0, "default")
+    assert (d["k"], d["top_k"], d["beta"], d["distance"], d["chosen_on"]) == (
+        3, 1, 9.0, "euclidean", "default")
+
+
+def test_reference_rules_are_the_default_and_v1_rules_stay_selectable():
+    bench = make_synthetic_bench(n_clusters=3, n_models=3, queries_per_cluster=30, seed=2)
+    ev = _evaluator(bench)
+    train, valid, _ = ev.views(42)
+    ref = AvengersRouter(ev.context(42), k=3, top_k=2, beta=9, distance="cosine", refit=False)
+    ref.fit(train, valid)
+    v1 = AvengersRouter(ev.context(42), k=3, top_k=2, beta=9, distance="euclidean",
+                        rank_rule="linear", refit=False)
+    v1.fit(train, valid)
+    assert ref.describe()["rank_rule"] == "reciprocal"
+    assert AvengersRouter(ev.context(42)).describe()["grid"]["distance"] == [
+        "cosine", "euclidean"]
+    # the same clusters (same seed, same k) scored by the two rule sets: the best cluster's
+    # model gets 1 under both, the runner-up 1/2 under the reference rule and 0.5 (3 models)
+    # under the linear one — but the third gets 1/3 against 0, so the votes differ
+    assert ref.profile is not None and v1.profile is not None
+    assert np.allclose(ref.profile.centroids, v1.profile.centroids)
+    s_ref, s_v1 = ref.scores(valid.queries()), v1.scores(valid.queries())
+    assert not np.allclose(s_ref, s_v1)
+    assert s_ref.min() > 0  # 1/(rank+1) never reaches 0, the linear rule's worst does
 
 
 def test_selection_never_reads_test_and_is_deterministic():

@@ -94,3 +94,20 @@ def test_cuda_training_when_a_gpu_is_present() -> None:
     router.fit(train, valid)
     assert router.device.type == "cuda"
     assert router.route(test).choice.shape == (len(test),)
+
+
+def test_noise_regularises_training_only():
+    import torch
+    from rbench_router_embedllm.router import _MF
+
+    torch.manual_seed(0)
+    net = _MF(8, 3, 4, dropout=0.0, noise=0.05)
+    q = torch.randn(5, 8)
+    net.eval()
+    assert torch.equal(net(q), net(q))  # prediction: no noise
+    net.train()
+    a, b = net(q), net(q)
+    assert not torch.equal(a, b)  # training: a fresh N(0, 0.05²) draw each call
+    quiet = _MF(8, 3, 4, dropout=0.0, noise=0.0)
+    quiet.train()
+    assert torch.equal(quiet(q), quiet(q))

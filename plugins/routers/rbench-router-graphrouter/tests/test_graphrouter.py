@@ -49,7 +49,9 @@ def test_utilities_mark_the_best_edges() -> None:
     assert y[0].tolist() == [0, 1, 0]
     y, m = best_edge_labels(score, nc, 0.2, 0.8)  # cost-first: cheapest wins on an all-wrong row
     assert y[1].tolist() == [0, 0, 1] and m[1].sum() == 3
-    y, m = edge_targets(score, nc, 1.0, 0.0)  # perf head: every known edge, all-tied rows too
+    y, m = edge_targets(score, nc, 1.0, 0.0)  # perf head (default): the max-utility edges
+    assert y[0].tolist() == [1, 1, 0] and m[1].sum() == 0 and m[2, 1] == 0
+    y, m = edge_targets(score, nc, 1.0, 0.0, "soft")  # v1: every known edge, all-tied rows too
     assert y[1].tolist() == [0, 0, 0] and m[1].tolist() == [1, 1, 1] and m[2, 1] == 0
     y, _ = edge_targets(score, nc, 0.5, 0.5)
     assert y[0].tolist() == [0, 1, 0]

@@ -107,3 +107,17 @@ def test_cuda_training_when_a_gpu_is_present(setup) -> None:
     router.fit(train, valid)
     assert router.device.type == "cuda"
     assert router.route(test).choice.shape == (len(test),)
+
+
+def test_per_dataset_core_tasks_give_per_dataset_train_accuracy():
+    bench = make_synthetic_bench(n_clusters=3, n_models=3, queries_per_cluster=30, seed=4)
+    ev = Evaluator(bench.matrix, seeds=[42], embedder=HashingEmbedder(dim=64))
+    train, valid, _ = ev.views(42)
+    router = ModelSATRouter(ev.context(42), core_from="datasets", max_steps=20, eval_every=10)
+    router.fit(train, valid)
+    names = list(dict.fromkeys(np.asarray(train.datasets).tolist()))
+    assert router.core_names == names and router.describe()["core_from"] == "datasets"
+    ds = np.asarray(train.datasets)
+    for j, m in enumerate(train.models):
+        expect = [np.nanmean(train.score[ds == n, j]) for n in names]
+        assert np.allclose(router.capabilities[m], expect)

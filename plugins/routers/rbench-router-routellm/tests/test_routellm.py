@@ -55,3 +55,21 @@ def test_bad_parameters():
         RouteLLMRouter(ev.context(42), ties="coin")
     with pytest.raises(RouterError, match="same model"):
         RouteLLMRouter(ev.context(42), strong="model-0", weak="model-0")
+
+
+def test_model_vectors_are_unit_length_by_default():
+    import torch
+
+    bench = make_strong_weak_bench(11)
+    ev = Evaluator(bench.matrix, seeds=[42], setting="perf-cost",
+                   embedder=HashingEmbedder(dim=32))
+    va, vb = torch.tensor([[3.0, 4.0]]), torch.tensor([[0.0, 2.0]])
+    seed_rule = RouteLLMRouter(ev.context(42))
+    a, b = seed_rule._model_vectors(va, vb)
+    assert torch.allclose(a, torch.tensor([[0.6, 0.8]])) and torch.allclose(b, torch.tensor([[0.0, 1.0]]))
+    raw = RouteLLMRouter(ev.context(42), normalise_models=False)
+    a, b = raw._model_vectors(va, vb)
+    assert torch.equal(a, va) and torch.equal(b, vb)
+    d = seed_rule.describe()
+    assert (d["project"], d["normalise_models"], d["epochs"], d["max_steps"],
+            d["batch_size"], d["lr"]) == (False, True, 30, None, 64, 3e-4)

@@ -99,3 +99,29 @@ def test_cuda_training_when_a_gpu_is_present() -> None:
     router.fit(train, valid)
     assert router.device.type == "cuda" and router.train_encoder
     assert router.route(test).choice.shape == (len(test),)
+
+
+def test_sampled_sample_sample_loss_uses_one_positive_and_h_negatives():
+    import math
+
+    import torch
+    from rbench_router_routerdc.router import sample_sample_loss
+
+    gen = torch.Generator().manual_seed(0)
+    # two tight clusters of 4 unit vectors each, far apart
+    a = torch.nn.functional.normalize(torch.tensor([[1.0, 0.01 * i] for i in range(4)]), dim=1)
+    b = torch.nn.functional.normalize(torch.tensor([[0.01 * i, 1.0] for i in range(4)]), dim=1)
+    q = torch.cat([a, b])
+    cluster = torch.tensor([0] * 4 + [1] * 4)
+    good = sample_sample_loss(q, cluster, 1.0, "sampled", 3, gen)
+    # a positive at cos ≈ 1 against 3 negatives at cos ≈ 0: −log(e / (e + 3)) at τ = 1
+    assert abs(float(good) - (-math.log(math.e / (math.e + 3)))) < 0.05  # cross-cluster cos ≈ 0.03
+    # swapping the labels makes the "positives" the far ones: the loss must grow
+    bad = sample_sample_loss(q, torch.tensor([0, 1] * 4), 1.0, "sampled", 3, gen)
+    assert float(bad) > float(good) + 0.5
+    # not enough other-cluster queries for 3 negatives: nobody contributes
+    few = sample_sample_loss(q[:5], torch.tensor([0, 0, 0, 0, 1]), 1.0, "sampled", 3, gen)
+    assert float(few) == 0.0
+    # the in-batch variant stays available and also prefers the true clusters
+    assert float(sample_sample_loss(q, cluster, 1.0, "inbatch", 3, gen)) < float(
+        sample_sample_loss(q, torch.tensor([0, 1] * 4), 1.0, "inbatch", 3, gen))

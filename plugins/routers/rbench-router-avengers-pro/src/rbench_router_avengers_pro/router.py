@@ -6,11 +6,14 @@ gets a performance–efficiency score
 
     x(m) = α · acc~(m) + (1 − α) · (1 − cost~(m))
 
-where acc~ and cost~ are the model's mean train accuracy and mean cost per query in that
-cluster, min–max normalised over the models of the cluster. A query goes to the model with the
-best score in its nearest cluster (or, with ``top_k`` > 1, the softmax(−β · distance)-weighted
-combination of its nearest clusters' scores). α = 1 is pure accuracy, α = 0 pure cost; sweeping
-α traces the cost–accuracy curve.
+where acc~ is the model's mean train accuracy in that cluster min–max normalised over the
+models of the cluster, and cost~ its mean cost per query divided by the cluster's largest mean
+cost (the reference code's rule; ``cost_norm="minmax"`` gives rbench v1's min–max). A query looks
+at its ``top_k`` nearest clusters (the paper's top-p; 3 as the seed's configuration), weights
+them by softmax(−β · distance), and sums each model's vote there — by default the reference
+code's 1 / (rank + 1) of the model's place in the cluster's score ranking (``vote="score"``
+sums the scores themselves). α = 1 is pure accuracy, α = 0 pure cost; sweeping α traces the
+cost–accuracy curve.
 
 k is chosen on the validation split (by the validation AvgAcc at the default α) unless given;
 nothing is chosen on test.
@@ -19,7 +22,7 @@ nothing is chosen on test.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import numpy as np
 from pydantic import Field
@@ -41,7 +44,7 @@ from routerbench_core import (
 )
 
 #: Behaviour version (bump with a README changelog line when routing decisions change).
-VERSION = "1.1"
+VERSION = "2"
 K_GRID: tuple[int, ...] = (10, 20, 30, 45, 60)
 
 
@@ -55,7 +58,16 @@ class AvengersProRouter(Router, capabilities=CAPABILITIES):
         alpha: float = Field(1.0, ge=0, le=1, description="accuracy weight of the default "
                              "routing (1: accuracy only, 0: cost only)")
         alphas: int = Field(21, ge=2, description="alpha values swept in perf-cost")
-        top_k: int = Field(1, ge=1, description="nearest clusters combined")
+        top_k: int = Field(3, ge=1, description="nearest clusters combined (the paper's "
+                           "top-p; 3 as the seed's configuration)")
+        cost_norm: Literal["max", "minmax"] = Field(
+            "max", description="cost~ = cost / cluster max (reference code) or min–max (v1)")
+        distance: Literal["cosine", "euclidean"] = Field(
+            "cosine", description="query–centroid distance: 1 − q·c (reference code) or "
+            "Euclidean (v1)")
+        vote: Literal["rank", "score"] = Field(
+            "rank", description="what a cluster votes with: 1/(rank+1) of its score ranking "
+            "(reference code) or the score itself (v1)")
         beta: float = Field(9.0, ge=0, description="softmax(-beta*distance) over the top_k")
         prior: float = Field(
             1.0, ge=0, description="pseudo-queries shrinking small clusters to the global mean")
@@ -70,6 +82,9 @@ class AvengersProRouter(Router, capabilities=CAPABILITIES):
         self.n_alphas = p.alphas
         self.top_k = p.top_k
         self.beta = p.beta
+        self.cost_norm = p.cost_norm
+        self.vote = p.vote
+        self.distance = p.distance
         self.prior = p.prior
         self.refit = p.refit
         self.profile: ml.ClusterProfile | None = None
@@ -84,13 +99,25 @@ class AvengersProRouter(Router, capabilities=CAPABILITIES):
         )
 
     @staticmethod
-    def table(profile: ml.ClusterProfile, alpha: float) -> np.ndarray:
+    def table(profile: ml.ClusterProfile, alpha: float, cost_norm: str = "max") -> np.ndarray:
         """Per-cluster performance–efficiency scores (k × models) at ``alpha``."""
         acc = ml.minmax(profile.acc, axis=1)
         if alpha >= 1.0:  # accuracy only: no cost needed (a bench without costs works)
             return acc
         assert profile.cost is not None
-        return alpha * acc + (1.0 - alpha) * (1.0 - ml.minmax(profile.cost, axis=1))
+        if cost_norm == "minmax":
+            cost = ml.minmax(profile.cost, axis=1)
+        else:  # divide by the cluster's largest mean cost; a cluster that costs nothing: 0
+            top = profile.cost.max(axis=1, keepdims=True)
+            cost = np.divide(profile.cost, top, out=np.zeros_like(profile.cost), where=top > 0)
+        return alpha * acc + (1.0 - alpha) * (1.0 - cost)
+
+    def _votes(self, emb: np.ndarray, profile: ml.ClusterProfile, alpha: float) -> np.ndarray:
+        table = self.table(profile, alpha, self.cost_norm)
+        if self.vote == "rank":
+            table = ml.rank_scores(table, rule="reciprocal")
+        return ml.cluster_vote(emb, profile.centroids, table, self.top_k, self.beta,
+                               metric=self.distance)
 
     def fit(self, train: LabeledSet, valid: LabeledSet) -> None:
         with ml.blas_threads():
@@ -111,8 +138,7 @@ class AvengersProRouter(Router, capabilities=CAPABILITIES):
             best: tuple[float, int] | None = None
             for k in self.k_grid:
                 profile = self._profile(emb, train.score, train.cost, k)
-                choice = ml.cluster_vote(v_emb, profile.centroids, self.table(profile, self.alpha),
-                                         self.top_k, self.beta).argmax(1)
+                choice = self._votes(v_emb, profile, self.alpha).argmax(1)
                 acc = float(ml.dataset_mean_accuracy(v_score[np.arange(len(valid)), choice],
                                                      valid.datasets))
                 if best is None or acc > best[0] + 1e-12:
@@ -136,12 +162,12 @@ class AvengersProRouter(Router, capabilities=CAPABILITIES):
         alpha = float((config or {}).get("alpha", self.alpha))
         if len(queries) == 0:
             return Routing(choice=np.zeros(0, dtype=np.int64))
-        votes = ml.cluster_vote(queries.embeddings(), self.profile.centroids,
-                                self.table(self.profile, alpha), self.top_k, self.beta)
+        votes = self._votes(queries.embeddings(), self.profile, alpha)
         return Routing(choice=votes.argmax(1).astype(np.int64), info={"alpha": alpha})
 
     def describe(self) -> dict[str, Any]:
         return {"version": VERSION, "alpha": self.alpha, "top_k": self.top_k, "beta": self.beta,
+                "cost_norm": self.cost_norm, "vote": self.vote, "distance": self.distance,
                 "prior": self.prior, "refit": self.refit, "k_grid": self.k_grid, **self.chosen}
 
     # -- artefacts (rbench train / serve) ---------------------------------------------------

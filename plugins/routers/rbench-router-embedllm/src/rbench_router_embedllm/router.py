@@ -46,18 +46,27 @@ from routerbench_core import (
     train_early_stopping,
 )
 
+#: Behaviour version (bump with a README changelog line when routing decisions change).
+VERSION = "2"
+
 
 class _MF(nn.Module):
-    """logit[q, m] = w · (P q ⊙ e_m) + b."""
+    """logit[q, m] = w · (P q̃ ⊙ e_m) + b, with q̃ = q + N(0, noise²) while training (the
+    original's regulariser) and q̃ = q at prediction; optional dropout after the projection
+    (rbench v1's regulariser)."""
 
-    def __init__(self, d_in: int, n_models: int, dim: int, dropout: float) -> None:
+    def __init__(self, d_in: int, n_models: int, dim: int, dropout: float,
+                 noise: float = 0.0) -> None:
         super().__init__()
         self.proj = nn.Linear(d_in, dim)
         self.models = nn.Embedding(n_models, dim)
         self.drop = nn.Dropout(dropout)
+        self.noise = noise
         self.classifier = nn.Linear(dim, 1)
 
     def forward(self, q: torch.Tensor) -> torch.Tensor:
+        if self.training and self.noise > 0:
+            q = q + torch.randn_like(q) * self.noise
         h = self.drop(self.proj(q))  # (B, dim)
         inter = h[:, None, :] * self.models.weight[None, :, :]  # (B, M, dim)
         return self.classifier(inter).squeeze(-1)  # (B, M)
@@ -74,7 +83,8 @@ class EmbedLLMRouter(Router, capabilities=CAPABILITIES):
 
 
     class Params(RouterParams):
-        dim: int = Field(128, ge=1, description="model-embedding size")
+        dim: int = Field(232, ge=1, description="model-embedding size (the original's "
+                         "default 232; v1: 128)")
         lr: float = Field(1e-3, gt=0, description="learning rate")
         weight_decay: float = Field(1e-5, ge=0, description="AdamW weight decay")
         batch_size: int = Field(256, ge=1,
@@ -83,7 +93,10 @@ class EmbedLLMRouter(Router, capabilities=CAPABILITIES):
         eval_every: int = Field(50, ge=1, description="steps between validation checks")
         patience: int = Field(10, ge=1,
             description="validation checks without improvement before stopping")
-        dropout: float = Field(0.1, ge=0, lt=1, description="dropout rate")
+        dropout: float = Field(0.0, ge=0, lt=1, description="dropout after the projection "
+                               "(v1: 0.1; the original has none)")
+        noise: float = Field(0.05, ge=0, description="std of the Gaussian noise added to the "
+                             "query embedding while training (the original's alpha = 0.05)")
         device: str | None = Field(None, description="cpu or cuda (default: the run's --device)")
 
     def __init__(self, ctx: RouterContext, **params: Any) -> None:
@@ -97,6 +110,7 @@ class EmbedLLMRouter(Router, capabilities=CAPABILITIES):
         self.eval_every = p.eval_every
         self.patience = p.patience
         self.dropout = p.dropout
+        self.noise = p.noise
         self.device = resolve_device(p.device or ctx.device)
         self.models: list[str] = []
         self.net: _MF | None = None
@@ -116,7 +130,7 @@ class EmbedLLMRouter(Router, capabilities=CAPABILITIES):
             raise RouterError("embedllm: the training split has no known scores")
         gen = seed_torch(ctx_seed(self.ctx, "embedllm"))
         dev = self.device
-        self.net = _MF(x.shape[1], len(self.models), self.dim, self.dropout).to(dev)
+        self.net = _MF(x.shape[1], len(self.models), self.dim, self.dropout, self.noise).to(dev)
         xt, yt, mt = to_tensor(x, dev), to_tensor(targets, dev), to_tensor(mask, dev)
         opt = torch.optim.AdamW(self.net.parameters(), lr=self.lr, weight_decay=self.weight_decay)
         batch_iter = batches(len(x), self.batch_size, gen)
@@ -173,7 +187,8 @@ class EmbedLLMRouter(Router, capabilities=CAPABILITIES):
 
     def describe(self) -> dict[str, Any]:
         out: dict[str, Any] = {
-            "dim": self.dim, "lr": self.lr, "batch_size": self.batch_size,
+            "version": VERSION, "dim": self.dim, "noise": self.noise, "dropout": self.dropout,
+            "lr": self.lr, "batch_size": self.batch_size,
             "max_steps": self.max_steps, "device": str(self.device),
         }
         if self.result is not None:

@@ -21,7 +21,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import torch
@@ -48,6 +48,9 @@ from routerbench_core import (
     torch_threads,
     train_early_stopping,
 )
+
+#: Behaviour version (bump with a README changelog line when routing decisions change).
+VERSION = "2"
 
 #: (name, weight on performance e, weight on normalised cost c); the paper's three are named.
 BLENDS: tuple[tuple[str, float, float], ...] = (
@@ -111,13 +114,15 @@ def _edge_conv(hidden: int) -> GINEConv:
     return GINEConv(mlp, edge_dim=2, aggr="mean")
 
 
-def edge_targets(score: np.ndarray, ncost: np.ndarray, w_e: float, w_c: float
-                 ) -> tuple[np.ndarray, np.ndarray]:
-    """Training targets of one head. For the pure-performance utility the best edges of a
-    query are exactly its correct models, so every known edge is a target (its score, soft):
-    queries that every model answers — or none does — still teach each model's base rate,
-    which best-edge labels would mask out as ties. Blends with cost use best-edge labels."""
-    if w_c == 0:
+def edge_targets(score: np.ndarray, ncost: np.ndarray, w_e: float, w_c: float,
+                 perf_targets: str = "best") -> tuple[np.ndarray, np.ndarray]:
+    """Training targets of one head: 1 on each query's max-utility edge(s), as the paper and
+    the seed train every head (queries whose utilities all tie are masked out).
+
+    ``perf_targets="soft"`` (rbench v1) makes the pure-performance head learn every known
+    edge's score instead, so queries that every model answers — or none does — still teach
+    each model's base rate."""
+    if w_c == 0 and perf_targets == "soft":
         known = ~np.isnan(score)
         return np.clip(np.nan_to_num(score), 0, 1).astype(np.float32), known.astype(np.float32)
     return best_edge_labels(score, ncost, w_e, w_c)
@@ -204,6 +209,9 @@ class GraphRouter(Router, capabilities=CAPABILITIES):
         dropout: float = Field(0.1, ge=0, lt=1, description="dropout rate")
         mask_ratio: float = Field(0.6, gt=0, le=1,
             description="share of train queries whose edges are hidden and predicted each step")
+        perf_targets: Literal["best", "soft"] = Field("best",
+            description="perf head targets: the max-utility edges (paper, seed) or every "
+            "known edge's score (v1)")
         max_steps: int = Field(600, ge=1, description="training steps at most")
         eval_every: int = Field(10, ge=1, description="steps between validation checks")
         patience: int = Field(15, ge=1,
@@ -219,6 +227,7 @@ class GraphRouter(Router, capabilities=CAPABILITIES):
         self.weight_decay = p.weight_decay
         self.dropout = p.dropout
         self.mask_ratio = p.mask_ratio
+        self.perf_targets = p.perf_targets
         self.max_steps = p.max_steps
         self.eval_every = p.eval_every
         self.patience = p.patience
@@ -307,7 +316,8 @@ class GraphRouter(Router, capabilities=CAPABILITIES):
         # Training graph: train edges observed (except the masked ones), valid edges hidden.
         perf = np.concatenate([train.score, np.full((nv, m), np.nan)])
         g = self._graph(self._known[0], self._known[1], perf, self._known[3])
-        targets = [edge_targets(train.score, cost_t, we, wc) for _, we, wc in self.blends]
+        targets = [edge_targets(train.score, cost_t, we, wc, self.perf_targets)
+                   for _, we, wc in self.blends]
         y = to_tensor(np.stack([t[0] for t in targets], axis=-1), self.device)
         mk = to_tensor(np.stack([t[1] for t in targets], axis=-1), self.device)
         if float(mk.sum()) == 0:
@@ -399,7 +409,8 @@ class GraphRouter(Router, capabilities=CAPABILITIES):
     def describe(self) -> dict[str, Any]:
         out: dict[str, Any] = {
             "hidden": self.hidden, "layers": self.layers, "lr": self.lr,
-            "mask_ratio": self.mask_ratio, "utilities": [b[0] for b in self.blends],
+            "mask_ratio": self.mask_ratio, "perf_targets": self.perf_targets,
+            "version": VERSION, "utilities": [b[0] for b in self.blends],
             "device": str(self.device),
         }
         if self.result is not None:

@@ -46,6 +46,8 @@ from routerbench_core import (
     train_early_stopping,
 )
 
+#: Behaviour version (bump with a README changelog line when routing decisions change).
+VERSION = "1"
 
 class _SAT(nn.Module):
     """logit(q, m) = w · (h_q ⊙ (h_m + F (r(q) ⊙ a_m))) + α · (r(q) · a_m) + b.
@@ -89,8 +91,11 @@ class ModelSATRouter(Router, capabilities=CAPABILITIES):
 
 
     class Params(RouterParams):
+        core_from: Literal["clusters", "datasets"] = Field("clusters",
+            description="core tasks: k-means clusters of train queries, or one per train "
+            "dataset (the seed's per-dataset capability descriptions; see README)")
         core_tasks: int = Field(50, ge=1,
-            description="core tasks of the capability representation (paper 50)")
+            description="k-means core tasks when core_from=clusters (paper 50)")
         shots: int = Field(20, ge=1, description="queries per core task (paper 20)")
         dim: int = Field(64, ge=1, description="hidden size")
         lr: float = Field(1e-3, gt=0, description="learning rate")
@@ -123,6 +128,8 @@ class ModelSATRouter(Router, capabilities=CAPABILITIES):
         self.lm_batch_size = p.lm_batch_size
         self.lm_net: Any = None
         self.core_tasks = p.core_tasks
+        self.core_from = p.core_from
+        self.core_names: list[str] = []
         self.shots = p.shots
         self.dim = p.dim
         self.lr = p.lr
@@ -143,8 +150,27 @@ class ModelSATRouter(Router, capabilities=CAPABILITIES):
     # -- the aptitude test -------------------------------------------------------------------
 
     def _build_core_set(self, train: LabeledSet) -> np.ndarray:
-        """Draw core tasks (clusters) and their shots from train; return indices (T, <=shots)."""
+        """The core tasks and their queries (indices into train, one array per task).
+
+        ``core_from="clusters"`` (default): ``core_tasks`` k-means clusters of the train
+        embeddings, ``shots`` queries each. ``"datasets"``: one core task per train dataset and
+        every train query of it, so a capability vector is the model's train accuracy per
+        dataset — the numbers the seed writes into its per-dataset capability descriptions.
+        Each task's centroid is the normalised mean embedding of its queries.
+        """
         x = train.embeddings()
+        if self.core_from == "datasets":
+            names = list(dict.fromkeys(np.asarray(train.datasets).tolist()))
+            ds = np.asarray(train.datasets)
+            shots = [np.flatnonzero(ds == name) for name in names]
+            cents = np.stack([x[s].mean(0) for s in shots])
+            cents /= np.maximum(np.linalg.norm(cents, axis=1, keepdims=True), 1e-12)
+            self.task_centroids = cents.astype(np.float32)
+            self.core_names = names
+            self.core_keys_ = [[str(train.keys[i]) for i in s] for s in shots]
+            out = np.empty(len(shots), dtype=object)
+            out[:] = shots
+            return out
         k = max(1, min(self.core_tasks, len(train) // max(self.shots, 1) or 1))
         rng = self.ctx.rng("model-sat/core")
         km = ml.kmeans(x, k, seed=rng, n_init=2)
@@ -318,6 +344,7 @@ class ModelSATRouter(Router, capabilities=CAPABILITIES):
 
     def describe(self) -> dict[str, Any]:
         out: dict[str, Any] = {
+            "version": VERSION, "core_from": self.core_from,
             "core_tasks": len(self.core_keys_) or self.core_tasks, "shots": self.shots,
             "dim": self.dim, "lr": self.lr, "backbone": self.backbone,
             "backbone_model": self.backbone_model,

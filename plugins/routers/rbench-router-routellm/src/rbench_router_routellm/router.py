@@ -48,7 +48,7 @@ from routerbench_core import (
 )
 
 #: Behaviour version (bump with a README changelog line when routing decisions change).
-VERSION = "1.1"
+VERSION = "2"
 TIES = ("drop", "half", "weak")
 PAIRS = ("all", "pair")
 
@@ -108,12 +108,18 @@ class RouteLLMRouter(Router, capabilities=CAPABILITIES):
             "one")
         pairs: Literal["all", "pair"] = Field("all",
             description="preference pairs from all model pairs, or only the strong/weak pair")
-        dim: int = Field(64, ge=1, description="factorisation dimension")
-        epochs: int = Field(30, ge=1, description="passes over the preference pairs")
-        max_steps: int = Field(300, ge=1, description="training steps at most")
-        lr: float = Field(1e-2, gt=0, description="learning rate")
-        weight_decay: float = Field(1e-5, ge=0, description="AdamW weight decay")
-        batch_size: int = Field(2048, ge=1, description="preference pairs per step")
+        project: bool = Field(False, description="learn a projection of the query embedding to "
+            "`dim` (v1); off: the embedding is used as is, `dim` = its size (the seed's config)")
+        dim: int = Field(64, ge=1, description="factorisation dimension when `project` is on")
+        normalise_models: bool = Field(True, description="L2-normalise the model vectors "
+            "before the difference, as the seed's training does (off: v1)")
+        epochs: int = Field(30, ge=1, description="passes over the preference pairs (seed: 30)")
+        max_steps: int | None = Field(None, ge=1, description="stop after about this many "
+            "steps (v1: 300); None: every epoch runs")
+        lr: float = Field(3e-4, gt=0, description="learning rate (seed: 3e-4; v1: 1e-2)")
+        weight_decay: float = Field(1e-5, ge=0, description="Adam weight decay")
+        batch_size: int = Field(64, ge=1, description="preference pairs per step (seed: 64; "
+            "v1: 2048)")
 
     def __init__(self, ctx: RouterContext, **params: Any) -> None:
         super().__init__(ctx, **params)
@@ -125,6 +131,7 @@ class RouteLLMRouter(Router, capabilities=CAPABILITIES):
         self.ties, self.pairs = p.ties, p.pairs
         self.dim, self.epochs, self.lr = p.dim, p.epochs, p.lr
         self.max_steps = p.max_steps
+        self.project, self.normalise_models = p.project, p.normalise_models
         self.weight_decay, self.batch_size = p.weight_decay, p.batch_size
         self.strong = self.weak = -1
         self._net: Any = None
@@ -150,19 +157,21 @@ class RouteLLMRouter(Router, capabilities=CAPABILITIES):
             )
         gen = torch.Generator().manual_seed(int(self.ctx.rng("routellm").integers(2**31)))
         d, m = emb.shape[1], score.shape[1]
+        dim = self.dim if self.project else d
         net = {
-            "proj": torch.nn.Linear(d, self.dim),
-            "models": torch.nn.Embedding(m, self.dim),
-            "out": torch.nn.Linear(self.dim, 1, bias=False),
+            "proj": torch.nn.Linear(d, dim) if self.project else torch.nn.Identity(),
+            "models": torch.nn.Embedding(m, dim),
+            "out": torch.nn.Linear(dim, 1, bias=False),
         }
         # Scales chosen so δ starts O(1): unit-norm embeddings give projected coordinates of
         # order 1, model vectors are standard normal, the output averages over ``dim``.
         with torch.no_grad():
-            net["proj"].weight.copy_(torch.randn(net["proj"].weight.shape, generator=gen))
-            net["proj"].bias.zero_()
+            if self.project:
+                net["proj"].weight.copy_(torch.randn(net["proj"].weight.shape, generator=gen))
+                net["proj"].bias.zero_()
             net["models"].weight.copy_(torch.randn(net["models"].weight.shape, generator=gen))
             net["out"].weight.copy_(
-                torch.randn(net["out"].weight.shape, generator=gen) / np.sqrt(self.dim)
+                torch.randn(net["out"].weight.shape, generator=gen) / np.sqrt(dim)
             )
         params = [p for layer in net.values() for p in layer.parameters()]
         opt = torch.optim.Adam(params, lr=self.lr, weight_decay=self.weight_decay)
@@ -174,14 +183,16 @@ class RouteLLMRouter(Router, capabilities=CAPABILITIES):
         # benches get every epoch, large ones stop once the step budget is spent (fit time
         # stays bounded; the loss has flattened by then on the benches we measured)
         per_epoch = max(1, -(-n // self.batch_size))
-        epochs = max(1, min(self.epochs, -(-self.max_steps // per_epoch)))
+        epochs = self.epochs if self.max_steps is None else max(
+            1, min(self.epochs, -(-self.max_steps // per_epoch)))
         self._info["epochs_run"] = epochs
         for epoch in range(epochs):
             order = torch.randperm(n, generator=gen)
             for start in range(0, n, self.batch_size):
                 idx = order[start : start + self.batch_size]
                 q = net["proj"](x[r[idx]])
-                delta = net["out"]((net["models"](a[idx]) - net["models"](b[idx])) * q)[:, 0]
+                va, vb = self._model_vectors(net["models"](a[idx]), net["models"](b[idx]))
+                delta = net["out"]((va - vb) * q)[:, 0]
                 loss = torch.nn.functional.binary_cross_entropy_with_logits(delta, y[idx])
                 opt.zero_grad()
                 loss.backward()
@@ -189,6 +200,15 @@ class RouteLLMRouter(Router, capabilities=CAPABILITIES):
             self.ctx.report("routellm: training", (epoch + 1) / epochs)
         self._info["final_loss"] = float(loss.detach())
         self._net = net
+
+    def _model_vectors(self, va: Any, vb: Any) -> tuple[Any, Any]:
+        """The two models' vectors as they enter the score: unit length by default."""
+        if not self.normalise_models:
+            return va, vb
+        import torch
+
+        return (torch.nn.functional.normalize(va, dim=-1),
+                torch.nn.functional.normalize(vb, dim=-1))
 
     def win_probability(self, emb: np.ndarray) -> np.ndarray:
         """P(strong answer preferred to weak answer | query) for each embedding row."""
@@ -199,8 +219,9 @@ class RouteLLMRouter(Router, capabilities=CAPABILITIES):
         net = self._net
         with torch.no_grad():
             q = net["proj"](torch.as_tensor(emb, dtype=torch.float32))
-            v = net["models"].weight
-            delta = net["out"]((v[self.strong] - v[self.weak])[None, :] * q)[:, 0]
+            vs, vw = self._model_vectors(net["models"].weight[[self.strong]],
+                                         net["models"].weight[[self.weak]])
+            delta = net["out"]((vs - vw) * q)[:, 0]
             return torch.sigmoid(delta).numpy().astype(np.float64)
 
     # -- the router ---------------------------------------------------------------------------
@@ -243,7 +264,10 @@ class RouteLLMRouter(Router, capabilities=CAPABILITIES):
             "strong": models[self.strong] if self.strong >= 0 else self.strong_name,
             "weak": models[self.weak] if self.weak >= 0 else self.weak_name,
             "strong_share": self.strong_share, "ties": self.ties, "pairs": self.pairs,
-            "dim": self.dim, "epochs": self.epochs, "max_steps": self.max_steps, "lr": self.lr, **self._info,
+            "project": self.project, "dim": self.dim if self.project else "embedding size",
+            "normalise_models": self.normalise_models, "epochs": self.epochs,
+            "max_steps": self.max_steps, "lr": self.lr, "batch_size": self.batch_size,
+            **self._info,
         }
 
     # -- artefacts (rbench train / serve) ---------------------------------------------------
@@ -257,7 +281,9 @@ class RouteLLMRouter(Router, capabilities=CAPABILITIES):
         for name, layer in self._net.items():
             arrays.update(module_arrays(layer, prefix=f"{name}."))
         return RouterState(config={"version": VERSION, "strong": self.strong,
-                                   "weak": self.weak, "info": self._info}, arrays=arrays)
+                                   "weak": self.weak, "info": self._info,
+                                   "project": self.project,
+                                   "normalise_models": self.normalise_models}, arrays=arrays)
 
     def load_state(self, state: Any) -> None:
         import torch
@@ -266,10 +292,17 @@ class RouteLLMRouter(Router, capabilities=CAPABILITIES):
 
         self.strong, self.weak = int(state.value("strong")), int(state.value("weak"))
         self._info = dict(state.config.get("info") or {})
-        proj = state.array("proj.weight", ndim=2)
+        # states written before version 2 always had a projection and raw model vectors
+        self.project = bool(state.config.get("project", True))
+        self.normalise_models = bool(state.config.get("normalise_models", False))
         models = state.array("models.weight", ndim=2)
+        if self.project:
+            proj = state.array("proj.weight", ndim=2)
+            proj_layer: Any = torch.nn.Linear(proj.shape[1], proj.shape[0])
+        else:
+            proj_layer = torch.nn.Identity()
         self._net = {
-            "proj": torch.nn.Linear(proj.shape[1], proj.shape[0]),
+            "proj": proj_layer,
             "models": torch.nn.Embedding(models.shape[0], models.shape[1]),
             "out": torch.nn.Linear(models.shape[1], 1, bias=False),
         }

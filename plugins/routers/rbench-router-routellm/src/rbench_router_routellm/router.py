@@ -48,7 +48,7 @@ from routerbench_core import (
 )
 
 #: Behaviour version (bump with a README changelog line when routing decisions change).
-VERSION = "2"
+VERSION = "2.1"
 TIES = ("drop", "half", "weak")
 PAIRS = ("all", "pair")
 
@@ -108,18 +108,19 @@ class RouteLLMRouter(Router, capabilities=CAPABILITIES):
             "one")
         pairs: Literal["all", "pair"] = Field("all",
             description="preference pairs from all model pairs, or only the strong/weak pair")
-        project: bool = Field(False, description="learn a projection of the query embedding to "
-            "`dim` (v1); off: the embedding is used as is, `dim` = its size (the seed's config)")
+        project: bool = Field(True, description="learn a projection of the query embedding to "
+            "`dim` (default, see README); off: the embedding is used as is, `dim` = its size "
+            "(the seed's config)")
         dim: int = Field(64, ge=1, description="factorisation dimension when `project` is on")
-        normalise_models: bool = Field(True, description="L2-normalise the model vectors "
-            "before the difference, as the seed's training does (off: v1)")
+        normalise_models: bool = Field(False, description="L2-normalise the model vectors "
+            "before the difference, as the seed's training does (off by default, see README)")
         epochs: int = Field(30, ge=1, description="passes over the preference pairs (seed: 30)")
-        max_steps: int | None = Field(None, ge=1, description="stop after about this many "
-            "steps (v1: 300); None: every epoch runs")
-        lr: float = Field(3e-4, gt=0, description="learning rate (seed: 3e-4; v1: 1e-2)")
+        max_steps: int | None = Field(300, ge=1, description="stop after about this many "
+            "steps (default 300, see README); None: every epoch runs (the seed's config)")
+        lr: float = Field(1e-2, gt=0, description="learning rate (default 1e-2; seed: 3e-4)")
         weight_decay: float = Field(1e-5, ge=0, description="Adam weight decay")
-        batch_size: int = Field(64, ge=1, description="preference pairs per step (seed: 64; "
-            "v1: 2048)")
+        batch_size: int = Field(2048, ge=1, description="preference pairs per step (default "
+            "2048; seed: 64)")
 
     def __init__(self, ctx: RouterContext, **params: Any) -> None:
         super().__init__(ctx, **params)

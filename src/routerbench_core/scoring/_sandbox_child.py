@@ -600,8 +600,13 @@ def _wipe(root):
         except OSError:
             pass
 
+    # the interpreter's own read-only tree may be mounted under the root (a checkout in /tmp):
+    # it is never the answer's and is left alone
+    interpreter = [os.path.realpath(p) for p in (sys.prefix, sys.base_prefix, sys.executable)]
     for name in os.listdir(root):
         path = os.path.join(root, name)
+        if any(t == path or t.startswith(path + os.sep) for t in interpreter):
+            continue
         if os.path.isdir(path) and not os.path.islink(path):
             shutil.rmtree(path, onerror=unlock)
         else:

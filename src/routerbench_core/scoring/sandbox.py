@@ -334,6 +334,10 @@ def _bwrap_command(bwrap: str, python: str, as_root: bool,
         elif path.is_dir():
             cmd.extend(["--ro-bind", entry, entry])
         made.add(entry)
+    # /tmp first: an interpreter tree that lives under /tmp (a checkout or CI clone there, with
+    # its virtual environment) is then bound on top of the fresh tmpfs instead of hidden by it
+    cmd += ["--perms", "1777", "--size", str(1 << 30), "--tmpfs", "/tmp"]
+    made.add("/tmp")
     for tree in _python_tree(python):
         if any(tree == s or tree.startswith(s + "/") for s in system):
             continue
@@ -341,8 +345,7 @@ def _bwrap_command(bwrap: str, python: str, as_root: bool,
         cmd.extend(["--ro-bind", tree, tree])
         made.add(tree)
     cmd += ["--perms", "0755", "--dir", "/sbx", "--ro-bind", str(_SERVER_SCRIPT.resolve()),
-            "/sbx/server.py", "--proc", "/proc", "--dev", "/dev",
-            "--perms", "1777", "--size", str(1 << 30), "--tmpfs", "/tmp", "--chdir", "/tmp",
+            "/sbx/server.py", "--proc", "/proc", "--dev", "/dev", "--chdir", "/tmp",
             "--", python, "-I", "-B", "-X", "utf8", "/sbx/server.py",
             "stage1" if as_root else "serve"]
     return cmd

@@ -7,8 +7,9 @@ embeds only what is missing, so a second run embeds nothing.
 
 from __future__ import annotations
 
+import time
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
@@ -47,6 +48,7 @@ STREAM_TEXTS = 512
 def cached_embed(
     embedder: Embedder, store: Store | None, texts: Sequence[str],
     batch_size: int = STREAM_TEXTS,
+    progress: Callable[[str, float], None] | None = None,
 ) -> np.ndarray:
     """L2-normalised embeddings of ``texts``, reusing and filling the store's cache.
 
@@ -54,6 +56,7 @@ def cached_embed(
     uses, so similar lengths share a padded batch and the memory peak comes first), in steps
     of ``batch_size`` texts; each step's vectors are written to the cache as soon as it
     finishes, so a killed run keeps everything it embedded and the next one resumes.
+    ``progress(message, fraction)`` hears of each step (the CLI draws it with a rate and ETA).
     """
     from routerbench_core.data.store import text_hash
 
@@ -67,6 +70,7 @@ def cached_embed(
             missing[h] = t
     if missing:
         items = sorted(missing.items(), key=lambda item: -len(item[1]))
+        started = time.perf_counter()
         for i in range(0, len(items), batch_size):
             chunk = items[i : i + batch_size]
             vectors = np.asarray(embedder.embed([t for _, t in chunk]), dtype=np.float32)
@@ -77,6 +81,12 @@ def cached_embed(
             if store is not None:
                 store.put_embeddings(embedder.cache_id, new)
             found.update(new)
+            if progress is not None:
+                done = i + len(chunk)
+                rate = done / max(time.perf_counter() - started, 1e-9)
+                eta = (len(items) - done) / rate
+                progress(f"embedding {done}/{len(items)} texts with {embedder.cache_id}, "
+                         f"{rate:.1f} texts/s, ETA {eta:.0f}s", done / len(items))
     if not texts:
         return np.zeros((0, 0), dtype=np.float32)
     return l2_normalise(np.stack([found[h] for h in hashes]))

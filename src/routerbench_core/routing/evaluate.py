@@ -222,7 +222,7 @@ class _EmbeddingTable:
         self._vectors: np.ndarray | None = None
         self.seconds = 0.0
 
-    def _ensure(self) -> None:
+    def _ensure(self, progress: Callable[[str, float], None] | None = None) -> None:
         if self._vectors is None:
             from routerbench_core.embedding.base import cached_embed, query_views
 
@@ -233,14 +233,15 @@ class _EmbeddingTable:
                 embedded = [views[t] for t in unique]
             else:
                 embedded = unique
-            self._vectors = cached_embed(self._embedder, self._store, embedded)
+            self._vectors = cached_embed(self._embedder, self._store, embedded,
+                                         progress=progress)
             self._index = {t: i for i, t in enumerate(unique)}
             self.seconds += time.perf_counter() - t0
 
-    def lookup(self) -> _VectorLookup:
+    def lookup(self, progress: Callable[[str, float], None] | None = None) -> _VectorLookup:
         """What routers get: the bench's vectors, computed now (through the store cache), in an
         object that holds no store."""
-        self._ensure()
+        self._ensure(progress)
         assert self._index is not None and self._vectors is not None
         return _VectorLookup(self._index, self._vectors, self._embedder)
 
@@ -386,7 +387,7 @@ class Evaluator:
         if self._embed is None:
             return None
         if self._lookup is None:
-            self._lookup = self._embed.lookup()
+            self._lookup = self._embed.lookup(self.progress)
         return self._lookup
 
     def _router_answers(self, wanted: bool) -> _StoredAnswers | None:

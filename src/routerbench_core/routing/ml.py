@@ -160,12 +160,7 @@ def _kmeans(
     tol: float = 1e-6,
     normalise: bool = True,
 ) -> KMeansResult:
-    """Lloyd's k-means with k-means++ seeding, best of ``n_init`` runs, fully seeded.
-
-    Rows are L2-normalised first (``normalise``) because routers compare sentence embeddings
-    by direction. An empty cluster is re-seeded at the point farthest from its centre, so
-    exactly ``k`` centroids come back whenever there are at least ``k`` distinct points.
-    """
+    """:func:`kmeans` itself, run inside its BLAS thread limit."""
     x = np.asarray(x, dtype=np.float64)
     if x.ndim != 2 or x.shape[0] == 0:
         raise ValueError(f"kmeans needs a non-empty (n, d) array, got shape {x.shape}")

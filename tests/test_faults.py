@@ -40,15 +40,21 @@ def rbench(*args: str) -> subprocess.Popen[bytes]:
                             stderr=subprocess.PIPE, env=ENV)
 
 
-def kill_when(proc: subprocess.Popen[bytes], ready: Callable[[], bool], what: str,
-              timeout: float = 60) -> None:
+def wait_until(proc: subprocess.Popen[bytes], ready: Callable[[], bool], what: str,
+               timeout: float = 60) -> None:
+    """Poll ``ready`` while ``proc`` runs; fail if it ends first or never gets there."""
     deadline = time.monotonic() + timeout
     while not ready():
         if proc.poll() is not None:
             _, err = proc.communicate()
-            pytest.fail(f"{what}: the process ended before the kill: {err.decode()[-1500:]}")
-        assert time.monotonic() < deadline, f"{what}: never reached the kill point"
+            pytest.fail(f"{what}: the process ended before the signal: {err.decode()[-1500:]}")
+        assert time.monotonic() < deadline, f"{what}: never reached the signal point"
         time.sleep(0.002)
+
+
+def kill_when(proc: subprocess.Popen[bytes], ready: Callable[[], bool], what: str,
+              timeout: float = 60) -> None:
+    wait_until(proc, ready, what, timeout)
     proc.send_signal(signal.SIGKILL)
     proc.wait(30)
     assert proc.returncode == -signal.SIGKILL
@@ -224,32 +230,48 @@ def test_kill_import_is_all_or_nothing(tmp_path: Path, delay: float) -> None:
 # -- route ------------------------------------------------------------------------------------
 
 
-def test_kill_route_after_embedding(tmp_path: Path) -> None:
-    """SIGKILL once the embeddings are cached, while routers train: a point the run always
-    passes, however fast the machine (a fixed delay is not)."""
+ROUTE_ARGS = ("route", "-r", "avengers", "-r", "best-single", "--bench", "synthetic",
+              "--embedder", "hashing", "--seeds", "42,999,2024,2025,3407")
+
+
+def synthetic_store(tmp_path: Path) -> Path:
+    """A store holding the synthetic bench (240 queries × 4 models) to route."""
     from routerbench_core.testing.synthetic import make_synthetic_bench, store_matrix
 
     db = tmp_path / "r.db"
     with Store(db) as s:
         store_matrix(s, make_synthetic_bench(seed=3, queries_per_cluster=60).matrix)
+    return db
+
+
+def start_route(db: Path) -> tuple[list[str], dict[str, str], subprocess.Popen[bytes]]:
+    """A real ``rbench route`` on the synthetic store, with the installed plugins."""
+    args = [sys.executable, "-m", "routerbench_core.commands.app", "--store", str(db),
+            *ROUTE_ARGS]
+    env = {k: v for k, v in os.environ.items() if k != "RBENCH_DISABLE_PLUGIN_AUTOLOAD"}
+    return args, env, subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                       env=env)
+
+
+def has_embeddings(db: Path) -> bool:
+    """Whether the route has cached any embedding yet: a point every run passes."""
+    with contextlib.closing(sqlite3.connect(db, timeout=5)) as c:
+        try:
+            return c.execute("SELECT COUNT(*) FROM embeddings").fetchone()[0] > 0
+        except sqlite3.OperationalError:  # locked or not created yet
+            return False
+
+
+def test_kill_route_after_embedding(tmp_path: Path) -> None:
+    """SIGKILL once the embeddings are cached, while routers train: a point the run always
+    passes, however fast the machine (a fixed delay is not)."""
+    db = synthetic_store(tmp_path)
     conn = check_store(db)
     before = [conn.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0]
               for t in ("queries", "responses", "grades")]
     conn.close()
-    args = [sys.executable, "-m", "routerbench_core.commands.app", "--store", str(db), "route",
-            "-r", "avengers", "-r", "best-single", "--bench", "synthetic", "--embedder",
-            "hashing", "--seeds", "42,999,2024,2025,3407"]
-    env = {k: v for k, v in os.environ.items() if k != "RBENCH_DISABLE_PLUGIN_AUTOLOAD"}
-    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
-
-    def embedded() -> bool:
-        with contextlib.closing(sqlite3.connect(db, timeout=5)) as c:
-            try:
-                return c.execute("SELECT COUNT(*) FROM embeddings").fetchone()[0] > 0
-            except sqlite3.OperationalError:  # locked or not created yet
-                return False
-
-    kill_when(proc, embedded, "route after embedding")
+    args, env, proc = start_route(db)
+    kill_when(proc, lambda: has_embeddings(db), "route after embedding")
     conn = check_store(db)
     assert [conn.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0]
             for t in ("queries", "responses", "grades")] == before
@@ -262,29 +284,9 @@ def test_kill_route_after_embedding(tmp_path: Path) -> None:
 
 
 def test_ctrl_c_during_route_says_what_is_kept_and_how_to_resume(tmp_path: Path) -> None:
-    from routerbench_core.testing.synthetic import make_synthetic_bench, store_matrix
-
-    db = tmp_path / "r.db"
-    with Store(db) as s:
-        store_matrix(s, make_synthetic_bench(seed=3, queries_per_cluster=60).matrix)
-    args = [sys.executable, "-m", "routerbench_core.commands.app", "--store", str(db), "route",
-            "-r", "avengers", "-r", "best-single", "--bench", "synthetic", "--embedder",
-            "hashing", "--seeds", "42,999,2024,2025,3407"]
-    env = {k: v for k, v in os.environ.items() if k != "RBENCH_DISABLE_PLUGIN_AUTOLOAD"}
-    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
-
-    def embedded() -> bool:
-        with contextlib.closing(sqlite3.connect(db, timeout=5)) as c:
-            try:
-                return c.execute("SELECT COUNT(*) FROM embeddings").fetchone()[0] > 0
-            except sqlite3.OperationalError:
-                return False
-
-    deadline = time.monotonic() + 60
-    while not embedded():
-        assert proc.poll() is None, "route ended before its embeddings were cached"
-        assert time.monotonic() < deadline
-        time.sleep(0.002)
+    db = synthetic_store(tmp_path)
+    _, _, proc = start_route(db)
+    wait_until(proc, lambda: has_embeddings(db), "route before its embeddings were cached")
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=60)
     if proc.returncode == 0:

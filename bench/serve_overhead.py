@@ -17,7 +17,9 @@ latency at p50 and p99; also, from the store's records, the time the server adde
 latency minus the upstream call) and its embed+route time, and the server's CPU time per
 request (steadier than latencies on a machine shared with other jobs).
 Goal: overhead p50 < 5 ms, p99 < 20 ms. Usage: ``python bench/serve_overhead.py [--requests
-3000] [--concurrency 64] [--latency 0.02] [--cold]``.
+3000] [--concurrency 64] [--latency 0.02] [--cold] [--workers N] [--floor]``; ``--floor``
+also measures a bare aiohttp forwarding proxy with as many processes (no routing, no records):
+the part of the overhead that the HTTP stack and the machine set, whatever the router does.
 """
 
 from __future__ import annotations
@@ -78,6 +80,51 @@ def fit(work: Path) -> tuple[Path, list[str], Path]:
         return art, list(matrix.models), db
 
 
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def server_pids(pid: int) -> list[int]:
+    """The server's process and, with --workers, its worker processes (Linux /proc)."""
+    children = Path(f"/proc/{pid}/task/{pid}/children")
+    kids = [int(x) for x in children.read_text().split()] if children.exists() else []
+    return [pid, *kids]
+
+
+def bare_proxy(upstream: str, port: int) -> None:
+    """The floor: forward the request body to the upstream and its answer back, nothing else
+    (same aiohttp server and client, uvloop when installed, SO_REUSEPORT)."""
+    import aiohttp
+    from aiohttp import web
+
+    async def run() -> None:
+        session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=64))
+
+        async def chat(request: web.Request) -> web.Response:
+            async with session.post(upstream + "/chat/completions", data=await request.read(),
+                                    headers={"Content-Type": "application/json"}) as r:
+                return web.Response(body=await r.read(), content_type="application/json")
+
+        app = web.Application()
+        app.router.add_post("/v1/chat/completions", chat)
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        await web.TCPSite(runner, "127.0.0.1", port, reuse_port=True).start()
+        print(f"http://127.0.0.1:{port}/v1", flush=True)
+        await asyncio.Event().wait()
+
+    try:
+        import uvloop
+
+        uvloop.run(run())
+    except ImportError:
+        asyncio.run(run())
+
+
 async def drive(url: str, model: str, prompts: list[str], concurrency: int) -> tuple[float, np.ndarray]:
     import aiohttp
 
@@ -109,9 +156,19 @@ def main() -> None:
     ap.add_argument("--latency", type=float, default=0.02)
     ap.add_argument("--distinct", type=int, default=500, help="distinct prompts (warm cache)")
     ap.add_argument("--cold", action="store_true", help="every prompt new (no cached embedding)")
+    ap.add_argument("--workers", type=int, default=1, help="rbench serve --workers")
+    ap.add_argument("--floor", action="store_true",
+                    help="also measure a bare forwarding proxy (aiohttp, no routing, no "
+                         "records) with the same number of processes: what the HTTP stack "
+                         "alone adds on this machine")
     ap.add_argument("--runner", default=None,
                     help="a script to run the server with instead of the rbench CLI (profiling)")
+    ap.add_argument("--bare-proxy", nargs=2, metavar=("UPSTREAM", "PORT"),
+                    help=argparse.SUPPRESS)  # internal: run one bare proxy process
     args = ap.parse_args()
+    if args.bare_proxy:
+        bare_proxy(args.bare_proxy[0], int(args.bare_proxy[1]))
+        return
 
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
@@ -125,7 +182,14 @@ def main() -> None:
         entry = [args.runner] if args.runner else ["-m", "routerbench_core.commands.app"]
         server, url = start([sys.executable, *entry, "serve",
                              str(art), "--config", str(cfg), "--port", "0", "--log-level",
-                             "warning"], env)
+                             "warning", "--workers", str(args.workers)], env)
+        floor: list[subprocess.Popen[str]] = []
+        if args.floor:
+            port = free_port()
+            for _ in range(args.workers):
+                proc, floor_url = start([sys.executable, __file__, "--bare-proxy", stub_url,
+                                         str(port)])
+                floor.append(proc)
         try:
             rng = np.random.default_rng(0)
             words = ("solve integral prime protein river court melody python list king "
@@ -143,12 +207,19 @@ def main() -> None:
             direct_rps, direct = asyncio.run(drive(stub_url, models[0], prompts,
                                                    args.concurrency))
             stub_cpu = (cpu_seconds(stub.pid) - c0) / args.requests
-            c0, s0 = cpu_seconds(server.pid), cpu_seconds(stub.pid)
+            pids = server_pids(server.pid)
+            c0, s0 = sum(cpu_seconds(p) for p in pids), cpu_seconds(stub.pid)
             routed_rps, routed = asyncio.run(drive(url, "rbench/avengers-pro", prompts,
                                                    args.concurrency))
-            server_cpu = (cpu_seconds(server.pid) - c0) / args.requests
+            server_cpu = (sum(cpu_seconds(p) for p in pids) - c0) / args.requests
             stub_cpu2 = (cpu_seconds(stub.pid) - s0) / args.requests
+            if floor:
+                asyncio.run(drive(floor_url, models[0], prompts[:200], args.concurrency))
+                floor_rps, floored = asyncio.run(drive(floor_url, models[0], prompts,
+                                                       args.concurrency))
         finally:
+            for proc in floor:
+                proc.kill()
             server.terminate()
             server.wait(30)
             stub.terminate()
@@ -166,9 +237,16 @@ def main() -> None:
               f"{'cold (every prompt embedded)' if args.cold else 'cached embeddings'}")
         print(f"  direct to upstream   {direct_rps:8.0f} req/s   p50 {d50:7.2f} ms   p99 {d99:7.2f} ms")
         print(f"  through rbench serve {routed_rps:8.0f} req/s   p50 {r50:7.2f} ms   p99 {r99:7.2f} ms")
+        if floor:
+            f50, f99 = np.percentile(floored, [50, 99]) * ms
+            print(f"  bare proxy (floor)   {floor_rps:8.0f} req/s   p50 {f50:7.2f} ms   p99 "
+                  f"{f99:7.2f} ms   ({args.workers} aiohttp process(es), no routing, no records)")
         print(f"  throughput ratio     {routed_rps / direct_rps:8.2f}")
         print(f"  routing overhead     p50 {r50 - d50:6.2f} ms   p99 {r99 - d99:6.2f} ms   "
-              "(goal: p50 < 5, p99 < 20)")
+              f"(goal: p50 < 5, p99 < 20; {args.workers} worker(s))")
+        if floor:
+            print(f"  floor overhead       p50 {f50 - d50:6.2f} ms   p99 {f99 - d99:6.2f} ms   "
+                  "(the bare proxy's, same sitting)")
         print(f"  CPU per request      rbench serve {server_cpu * ms:.3f} ms   stub upstream "
               f"{stub_cpu * ms:.3f} ms (direct run) / {stub_cpu2 * ms:.3f} ms (routed run)   "
               f"machine load {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")

@@ -495,3 +495,143 @@ def test_fit_on_all_refits_on_train_and_test(nim9: dict[str, Any], tmp_path: Pat
     np.testing.assert_array_equal(full.route(test).choice,
                                   load_artefact(tmp_path / "full", nim9["host"]).router
                                   .route(test).choice)
+
+
+# -- micro-batches, workers ----------------------------------------------------------------------
+
+
+def _post(url: str, text: str, *, key: str | None = None, model: str = "rbench/avengers"
+          ) -> tuple[int, dict[str, Any], dict[str, str]]:
+    """One request on a new connection (so the kernel picks a worker for each)."""
+    body = json.dumps({"model": model, "messages": [{"role": "user", "content": text}]})
+    req = urllib.request.Request(url + "/chat/completions", data=body.encode(), method="POST",
+                                 headers={"Content-Type": "application/json",
+                                          **({"Authorization": f"Bearer {key}"} if key else {})})
+    try:
+        with urllib.request.urlopen(req, timeout=30) as r:
+            return r.status, json.loads(r.read()), dict(r.headers)
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read()), dict(exc.headers)
+
+
+def _concurrently(url: str, texts: list[str]) -> list[tuple[int, dict[str, Any], dict[str, str]]]:
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(len(texts)) as pool:
+        return list(pool.map(lambda t: _post(url, t), texts))
+
+
+def test_concurrent_requests_are_routed_in_batches_as_one_by_one(nim9: dict[str, Any],
+                                                                 upstream: OpenAIServer) -> None:
+    """Requests that arrive together are routed in one call, and each gets the model it would
+    get alone (the protocol's per-query rule, checked here on the real router)."""
+    texts = list(nim9["matrix"].texts[:48])
+    with serve(nim9, "avengers", upstream) as server:
+        answers = _concurrently(server.url, texts)
+        alone = [server.service.route(t, server.service._embed_now(t), None) for t in texts]
+        health = json.loads(urllib.request.urlopen(server.url[:-3] + "/health").read())
+    assert [a[0] for a in answers] == [200] * len(texts)
+    assert [a[2]["x-rbench-model"] for a in answers] == alone
+    batches = health["routing_batches"]
+    assert batches["queries"] == len(texts) and batches["batches"] < len(texts), batches
+
+
+def test_a_query_the_router_rejects_fails_alone_not_its_batch(nim9: dict[str, Any],
+                                                              upstream: OpenAIServer) -> None:
+    from routerbench_core.routing.router import RouterError
+
+    texts = [f"{QUESTION} variant {i}" for i in range(12)] + ["poison: the router refuses me"]
+    with serve(nim9, "avengers", upstream) as server:
+        real = server.service.router.route
+
+        def route(queries: Any, config: Any = None) -> Any:
+            if any("poison" in t for t in queries.texts):
+                raise RouterError("refused a poisoned query")
+            return real(queries, config)
+
+        server.service.router.route = route  # type: ignore[method-assign]
+        answers = _concurrently(server.url, texts)
+    assert [a[0] for a in answers[:-1]] == [200] * 12
+    status, body, _ = answers[-1]
+    assert status == 500 and "refused a poisoned query" in body["error"]["message"]
+
+
+def test_an_answer_that_is_not_utf8_is_relayed_with_escapes(nim9: dict[str, Any],
+                                                            upstream: OpenAIServer) -> None:
+    upstream.inject("invalid-utf8")
+    with serve(nim9, "avengers", upstream) as server:
+        status, body, _ = _post(server.url, QUESTION)
+    assert status == 200
+    assert body["choices"][0]["message"]["content"].startswith("\udcff\udcfe")
+
+
+def _start_workers(nim9: dict[str, Any], upstream: OpenAIServer, tmp_path: Path, workers: int,
+                   **extra: Any) -> tuple[subprocess.Popen[str], str]:
+    cfg = tmp_path / "serve.yaml"
+    cfg.write_text(json.dumps({"models": {m: {"base_url": upstream.url}
+                                          for m in nim9["matrix"].models}, **extra}))
+    env = {**os.environ, "RBENCH_STORE": str(nim9["store"].path)}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "routerbench_core.commands.app", "serve",
+         str(nim9["artefacts"]["avengers"]), "--config", str(cfg), "--port", "0",
+         "--workers", str(workers), "--log-level", "warning"],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    url = proc.stdout.readline().strip()
+    if not url.startswith("http://127.0.0.1:"):
+        proc.kill()
+        pytest.fail(f"serve --workers did not start: {proc.stderr.read()}")
+    return proc, url
+
+
+def _children(pid: int) -> list[int]:
+    path = Path(f"/proc/{pid}/task/{pid}/children")
+    return [int(x) for x in path.read_text().split()] if path.exists() else []
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="reads worker pids from /proc")
+def test_workers_share_one_port_record_every_request_and_stop_together(
+        nim9: dict[str, Any], upstream: OpenAIServer, tmp_path: Path) -> None:
+    t0 = time.time()
+    proc, url = _start_workers(nim9, upstream, tmp_path, 2)
+    try:
+        kids = _children(proc.pid)
+        assert len(kids) >= 2, "two worker processes"
+        answers = [_post(url, f"{QUESTION} #{i}") for i in range(30)]
+    finally:
+        proc.terminate()
+        proc.communicate(timeout=60)
+    assert proc.returncode == 0
+    assert [a[0] for a in answers] == [200] * 30
+    assert {a[2]["x-rbench-worker"] for a in answers} == {"0", "1"}, "both workers answered"
+    assert not [k for k in kids if Path(f"/proc/{k}").exists()
+                and "zombie" not in Path(f"/proc/{k}/status").read_text()], "workers stopped"
+    rows = [r for r in served_since(nim9["store"], t0) if r["status"] == 200]
+    assert sorted(r["request_id"] for r in rows) == sorted(a[1]["id"] for a in answers)
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="needs Linux")
+def test_workers_enforce_one_budget_per_key_between_them(
+        nim9: dict[str, Any], upstream: OpenAIServer, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each worker re-reads the key's spend from the store: a key is refused once *all*
+    workers together spent its budget, not once each of them did."""
+    with serve(nim9, "avengers", upstream) as server:  # the cost of one answer to QUESTION
+        cost = _post(server.url, QUESTION)[1]["usage"]["cost"]
+    assert cost > 0
+    monkeypatch.setenv("RBENCH_TEST_SHARED_KEY", "shared-secret")
+    keys = {"shared": {"key_env": "RBENCH_TEST_SHARED_KEY", "budget_usd": 5.5 * cost}}
+    proc, url = _start_workers(nim9, upstream, tmp_path, 2, keys=keys, budget_sync_s=0.05)
+    try:
+        answers = []
+        for _ in range(16):
+            answers.append(_post(url, QUESTION, key="shared-secret"))
+            time.sleep(0.25)  # longer than a sync: every worker knows the spend so far
+    finally:
+        proc.terminate()
+        proc.communicate(timeout=60)
+    statuses = [a[0] for a in answers]
+    # each worker alone would accept 6 answers: without the shared spend, a worker that gave
+    # few of the first 6 would still accept after the other one refused
+    assert statuses == [200] * 6 + [429] * 10, statuses
+    assert {a[2]["x-rbench-worker"] for a in answers} == {"0", "1"}, "both workers answered"
+    assert answers[6][1]["error"]["code"] == "insufficient_quota"

@@ -143,6 +143,9 @@ def register_commands(app: typer.Typer) -> None:
             None, "--record-text/--hash-only", help="Store query texts (default: the config's)."),
         shadow: str = typer.Option(None, "--shadow", help="Also ask this pool model (shadow)."),
         log_level: str = typer.Option("info", "--log-level", help="debug, info, warning."),
+        workers: int = typer.Option(
+            None, "--workers", min=1, max=256,
+            help="Server processes sharing the port (default: the config's, 1)."),
     ) -> None:
         """Serve a saved router as an OpenAI-compatible endpoint (POST /v1/chat/completions)."""
         import asyncio
@@ -176,9 +179,25 @@ def register_commands(app: typer.Typer) -> None:
             if shadow is not None:
                 cfg.shadow = shadow
                 cfg = type(cfg).model_validate(cfg.model_dump())
+            if workers is not None:
+                cfg.workers = workers
             store = st.open_store()
         except (ServeConfigError, StoreError, ValueError) as exc:
             raise fail(str(exc)) from None
+        if cfg.workers > 1:
+            from routerbench_core.serving.workers import WorkerSpec, serve_workers
+
+            store.close()  # each worker opens its own connection
+            spec = WorkerSpec(artefact=str(artefact), config=cfg.model_dump(),
+                              store_path=None if st.store_path is None else str(st.store_path),
+                              bind=host, port=port, api_key=key, log_level=log_level)
+            try:
+                code = serve_workers(spec, cfg.workers, lambda url: print(url, flush=True))
+            except ServeError as exc:
+                raise fail(str(exc)) from None
+            if code:
+                raise typer.Exit(code)
+            return
         try:
             server = build_server(str(artefact), cfg, store, st.host, bind=host, port=port,
                                   api_key=key)

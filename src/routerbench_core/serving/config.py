@@ -76,6 +76,10 @@ class ServeConfig(BaseModel):
     record_text: bool = False
     shadow: str | None = None
     embed_cache: int = Field(default=100_000, ge=0)
+    #: server processes sharing the port (``--workers``); see serving/workers.py
+    workers: int = Field(default=1, ge=1, le=256)
+    #: with several workers, how often each re-reads the keys' spend from the store
+    budget_sync_s: float = Field(default=1.0, gt=0)
 
     @model_validator(mode="after")
     def _consistent(self) -> ServeConfig:

@@ -29,12 +29,13 @@ import threading
 import time
 import uuid
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
+import orjson
 from aiohttp import web
 
 from routerbench_core.routing.router import QuerySet, RouterError
@@ -48,6 +49,7 @@ if TYPE_CHECKING:
     from routerbench_core.serving.artefact import LoadedArtefact
 
 LOG = logging.getLogger("rbench.serve")
+T = TypeVar("T")
 LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
 #: Request fields forwarded to the upstream model (sampling parameters).
 FORWARDED = ("temperature", "top_p", "max_tokens", "max_completion_tokens", "stop", "seed",
@@ -73,6 +75,24 @@ def openai_error(status: int, message: str, *, type_: str = "invalid_request_err
     return web.json_response(body, status=status, headers=dict(headers or {}))
 
 
+def _loads(raw: bytes) -> Any:
+    """orjson (faster than the stdlib), or the stdlib for what orjson refuses: escaped
+    lone surrogates, which buggy clients send and the stdlib has always accepted."""
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return json.loads(raw)
+
+
+def _dumps(payload: Any) -> bytes:
+    """orjson, or the stdlib for text orjson cannot encode (lone surrogates kept from an
+    upstream answer that was not UTF-8: the stdlib writes them as ``\\udcff`` escapes)."""
+    try:
+        return orjson.dumps(payload)
+    except TypeError:
+        return json.dumps(payload).encode()
+
+
 def query_text(messages: list[dict[str, Any]]) -> str:
     """What is embedded: the last user message (text parts joined)."""
     for m in reversed(messages):
@@ -87,11 +107,16 @@ def query_text(messages: list[dict[str, Any]]) -> str:
 
 
 class JsonLogFormatter(logging.Formatter):
-    """One JSON object per line: the structured fields of a record plus time and level."""
+    """One JSON object per line: the structured fields of a record plus time and level (and
+    ``static`` fields on every line, e.g. the worker's index)."""
+
+    def __init__(self, static: Mapping[str, Any] | None = None) -> None:
+        super().__init__()
+        self.static = dict(static or {})
 
     def format(self, record: logging.LogRecord) -> str:
         payload = {"ts": round(record.created, 3), "level": record.levelname.lower(),
-                   "event": record.getMessage()}
+                   "event": record.getMessage(), **self.static}
         payload.update(getattr(record, "fields", {}))
         return json.dumps(payload, default=str)
 
@@ -105,11 +130,17 @@ def _log(event: str, level: int = logging.INFO, **fields: Any) -> None:
 
 
 class RoutingService:
-    """Embeds queries (LRU cache) and routes them with the loaded router.
+    """Embeds queries (LRU cache) and routes them with the loaded router, in micro-batches.
 
-    Routing runs on the event loop (microseconds to a millisecond per query for the routers
-    here); embedding a text not in the cache runs on one worker thread, so a neural embedder
-    never stalls other requests.
+    Why batches: under load many requests arrive in one turn of the event loop, and a router's
+    per-call cost (numpy set-up, a few small matrix products) dwarfs its per-query cost, so one
+    call for 64 queries costs about what one call for one query does. A request's query joins
+    the batch of the loop turn it arrives in; the batch is routed at the start of the next turn
+    (grouped by operating point), so a lone request waits one loop turn, not a timer. Routers
+    decide each query on its own (the protocol's rule), so a batch routes exactly as one-by-one
+    calls would (tested). Texts not in the cache are embedded the same way: in one call per
+    turn, on the event loop for an embedder faster than :data:`INLINE_EMBED_S` per text, else
+    on one worker thread, so a neural embedder never stalls other requests.
     """
 
     def __init__(self, artefact: LoadedArtefact, embedder: Embedder | None,
@@ -125,15 +156,42 @@ class RoutingService:
         #: Embed on the event loop when one text takes under INLINE_EMBED_S (the hashing
         #: embedder: a thread hop would cost more than the work); else on the worker thread.
         self.inline = False
+        #: queries waiting for the next routing batch, per operating point
+        self._to_route: dict[str, tuple[dict[str, Any] | None,
+                                        list[tuple[str, np.ndarray | None, asyncio.Future[str]]]]] = {}
+        #: texts waiting for the next embedding batch: cache key -> (text, waiters)
+        self._to_embed: dict[str, tuple[str, list[asyncio.Future[np.ndarray]]]] = {}
+        self._route_scheduled = self._embed_scheduled = False
+        #: size of every routing batch so far (the server reports its mean)
+        self.batches = self.batched = 0
         if self.router.needs_embeddings and embedder is None:
             raise ServeError(f"router {self.meta.router!r} needs embeddings but the artefact "
                              "names no embedder")
 
     def _embed_now(self, text: str) -> np.ndarray:
+        return self._embed_many([text])[0]
+
+    def _embed_many(self, texts: list[str]) -> np.ndarray:
         from routerbench_core.embedding.base import l2_normalise
 
         assert self.embedder is not None
-        return l2_normalise(np.asarray(self.embedder.embed([text]), dtype=np.float32))[0]
+        return l2_normalise(np.asarray(self.embedder.embed(texts), dtype=np.float32))
+
+    def _embed_each(self, texts: list[str]) -> list[np.ndarray | BaseException]:
+        """One call for the batch; if it fails, each text alone, so one bad text fails only its
+        own request."""
+        try:
+            return list(self._embed_many(texts))
+        except Exception as exc:
+            if len(texts) == 1:
+                return [exc]
+        out: list[np.ndarray | BaseException] = []
+        for text in texts:
+            try:
+                out.append(self._embed_many([text])[0])
+            except Exception as exc:
+                out.append(exc)
+        return out
 
     async def embed(self, text: str) -> np.ndarray:
         key = hashlib.sha256(text.encode("utf-8")).hexdigest()
@@ -143,19 +201,43 @@ class RoutingService:
             self.hits += 1
             return vec
         self.misses += 1
-        if self.inline:
-            vec = self._embed_now(text)
+        loop = asyncio.get_running_loop()
+        waiter: asyncio.Future[np.ndarray] = loop.create_future()
+        waiting = self._to_embed.get(key)
+        if waiting is None:
+            self._to_embed[key] = (text, [waiter])
         else:
-            vec = await asyncio.get_running_loop().run_in_executor(self._pool, self._embed_now,
-                                                                   text)
-        if self.cache_size:
-            self._cache[key] = vec
-            if len(self._cache) > self.cache_size:
-                self._cache.popitem(last=False)
-        return vec
+            waiting[1].append(waiter)
+        if not self._embed_scheduled:
+            self._embed_scheduled = True
+            loop.call_soon(lambda: asyncio.ensure_future(self._embed_waiting()))
+        return await waiter
+
+    async def _embed_waiting(self) -> None:
+        self._embed_scheduled = False
+        batch, self._to_embed = self._to_embed, {}
+        texts = [text for text, _ in batch.values()]
+        try:
+            vecs: list[np.ndarray | BaseException] = list(
+                self._embed_each(texts) if self.inline else
+                await asyncio.get_running_loop().run_in_executor(self._pool, self._embed_each,
+                                                                 texts))
+        except Exception as exc:  # the executor itself is gone (shutting down)
+            vecs = [exc] * len(texts)
+        for (key, (_, waiters)), vec in zip(batch.items(), vecs, strict=True):
+            if isinstance(vec, BaseException):
+                _fail(waiters, vec)
+                continue
+            if self.cache_size:
+                self._cache[key] = vec
+                if len(self._cache) > self.cache_size:
+                    self._cache.popitem(last=False)
+            for waiter in waiters:
+                if not waiter.done():
+                    waiter.set_result(vec)
 
     def route(self, text: str, vec: np.ndarray | None, config: dict[str, Any] | None) -> str:
-        """The model the router picks for one query at ``config``."""
+        """The model the router picks for one query at ``config`` (no batching)."""
         return self.route_many([text], None if vec is None else vec[None, :], config)[0]
 
     def route_many(self, texts: list[str], vecs: np.ndarray | None,
@@ -174,11 +256,56 @@ class RoutingService:
         return [models[int(j)] for j in np.asarray(routing.choice)]
 
     async def decide(self, text: str, config: dict[str, Any] | None) -> str:
+        """The model for one query, routed in the batch of the loop turn it arrives in."""
         vec = await self.embed(text) if self.router.needs_embeddings else None
-        return self.route(text, vec, config)
+        loop = asyncio.get_running_loop()
+        waiter: asyncio.Future[str] = loop.create_future()
+        point = "" if not config else json.dumps(config, sort_keys=True, default=str)
+        group = self._to_route.get(point)
+        if group is None:
+            group = self._to_route[point] = (config, [])
+        group[1].append((text, vec, waiter))
+        if not self._route_scheduled:
+            self._route_scheduled = True
+            loop.call_soon(self._route_waiting)
+        return await waiter
+
+    def _route_waiting(self) -> None:
+        self._route_scheduled = False
+        groups, self._to_route = self._to_route, {}
+        for config, items in groups.values():
+            try:
+                vecs = None if items[0][1] is None else np.stack([v for _, v, _ in items])
+                models = self.route_many([text for text, _, _ in items], vecs, config)
+            except Exception as exc:
+                if len(items) == 1:
+                    _fail([items[0][2]], exc)
+                    continue
+                # one query the router rejects must not fail the others: route each alone
+                for text, vec, waiter in items:
+                    try:
+                        model = self.route(text, vec, config)
+                    except Exception as one_exc:
+                        _fail([waiter], one_exc)
+                    else:
+                        if not waiter.done():
+                            waiter.set_result(model)
+                continue
+            self.batches += 1
+            self.batched += len(items)
+            for (_, _, waiter), model in zip(items, models, strict=True):
+                if not waiter.done():  # a request that timed out meanwhile
+                    waiter.set_result(model)
 
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _fail(waiters: list[asyncio.Future[Any]], exc: BaseException) -> None:
+    """Every request in a failed batch gets the batch's error."""
+    for waiter in waiters:
+        if not waiter.done():
+            waiter.set_exception(exc)
 
 
 # -- recording -----------------------------------------------------------------------------------
@@ -208,6 +335,21 @@ class Recorder:
 
     async def flush(self) -> None:
         await asyncio.get_running_loop().run_in_executor(self._pool, self._write)
+
+    async def read(self, query: Callable[[], T]) -> T:
+        """Run a store read on the recorder's thread (the store's one connection is used by
+        one thread at a time)."""
+        return await asyncio.get_running_loop().run_in_executor(self._pool, query)
+
+    def pending_spend(self) -> dict[str, float]:
+        """USD per key in the records not yet written."""
+        out: dict[str, float] = {}
+        with self._lock:
+            for r in self._buffer:
+                if r.get("api_key") is not None:
+                    out[r["api_key"]] = (out.get(r["api_key"], 0.0) + (r.get("cost") or 0.0)
+                                         + (r.get("shadow_cost") or 0.0))
+        return out
 
     async def _run(self) -> None:
         while True:
@@ -251,7 +393,8 @@ class RouterServer:
 
     def __init__(self, artefact: LoadedArtefact, config: ServeConfig, store: Store, *,
                  host_plugins: Any, embedder: Embedder | None = None, bind: str = "127.0.0.1",
-                 port: int = 8000, api_key: str | None = None) -> None:
+                 port: int = 8000, api_key: str | None = None, worker: int | None = None
+                 ) -> None:
         self.artefact = artefact
         self.meta = artefact.meta
         self.artefact_id = artefact.meta.artefact_id
@@ -259,6 +402,8 @@ class RouterServer:
         self.store = store
         self.bind = bind
         self.port = port
+        #: this process's index among ``--workers`` (None: the only server on its port)
+        self.worker = worker
         if bind not in LOOPBACK and not api_key:
             raise ServeError(
                 f"refusing to bind {bind}: a server reachable from other machines needs a key "
@@ -267,6 +412,7 @@ class RouterServer:
             )
         self.specs: dict[str, ModelSpec] = config.specs(self.meta.models)
         self.allowed = [m for m in config.allowed if m in self.specs]
+        self._orders: dict[str, list[str]] = {}  # routed model -> models to try, in order
         if not self.allowed:
             raise ServeConfigError("allow: no allowed model is configured")
         self.keys: dict[str, tuple[str, float | None]] = {}  # secret -> (name, budget)
@@ -298,6 +444,7 @@ class RouterServer:
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._shadow_tasks: set[asyncio.Task[Any]] = set()
+        self._sync_task: asyncio.Task[None] | None = None
         self._check_route()
 
     def _check_route(self) -> None:
@@ -322,7 +469,13 @@ class RouterServer:
         app.router.add_get("/health", self.health)
         app.router.add_get("/v1/models", self.models)
         app.router.add_post("/v1/chat/completions", self.chat)
+        if self.worker is not None:
+            app.on_response_prepare.append(self._worker_header)
         return app
+
+    async def _worker_header(self, request: web.Request, response: web.StreamResponse) -> None:
+        """With --workers, every answer (errors too) names the worker that gave it."""
+        response.headers["x-rbench-worker"] = str(self.worker)
 
     @property
     def url(self) -> str:
@@ -332,9 +485,12 @@ class RouterServer:
         self.gate = asyncio.Semaphore(self.config.max_concurrency)
         self.spend = self.store.served_spend()
         self.recorder.start()
+        if self.worker is not None and any(b is not None for _, b in self.keys.values()):
+            self._sync_task = asyncio.ensure_future(self._sync_spend())
         self._runner = web.AppRunner(self.app(), access_log=None)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, self.bind, self.port, backlog=1024)
+        site = web.TCPSite(self._runner, self.bind, self.port, backlog=1024,
+                           reuse_port=self.worker is not None)
         await site.start()
         server = site._server
         if server is not None and getattr(server, "sockets", None):
@@ -342,7 +498,27 @@ class RouterServer:
         _log("serving", router=self.meta.router, artefact=self.meta.artefact_id, url=self.url,
              models=self.allowed)
 
+    async def _sync_spend(self) -> None:
+        """With several workers, each one's spend per key is the store's total (every worker's
+        flushed records) plus its own records not yet written, re-read every
+        ``budget_sync_s``: a key can overshoot its budget by what the other workers spend in
+        one interval, never by more."""
+        while True:
+            await asyncio.sleep(self.config.budget_sync_s)
+            try:
+                await self.recorder.flush()
+                stored = await self.recorder.read(self.store.served_spend)
+            except Exception as exc:  # logged; the last known spend stays in force
+                _log("budget-sync-failed", logging.ERROR, error=f"{type(exc).__name__}: {exc}")
+                continue
+            pending = self.recorder.pending_spend()
+            self.spend = {k: stored.get(k, 0.0) + pending.get(k, 0.0)
+                          for k in set(stored) | set(pending)}
+
     async def stop(self) -> None:
+        if self._sync_task is not None:
+            self._sync_task.cancel()
+            await asyncio.gather(self._sync_task, return_exceptions=True)
         if self._shadow_tasks:
             await asyncio.gather(*self._shadow_tasks, return_exceptions=True)
         if self._runner is not None:
@@ -398,6 +574,8 @@ class RouterServer:
             "status": "ok", "router": self.meta.router, "artefact": self.meta.artefact_id,
             "models": self.allowed, "embed_cache": {"hits": self.service.hits,
                                                     "misses": self.service.misses},
+            "routing_batches": {"batches": self.service.batches,
+                                "queries": self.service.batched},
         })
 
     async def models(self, request: web.Request) -> web.Response:
@@ -439,7 +617,7 @@ class RouterServer:
                                   "router": self.meta.router, "artefact": self.artefact_id,
                                   "fallbacks": [], "stream": 0}
         try:
-            body = await request.json()
+            body = _loads(await request.read())
         except (ValueError, UnicodeDecodeError):
             return openai_error(400, "request body is not valid JSON")
         if not isinstance(body, dict):
@@ -512,7 +690,8 @@ class RouterServer:
         payload = _completion(rid, served, resp)
         self._maybe_shadow(text, messages, body, served, record, t0)
         if not stream:
-            return web.json_response(payload, headers=headers)
+            return web.Response(body=_dumps(payload), headers=headers,
+                                content_type="application/json")
         return await self._stream(request, payload, headers, body)
 
     async def _answer(self, text: str, messages: list[dict[str, Any]], body: dict[str, Any],
@@ -541,10 +720,13 @@ class RouterServer:
 
     def _candidates(self, routed: str) -> list[str]:
         """The routed model, then the next best on validation, among the allowed ones."""
-        order = [routed] + [m for m in self.meta.fallback_order if m != routed]
-        order += [m for m in self.allowed if m not in order]
-        allowed = [m for m in order if m in self.allowed]
-        return allowed[: 1 + self.config.max_fallbacks]
+        order = self._orders.get(routed)
+        if order is None:
+            order = [routed] + [m for m in self.meta.fallback_order if m != routed]
+            order += [m for m in self.allowed if m not in order]
+            order = [m for m in order if m in self.allowed][: 1 + self.config.max_fallbacks]
+            self._orders[routed] = order
+        return order
 
     async def _call(self, model: str, messages: list[dict[str, Any]],
                     body: dict[str, Any]) -> Response:
@@ -615,7 +797,7 @@ class RouterServer:
         if (body.get("stream_options") or {}).get("include_usage"):
             chunks.append({**base, "choices": [], "usage": payload["usage"]})
         for chunk in chunks:
-            await out.write(b"data: " + json.dumps(chunk).encode() + b"\n\n")
+            await out.write(b"data: " + _dumps(chunk) + b"\n\n")
         await out.write(b"data: [DONE]\n\n")
         await out.write_eof()
         return out
@@ -641,8 +823,8 @@ def _completion(rid: str, model: str, resp: Response) -> dict[str, Any]:
 
 
 def build_server(artefact_dir: str, config: ServeConfig, store: Store, host_plugins: Any, *,
-                 bind: str = "127.0.0.1", port: int = 8000, api_key: str | None = None
-                 ) -> RouterServer:
+                 bind: str = "127.0.0.1", port: int = 8000, api_key: str | None = None,
+                 worker: int | None = None) -> RouterServer:
     """Load the artefact and its embedder and make the server (not started)."""
     from routerbench_core.embedding.base import load_embedder
     from routerbench_core.serving.artefact import ArtefactError, load_artefact
@@ -662,4 +844,4 @@ def build_server(artefact_dir: str, config: ServeConfig, store: Store, host_plug
                 "embedder version it was trained with, or retrain"
             )
     return RouterServer(artefact, config, store, host_plugins=host_plugins, embedder=embedder,
-                        bind=bind, port=port, api_key=api_key)
+                        bind=bind, port=port, api_key=api_key, worker=worker)

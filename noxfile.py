@@ -25,7 +25,7 @@ nox.options.default_venv_backend = "venv"
 
 PYTHON = "3.11"
 PLUGINS = sorted(glob.glob("plugins/*/rbench-*"))
-CORE_EXTRAS = ".[parquet,plot,ml,embed,serve,test]"
+CORE_EXTRAS = ".[parquet,plot,ml,embed,serve,seed,test]"
 
 
 #: Plugin extras the test environment installs (not: hub = the `datasets` library, vllm = GPU

@@ -85,6 +85,32 @@ def test_rbench_gives_the_correct_verdict_on_every_case(loaded) -> None:
     assert not wrong, "\n".join(wrong)
 
 
+#: datasets whose ``grader=seed`` reproduces the seed column of the corpus, case by case
+SEED_GRADED = ("aime", "math500", "livemathbench")
+
+
+def test_seed_grader_reproduces_the_seed_verdict_on_the_math_cases(loaded) -> None:
+    """``grader=seed`` on AIME, MATH500 and LiveMathBench gives the seed's own verdict (the
+    column derived by running the seed's graders), including its false positives."""
+    pytest.importorskip("pylatexenc", reason="grader=seed for math needs pylatexenc (seed extra)")
+    host = make_plugin_manager()
+    wrong = []
+    for name in SEED_GRADED:
+        _, queries = loaded[name]
+        dataset = host.load("dataset", name)(grader="seed")
+        cases = [c for c in CASES if c["dataset"] == name]
+        items = [(queries[c["item"]], Response(query_key=queries[c["item"]].key, model="corpus",
+                                               raw_output=c["answer"])) for c in cases]
+        for case, grade in zip(cases, dataset.grade_many(items), strict=True):
+            assert grade.grader == f"{name}:seed"
+            if (grade.score == 1.0) != case["seed"]:
+                wrong.append(f"{case['id']} ({case['form']}): seed grader {grade.score}, seed "
+                             f"{case['seed']}, answer {case['answer']!r}")
+    assert not wrong, "\n".join(wrong)
+    differing = [c for c in CASES if c["dataset"] in SEED_GRADED and c["correct"] != c["seed"]]
+    assert len(differing) >= 15  # the seed column is not rbench's default verdict
+
+
 def test_every_difference_from_the_seed_is_documented() -> None:
     """docs/datasets.md lists, per answer form, the cases where rbench and the seed differ."""
     text = DOCS.read_text(encoding="utf-8")

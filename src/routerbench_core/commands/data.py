@@ -75,7 +75,11 @@ IMPORT_EXAMPLES = """Examples:
 
 FETCH_EXAMPLES = """Examples:
 
-  rbench data fetch NPULH/LLMRouterBench --revision REV -f llmrouterbench --name lrb --subdir results/bench   # network
+  rbench data fetch llmrouterbench --name lrb   # the seed's published release (network)
+
+  rbench data fetch org/routing-data --revision SHA -f routerdc --name rd --subdir scores
+
+  rbench data fetch org/release --archive release.tar.gz -f llmrouterbench --name rel
 """
 
 
@@ -217,27 +221,62 @@ def register_commands(app: typer.Typer) -> None:
     @data.command("fetch", epilog=FETCH_EXAMPLES)
     def fetch_command(
         ctx: typer.Context,
-        repo_id: Annotated[str, typer.Argument(help="Hub dataset repository, owner/name.")],
-        fmt: Annotated[str, typer.Option("--format", "-f", help=IMPORT_HELP)],
+        source: Annotated[str, typer.Argument(
+            metavar="SOURCE",
+            help="A named release (llmrouterbench) or a hub dataset repository, owner/name.")],
         name: Annotated[str, typer.Option("--name", "-n", help="Name of the bench to create.")],
+        fmt: Annotated[str, typer.Option(
+            "--format", "-f", help=IMPORT_HELP + " A named release knows its own.")] = None,  # type: ignore[assignment]
         revision: Annotated[str, typer.Option(
             "--revision", help="Commit, tag or branch to pin (recommended).")] = None,  # type: ignore[assignment]
         subdir: Annotated[str, typer.Option(
             "--subdir", help="Only this folder of the repository (e.g. results/bench).")] = None,  # type: ignore[assignment]
+        archive: Annotated[str, typer.Option(
+            "--archive", help="The repository holds the release as this tar archive: download "
+            "it alone, unpack it safely, import its contents.")] = None,  # type: ignore[assignment]
+        max_unpacked_gb: Annotated[float, typer.Option(
+            "--max-unpacked-gb", help="Refuse an archive that unpacks to more than this.")] = 64.0,
         replace: Annotated[bool, typer.Option(
             "--replace", help="Replace an existing bench of that name (atomically).")] = False,
     ) -> None:
         """Download a public data set from its hub repository (network!) and import it."""
-        from routerbench_core.data.fetch import FetchError, fetch_and_import
+        from routerbench_core.data.fetch import (
+            FetchError,
+            fetch_and_import,
+            fetch_archive_and_import,
+            named_source,
+        )
         from routerbench_core.data.store import store_for_command
 
+        commit = None
         try:
+            if "/" not in source:
+                known = named_source(source)
+                repo_id, archive = known.repo_id, archive or known.archive
+                fmt, revision = fmt or known.format, revision or known.revision
+                subdir = subdir or known.subdir
+            else:
+                repo_id = source
+            if not fmt:
+                raise FetchError(f"--format is needed for {repo_id}: {IMPORT_HELP}")
+            if archive and subdir:
+                raise FetchError("--archive and --subdir exclude each other: the archive is "
+                                 "imported whole")
             with store_for_command(state(ctx).store_path) as store:
-                path, result = fetch_and_import(store, repo_id, fmt, name, revision=revision,
-                                                subdir=subdir, replace=replace)
+                if archive:
+                    path, result = fetch_archive_and_import(
+                        store, repo_id, archive, fmt, name, revision=revision, replace=replace,
+                        max_bytes=int(max_unpacked_gb * 1024**3))
+                    commit = store.bench_metadata(name).get("fetched_from", {}).get("commit")
+                else:
+                    path, result = fetch_and_import(store, repo_id, fmt, name,
+                                                    revision=revision, subdir=subdir,
+                                                    replace=replace)
         except (*_errors(), FetchError) as exc:
             raise fail(f"fetch failed, nothing was stored: {exc}") from None
         typer.echo(f"downloaded {repo_id}{'@' + revision if revision else ''} to {path}")
+        if commit and commit != revision:
+            typer.echo(f"commit {commit} (pin it with --revision {commit})")
         typer.echo(f"imported {result.n_queries:,} queries × {result.n_models} models as bench "
                    f"{name!r}")
 

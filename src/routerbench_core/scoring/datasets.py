@@ -626,7 +626,27 @@ def _is_sandbox_error(exc: BaseException) -> bool:
     return isinstance(exc, SandboxError)
 
 
-class MultipleChoiceDataset(TemplateDataset):
+class SeedGraderOption:
+    """The ``grader`` option: ``rbench`` (the default) or ``seed``, which grades as
+    LLMRouterBench's own evaluation does, to re-derive its published grades. A seed-graded
+    answer is recorded under the grader name ``<dataset>:seed``."""
+
+    name: ClassVar[str]
+    options: dict[str, Any]
+
+    @property
+    def seed_grader(self) -> bool:
+        grader = self.options.get("grader", "rbench")
+        if grader not in ("rbench", "seed"):
+            raise DatasetError(f"{self.name}: unknown grader {grader!r}; use rbench or seed")
+        return grader == "seed"
+
+    @property
+    def grader_name(self) -> str:
+        return f"{self.name}:seed" if self.seed_grader else self.name
+
+
+class MultipleChoiceDataset(SeedGraderOption, TemplateDataset):
     """Lettered options in ``query.metadata["options"]``; the stated letter against the gold.
 
     Reading follows :func:`routerbench_core.scoring.choice.read_choice` (no letter fished out of
@@ -639,17 +659,6 @@ class MultipleChoiceDataset(TemplateDataset):
 
     def n_choices(self, query: Query) -> int:
         return len(query.metadata["options"])
-
-    @property
-    def seed_grader(self) -> bool:
-        grader = self.options.get("grader", "rbench")
-        if grader not in ("rbench", "seed"):
-            raise DatasetError(f"{self.name}: unknown grader {grader!r}; use rbench or seed")
-        return grader == "seed"
-
-    @property
-    def grader_name(self) -> str:
-        return f"{self.name}:seed" if self.seed_grader else self.name
 
     def extract(self, output: str, query: Query) -> str | None:
         if self.seed_grader:
@@ -677,25 +686,43 @@ MATH_PROMPT = (
 )
 
 
-class BoxedMathDataset(TemplateDataset):
+class BoxedMathDataset(SeedGraderOption, TemplateDataset):
     """Math with one final answer: last ``\\boxed{}`` (else "Answer:") → math equivalence.
 
     Subclasses set metadata and implement :meth:`to_query` with the reference answer as
     ``ground_truth`` (a string). ``extraction`` orders the extractors (see
-    :func:`routerbench_core.scoring.extract.extract_final_answer`).
+    :func:`routerbench_core.scoring.extract.extract_final_answer`). ``grader="seed"`` reads and
+    compares answers as LLMRouterBench's math grader does
+    (:mod:`routerbench_core.scoring.seed_math`); ``seed_integer_fallback`` says whether that
+    dataset's seed evaluator falls back to the last integer of the output.
     """
 
     category: ClassVar[Category] = "math"
     prompt_template: ClassVar[str] = MATH_PROMPT
     extraction: ClassVar[tuple[str, ...]] = ("boxed", "answer")
+    seed_integer_fallback: ClassVar[bool] = False
 
     def extract(self, output: str, query: Query) -> Any:
+        if self.seed_grader:
+            from routerbench_core.scoring.seed_math import seed_math_extract
+
+            return seed_math_extract(output, integer_fallback=self.seed_integer_fallback) or None
         from routerbench_core.scoring.extract import extract_final_answer
 
         answer, _ = extract_final_answer(output, methods=self.extraction)
         return answer
 
     def score(self, prediction: Any, query: Query) -> ScoreResult:
+        if self.seed_grader:
+            from routerbench_core.scoring.seed_math import (
+                require_latex_reader,
+                seed_math_equal,
+                seed_math_gold,
+            )
+
+            require_latex_reader()
+            gold = seed_math_gold(str(query.ground_truth))
+            return 1.0 if gold is not None and seed_math_equal(str(prediction), gold) else 0.0
         from routerbench_core.scoring.math import math_equal
 
         return 1.0 if math_equal(prediction, query.ground_truth) else 0.0

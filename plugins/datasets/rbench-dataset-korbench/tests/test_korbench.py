@@ -35,6 +35,39 @@ def test_release_folder_loads_all_categories(items):
     assert [q.id for q in KORBench().load(DATA / "operation")] == ["operation-1", "operation-2"]
 
 
+#: sha256 of each category's template in KOR-Bench's config/prompt/three-shot.yaml (commit
+#: bb8194d), the file the seed ships in Git LFS (its pointer names the same whole-file hash)
+OFFICIAL_TEMPLATE_SHA256 = {
+    "cipher": "9ebee5fa2aa0f64181216d5ab5c704bdb0be5e7b8fd5b96236d482bfcde20782",
+    "counterfactual": "f7b6829a3d75f72dbde997130da85d113bfe22a99c92de0641abc3aa2fdb5486",
+    "logic": "d5a629ed978c53536c47627c6f4263f21fa17ebdad3eba97b687d79bb9a1c997",
+    "operation": "56310eaf63889d4153566a60fe8ef5a31b268f049f882a7ab8059962c0b26ba0",
+    "puzzle": "63059270d6e40c922ea9288b8ed32e75f243577696ea8878bc00f45dbc7f9fd3",
+}
+
+
+@pytest.mark.parametrize("category", sorted(OFFICIAL_TEMPLATE_SHA256))
+def test_seed_prompt_is_the_official_template(category):
+    """With ``{}`` in every slot, the rendered prompt is byte for byte the official template."""
+    import hashlib
+
+    from rbench_dataset_korbench.dataset import seed_prompt
+
+    skeleton = seed_prompt(category, "{}", [{"question": "{}", "answer": "{}"}] * 3, "{}")
+    assert hashlib.sha256(skeleton.encode()).hexdigest() == OFFICIAL_TEMPLATE_SHA256[category]
+
+
+def test_seed_prompt_is_the_default_and_rbench_prompt_selectable(items):
+    query = items["cipher-1"]
+    seed = KORBench().build_messages(query)[0]["content"]
+    assert seed.startswith("You are an intelligent assistant that specializes in encryption")
+    assert "### Cipher Rule:\n\n" in seed and seed.endswith(f"### Question:\n{query.text}\n\n### Answer:\n")
+    old = KORBench(prompt="rbench").build_messages(query)[0]["content"]
+    assert old.startswith("You will be given a rule") and old != seed
+    with pytest.raises(DatasetError, match="unknown prompt"):
+        KORBench(prompt="other").build_messages(query)
+
+
 def test_three_shot_prompt(items):
     content = KORBench().build_messages(items["cipher-1"])[0]["content"]
     assert "three places later" in content  # the rule

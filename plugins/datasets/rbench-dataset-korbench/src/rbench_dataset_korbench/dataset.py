@@ -34,6 +34,83 @@ PROMPT = """You will be given a rule of the "{category}" kind that you may never
 
 ### Answer:"""
 
+#: The seed's prompts: KOR-Bench's ``config/prompt/three-shot.yaml`` (KOR-Bench/KOR-Bench,
+#: Apache-2.0, commit bb8194dff8e51e2e2247cf62aa9932c3d57d53d7), which LLMRouterBench (MIT)
+#: ships as ``data/KORBench/three-shot.yaml`` (its Git LFS pointer names the same sha256,
+#: a609638e…, and size, 3970 bytes). Reproduced word for word: parity needs it. Each
+#: category's text before the rule; :func:`seed_prompt` adds the fixed rest.
+SEED_INTROS: dict[str, str] = {
+    'cipher': (
+        'You are an intelligent assistant that specializes in encryption and decryption tasks. Below are the rules for a specific cipher. When responding, please ensure that your output adheres to the specified encryption and decryption rules and format.\n'
+        '\n'
+        '### Instructions:\n'
+        '\n'
+        '1. Identify the relevant properties and objects specified in the rule, including the plaintext, keyword, and ciphertext.\n'
+        '2. Follow the specified encryption or decryption operations precisely as described in the rules.\n'
+        '3. Ensure your output is formatted according to the specified notation and symbols.\n'
+        '\n'
+        '### Cipher Rule:\n'
+        '\n'
+    ),
+    'counterfactual': (
+        'You are an advanced assistant with expertise in storytelling and rule-based reasoning. Your task is to carefully analyze the provided story, which includes specific rules and details, and use this information to accurately answer related questions.\n'
+        '\n'
+        '### Instructions:\n'
+        '\n'
+        '1. Thoroughly review the story to identify and understand the relevant details and rules.\n'
+        '2. Use the context provided by the story to offer precise and insightful answers.\n'
+        '3. Ensure your responses align with the rules and information given in the story.\n'
+        '\n'
+        '### Story Rule:\n'
+        '\n'
+    ),
+    'logic': (
+        'You are an intelligent assistant that helps with various logical reasoning tasks. Below is a custom-defined rule for a specific type of logic. When responding, please ensure that your output adheres to the specified logical rules and format.\n'
+        '\n'
+        '### Instructions:\n'
+        '\n'
+        '1. Identify the relevant properties and objects as specified in the rule.\n'
+        '2. Apply the given logical operations or reasoning patterns.\n'
+        '3. Ensure your output is formatted according to the specified notation and symbols.\n'
+        '\n'
+        '### Logic Rule:\n'
+        '\n'
+    ),
+    'operation': (
+        'You are an intelligent assistant specializing in evaluating custom operations. Below is a specific rule defined for a custom operation. Your task is to apply this rule accurately to the provided question.\n'
+        '\n'
+        '### Instructions:\n'
+        '\n'
+        '1. Carefully read and understand the definitions of the new operations in the rule.\n'
+        '2. If the question does not specifically ask for it, your answer should be a number or a group of numbers.\n'
+        '3. Double-check your final answer to ensure it follows the rule accurately.\n'
+        '\n'
+        '### Operation Rule:\n'
+        '\n'
+    ),
+    'puzzle': (
+        'You are an intelligent assistant specializing in solving custom puzzle problems. Below is a specific rule defined for a custom puzzle. Your task is to apply this rule accurately to the provided question.\n'
+        '\n'
+        '### Instructions:\n'
+        '\n'
+        '1. Thoroughly understand the rule provided. If needed, break down the rule into simpler components or steps.\n'
+        '2. Apply the rule carefully to address the question presented.\n'
+        '3. Verify your answer to ensure it aligns with the rule and the context of the puzzle.\n'
+        '\n'
+        '### Puzzle Rule:\n'
+        '\n'
+    ),
+}
+
+
+def seed_prompt(category: str, rule: str, shots: list[dict[str, str]], question: str) -> str:
+    """The seed's three-shot prompt: the category's intro, the rule, each solved example and
+    the question as ``### Question:`` / ``### Answer:`` blocks, ending on an open answer."""
+    examples = "".join(f"### Question:\n{s['question']}\n\n### Answer:\n{s['answer']}\n\n"
+                       for s in shots)
+    return f"{SEED_INTROS[category]}{rule}\n\n{examples}### Question:\n{question}\n\n### Answer:\n"
+
+
 N_SHOTS = 3
 
 
@@ -46,7 +123,6 @@ class KORBench(TemplateDataset, capabilities=CAPABILITIES):
     grader_version = "2"
     hub_id = None  # released on GitHub (KOR-Bench/KOR-Bench, folder data/)
     hub_revision = None
-    prompt_template = PROMPT
     required_fields = ("category", "rule_id", "idx", "rule_content", "question", "answer", "shots")
 
     def load(self, data_file: Path | None = None, *, limit: int | None = None) -> list[Query]:
@@ -103,13 +179,24 @@ class KORBench(TemplateDataset, capabilities=CAPABILITIES):
                       "rule": str(record["rule_content"]), "shots": shots[:N_SHOTS]},
         )
 
+    prompt_template = "{prompt}"
+
     def prompt_fields(self, query: Query) -> dict[str, Any]:
+        """The seed's prompt by default; ``prompt=rbench`` gives rbench's earlier one (it also
+        asks for the ``[[ ]]`` answer format in words)."""
+        style = self.options.get("prompt", "seed")
+        if style not in ("seed", "rbench"):
+            raise DatasetError(f"korbench: unknown prompt {style!r}; use seed or rbench")
+        meta = query.metadata
+        if style == "seed":
+            return {"prompt": seed_prompt(meta["category"], meta["rule"], meta["shots"],
+                                          query.text)}
         shots = "\n\n".join(
             f"### Question:\n{s['question']}\n\n### Answer:\n{s['answer']}"
             for s in query.metadata["shots"]
         )
-        return {"question": query.text, "category": query.metadata["category"],
-                "rule": query.metadata["rule"], "shots": shots}
+        return {"prompt": PROMPT.format(question=query.text, category=meta["category"],
+                                        rule=meta["rule"], shots=shots)}
 
     def extract(self, output: str, query: Query) -> str | None:
         return extract_bracketed(output)

@@ -114,9 +114,6 @@ class TestKnightsKnavesConformance(DatasetConformance):
         "3ppl-1": "CONCLUSION:\n(1) Alice is a knight\n(2) Bob is a knave",
     }
 
-    def test_metadata_is_sane(self, spec):
-        pytest.skip("hub_revision not pinned: no verified commit of K-and-K/knights-and-knaves "
-                    "was available offline (README, 'Deviations')")
 
 
 def test_hub_path_reads_one_split_per_size(monkeypatch):

@@ -38,6 +38,10 @@ CONCLUSION:
 #: The hub release: one split per puzzle size (2 to 8 people, 100 puzzles each = 700).
 SIZES = tuple(range(2, 9))
 
+#: The commit public evaluation code pins for K-and-K/knights-and-knaves; not checked against
+#: the hub from here (offline): see README.
+REVISION = "2f68547989981b1af37cb3dde5fdefa847aa8619"
+
 
 class KnightsKnaves(TemplateDataset, capabilities=CAPABILITIES):
     """Knights and Knaves (Xie et al., 2024): 700 puzzles, 2 to 8 people, 100 of each."""
@@ -45,14 +49,14 @@ class KnightsKnaves(TemplateDataset, capabilities=CAPABILITIES):
     name = "knights-knaves"
     grader_version = "1"
     hub_id = "K-and-K/knights-and-knaves"
-    hub_revision = None  # no commit hash could be established offline: see README
+    hub_revision = REVISION
     hub_config = "test"
     prompt_template = PROMPT
     required_fields = ("quiz", "names", "solution")
 
     #: The hub keeps one split per puzzle size.
     hub_sources = tuple(
-        HubSource("K-and-K/knights-and-knaves", None, f"{n}ppl", "test") for n in SIZES
+        HubSource("K-and-K/knights-and-knaves", REVISION, f"{n}ppl", "test") for n in SIZES
     )
 
     def read_source_records(self, data_file: Path | None) -> list[dict[str, Any]]:

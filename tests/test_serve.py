@@ -207,6 +207,63 @@ def test_streaming_with_the_sdk(nim9: dict[str, Any], upstream: OpenAIServer) ->
     assert [c.choices[0].finish_reason for c in chunks if c.choices][-1] == "stop"
 
 
+def test_streaming_relays_each_piece_as_the_model_writes_it(nim9: dict[str, Any]) -> None:
+    """Time to first token is the model's, not its whole answer's: the upstream writes one
+    word every 0.2 s and the first one reaches the SDK long before the last."""
+    t0 = time.time()
+    with OpenAIServer(stream_delay=0.2) as slow, serve(nim9, "avengers", slow) as server:
+        start = time.perf_counter()
+        arrivals, text = [], []
+        for c in client(server).chat.completions.create(
+                model="rbench/avengers", messages=[{"role": "user", "content": QUESTION}],
+                stream=True):
+            if c.choices and c.choices[0].delta.content:
+                arrivals.append(time.perf_counter() - start)
+                text.append(c.choices[0].delta.content)
+        assert slow.count(path="/v1/chat/completions") == 1
+        assert slow.requests[-1].body["stream"] is True
+    words = len(f"echo: {QUESTION}".split(" "))
+    assert "".join(text) == f"echo: {QUESTION}" and len(arrivals) == words
+    assert arrivals[-1] >= 0.2 * (words - 1) * 0.9
+    assert arrivals[0] < arrivals[-1] / 2, arrivals
+    row = served_since(nim9["store"], t0)[-1]
+    assert row["status"] == 200 and row["stream"] == 1 and row["completion_tokens"] > 0
+    assert row["metadata"]["first_piece_s"] < row["latency"] / 2
+
+
+def test_streaming_falls_back_before_the_first_piece(nim9: dict[str, Any],
+                                                     upstream: OpenAIServer) -> None:
+    t0 = time.time()
+    upstream.inject("503")
+    with serve(nim9, "avengers", upstream) as server:
+        raw = client(server).chat.completions.with_raw_response.create(
+            model="rbench/avengers", messages=[{"role": "user", "content": QUESTION}],
+            stream=True)
+        text = "".join(c.choices[0].delta.content or "" for c in raw.parse() if c.choices)
+    assert text == f"echo: {QUESTION}"
+    assert raw.headers["x-rbench-fallbacks"] == "1"
+    row = served_since(nim9["store"], t0)[-1]
+    assert row["status"] == 200 and len(row["fallbacks"]) == 1
+    assert row["model"] != row["fallbacks"][0]["model"] and row["model"] == raw.headers["x-rbench-model"]
+
+
+def test_a_stream_that_breaks_midway_ends_with_an_error_and_is_recorded(
+        nim9: dict[str, Any], upstream: OpenAIServer) -> None:
+    t0 = time.time()
+    upstream.inject("stream-cut")
+    with serve(nim9, "avengers", upstream) as server:
+        got = []
+        with pytest.raises(openai.APIError, match="stream broke after 1 piece"):
+            for c in client(server).chat.completions.create(
+                    model="rbench/avengers", messages=[{"role": "user", "content": QUESTION}],
+                    stream=True):
+                got += [c.choices[0].delta.content or ""] if c.choices else []
+    assert "".join(got) == "echo: ", "the piece sent before the break reached the client"
+    row = served_since(nim9["store"], t0)[-1]
+    assert row["status"] == 502 and "after 1 piece" in row["error"] and row["cost"] is None
+    assert upstream.count(path="/v1/chat/completions") == 1, "no fallback once text was sent"
+
+
 def test_models_and_health(nim9: dict[str, Any], upstream: OpenAIServer) -> None:
     with serve(nim9, "avengers-pro", upstream) as server:
         listed = client(server).models.list()
@@ -635,3 +692,31 @@ def test_workers_enforce_one_budget_per_key_between_them(
     assert statuses == [200] * 6 + [429] * 10, statuses
     assert {a[2]["x-rbench-worker"] for a in answers} == {"0", "1"}, "both workers answered"
     assert answers[6][1]["error"]["code"] == "insufficient_quota"
+
+
+def test_a_backend_without_its_own_stream_streams_its_whole_answer_at_once() -> None:
+    """The Backend default: one piece (the whole text) then the Response; a failure gives the
+    failed Response alone, so the server can still fall back."""
+    import asyncio
+
+    from routerbench_core import Backend, GenerationRequest, ModelSpec, Response
+
+    class Whole(Backend):
+        name = "whole"
+
+        async def agenerate(self, request: GenerationRequest) -> Response:
+            text = request.messages[-1]["content"]
+            if text == "fail":
+                return Response(query_key="", model=request.model.name, error="HTTP 503: down")
+            return Response(query_key="", model=request.model.name, raw_output=text.upper(),
+                            cost=0.0)
+
+    async def stream(text: str) -> list[Any]:
+        request = GenerationRequest(model=ModelSpec(name="m", free=True),
+                                    messages=[{"role": "user", "content": text}])
+        return [item async for item in Whole().agenerate_text_stream(request)]
+
+    ok = asyncio.run(stream("hi there"))
+    assert ok[0] == "HI THERE" and ok[1].ok and len(ok) == 2
+    failed = asyncio.run(stream("fail"))
+    assert len(failed) == 1 and failed[0].error == "HTTP 503: down"

@@ -200,6 +200,24 @@ class Backend(ABC):
     async def agenerate(self, request: GenerationRequest) -> Response:
         """Answer one request; failures come back as a Response with ``error`` set."""
 
+    async def agenerate_text_stream(self, request: GenerationRequest
+                                    ) -> AsyncIterator[str | Response]:
+        """Answer one request as it is generated: yield the answer's text pieces (``str``) as
+        they arrive, then the full :class:`Response` (usage, cost, finish reason) last.
+
+        A failure before the first piece yields only a failed Response, so a caller
+        (``rbench serve``) can still try another model; a failure after it yields a failed
+        Response after the pieces. This default has no pieces to give early: it answers with
+        :meth:`agenerate` and yields the whole text at once. Backends whose API streams
+        (OpenAI-compatible servers) override it, so time to first token is the model's.
+
+        .. versionadded:: 0.2
+        """
+        response = await self.agenerate(request)
+        if response.ok and response.raw_output:
+            yield response.raw_output
+        yield response
+
     async def agenerate_many(
         self, requests: Sequence[GenerationRequest], concurrency: int = 16
     ) -> list[Response]:

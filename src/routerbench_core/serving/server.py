@@ -9,9 +9,14 @@ answer carries the model that produced it in ``model`` and in the ``x-rbench-mod
 Why aiohttp: the OpenAI backend already speaks aiohttp (one async stack, one dependency), and
 its server keeps up with a 64-way loopback load on two cores (see bench/serve_overhead.py).
 
-Streaming (``stream: true``) is answered as server-sent events in the OpenAI chunk format. The
-upstream call itself is not streamed: the whole answer is fetched (so a failed model can still
-fall back) and then relayed; time to first token is therefore the upstream's full latency.
+Streaming (``stream: true``) is relayed as the model writes it, as server-sent events in the
+OpenAI chunk format (``Backend.agenerate_text_stream``): time to first token is the model's.
+A model that fails before its first text piece is replaced by the next candidate; once text was
+sent nothing can be replaced, so a stream that breaks ends with an ``error`` event and is
+recorded as a 502.
+
+Queries are embedded and routed in micro-batches, one per turn of the event loop (see
+RoutingService); ``--workers N`` runs N such servers on one port (serving/workers.py).
 
 Every request, answered or refused, is recorded in the store's ``served`` table (written in
 batches off the event loop), so served traffic can become a bench (``rbench data
@@ -21,6 +26,7 @@ from-served``) and be evaluated like one.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
 import logging
@@ -29,7 +35,7 @@ import threading
 import time
 import uuid
 from collections import OrderedDict
-from collections.abc import Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -381,6 +387,8 @@ class _Outcome:
     routed: str
     tried: list[dict[str, Any]] = field(default_factory=list)
     client_error: str | None = None
+    #: streaming: the model answering, its first text piece and the rest of its stream
+    stream: tuple[str, str, AsyncIterator[str | Response]] | None = None
 
 
 class RouterServer:
@@ -653,9 +661,18 @@ class RouterServer:
             self._finish(record, t0, status=429, error=message)
             return openai_error(429, message, type_="insufficient_quota",
                                 code="insufficient_quota")
-        try:
-            outcome = await asyncio.wait_for(self._answer(text, messages, body, point, record),
-                                             self.config.request_timeout_s)
+        async with self.gate:  # held while the answer is relayed, streamed or not
+            return await self._respond(request, rid, t0, text, messages, body, point, record,
+                                       key_name, stream)
+
+    async def _respond(self, request: web.Request, rid: str, t0: float, text: str,
+                       messages: list[dict[str, Any]], body: dict[str, Any], point: Resolved,
+                       record: dict[str, Any], key_name: str | None, stream: bool
+                       ) -> web.StreamResponse:
+        try:  # the timeout bounds the wait for the answer (streaming: for its first piece)
+            outcome = await asyncio.wait_for(
+                self._answer(text, messages, body, point, record, stream=stream),
+                self.config.request_timeout_s)
         except asyncio.TimeoutError:
             message = f"request timed out after {self.config.request_timeout_s:g} s"
             self._finish(record, t0, status=504, error=message)
@@ -667,6 +684,9 @@ class RouterServer:
             self._finish(record, t0, status=400, error=outcome.client_error)
             return openai_error(400, f"the model rejected the request: {outcome.client_error}",
                                 code="upstream_rejected")
+        if outcome.stream is not None:
+            return await self._relay(request, rid, t0, text, messages, body, point, record,
+                                     key_name, outcome)
         resp = outcome.response
         if resp is None or not resp.ok:
             errors = "; ".join(f"{t['model']}: {t['error']}" for t in outcome.tried)
@@ -674,19 +694,8 @@ class RouterServer:
             self._finish(record, t0, status=502, error=message)
             return openai_error(502, message, type_="upstream_error", code="upstream_failed")
         served = resp.model
-        if key_name is not None:
-            self.spend[key_name] = self.spend.get(key_name, 0.0) + (resp.cost or 0.0)
-        record.update(model=served, prompt_tokens=resp.prompt_tokens,
-                      completion_tokens=resp.completion_tokens, cost=resp.cost,
-                      upstream_latency=resp.latency_s,
-                      metadata={"cost_source": resp.cost_source,
-                                "finish_reason": resp.metadata.get("finish_reason"),
-                                "prices": {served: _prices(self.specs[served])}})
-        if self.config.record_text:
-            record["answer"] = resp.raw_output
-        headers = {"x-rbench-model": served, "x-rbench-router": self.meta.router,
-                   "x-rbench-operating-point": point.label,
-                   "x-rbench-fallbacks": str(len(outcome.tried)), "x-request-id": rid}
+        self._account(record, key_name, resp)
+        headers = self._headers(rid, served, point, outcome)
         payload = _completion(rid, served, resp)
         self._maybe_shadow(text, messages, body, served, record, t0)
         if not stream:
@@ -694,29 +703,63 @@ class RouterServer:
                                 content_type="application/json")
         return await self._stream(request, payload, headers, body)
 
+    def _account(self, record: dict[str, Any], key_name: str | None, resp: Response) -> None:
+        """Charge the key and fill the record from a successful answer."""
+        served = resp.model
+        if key_name is not None:
+            self.spend[key_name] = self.spend.get(key_name, 0.0) + (resp.cost or 0.0)
+        metadata = {"cost_source": resp.cost_source,
+                    "finish_reason": resp.metadata.get("finish_reason"),
+                    "prices": {served: _prices(self.specs[served])}}
+        if "first_piece_s" in resp.metadata:
+            metadata["upstream_first_piece_s"] = resp.metadata["first_piece_s"]
+        record.update(model=served, prompt_tokens=resp.prompt_tokens,
+                      completion_tokens=resp.completion_tokens, cost=resp.cost,
+                      upstream_latency=resp.latency_s,
+                      metadata={**(record.get("metadata") or {}), **metadata})
+        if self.config.record_text:
+            record["answer"] = resp.raw_output
+
+    def _headers(self, rid: str, served: str, point: Resolved, outcome: _Outcome
+                 ) -> dict[str, str]:
+        return {"x-rbench-model": served, "x-rbench-router": self.meta.router,
+                "x-rbench-operating-point": point.label,
+                "x-rbench-fallbacks": str(len(outcome.tried)), "x-request-id": rid}
+
     async def _answer(self, text: str, messages: list[dict[str, Any]], body: dict[str, Any],
-                      point: Resolved, record: dict[str, Any]) -> _Outcome:
-        async with self.gate:
-            r0 = time.perf_counter()
-            routed = await self.service.decide(text, point.config)
-            record["route_latency"] = time.perf_counter() - r0
-            record["routed_model"] = routed
-            outcome = _Outcome(response=None, routed=routed)
-            for model in self._candidates(routed):
+                      point: Resolved, record: dict[str, Any], *, stream: bool = False
+                      ) -> _Outcome:
+        """Route, then ask the candidates in turn until one answers. Streaming, a model has
+        answered once its first text piece arrived: from then on it cannot be replaced."""
+        r0 = time.perf_counter()
+        routed = await self.service.decide(text, point.config)
+        record["route_latency"] = time.perf_counter() - r0
+        record["routed_model"] = routed
+        outcome = _Outcome(response=None, routed=routed)
+        for model in self._candidates(routed):
+            if stream:
+                pieces = self._call_stream(model, messages, body)
+                first = await pieces.__anext__()
+                if isinstance(first, str):
+                    outcome.stream = (model, first, pieces)
+                    return outcome
+                await pieces.aclose()
+                resp = first  # failed before any text, or an empty answer
+            else:
                 resp = await self._call(model, messages, body)
-                if resp.ok:
-                    outcome.response = resp
-                    return outcome
-                error = resp.error or "unknown error"
-                if error.startswith(CLIENT_ERRORS):
-                    outcome.client_error = error
-                    return outcome
-                outcome.tried.append({"model": model, "error": error,
-                                      "latency": resp.latency_s})
-                record["fallbacks"] = outcome.tried
-                _log("fallback", logging.WARNING, request=record["request_id"], model=model,
-                     error=error)
-            return outcome
+            if resp.ok:
+                outcome.response = resp
+                return outcome
+            error = resp.error or "unknown error"
+            if error.startswith(CLIENT_ERRORS):
+                outcome.client_error = error
+                return outcome
+            outcome.tried.append({"model": model, "error": error,
+                                  "latency": resp.latency_s})
+            record["fallbacks"] = outcome.tried
+            _log("fallback", logging.WARNING, request=record["request_id"], model=model,
+                 error=error)
+        return outcome
 
     def _candidates(self, routed: str) -> list[str]:
         """The routed model, then the next best on validation, among the allowed ones."""
@@ -728,15 +771,88 @@ class RouterServer:
             self._orders[routed] = order
         return order
 
-    async def _call(self, model: str, messages: list[dict[str, Any]],
-                    body: dict[str, Any]) -> Response:
+    def _request(self, model: str, messages: list[dict[str, Any]], body: dict[str, Any]
+                 ) -> GenerationRequest:
         params = {k: body[k] for k in FORWARDED if body.get(k) is not None}
         params["timeout"] = self.config.upstream_timeout_s
-        request = GenerationRequest(model=self.specs[model], messages=messages, params=params)
+        return GenerationRequest(model=self.specs[model], messages=messages, params=params)
+
+    async def _call(self, model: str, messages: list[dict[str, Any]],
+                    body: dict[str, Any]) -> Response:
         try:
-            return await self.backends[model].agenerate(request)
+            return await self.backends[model].agenerate(self._request(model, messages, body))
         except Exception as exc:  # a misbehaving backend is one failed attempt, not a crash
             return Response(query_key="", model=model, error=f"{type(exc).__name__}: {exc}")
+
+    async def _call_stream(self, model: str, messages: list[dict[str, Any]],
+                           body: dict[str, Any]) -> AsyncIterator[str | Response]:
+        """The backend's text stream; whatever it raises ends the stream as a failed
+        Response (one failed attempt, not a crash)."""
+        try:
+            async for item in self.backends[model].agenerate_text_stream(
+                    self._request(model, messages, body)):
+                yield item
+        except Exception as exc:
+            yield Response(query_key="", model=model, error=f"{type(exc).__name__}: {exc}")
+
+    async def _relay(self, request: web.Request, rid: str, t0: float, text: str,
+                     messages: list[dict[str, Any]], body: dict[str, Any], point: Resolved,
+                     record: dict[str, Any], key_name: str | None, outcome: _Outcome
+                     ) -> web.StreamResponse:
+        """Relay the chosen model's stream as OpenAI chunks while it is generated. Past the
+        first piece nothing can fall back: a stream that breaks ends with an ``error`` event
+        (which the OpenAI SDK raises) and is recorded as a 502 with what had been sent."""
+        assert outcome.stream is not None
+        served, first, pieces = outcome.stream
+        out = web.StreamResponse(headers={**self._headers(rid, served, point, outcome),
+                                          "Content-Type": "text/event-stream",
+                                          "Cache-Control": "no-cache"})
+        base = {"id": rid, "object": "chat.completion.chunk", "created": int(time.time()),
+                "model": served}
+
+        def chunk(delta: dict[str, Any], finish: str | None = None) -> bytes:
+            return b"data: " + _dumps({**base, "choices": [
+                {"index": 0, "delta": delta, "finish_reason": finish}]}) + b"\n\n"
+
+        final: Response | None = None
+        sent = 0
+        try:
+            await out.prepare(request)
+            await out.write(chunk({"role": "assistant", "content": ""}) + chunk({"content": first}))
+            record["metadata"] = {"first_piece_s": round(time.perf_counter() - t0, 6)}
+            sent = 1
+            async for item in pieces:
+                if isinstance(item, str):
+                    await out.write(chunk({"content": item}))
+                    sent += 1
+                else:
+                    final = item
+        except (ConnectionResetError, ConnectionError) as exc:  # the client went away
+            await pieces.aclose()
+            record["model"] = served
+            self._finish(record, t0, status=499,
+                         error=f"client disconnected after {sent} piece(s): {exc}")
+            return out
+        if final is None or not final.ok:
+            message = (final.error if final is not None else None) or "the stream ended early"
+            record["model"] = served
+            self._finish(record, t0, status=502, error=f"{served}: {message}")
+            with contextlib.suppress(ConnectionError):
+                await out.write(b"data: " + _dumps({"error": {
+                    "message": f"the model's stream broke after {sent} piece(s): {message}",
+                    "type": "upstream_error", "param": None, "code": "stream_broken"}}) + b"\n\n")
+                await out.write_eof()
+            return out
+        self._account(record, key_name, final)
+        tail = chunk({}, final.metadata.get("finish_reason") or "stop")
+        if (body.get("stream_options") or {}).get("include_usage"):
+            usage = _completion(rid, served, final)["usage"]
+            tail += b"data: " + _dumps({**base, "choices": [], "usage": usage}) + b"\n\n"
+        self._maybe_shadow(text, messages, body, served, record, t0)
+        with contextlib.suppress(ConnectionError):
+            await out.write(tail + b"data: [DONE]\n\n")
+            await out.write_eof()
+        return out
 
     def _maybe_shadow(self, text: str, messages: list[dict[str, Any]], body: dict[str, Any],
                       served: str, record: dict[str, Any], t0: float) -> None:

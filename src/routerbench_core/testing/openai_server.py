@@ -21,6 +21,12 @@ with the raw bytes ``ff fe``, which are not UTF-8) and ``"negative-usage"`` (200
 ``prompt_tokens: -5``). A ``reply`` may also return text with lone surrogates (``"\udcff"``):
 the JSON body then carries them as ``\udcff`` escapes, as a buggy server would.
 
+``"stream": true`` is answered as server-sent events in OpenAI's chunk format (HTTP chunked
+transfer): a role chunk, the answer one word per chunk (``stream_delay`` seconds apart, after
+``latency`` before the first), a finish chunk, a usage chunk when ``stream_options.
+include_usage`` is set, then ``data: [DONE]``. The ``"stream-cut"`` fault closes the
+connection after the first word, as a crashed upstream would.
+
 Example::
 
     with OpenAIServer(latency=0.01) as server:
@@ -43,7 +49,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 FAULT_KINDS = ("429", "500", "503", "400", "401", "timeout", "disconnect", "malformed",
-               "no-choices", "invalid-utf8", "negative-usage")
+               "no-choices", "invalid-utf8", "negative-usage", "stream-cut")
 
 _REASONS = {200: "OK", 400: "Bad Request", 401: "Unauthorized", 404: "Not Found",
             429: "Too Many Requests", 500: "Internal Server Error", 503: "Service Unavailable"}
@@ -97,6 +103,7 @@ class OpenAIServer:
     :param hang_s: how long a ``"timeout"`` fault stalls.
     :param api_key: when set, requests without ``Authorization: Bearer <api_key>`` get 401.
     :param embedding_dim: size of the deterministic embedding vectors.
+    :param stream_delay: seconds between two streamed words.
     """
 
     latency: float = 0.0
@@ -109,6 +116,7 @@ class OpenAIServer:
     hang_s: float = 30.0
     api_key: str | None = None
     embedding_dim: int = 8
+    stream_delay: float = 0.0
     host: str = "127.0.0.1"
     port: int = 0
     record: bool = True
@@ -325,11 +333,50 @@ class OpenAIServer:
         if kind == "negative-usage" and "usage" in payload:
             payload["usage"]["prompt_tokens"] = -5
             req.outcome = kind
+        if body.get("stream") and path.endswith("/chat/completions"):
+            if kind == "stream-cut":
+                req.outcome = kind
+            return await self._send_stream(writer, payload, body, cut=kind == "stream-cut")
         raw = json.dumps(payload).encode()
         if kind == "invalid-utf8":
             raw = raw.replace(b'"content": "', b'"content": "\xff\xfe', 1)
             req.outcome = kind
         self._send(writer, 200, raw)
+        return True
+
+    async def _send_stream(self, writer: asyncio.StreamWriter, payload: dict[str, Any],
+                           body: dict[str, Any], *, cut: bool) -> bool:
+        """The completion as OpenAI's server-sent events, one word per chunk."""
+        head = ["HTTP/1.1 200 OK", "Content-Type: text/event-stream", "Cache-Control: no-cache",
+                "Transfer-Encoding: chunked", "Connection: keep-alive"]
+        writer.write(("\r\n".join(head) + "\r\n\r\n").encode("latin-1"))
+        base = {"id": payload["id"], "object": "chat.completion.chunk",
+                "created": payload["created"], "model": payload["model"]}
+
+        def event(data: Any) -> None:
+            line = b"data: " + (data if isinstance(data, bytes) else json.dumps(data).encode())
+            line += b"\n\n"
+            writer.write(f"{len(line):x}\r\n".encode() + line + b"\r\n")
+
+        def chunk(delta: dict[str, Any], finish: str | None = None) -> None:
+            event({**base, "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]})
+
+        chunk({"role": "assistant", "content": ""})
+        words = payload["choices"][0]["message"]["content"].split(" ")
+        for i, word in enumerate(words):
+            if i and self.stream_delay:
+                await asyncio.sleep(self.stream_delay)
+            chunk({"content": word if i == len(words) - 1 else word + " "})
+            await writer.drain()
+            if cut:
+                writer.transport.abort()  # no final chunk: the reader sees a broken body
+                return False
+        chunk({}, "stop")
+        if (body.get("stream_options") or {}).get("include_usage"):
+            event({**base, "choices": [], "usage": payload["usage"]})
+        event(b"[DONE]")
+        writer.write(b"0\r\n\r\n")
+        await writer.drain()
         return True
 
     # -- payloads --------------------------------------------------------------------------

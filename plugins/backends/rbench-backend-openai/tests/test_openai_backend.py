@@ -203,3 +203,46 @@ def test_preflight_passes_a_healthy_server_and_reports_refusals_in_its_words() -
                                                  api_key="x")))
     assert reason is not None and reason.startswith(f"cannot reach http://127.0.0.1:{port}/v1")
     assert time.monotonic() - t0 < 5  # one attempt, no retries
+
+
+# -- streaming (rbench serve) ---------------------------------------------------------------------
+
+
+async def _stream(b: OpenAIBackend, request: GenerationRequest) -> list:
+    try:
+        return [item async for item in b.agenerate_text_stream(request)]
+    finally:
+        await b.aclose()
+
+
+def test_text_stream_gives_pieces_then_the_priced_response(server) -> None:
+    streamed = asyncio.run(_stream(backend(server), req("one two three")))
+    *pieces, final = streamed
+    plain = asyncio.run(backend(server).agenerate(req("one two three")))
+    assert pieces == ["echo: ", "one ", "two ", "three"]
+    assert final.ok and final.raw_output == plain.raw_output == "echo: one two three"
+    assert (final.prompt_tokens, final.completion_tokens) == (plain.prompt_tokens,
+                                                              plain.completion_tokens)
+    assert final.cost == pytest.approx(plain.cost) and final.metadata["streamed"] is True
+    assert final.metadata["finish_reason"] == "stop"
+    sent = server.requests[0].body
+    assert sent["stream"] is True and sent["stream_options"] == {"include_usage": True}
+
+
+def test_text_stream_retries_before_the_first_piece_and_reports_a_break_after(server) -> None:
+    server.inject("503")
+    *pieces, final = asyncio.run(_stream(backend(server, max_retries=1), req("a b")))
+    assert final.ok and "".join(pieces) == "echo: a b" and server.count() == 2
+    server.inject("stream-cut")
+    *pieces, final = asyncio.run(_stream(backend(server, max_retries=3), req("a b")))
+    assert pieces == ["echo: "] and not final.ok
+    assert "stream broken after 1 piece" in final.error and final.metadata["partial"] == "echo: "
+    assert server.count() == 3, "a stream that broke after text was sent is not retried"
+
+
+def test_text_stream_failure_before_any_text_is_one_failed_response(server) -> None:
+    server.inject("400")
+    streamed = asyncio.run(_stream(backend(server), req()))
+    assert len(streamed) == 1 and streamed[0].error.startswith("HTTP 400")
+    with pytest.raises(UnpricedModelError):
+        asyncio.run(_stream(backend(server), req(spec=ModelSpec(name="free?"))))

@@ -17,7 +17,7 @@ import asyncio
 import json
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from typing import Any, ClassVar
 
 import aiohttp
@@ -229,6 +229,124 @@ class OpenAIBackend(Backend):
             return self._parse(request, data, latency, attempts)
         except (_Fatal, UnpricedModelError) as exc:
             return failed_response(request, str(exc), latency_s=latency)
+
+    async def _open_stream(self, client: aiohttp.ClientSession, path: str, body: dict[str, Any],
+                           timeout: float | None) -> aiohttp.ClientResponse:
+        """POST with ``stream: true``; the open response once the server answered 2xx. Errors
+        before that are retried (429/5xx/connection, as :meth:`_post`) or fatal (4xx)."""
+        url = self.base_url + path
+        # the whole answer may take longer than ``timeout``: it bounds each read instead
+        limit = float(timeout or self.timeout)
+        attempt = 0
+        while True:
+            try:
+                try:
+                    r = await client.post(url, data=json.dumps(body), timeout=aiohttp.ClientTimeout(
+                        total=None, sock_connect=min(limit, 30.0), sock_read=limit))
+                except asyncio.TimeoutError:
+                    raise _Retryable(f"timeout after {limit:g} s calling {url}") from None
+                except (aiohttp.ClientConnectionError, aiohttp.ClientPayloadError) as exc:
+                    raise _Retryable(f"connection error ({type(exc).__name__}: {exc}) calling "
+                                     f"{url}") from None
+                if r.status < 400:
+                    return r
+                try:
+                    text = (await r.read()).decode(r.charset or "utf-8", "replace")
+                except (asyncio.TimeoutError, aiohttp.ClientError):
+                    text = ""
+                finally:
+                    r.release()
+                if r.status == 429 or r.status >= 500:
+                    raise _Retryable(f"HTTP {r.status}: {_snippet(text)}",
+                                     parse_retry_after(dict(r.headers)))
+                raise _Fatal(f"HTTP {r.status}: {_snippet(text)}")
+            except _Retryable as exc:
+                if attempt >= self.retry.max_retries:
+                    raise _Fatal(f"{exc} (gave up after {attempt + 1} attempts)") from None
+                await asyncio.sleep(self.retry.delay(attempt, exc.retry_after))
+                attempt += 1
+
+    async def agenerate_text_stream(self, request: GenerationRequest
+                                    ) -> AsyncIterator[str | Response]:
+        """The answer as the server streams it (``stream: true`` and ``include_usage``): text
+        pieces as they arrive, then the Response built from the pieces and the usage chunk,
+        priced as :meth:`agenerate` prices."""
+        spec = request.model
+        if not has_price(spec) and not self.allow_unpriced:
+            raise UnpricedModelError(
+                f"model {spec.name!r} has no price (input_price/output_price, USD per million "
+                "tokens); add one to its config, or pass --allow-unpriced"
+            )
+        body = self.build_body(request)
+        body["stream"] = True
+        body["stream_options"] = {**(body.get("stream_options") or {}), "include_usage": True}
+        start = time.perf_counter()
+        try:
+            r = await self._open_stream(self._client(), "/chat/completions", body,
+                                        request.params.get("timeout"))
+        except _Fatal as exc:
+            yield failed_response(request, str(exc), latency_s=time.perf_counter() - start)
+            return
+        pieces: list[str] = []
+        data: dict[str, Any] = {"choices": [{"message": {"content": ""}, "finish_reason": None}]}
+        first: float | None = None
+        try:
+            async for raw in r.content:
+                line = raw.strip()
+                if not line.startswith(b"data:"):
+                    continue  # blank separators, comments, "event:" lines
+                value = line[5:].strip()
+                if value == b"[DONE]":
+                    break
+                try:
+                    event = json.loads(value.decode("utf-8", "surrogateescape"))
+                except ValueError:
+                    raise _Fatal(f"malformed stream event (not JSON): {_snippet(value.decode('utf-8', 'replace'))}") from None
+                if not isinstance(event, dict):
+                    raise _Fatal("malformed stream event (not an object)")
+                if "error" in event:
+                    raise _Fatal(f"API error in the stream: {_snippet(json.dumps(event['error']))}")
+                for key in ("id", "model"):
+                    if event.get(key):
+                        data[key] = event[key]
+                if event.get("usage"):
+                    data["usage"] = event["usage"]
+                for choice in event.get("choices") or []:
+                    if not isinstance(choice, dict) or choice.get("index", 0) != 0:
+                        continue
+                    piece = (choice.get("delta") or {}).get("content")
+                    if piece:
+                        if first is None:
+                            first = time.perf_counter() - start
+                        pieces.append(str(piece))
+                        yield str(piece)
+                    if choice.get("finish_reason"):
+                        data["choices"][0]["finish_reason"] = choice["finish_reason"]
+            else:
+                raise _Fatal("the stream ended without its final [DONE] event")
+        except _Fatal as exc:
+            yield failed_response(request, f"{exc} after {len(pieces)} piece(s)",
+                                  latency_s=time.perf_counter() - start, partial="".join(pieces))
+            return
+        except (asyncio.TimeoutError, aiohttp.ClientError, ValueError) as exc:
+            # ValueError: a line longer than the reader's limit
+            yield failed_response(
+                request, f"stream broken after {len(pieces)} piece(s) "
+                f"({type(exc).__name__}: {exc or 'timeout'})",
+                latency_s=time.perf_counter() - start, partial="".join(pieces))
+            return
+        finally:
+            r.release()
+        data["choices"][0]["message"]["content"] = "".join(pieces)
+        try:
+            response = self._parse(request, data, time.perf_counter() - start, 1)
+        except (_Fatal, UnpricedModelError) as exc:
+            yield failed_response(request, str(exc), latency_s=time.perf_counter() - start)
+            return
+        response.metadata["streamed"] = True
+        if first is not None:
+            response.metadata["first_piece_s"] = first
+        yield response
 
     def _parse(self, request: GenerationRequest, data: dict[str, Any], latency: float,
                attempts: int) -> Response:

@@ -114,6 +114,8 @@ def test_a_typo_in_a_registered_target_fails_check_and_strict_mode(site: Path) -
     problems = json.loads(run_cli("plugins", "--check", "--json", "rbench-router-needs-much",
                                   sites=[site]).stdout)["problems"]
     assert {p["name"] for p in problems} == {"typo-target", "needs-much"}
+    assert {p["name"]: p["missing_dependency"] for p in problems} == {
+        "typo-target": False, "needs-much": True}
 
     strict = run_cli("list", sites=[site], env={"RBENCH_STRICT_PLUGINS": "1"})
     assert strict.exit_code == 2
@@ -134,7 +136,9 @@ def test_installed_plugins_pass_check() -> None:
     result = run_cli("plugins", "--check", "--json")
     problems = json.loads(result.stdout)["problems"]
     # a target may only fail for a dependency this machine lacks, never for a wrong name
-    assert all("not installed" in p["problem"] for p in problems), problems
+    assert all("not installed" in p["problem"] and p["missing_dependency"]
+               for p in problems), problems
+    assert result.exit_code == 0, "a missing optional dependency is not a failure"
 
 
 def test_version_completion_and_flags_in_help() -> None:

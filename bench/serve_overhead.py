@@ -220,9 +220,12 @@ def main() -> None:
         finally:
             for proc in floor:
                 proc.kill()
-            server.terminate()
-            server.wait(30)
-            stub.terminate()
+            server.terminate()  # the server flushes its records on SIGTERM
+            try:
+                server.wait(60)
+            except subprocess.TimeoutExpired:
+                server.kill()
+            stub.kill()
             stub.wait(30)
         from routerbench_core.data.store import Store
 

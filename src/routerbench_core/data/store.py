@@ -24,14 +24,16 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
-import numpy as np
-
-from routerbench_core.data.matrix import OutcomeMatrix
-from routerbench_core.data.text import clean_text
-from routerbench_core.schema import Grade, ModelSpec, Query, Response
 from routerbench_core.words import did_you_mean
+
+if TYPE_CHECKING:  # numpy and the pydantic models are imported where they are used, so that
+    # `rbench data info` (a header read and a few queries) pays for neither
+    import numpy as np
+
+    from routerbench_core.data.matrix import OutcomeMatrix
+    from routerbench_core.schema import Grade, ModelSpec, Query, Response
 
 #: 3: answers may be stored zstd-packed (BLOBs in ``responses.raw_output``, dictionaries in
 #: ``meta`` rows ``text_dict:<id>``; see ``data/textpack.py``), and ``meta`` rows
@@ -43,11 +45,10 @@ SCHEMA_VERSION = 3
 STAGING_PREFIX = ".importing/"
 DEFAULT_STORE = "rbench.db"
 _QM = operator.itemgetter(0, 1)
-_RESPONSE_DTYPE = np.dtype([
-    ("cell", np.int64), ("cost", np.float64), ("pt", np.float64), ("ct", np.float64),
-    ("lat", np.float64), ("flags", np.int64),
-])
-_GRADE_DTYPE = np.dtype([("cell", np.int64), ("score", np.float64), ("null", np.bool_)])
+#: Row layouts of the matrix queries (``numpy.dtype`` specs, built when a matrix is loaded).
+_RESPONSE_FIELDS = [("cell", "i8"), ("cost", "f8"), ("pt", "f8"), ("ct", "f8"),
+                    ("lat", "f8"), ("flags", "i8")]
+_GRADE_FIELDS = [("cell", "i8"), ("score", "f8"), ("null", "?")]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -283,6 +284,8 @@ def _dumps(value: Any) -> str:
 
 def _cached_json(response: Response) -> str:
     """A response as the cache keeps it: everything but what identifies the asker."""
+    from routerbench_core.data.text import clean_text
+
     return clean_text(response).model_dump_json(exclude={"query_key", "model", "request_hash"})
 
 
@@ -824,6 +827,8 @@ class Store:
         return index
 
     def models(self, bench: str) -> list[ModelSpec]:
+        from routerbench_core.schema import ModelSpec
+
         bench_id = self.bench_id(bench)
         rows = self.execute(
             "SELECT spec FROM models WHERE bench_id=? ORDER BY idx", (bench_id,)
@@ -888,6 +893,8 @@ class Store:
         return {k: int(i) for k, i in rows}
 
     def queries(self, bench: str, *, dataset: str | None = None) -> list[Query]:
+        from routerbench_core.schema import Query
+
         bench_id = self.bench_id(bench)
         sql = (
             "SELECT key, dataset, qid, text, messages, ground_truth, source_split, metadata "
@@ -996,6 +1003,8 @@ class Store:
         self, bench: str, *, model: str | None = None, dataset: str | None = None,
         include_failed: bool = True,
     ) -> Iterator[Response]:
+        from routerbench_core.schema import Response
+
         bench_id = self.bench_id(bench)
         sql = (
             f"SELECT qu.key, mo.name, {', '.join('r.' + c.strip() for c in _RESPONSE_COLUMNS.split(','))} "
@@ -1021,6 +1030,8 @@ class Store:
             )
 
     def grades(self, bench: str, *, model: str | None = None) -> Iterator[Grade]:
+        from routerbench_core.schema import Grade
+
         bench_id = self.bench_id(bench)
         sql = (
             "SELECT qu.key, mo.name, g.score, g.prediction, g.grader, g.grader_version, "
@@ -1070,6 +1081,11 @@ class Store:
 
     def load_matrix_sql(self, bench: str) -> OutcomeMatrix:
         """The outcome matrix read from the tables (the cache's source of truth)."""
+        import numpy as np
+
+        from routerbench_core.data.matrix import OutcomeMatrix
+        from routerbench_core.schema import ModelSpec
+
         bench_id = self.bench_id(bench)
         model_rows = self.execute(
             "SELECT name, spec FROM models WHERE bench_id=? ORDER BY idx", (bench_id,)
@@ -1097,7 +1113,7 @@ class Store:
             "SELECT DISTINCT cost_source FROM responses WHERE bench_id=? "
             "AND cost_source IS NOT NULL", (bench_id,)).fetchall()]
         cur = self.execute(matrix_sql(len(sources), m), (*sources, bench_id))
-        r = np.fromiter(cur, dtype=_RESPONSE_DTYPE)
+        r = np.fromiter(cur, dtype=np.dtype(_RESPONSE_FIELDS))
         if len(r):
             cell, flags = r["cell"], r["flags"]
             has = np.zeros(n * m, dtype=bool)
@@ -1116,7 +1132,7 @@ class Store:
             g = np.fromiter(
                 self.execute(f"SELECT q * {int(m)} + m, IFNULL(score, 0), score IS NULL "
                              "FROM grades WHERE bench_id=?", (bench_id,)),
-                dtype=_GRADE_DTYPE,
+                dtype=np.dtype(_GRADE_FIELDS),
             )
             col = g["score"].copy()
             col[g["null"]] = np.nan
@@ -1193,6 +1209,8 @@ class Store:
         that cell's now-stale grade, the cache entries (text that is not valid UTF-8 stored
         losslessly, see :mod:`routerbench_core.data.text`) and, with ``lease_owner``, that owner's
         leases on those requests (so no other collector can ask them in between)."""
+        from routerbench_core.data.text import clean_text
+
         rows = [
             (bench_id, q, m, r.raw_output, r.prompt_tokens, r.completion_tokens,
              r.reasoning_tokens, r.cached_tokens, r.cost, r.cost_source, r.latency_s, r.error,
@@ -1489,6 +1507,8 @@ class Store:
     # -- embedding cache -------------------------------------------------------------------
 
     def get_embeddings(self, embedder: str, hashes: Sequence[str]) -> dict[str, np.ndarray]:
+        import numpy as np
+
         out: dict[str, np.ndarray] = {}
         for i in range(0, len(hashes), 500):
             chunk = list(hashes[i : i + 500])
@@ -1502,6 +1522,8 @@ class Store:
         return out
 
     def put_embeddings(self, embedder: str, vectors: dict[str, np.ndarray]) -> None:
+        import numpy as np
+
         with self.transaction() as conn:
             conn.executemany(
                 "INSERT OR REPLACE INTO embeddings VALUES (?,?,?,?)",
@@ -1674,6 +1696,8 @@ class Store:
         text (dataset ``served``), the answering model's (and the shadow model's) answer as its
         responses, no grades yet (grade them, or collect the other models, then ``rbench
         route``). Needs records kept with ``record_text``; returns the number of queries."""
+        from routerbench_core.schema import ModelSpec
+
         rows = [r for r in self.served(router=router, since=since, ok_only=True)
                 if r["query_text"] is not None and r["model"]]
         if not rows:

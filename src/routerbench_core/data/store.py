@@ -47,7 +47,7 @@ DEFAULT_STORE = "rbench.db"
 #: Page cache (KiB) and WAL checkpoint interval (pages) of a bulk import (see
 #: ``Store._bulk_settings``).
 BULK_CACHE_KIB = 65_536
-BULK_CHECKPOINT_PAGES = 1_000
+BULK_CHECKPOINT_PAGES = 10_000
 _QM = operator.itemgetter(0, 1)
 #: Row layouts of the matrix queries (``numpy.dtype`` specs, built when a matrix is loaded).
 _RESPONSE_FIELDS = [("cell", "i8"), ("cost", "f8"), ("pt", "f8"), ("ct", "f8"),

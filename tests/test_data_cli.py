@@ -123,3 +123,31 @@ def test_reading_commands_never_create_a_store(tmp_path: Path) -> None:
         proc = rbench(*args, store=store, check=False)
         assert proc.returncode == 2 and "no store at" in proc.stderr
     assert not store.exists()
+
+
+def test_plain_info_answers_without_the_cli_and_says_the_same(tmp_path: Path,
+                                                               release: Path) -> None:
+    """``data info [BENCH] [--json]`` is answered before typer is imported (its start-up is
+    most of the command's time); ``data info -- BENCH`` still goes through the typer command:
+    both print the same, errors included."""
+    import subprocess
+    import sys
+
+    store = tmp_path / "s.db"
+    rbench("data", "import", "llmrouterbench", str(release), "--name", "lrb", store=store)
+    for fast, slow in ((["lrb"], ["--", "lrb"]), (["lrb", "--json"], ["--json", "--", "lrb"]),
+                       ([], ["--"]), (["lbr"], ["--", "lbr"])):
+        a = rbench("data", "info", *fast, store=store, check=False)
+        b = rbench("data", "info", *slow, store=store, check=False)
+        assert (a.exit_code, a.stdout, a.stderr) == (b.exit_code, b.stdout, b.stderr), fast
+    assert "Did you mean lrb" in a.stderr and a.exit_code == 2
+    code = ("import sys\nfrom routerbench_core.commands.entry import main\n"
+            "try:\n    main(sys.argv[1:])\nexcept SystemExit:\n    pass\n"
+            "heavy = [m for m in ('typer', 'numpy', 'pydantic') if m in sys.modules]\n"
+            "print('HEAVY', heavy)\n")
+    for args in (["data", "info", "lrb"], ["data", "info", "--", "lrb"]):
+        out = subprocess.run([sys.executable, "-c", code, "--store", str(store), *args],
+                             capture_output=True, text=True, check=True).stdout
+        assert "queries   5" in out
+        heavy = out.split("HEAVY", 1)[1]
+        assert ("[]" in heavy) == (args[2] != "--"), (args, heavy)

@@ -12,55 +12,24 @@ from typing import Annotated, Any
 
 import typer
 
+from routerbench_core.commands.data_info import bench_info, collect, emit
 from routerbench_core.plugins.hookspecs import hookimpl
+
+__all__ = ["bench_info", "info_errors", "register_commands"]
 
 IMPORT_HELP = ("Import format: llmrouterbench, llmrouter, routerdc, routerbench, parquet, or one "
                "a plugin adds (`rbench list importers`).")
 EXPORT_HELP = "llmrouterbench, parquet or csv"
 
 
-def bench_info(store: Any, name: str) -> dict[str, Any]:
-    """Everything ``rbench data info`` shows about one bench, as plain JSON-able data (the
-    counts come from the bench's matrix cache when it is current: no table scan)."""
-    from routerbench_core.data import matrix_cache
+def info_errors() -> tuple[type[BaseException], ...]:
+    """The errors a data command reports as one line (``error: ...``, exit 2)."""
+    from routerbench_core.data.importers import DataFormatError
+    from routerbench_core.data.importers.base import MissingDependencyError
+    from routerbench_core.data.paths import UnsafePathError
+    from routerbench_core.data.store import StoreError
 
-    s = matrix_cache.stats(store, name)
-    meta = s["metadata"]
-    return {
-        "name": name,
-        "source": s["source"],
-        "format": meta.get("import_format"),
-        "queries": s["n_queries"],
-        "models": s["models"],
-        "n_models": s["n_models"],
-        "datasets": dict(s["datasets"]),
-        "source_splits": dict(s["source_splits"]),
-        "responses": s["n_responses"],
-        "failures": s["n_failures"],
-        "grades": s["n_grades"],
-        "cost_sources": dict(s["cost_sources"]),
-        "cost_estimated": bool(meta.get("cost_estimated", False)),
-        "metadata": meta,
-    }
-
-
-def _print_info(info: dict[str, Any]) -> None:
-    echo = typer.echo
-    echo(f"bench {info['name']}  ({info['source'] or 'unknown source'})")
-    echo(f"  queries   {info['queries']:,}")
-    echo(f"  models    {info['n_models']}: {', '.join(info['models'])}")
-    echo(f"  responses {info['responses']:,} ({info['failures']:,} failed)")
-    echo(f"  grades    {info['grades']:,} scored")
-    sources = ", ".join(f"{k or 'none'} {v:,}" for k, v in info["cost_sources"].items())
-    echo(f"  cost      {sources or 'none'}"
-         + ("  [ESTIMATED: not measured per query]" if info["cost_estimated"] else ""))
-    if info["source_splits"]:
-        echo("  splits    " + ", ".join(f"{k or 'none'} {v:,}"
-                                        for k, v in info["source_splits"].items()))
-    echo("  datasets")
-    width = max((len(d) for d in info["datasets"]), default=0)
-    for dataset, n in info["datasets"].items():
-        echo(f"    {dataset:<{width}}  {n:>7,}")
+    return (DataFormatError, MissingDependencyError, StoreError, UnsafePathError)
 
 
 IMPORT_EXAMPLES = """Examples:
@@ -140,13 +109,7 @@ def register_commands(app: typer.Typer) -> None:
     )
     app.add_typer(data, name="data")
 
-    def _errors() -> tuple[type[BaseException], ...]:
-        from routerbench_core.data.importers import DataFormatError
-        from routerbench_core.data.importers.base import MissingDependencyError
-        from routerbench_core.data.paths import UnsafePathError
-        from routerbench_core.data.store import StoreError
-
-        return (DataFormatError, MissingDependencyError, StoreError, UnsafePathError)
+    _errors = info_errors
 
     def _existing(ctx: typer.Context, *, write: bool = False) -> Any:
         """The store, for commands that only read (opened read-only: the file is never
@@ -304,25 +267,11 @@ def register_commands(app: typer.Typer) -> None:
         as_json: bool = typer.Option(False, "--json", help="Print JSON."),
     ) -> None:
         """Queries, models, per-dataset counts, responses, failures, grades and cost source."""
-        infos: list[dict[str, Any]] = []
-        header = ""
         try:
-            if bench is not None or _has_store(ctx):
-                with _existing(ctx) as store:
-                    names = [bench] if bench is not None else store.bench_names()
-                    infos = [bench_info(store, n) for n in names]
-                    header = f"store {store.path} (rbench schema version {store.schema_version})"
+            header, infos = collect(state(ctx).store_path, bench)
         except _errors() as exc:
             raise fail(str(exc)) from None
-        if as_json:
-            typer.echo(json.dumps(infos[0] if bench is not None else infos, indent=2))
-            return
-        if header:
-            typer.echo(header)
-        if not infos:
-            typer.echo("no benches in the store; import one with `rbench data import`")
-        for info in infos:
-            _print_info(info)
+        emit(header, infos, as_json=as_json, one=bench is not None, echo=typer.echo)
 
     @data.command("list", epilog=LIST_EXAMPLES)
     def list_command(

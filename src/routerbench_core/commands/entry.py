@@ -2,7 +2,8 @@
 
 ``rbench list --json`` (what scripts and tools call, often) does not build the app at all: it
 answers from the plugin host alone, so it pays neither typer's import nor the pydantic
-machinery typer uses to parse options; its output is the same as the typer command's.
+machinery typer uses to parse options; its output is the same as the typer command's. Plain
+``rbench data info`` calls do the same (``commands/data_info.py``).
 """
 
 from __future__ import annotations
@@ -55,6 +56,10 @@ def main(argv: list[str] | None = None) -> None:
     from routerbench_core.plugins.spec import PluginLoadError
 
     args = list(sys.argv[1:] if argv is None else argv)
+    if "info" in args:
+        from routerbench_core.commands.data_info import fast_info
+
+        fast_info(args)  # exits when it answered
     fast, kind = _list_json_kind(args)
     try:
         if fast:  # the same JSON as the typer command prints, without building the CLI

@@ -16,19 +16,20 @@ store folder that cannot be written just means no cache.
 
 from __future__ import annotations
 
+import ast
 import contextlib
 import json
 import os
+import struct
 import zipfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
+if TYPE_CHECKING:  # numpy and pydantic are imported to read or write grids only, so that
+    # `data info` (the header alone) imports neither
+    import numpy as np
 
-from routerbench_core.data.matrix import OutcomeMatrix
-from routerbench_core.schema import ModelSpec
-
-if TYPE_CHECKING:
+    from routerbench_core.data.matrix import OutcomeMatrix
     from routerbench_core.data.store import Store
 
 #: Bumped when the file layout changes (older files are then rebuilt).
@@ -48,6 +49,8 @@ def cache_path(store: Store, bench_id: int) -> Path | None:
 
 
 def _pack_strings(values: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    import numpy as np
+
     lengths = np.fromiter((len(v) for v in values), dtype=np.int64, count=len(values))
     offsets = np.zeros(len(values) + 1, dtype=np.int64)
     np.cumsum(lengths, out=offsets[1:])
@@ -74,6 +77,8 @@ def _stats(store: Store, name: str) -> dict[str, Any]:
 
 
 def _write(path: Path, version: str, matrix: OutcomeMatrix, stats: dict[str, Any]) -> None:
+    import numpy as np
+
     sources: list[str] = []
     codes = np.zeros(matrix.shape, dtype=np.int16)
     if matrix.cost_source is not None:
@@ -113,13 +118,41 @@ def _write(path: Path, version: str, matrix: OutcomeMatrix, stats: dict[str, Any
             tmp.unlink()
 
 
+_NPY_MAGIC = b"\x93NUMPY"
+
+
 def _header(zf: zipfile.ZipFile) -> dict[str, Any]:
+    """The JSON header, parsed from its ``.npy`` member by hand (a 1-D ``uint8`` array is a
+    short preamble and the raw bytes): numpy's import costs more than `data info` itself.
+    Anything else than what :func:`_write` writes is a ``ValueError`` (the cache is rebuilt)."""
     with zf.open("header.npy") as fh:
-        raw = np.lib.format.read_array(fh, allow_pickle=False)
-    return json.loads(raw.tobytes().decode("utf-8"))
+        data = fh.read()
+    if data[:6] != _NPY_MAGIC or len(data) < 10:
+        raise ValueError("header.npy is not a .npy file")
+    major = data[6]
+    if major == 1:
+        (size,), start = struct.unpack_from("<H", data, 8), 10
+    elif major in (2, 3):
+        (size,), start = struct.unpack_from("<I", data, 8), 12
+    else:
+        raise ValueError(f"header.npy: unknown .npy version {major}")
+    meta = ast.literal_eval(data[start : start + size].decode("utf-8" if major == 3 else "latin1"))
+    if not isinstance(meta, dict) or meta.get("descr") not in ("|u1", "u1", "<u1", ">u1") \
+            or meta.get("fortran_order") or not isinstance(meta.get("shape"), tuple) \
+            or len(meta["shape"]) != 1:
+        raise ValueError(f"header.npy: not a 1-D uint8 array ({meta!r})")
+    body = data[start + size :]
+    if len(body) != meta["shape"][0]:
+        raise ValueError("header.npy: truncated")
+    return json.loads(body.decode("utf-8"))
 
 
 def _read(path: Path, version: str, bench: str) -> OutcomeMatrix | None:
+    import numpy as np
+
+    from routerbench_core.data.matrix import OutcomeMatrix
+    from routerbench_core.schema import ModelSpec
+
     with zipfile.ZipFile(path) as zf:
         header = _header(zf)
         if header.get("format") != FORMAT or header.get("version") != version \

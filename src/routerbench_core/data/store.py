@@ -24,14 +24,16 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
-import numpy as np
-
-from routerbench_core.data.matrix import OutcomeMatrix
-from routerbench_core.data.text import clean_text
-from routerbench_core.schema import Grade, ModelSpec, Query, Response
 from routerbench_core.words import did_you_mean
+
+if TYPE_CHECKING:  # numpy and the pydantic models are imported where they are used, so that
+    # `rbench data info` (a header read and a few queries) pays for neither
+    import numpy as np
+
+    from routerbench_core.data.matrix import OutcomeMatrix
+    from routerbench_core.schema import Grade, ModelSpec, Query, Response
 
 #: 3: answers may be stored zstd-packed (BLOBs in ``responses.raw_output``, dictionaries in
 #: ``meta`` rows ``text_dict:<id>``; see ``data/textpack.py``), and ``meta`` rows
@@ -42,12 +44,15 @@ SCHEMA_VERSION = 3
 #: '/'), invisible to ``bench_names``, and renamed to their real name in one transaction.
 STAGING_PREFIX = ".importing/"
 DEFAULT_STORE = "rbench.db"
+#: Page cache (KiB) and WAL checkpoint interval (pages) of a bulk import (see
+#: ``Store._bulk_settings``).
+BULK_CACHE_KIB = 65_536
+BULK_CHECKPOINT_PAGES = 10_000
 _QM = operator.itemgetter(0, 1)
-_RESPONSE_DTYPE = np.dtype([
-    ("cell", np.int64), ("cost", np.float64), ("pt", np.float64), ("ct", np.float64),
-    ("lat", np.float64), ("flags", np.int64),
-])
-_GRADE_DTYPE = np.dtype([("cell", np.int64), ("score", np.float64), ("null", np.bool_)])
+#: Row layouts of the matrix queries (``numpy.dtype`` specs, built when a matrix is loaded).
+_RESPONSE_FIELDS = [("cell", "i8"), ("cost", "f8"), ("pt", "f8"), ("ct", "f8"),
+                    ("lat", "f8"), ("flags", "i8")]
+_GRADE_FIELDS = [("cell", "i8"), ("score", "f8"), ("null", "?")]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -283,6 +288,8 @@ def _dumps(value: Any) -> str:
 
 def _cached_json(response: Response) -> str:
     """A response as the cache keeps it: everything but what identifies the asker."""
+    from routerbench_core.data.text import clean_text
+
     return clean_text(response).model_dump_json(exclude={"query_key", "model", "request_hash"})
 
 
@@ -824,6 +831,8 @@ class Store:
         return index
 
     def models(self, bench: str) -> list[ModelSpec]:
+        from routerbench_core.schema import ModelSpec
+
         bench_id = self.bench_id(bench)
         rows = self.execute(
             "SELECT spec FROM models WHERE bench_id=? ORDER BY idx", (bench_id,)
@@ -888,6 +897,8 @@ class Store:
         return {k: int(i) for k, i in rows}
 
     def queries(self, bench: str, *, dataset: str | None = None) -> list[Query]:
+        from routerbench_core.schema import Query
+
         bench_id = self.bench_id(bench)
         sql = (
             "SELECT key, dataset, qid, text, messages, ground_truth, source_split, metadata "
@@ -996,6 +1007,8 @@ class Store:
         self, bench: str, *, model: str | None = None, dataset: str | None = None,
         include_failed: bool = True,
     ) -> Iterator[Response]:
+        from routerbench_core.schema import Response
+
         bench_id = self.bench_id(bench)
         sql = (
             f"SELECT qu.key, mo.name, {', '.join('r.' + c.strip() for c in _RESPONSE_COLUMNS.split(','))} "
@@ -1021,6 +1034,8 @@ class Store:
             )
 
     def grades(self, bench: str, *, model: str | None = None) -> Iterator[Grade]:
+        from routerbench_core.schema import Grade
+
         bench_id = self.bench_id(bench)
         sql = (
             "SELECT qu.key, mo.name, g.score, g.prediction, g.grader, g.grader_version, "
@@ -1070,6 +1085,11 @@ class Store:
 
     def load_matrix_sql(self, bench: str) -> OutcomeMatrix:
         """The outcome matrix read from the tables (the cache's source of truth)."""
+        import numpy as np
+
+        from routerbench_core.data.matrix import OutcomeMatrix
+        from routerbench_core.schema import ModelSpec
+
         bench_id = self.bench_id(bench)
         model_rows = self.execute(
             "SELECT name, spec FROM models WHERE bench_id=? ORDER BY idx", (bench_id,)
@@ -1097,7 +1117,7 @@ class Store:
             "SELECT DISTINCT cost_source FROM responses WHERE bench_id=? "
             "AND cost_source IS NOT NULL", (bench_id,)).fetchall()]
         cur = self.execute(matrix_sql(len(sources), m), (*sources, bench_id))
-        r = np.fromiter(cur, dtype=_RESPONSE_DTYPE)
+        r = np.fromiter(cur, dtype=np.dtype(_RESPONSE_FIELDS))
         if len(r):
             cell, flags = r["cell"], r["flags"]
             has = np.zeros(n * m, dtype=bool)
@@ -1116,7 +1136,7 @@ class Store:
             g = np.fromiter(
                 self.execute(f"SELECT q * {int(m)} + m, IFNULL(score, 0), score IS NULL "
                              "FROM grades WHERE bench_id=?", (bench_id,)),
-                dtype=_GRADE_DTYPE,
+                dtype=np.dtype(_GRADE_FIELDS),
             )
             col = g["score"].copy()
             col[g["null"]] = np.nan
@@ -1193,6 +1213,8 @@ class Store:
         that cell's now-stale grade, the cache entries (text that is not valid UTF-8 stored
         losslessly, see :mod:`routerbench_core.data.text`) and, with ``lease_owner``, that owner's
         leases on those requests (so no other collector can ask them in between)."""
+        from routerbench_core.data.text import clean_text
+
         rows = [
             (bench_id, q, m, r.raw_output, r.prompt_tokens, r.completion_tokens,
              r.reasoning_tokens, r.cached_tokens, r.cost, r.cost_source, r.latency_s, r.error,
@@ -1422,6 +1444,31 @@ class Store:
         self.drop_stale_staging()
         meta = dict(metadata or {})
         staging = f"{STAGING_PREFIX}{name}/{secrets.token_hex(4)}"
+        with self._bulk_settings():
+            return self._write_staged(name, staging, chunks, source, meta, replace, packer)
+
+    @contextlib.contextmanager
+    def _bulk_settings(self) -> Iterator[None]:
+        """This connection's page cache and WAL checkpoint interval enlarged for one bulk
+        write, then restored. Chunks interleave in the clustered tables (a dataset split's
+        rows arrive a few models at a time), so each chunk revisits the pages of the ones
+        before: with SQLite's default 2 MB cache every revisit re-reads and re-parses them,
+        and with a checkpoint every 1,000 pages each is copied into the database many times.
+        Neither setting changes what a crash can leave (the WAL still commits each chunk)."""
+        with self._lock:
+            before = [self._conn.execute(f"PRAGMA {p}").fetchone()[0]
+                      for p in ("cache_size", "wal_autocheckpoint")]
+            self._conn.execute(f"PRAGMA cache_size={-int(BULK_CACHE_KIB)}")
+            self._conn.execute(f"PRAGMA wal_autocheckpoint={int(BULK_CHECKPOINT_PAGES)}")
+        try:
+            yield
+        finally:
+            with self._lock, contextlib.suppress(sqlite3.Error):
+                self._conn.execute(f"PRAGMA cache_size={int(before[0])}")
+                self._conn.execute(f"PRAGMA wal_autocheckpoint={int(before[1])}")
+
+    def _write_staged(self, name: str, staging: str, chunks: Iterable[Any], source: str | None,
+                      meta: dict[str, Any], replace: bool, packer: Any) -> int:
         with self.transaction() as conn:
             cur = conn.execute(
                 "INSERT INTO benches (name, source, created_at, metadata) VALUES (?,?,?,?)",
@@ -1489,6 +1536,8 @@ class Store:
     # -- embedding cache -------------------------------------------------------------------
 
     def get_embeddings(self, embedder: str, hashes: Sequence[str]) -> dict[str, np.ndarray]:
+        import numpy as np
+
         out: dict[str, np.ndarray] = {}
         for i in range(0, len(hashes), 500):
             chunk = list(hashes[i : i + 500])
@@ -1502,6 +1551,8 @@ class Store:
         return out
 
     def put_embeddings(self, embedder: str, vectors: dict[str, np.ndarray]) -> None:
+        import numpy as np
+
         with self.transaction() as conn:
             conn.executemany(
                 "INSERT OR REPLACE INTO embeddings VALUES (?,?,?,?)",
@@ -1674,6 +1725,8 @@ class Store:
         text (dataset ``served``), the answering model's (and the shadow model's) answer as its
         responses, no grades yet (grade them, or collect the other models, then ``rbench
         route``). Needs records kept with ``record_text``; returns the number of queries."""
+        from routerbench_core.schema import ModelSpec
+
         rows = [r for r in self.served(router=router, since=since, ok_only=True)
                 if r["query_text"] is not None and r["model"]]
         if not rows:

@@ -24,8 +24,11 @@ MIN_PACK_CHARS = 96
 #: zstd level used with a dictionary (level 3 with a dictionary is faster than level 1 without).
 LEVEL = 3
 DICT_BYTES = 32_768
-#: How many texts of the import train the dictionary.
-TRAIN_SAMPLES = 4_000
+#: How many texts of the import train the dictionary. Training time grows with the samples
+#: (0.67 s for 4,000 answers, 0.16 s for 1,000) and the dictionary hardly improves: on the
+#: 4,696 model answers of the bundled RouterBench subset, 4,000 samples pack them to 0.285 of
+#: their size, 1,000 to 0.289.
+TRAIN_SAMPLES = 1_000
 _META_PREFIX = "text_dict:"
 
 

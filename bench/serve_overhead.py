@@ -33,6 +33,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from urllib.request import urlopen
 
 import numpy as np
 
@@ -213,6 +214,7 @@ def main() -> None:
                                                    args.concurrency))
             server_cpu = (sum(cpu_seconds(p) for p in pids) - c0) / args.requests
             stub_cpu2 = (cpu_seconds(stub.pid) - s0) / args.requests
+            health = json.loads(urlopen(url.removesuffix("/v1") + "/health", timeout=10).read())
             if floor:
                 asyncio.run(drive(floor_url, models[0], prompts[:200], args.concurrency))
                 floor_rps, floored = asyncio.run(drive(floor_url, models[0], prompts,
@@ -259,6 +261,11 @@ def main() -> None:
             print(f"  server-added time    p50 {np.percentile(added, 50):6.2f} ms   "
                   f"p99 {np.percentile(added, 99):6.2f} ms   (request latency in the server "
                   "minus the upstream call)")
+        batches = health.get("routing_batches") or {}
+        if batches.get("batches"):
+            print(f"  routing batches      {batches['queries'] / batches['batches']:6.1f} queries "
+                  f"per router call on average ({'one worker' if args.workers > 1 else 'server'}"
+                  " answering /health)")
         if len(route_ms):
             print(f"  server embed+route   p50 {np.percentile(route_ms, 50):6.3f} ms   "
                   f"p99 {np.percentile(route_ms, 99):6.3f} ms   ({len(rows)} recorded requests)")

@@ -720,3 +720,24 @@ def test_a_backend_without_its_own_stream_streams_its_whole_answer_at_once() -> 
     assert ok[0] == "HI THERE" and ok[1].ok and len(ok) == 2
     failed = asyncio.run(stream("fail"))
     assert len(failed) == 1 and failed[0].error == "HTTP 503: down"
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_a_request_over_its_time_limit_is_a_504_and_recorded(nim9: dict[str, Any],
+                                                             upstream: OpenAIServer,
+                                                             stream: bool) -> None:
+    t0 = time.time()
+    upstream.inject("timeout")  # the model stalls 3 s; the request may take 0.5 s
+    with serve(nim9, "avengers", upstream, request_timeout_s=0.5,
+               upstream_timeout_s=10) as server:
+        start = time.perf_counter()
+        with pytest.raises(openai.APIStatusError) as err:
+            out = client(server).chat.completions.create(
+                model="rbench/avengers", messages=[{"role": "user", "content": QUESTION}],
+                stream=stream)
+            list(out) if stream else None
+        took = time.perf_counter() - start
+    assert err.value.status_code == 504 and err.value.code == "timeout"
+    assert took < 2.5, "answered at the limit, not when the model gave up"
+    row = served_since(nim9["store"], t0)[-1]
+    assert row["status"] == 504 and "timed out after 0.5 s" in row["error"]

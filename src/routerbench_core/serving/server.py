@@ -65,6 +65,8 @@ FORWARDED = ("temperature", "top_p", "max_tokens", "max_completion_tokens", "sto
 UNSUPPORTED = ("tools", "functions", "tool_choice", "function_call")
 #: Upstream failures that mean the *request* is bad: returned to the client, no fallback.
 CLIENT_ERRORS = ("HTTP 400", "HTTP 413", "HTTP 422")
+#: ``asyncio.timeout`` (3.11+): bounds a request without the extra task ``wait_for`` makes
+_timeout = getattr(asyncio, "timeout", None)
 #: Embedders faster than this per text run on the event loop (see RoutingService.inline).
 INLINE_EMBED_S = 0.001
 
@@ -670,9 +672,12 @@ class RouterServer:
                        record: dict[str, Any], key_name: str | None, stream: bool
                        ) -> web.StreamResponse:
         try:  # the timeout bounds the wait for the answer (streaming: for its first piece)
-            outcome = await asyncio.wait_for(
-                self._answer(text, messages, body, point, record, stream=stream),
-                self.config.request_timeout_s)
+            answer = self._answer(text, messages, body, point, record, stream=stream)
+            if _timeout is None:  # Python 3.10
+                outcome = await asyncio.wait_for(answer, self.config.request_timeout_s)
+            else:  # no task per request (wait_for makes one)
+                async with _timeout(self.config.request_timeout_s):
+                    outcome = await answer
         except asyncio.TimeoutError:
             message = f"request timed out after {self.config.request_timeout_s:g} s"
             self._finish(record, t0, status=504, error=message)

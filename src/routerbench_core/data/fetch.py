@@ -104,14 +104,9 @@ def download(
     ``repo_id`` and ``subdir`` become paths in the hub cache, so both are checked first: an
     ``owner/name`` of plain names, and a relative folder that does not climb out.
     """
-    from routerbench_core.data.paths import UnsafePathError, check_relative
-
     _check_repo(repo_id)
     if subdir is not None:
-        try:
-            check_relative(subdir, "--subdir")
-        except UnsafePathError as exc:
-            raise FetchError(str(exc)) from None
+        _check_relative(subdir, "--subdir")
     if env_flag("HF_HUB_OFFLINE"):
         raise FetchError(
             f"cannot fetch {repo_id}: HF_HUB_OFFLINE is set. Unset it to download, or download "
@@ -142,6 +137,16 @@ def download(
     return path
 
 
+def _check_relative(value: str, what: str) -> None:
+    """A path that becomes part of a hub-cache path: relative, never climbing out."""
+    from routerbench_core.data.paths import UnsafePathError, check_relative
+
+    try:
+        check_relative(value, what)
+    except UnsafePathError as exc:
+        raise FetchError(str(exc)) from None
+
+
 def fetch_and_import(
     store: Store, repo_id: str, fmt: str, name: str, *, revision: str | None = None,
     subdir: str | None = None, cache_dir: str | Path | None = None, replace: bool = False,
@@ -164,13 +169,8 @@ def download_archive(
     folder, so a fetch of ``main`` can be repeated exactly). ``endpoint`` overrides the hub's
     address (``HF_ENDPOINT`` does the same for the hub client).
     """
-    from routerbench_core.data.paths import UnsafePathError, check_relative
-
     _check_repo(repo_id)
-    try:
-        check_relative(filename, "archive")
-    except UnsafePathError as exc:
-        raise FetchError(str(exc)) from None
+    _check_relative(filename, "archive")
     if env_flag("HF_HUB_OFFLINE"):
         raise FetchError(
             f"cannot fetch {repo_id}: HF_HUB_OFFLINE is set. Unset it to download, or download "

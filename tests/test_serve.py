@@ -741,3 +741,38 @@ def test_a_request_over_its_time_limit_is_a_504_and_recorded(nim9: dict[str, Any
     assert took < 2.5, "answered at the limit, not when the model gave up"
     row = served_since(nim9["store"], t0)[-1]
     assert row["status"] == 504 and "timed out after 0.5 s" in row["error"]
+
+
+def test_the_keys_spend_is_kept_with_the_records_and_summed_once_for_older_stores(
+        tmp_path: Path) -> None:
+    """served_spend reads per-key sums updated in the records' own transaction; a store
+    written before the sums existed gets them from its records on first use."""
+    import sqlite3
+
+    def row(i: int, key: str | None, cost: float | None, shadow: float | None = None) -> dict:
+        return {"request_id": f"r{i}", "created_at": float(i), "api_key": key, "router": "x",
+                "query_hash": "h", "status": 200, "cost": cost, "shadow_cost": shadow}
+
+    rows = [row(0, "a", 0.5), row(1, "a", 0.25, 0.125), row(2, "b", None), row(3, None, 9.0),
+            row(4, "b", 1.0)]
+    with Store(tmp_path / "s.db") as store:
+        store.record_served(rows[:3])
+        store.record_served(rows[3:])
+        assert store.served_spend() == {"a": 0.875, "b": 1.0}
+    # an older store: the same records, no sums table
+    with Store(tmp_path / "old.db") as store:
+        store.record_served(rows)
+    conn = sqlite3.connect(tmp_path / "old.db")
+    conn.execute("DROP TABLE served_spend")
+    conn.commit()
+    conn.close()
+    with Store(tmp_path / "old.db", readonly=True) as store:
+        assert store.served_spend() == {"a": 0.875, "b": 1.0}, "read-only: summed on the fly"
+    with Store(tmp_path / "old.db") as store:
+        assert store.served_spend() == {"a": 0.875, "b": 1.0}
+        store.record_served([row(5, "a", 0.125)])
+        assert store.served_spend() == {"a": 1.0, "b": 1.0}
+    with pytest.raises(Exception, match="unknown field"), Store(tmp_path / "s.db") as store:
+        store.record_served([{**row(6, "a", 1.0), "bogus": 1}])
+    with Store(tmp_path / "s.db") as store:
+        assert store.served_spend() == {"a": 0.875, "b": 1.0}, "a refused batch adds nothing"

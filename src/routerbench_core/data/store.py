@@ -1666,7 +1666,14 @@ class Store:
             self._served_ready = found is not None
             return self._served_ready
         with self._lock:
+            summed = self._conn.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND "
+                                        "name='served_spend'").fetchone() is not None
             self._conn.executescript(_SERVED_SCHEMA)
+        if not summed:  # records written before the per-key sums existed: sum them once
+            with self.transaction() as conn:
+                conn.execute("INSERT OR IGNORE INTO served_spend (api_key, usd) "
+                             f"SELECT api_key, {_SPENT} FROM served WHERE api_key IS NOT NULL "
+                             "GROUP BY api_key")
         self._served_ready = True
         return True
 
@@ -1681,10 +1688,18 @@ class Store:
                   for c in SERVED_COLUMNS)
             for r in rows
         ]
+        spent: dict[str, float] = {}
+        for r in rows:
+            if r.get("api_key") is not None:
+                spent[r["api_key"]] = (spent.get(r["api_key"], 0.0) + (r.get("cost") or 0.0)
+                                       + (r.get("shadow_cost") or 0.0))
         marks = ",".join("?" * len(SERVED_COLUMNS))
-        with self.transaction() as conn:
+        with self.transaction() as conn:  # the records and the keys' sums move together
             conn.executemany(f"INSERT INTO served ({', '.join(SERVED_COLUMNS)}) VALUES ({marks})",
                              values)
+            conn.executemany("INSERT INTO served_spend (api_key, usd) VALUES (?, ?) "
+                             "ON CONFLICT (api_key) DO UPDATE SET usd = usd + excluded.usd",
+                             list(spent.items()))
         return len(values)
 
     def served(self, *, router: str | None = None, since: float | None = None,
@@ -1712,11 +1727,19 @@ class Store:
         return out
 
     def served_spend(self) -> dict[str, float]:
-        """USD spent per API key name over all served requests (for per-key budgets)."""
+        """USD spent per API key name over all served requests (for per-key budgets): read
+        from the per-key sums kept with the records, so it costs the same after a million
+        requests as after ten (each worker of ``rbench serve --workers`` reads it every
+        second)."""
         if not self._served_table():
             return {}
-        rows = self.execute("SELECT api_key, SUM(IFNULL(cost, 0) + IFNULL(shadow_cost, 0)) "
-                            "FROM served WHERE api_key IS NOT NULL GROUP BY api_key")
+        summed = self.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND "
+                              "name='served_spend'").fetchone() is not None
+        if not summed:  # a read-only store written before the sums existed
+            rows = self.execute(f"SELECT api_key, {_SPENT} FROM served WHERE api_key IS NOT "
+                                "NULL GROUP BY api_key")
+        else:
+            rows = self.execute("SELECT api_key, usd FROM served_spend")
         return {k: float(v or 0.0) for k, v in rows}
 
     def served_to_bench(self, name: str, *, router: str | None = None, since: float | None = None,
@@ -1811,7 +1834,13 @@ CREATE TABLE IF NOT EXISTS served (
     metadata TEXT
 );
 CREATE INDEX IF NOT EXISTS served_by_key ON served (api_key);
+CREATE TABLE IF NOT EXISTS served_spend (
+    api_key TEXT PRIMARY KEY,
+    usd REAL NOT NULL
+);
 """
+#: What one served record costs its key: the answer and the shadow call.
+_SPENT = "SUM(IFNULL(cost, 0) + IFNULL(shadow_cost, 0))"
 
 @contextlib.contextmanager
 def store_for_command(path: str | os.PathLike[str] | None = None) -> Iterator[Store]:

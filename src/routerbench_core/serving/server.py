@@ -745,7 +745,11 @@ class RouterServer:
         for model in self._candidates(routed):
             if stream:
                 pieces = self._call_stream(model, messages, body)
-                first = await pieces.__anext__()
+                try:
+                    first = await pieces.__anext__()
+                except asyncio.CancelledError:  # the request's time limit: free the connection
+                    await pieces.aclose()
+                    raise
                 if isinstance(first, str):
                     outcome.stream = (model, first, pieces)
                     return outcome

@@ -23,6 +23,8 @@ SERVE_EXAMPLES = """Examples:
   rbench serve artefacts/avengers --config serve.yaml          # http://127.0.0.1:8000/v1
 
   rbench serve art/ -c serve.yaml --host 0.0.0.0 --api-key-env RBENCH_SERVE_KEY --record-text
+
+  rbench serve art/ -c serve.yaml --workers 4                 # four processes on one port
 """
 
 

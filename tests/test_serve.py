@@ -682,7 +682,7 @@ def test_workers_enforce_one_budget_per_key_between_them(
         answers = []
         for _ in range(16):
             answers.append(_post(url, QUESTION, key="shared-secret"))
-            time.sleep(0.25)  # longer than a sync: every worker knows the spend so far
+            time.sleep(0.4)  # several syncs: every worker knows the spend so far
     finally:
         proc.terminate()
         proc.communicate(timeout=60)

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from routerbench_core.processes import pid_alive
 from routerbench_core.words import did_you_mean
 
 if TYPE_CHECKING:  # numpy and the pydantic models are imported where they are used, so that
@@ -256,16 +257,6 @@ def matrix_sql(n_sources: int, n_models: int) -> str:
     )
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def _version_key(bench_id: int) -> str:
     return f"bench_version:{int(bench_id)}"
 
@@ -388,13 +379,7 @@ def _owner_alive(owner: str) -> bool:
     pid_text = rest.partition(":")[0]
     if host != socket.gethostname() or not pid_text.isdigit():
         return True
-    try:
-        os.kill(int(pid_text), 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+    return pid_alive(int(pid_text))
 
 
 def store_error(exc: sqlite3.Error, path: Path) -> StoreError:
@@ -1406,7 +1391,7 @@ class Store:
         host = socket.gethostname()
         for bench_id, _name, meta in self.staging_benches():
             pid = meta.get("staging_pid")
-            if meta.get("staging_host") == host and isinstance(pid, int) and _alive(pid):
+            if meta.get("staging_host") == host and isinstance(pid, int) and pid_alive(pid):
                 continue
             if meta.get("staging_host") != host and time.time() - meta.get("staging_at", 0) < 86400:
                 continue  # another machine's import, maybe still running

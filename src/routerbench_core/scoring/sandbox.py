@@ -50,6 +50,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from routerbench_core.processes import pid_alive
+
 __all__ = [
     "ExecResult",
     "IsolationError",
@@ -234,16 +236,6 @@ def _remove_cgroup(path: Path) -> bool:
     return False
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def cleanup_stale() -> list[str]:
     """Remove what a killed grader left: its sandboxes' cgroups (killing what is in them) and
     its unsafe-mode work folders. Returns what was removed. Safe while other graders run: only
@@ -254,12 +246,12 @@ def cleanup_stale() -> list[str]:
         with contextlib.suppress(OSError):
             for path in root.iterdir():
                 owner = _owner_pid(path.name)
-                if owner is not None and not _pid_alive(owner) and _remove_cgroup(path):
+                if owner is not None and not pid_alive(owner) and _remove_cgroup(path):
                     removed.append(str(path))
     with contextlib.suppress(OSError):
         for path in Path(tempfile.gettempdir()).iterdir():
             owner = _owner_pid(path.name)
-            if owner is not None and path.is_dir() and not _pid_alive(owner):
+            if owner is not None and path.is_dir() and not pid_alive(owner):
                 shutil.rmtree(path, ignore_errors=True)
                 removed.append(str(path))
     return removed

@@ -21,7 +21,7 @@ import socket
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -582,6 +582,10 @@ class Store:
                 return self._conn.execute(sql, params)
             except sqlite3.OperationalError as exc:
                 raise store_error(exc, self.path) from None
+
+    def _has_table(self, name: str) -> bool:
+        return self.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name=?",
+                            (name,)).fetchone() is not None
 
     def close(self) -> None:
         with self._lock:
@@ -1563,9 +1567,7 @@ class Store:
         if getattr(self, "_runs_ready", False):
             return True
         if self.readonly:
-            found = self.execute(
-                "SELECT 1 FROM sqlite_master WHERE type='table' AND name='runs'").fetchone()
-            self._runs_ready = found is not None
+            self._runs_ready = self._has_table("runs")
             return self._runs_ready
         with self._lock:
             self._conn.execute(self._RUNS_SCHEMA)
@@ -1646,20 +1648,19 @@ class Store:
         if getattr(self, "_served_ready", False):
             return True
         if getattr(self, "readonly", False):
-            found = self.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND "
-                                 "name='served'").fetchone()
-            self._served_ready = found is not None
+            self._served_ready = self._has_table("served")
+            #: a read-only store written before the per-key sums existed sums on the fly
+            self._spend_summed = self._has_table("served_spend")
             return self._served_ready
         with self._lock:
-            summed = self._conn.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND "
-                                        "name='served_spend'").fetchone() is not None
+            summed = self._has_table("served_spend")
             self._conn.executescript(_SERVED_SCHEMA)
         if not summed:  # records written before the per-key sums existed: sum them once
             with self.transaction() as conn:
                 conn.execute("INSERT OR IGNORE INTO served_spend (api_key, usd) "
                              f"SELECT api_key, {_SPENT} FROM served WHERE api_key IS NOT NULL "
                              "GROUP BY api_key")
-        self._served_ready = True
+        self._served_ready = self._spend_summed = True
         return True
 
     def record_served(self, rows: Sequence[dict[str, Any]]) -> int:
@@ -1673,11 +1674,7 @@ class Store:
                   for c in SERVED_COLUMNS)
             for r in rows
         ]
-        spent: dict[str, float] = {}
-        for r in rows:
-            if r.get("api_key") is not None:
-                spent[r["api_key"]] = (spent.get(r["api_key"], 0.0) + (r.get("cost") or 0.0)
-                                       + (r.get("shadow_cost") or 0.0))
+        spent = spend_by_key(rows)
         marks = ",".join("?" * len(SERVED_COLUMNS))
         with self.transaction() as conn:  # the records and the keys' sums move together
             conn.executemany(f"INSERT INTO served ({', '.join(SERVED_COLUMNS)}) VALUES ({marks})",
@@ -1718,9 +1715,7 @@ class Store:
         second)."""
         if not self._served_table():
             return {}
-        summed = self.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND "
-                              "name='served_spend'").fetchone() is not None
-        if not summed:  # a read-only store written before the sums existed
+        if not self._spend_summed:  # a read-only store written before the sums existed
             rows = self.execute(f"SELECT api_key, {_SPENT} FROM served WHERE api_key IS NOT "
                                 "NULL GROUP BY api_key")
         else:
@@ -1776,6 +1771,16 @@ class Store:
                          response_rows=responses.values(), source="served traffic",
                          metadata={"import_format": "served", "router": router}, replace=replace)
         return len(queries)
+
+
+def spend_by_key(rows: Iterable[Mapping[str, Any]]) -> dict[str, float]:
+    """USD per API key name in served records: each answer's cost and its shadow call's."""
+    out: dict[str, float] = {}
+    for r in rows:
+        if r.get("api_key") is not None:
+            out[r["api_key"]] = (out.get(r["api_key"], 0.0) + (r.get("cost") or 0.0)
+                                 + (r.get("shadow_cost") or 0.0))
+    return out
 
 
 #: Columns of the ``served`` table, in order (``id`` is implicit).

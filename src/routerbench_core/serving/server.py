@@ -45,6 +45,7 @@ import numpy as np
 import orjson
 from aiohttp import web
 
+from routerbench_core.data.store import spend_by_key
 from routerbench_core.routing.router import QuerySet, RouterError
 from routerbench_core.schema import GenerationRequest, ModelSpec, Response
 from routerbench_core.serving.config import ServeConfig, ServeConfigError
@@ -352,13 +353,8 @@ class Recorder:
 
     def pending_spend(self) -> dict[str, float]:
         """USD per key in the records not yet written."""
-        out: dict[str, float] = {}
         with self._lock:
-            for r in self._buffer:
-                if r.get("api_key") is not None:
-                    out[r["api_key"]] = (out.get(r["api_key"], 0.0) + (r.get("cost") or 0.0)
-                                         + (r.get("shadow_cost") or 0.0))
-        return out
+            return spend_by_key(self._buffer)
 
     async def _run(self) -> None:
         while True:

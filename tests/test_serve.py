@@ -776,3 +776,16 @@ def test_the_keys_spend_is_kept_with_the_records_and_summed_once_for_older_store
         store.record_served([{**row(6, "a", 1.0), "bogus": 1}])
     with Store(tmp_path / "s.db") as store:
         assert store.served_spend() == {"a": 0.875, "b": 1.0}, "a refused batch adds nothing"
+
+
+def test_an_empty_answer_streams_as_an_opening_and_an_end(nim9: dict[str, Any]) -> None:
+    t0 = time.time()
+    with OpenAIServer(reply=lambda body: "") as quiet, serve(nim9, "avengers", quiet) as server:
+        chunks = list(client(server).chat.completions.create(
+            model="rbench/avengers", messages=[{"role": "user", "content": QUESTION}],
+            stream=True, stream_options={"include_usage": True}))
+    assert "".join(c.choices[0].delta.content or "" for c in chunks if c.choices) == ""
+    assert [c.choices[0].finish_reason for c in chunks if c.choices][-1] == "stop"
+    assert chunks[-1].usage is not None and {c.model for c in chunks} <= set(nim9["matrix"].models)
+    row = served_since(nim9["store"], t0)[-1]
+    assert row["status"] == 200 and row["stream"] == 1 and row["cost"] is not None

@@ -686,24 +686,26 @@ class RouterServer:
             self._finish(record, t0, status=400, error=outcome.client_error)
             return openai_error(400, f"the model rejected the request: {outcome.client_error}",
                                 code="upstream_rejected")
-        if outcome.stream is not None:
-            return await self._relay(request, rid, t0, text, messages, body, point, record,
-                                     key_name, outcome)
         resp = outcome.response
-        if resp is None or not resp.ok:
+        if outcome.stream is None and (resp is None or not resp.ok):
             errors = "; ".join(f"{t['model']}: {t['error']}" for t in outcome.tried)
             message = f"every model tried failed ({errors})"
             self._finish(record, t0, status=502, error=message)
             return openai_error(502, message, type_="upstream_error", code="upstream_failed")
+        if stream:
+            if outcome.stream is None:  # an answer without text: only its end to relay
+                assert resp is not None
+                outcome.stream = (resp.model, "", _only(resp))
+            return await self._relay(request, rid, t0, text, messages, body, point, record,
+                                     key_name, outcome)
+        assert resp is not None
         served = resp.model
         self._account(record, key_name, resp)
         headers = self._headers(rid, served, point, outcome)
         payload = _completion(rid, served, resp)
         self._maybe_shadow(text, messages, body, served, record, t0)
-        if not stream:
-            return web.Response(body=_dumps(payload), headers=headers,
-                                content_type="application/json")
-        return await self._stream(request, payload, headers, body)
+        return web.Response(body=_dumps(payload), headers=headers,
+                            content_type="application/json")
 
     def _account(self, record: dict[str, Any], key_name: str | None, resp: Response) -> None:
         """Charge the key and fill the record from a successful answer."""
@@ -824,16 +826,19 @@ class RouterServer:
         sent = 0
         try:
             await out.prepare(request)
-            await out.write(chunk({"role": "assistant", "content": ""}) + chunk({"content": first}))
-            record["metadata"] = {"first_piece_s": round(time.perf_counter() - t0, 6)}
-            sent = 1
+            opening = chunk({"role": "assistant", "content": ""})
+            if first:
+                opening += chunk({"content": first})
+                record["metadata"] = {"first_piece_s": round(time.perf_counter() - t0, 6)}
+                sent = 1
+            await out.write(opening)
             async for item in pieces:
                 if isinstance(item, str):
                     await out.write(chunk({"content": item}))
                     sent += 1
                 else:
                     final = item
-        except (ConnectionResetError, ConnectionError) as exc:  # the client went away
+        except ConnectionError as exc:  # the client went away
             await pieces.aclose()
             record["model"] = served
             self._finish(record, t0, status=499,
@@ -900,29 +905,10 @@ class RouterServer:
              tokens=[record.get("prompt_tokens"), record.get("completion_tokens")],
              cost=record.get("cost"), error=error)
 
-    async def _stream(self, request: web.Request, payload: dict[str, Any],
-                      headers: dict[str, str], body: dict[str, Any]) -> web.StreamResponse:
-        out = web.StreamResponse(headers={**headers, "Content-Type": "text/event-stream",
-                                          "Cache-Control": "no-cache"})
-        await out.prepare(request)
-        base = {"id": payload["id"], "object": "chat.completion.chunk",
-                "created": payload["created"], "model": payload["model"]}
-        choice = payload["choices"][0]
-        chunks = [
-            {**base, "choices": [{"index": 0, "delta": {"role": "assistant", "content": ""},
-                                  "finish_reason": None}]},
-            {**base, "choices": [{"index": 0, "delta": {"content": choice["message"]["content"]},
-                                  "finish_reason": None}]},
-            {**base, "choices": [{"index": 0, "delta": {},
-                                  "finish_reason": choice["finish_reason"]}]},
-        ]
-        if (body.get("stream_options") or {}).get("include_usage"):
-            chunks.append({**base, "choices": [], "usage": payload["usage"]})
-        for chunk in chunks:
-            await out.write(b"data: " + _dumps(chunk) + b"\n\n")
-        await out.write(b"data: [DONE]\n\n")
-        await out.write_eof()
-        return out
+
+async def _only(resp: Response) -> AsyncIterator[str | Response]:
+    """A stream of one finished answer (no text pieces: the answer was empty)."""
+    yield resp
 
 
 def _prices(spec: ModelSpec) -> dict[str, float]:

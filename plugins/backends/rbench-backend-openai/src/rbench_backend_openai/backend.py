@@ -17,8 +17,8 @@ import asyncio
 import json
 import os
 import time
-from collections.abc import AsyncIterator, Sequence
-from typing import Any, ClassVar
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from typing import Any, ClassVar, NoReturn, TypeVar
 
 import aiohttp
 
@@ -40,6 +40,7 @@ from routerbench_core import (
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 #: Request parameters that configure the call rather than go into the JSON body.
 _NOT_BODY = frozenset({"extra_body", "timeout"})
+T = TypeVar("T")
 
 
 #: Seconds the endpoint check before a run waits for the server (connect: at most 5).
@@ -54,6 +55,14 @@ class _Retryable(Exception):
 
 class _Fatal(Exception):
     pass
+
+
+def _raise_for_status(status: int, text: str, headers: dict[str, str]) -> NoReturn:
+    """An HTTP error answer: 429 and 5xx are worth retrying (with the server's Retry-After),
+    any other 4xx is the request's fault."""
+    if status == 429 or status >= 500:
+        raise _Retryable(f"HTTP {status}: {_snippet(text)}", parse_retry_after(headers))
+    raise _Fatal(f"HTTP {status}: {_snippet(text)}")
 
 
 class OpenAIBackend(Backend):
@@ -130,19 +139,24 @@ class OpenAIBackend(Backend):
             except RuntimeError:  # created on another, already closed loop
                 pass
 
-    async def _post(self, path: str, body: dict[str, Any], timeout: float | None
-                    ) -> tuple[dict[str, Any], int]:
-        """POST with retries; returns (JSON, attempts) or raises _Fatal with the last error."""
-        client = self._client()
+    async def _retrying(self, attempt_once: Callable[[], Awaitable[T]]) -> tuple[T, int]:
+        """``attempt_once`` until it does not raise _Retryable, as the retry policy allows;
+        returns (its result, attempts) or raises _Fatal with the last error."""
         attempt = 0
         while True:
             try:
-                return await self._attempt(client, path, body, timeout), attempt + 1
+                return await attempt_once(), attempt + 1
             except _Retryable as exc:
                 if attempt >= self.retry.max_retries:
                     raise _Fatal(f"{exc} (gave up after {attempt + 1} attempts)") from None
                 await asyncio.sleep(self.retry.delay(attempt, exc.retry_after))
                 attempt += 1
+
+    async def _post(self, path: str, body: dict[str, Any], timeout: float | None
+                    ) -> tuple[dict[str, Any], int]:
+        """POST with retries; returns (JSON, attempts) or raises _Fatal with the last error."""
+        client = self._client()
+        return await self._retrying(lambda: self._attempt(client, path, body, timeout))
 
     async def _attempt(self, client: aiohttp.ClientSession, path: str, body: dict[str, Any],
                        timeout: float | None) -> dict[str, Any]:
@@ -164,10 +178,8 @@ class OpenAIBackend(Backend):
             raise _Retryable(
                 f"connection error ({type(exc).__name__}: {exc}) calling {url}"
             ) from None
-        if status == 429 or status >= 500:
-            raise _Retryable(f"HTTP {status}: {_snippet(text)}", parse_retry_after(headers))
         if status >= 400:
-            raise _Fatal(f"HTTP {status}: {_snippet(text)}")
+            _raise_for_status(status, text, headers)
         try:
             data = json.loads(text)
         except ValueError:
@@ -209,14 +221,16 @@ class OpenAIBackend(Backend):
         body.update(request.params.get("extra_body") or {})
         return body
 
-    async def agenerate(self, request: GenerationRequest) -> Response:
-        spec = request.model
+    def _check_priced(self, spec: ModelSpec) -> None:
         if not has_price(spec) and not self.allow_unpriced:
             raise UnpricedModelError(
                 f"model {spec.name!r} has no price (input_price/output_price, USD per million "
                 "tokens); add one to its config, or pass --allow-unpriced to record the "
                 "API-reported cost when there is one and leave it unknown otherwise"
             )
+
+    async def agenerate(self, request: GenerationRequest) -> Response:
+        self._check_priced(request.model)
         body = self.build_body(request)
         timeout = request.params.get("timeout")
         start = time.perf_counter()
@@ -237,46 +251,34 @@ class OpenAIBackend(Backend):
         url = self.base_url + path
         # the whole answer may take longer than ``timeout``: it bounds each read instead
         limit = float(timeout or self.timeout)
-        attempt = 0
-        while True:
+
+        async def attempt_once() -> aiohttp.ClientResponse:
             try:
-                try:
-                    r = await client.post(url, data=json.dumps(body), timeout=aiohttp.ClientTimeout(
-                        total=None, sock_connect=min(limit, 30.0), sock_read=limit))
-                except asyncio.TimeoutError:
-                    raise _Retryable(f"timeout after {limit:g} s calling {url}") from None
-                except (aiohttp.ClientConnectionError, aiohttp.ClientPayloadError) as exc:
-                    raise _Retryable(f"connection error ({type(exc).__name__}: {exc}) calling "
-                                     f"{url}") from None
-                if r.status < 400:
-                    return r
-                try:
-                    text = (await r.read()).decode(r.charset or "utf-8", "replace")
-                except (asyncio.TimeoutError, aiohttp.ClientError):
-                    text = ""
-                finally:
-                    r.release()
-                if r.status == 429 or r.status >= 500:
-                    raise _Retryable(f"HTTP {r.status}: {_snippet(text)}",
-                                     parse_retry_after(dict(r.headers)))
-                raise _Fatal(f"HTTP {r.status}: {_snippet(text)}")
-            except _Retryable as exc:
-                if attempt >= self.retry.max_retries:
-                    raise _Fatal(f"{exc} (gave up after {attempt + 1} attempts)") from None
-                await asyncio.sleep(self.retry.delay(attempt, exc.retry_after))
-                attempt += 1
+                r = await client.post(url, data=json.dumps(body), timeout=aiohttp.ClientTimeout(
+                    total=None, sock_connect=min(limit, 30.0), sock_read=limit))
+            except asyncio.TimeoutError:
+                raise _Retryable(f"timeout after {limit:g} s calling {url}") from None
+            except (aiohttp.ClientConnectionError, aiohttp.ClientPayloadError) as exc:
+                raise _Retryable(f"connection error ({type(exc).__name__}: {exc}) calling "
+                                 f"{url}") from None
+            if r.status < 400:
+                return r
+            try:
+                text = (await r.read()).decode(r.charset or "utf-8", "replace")
+            except (asyncio.TimeoutError, aiohttp.ClientError):
+                text = ""
+            finally:
+                r.release()
+            _raise_for_status(r.status, text, dict(r.headers))
+
+        return (await self._retrying(attempt_once))[0]
 
     async def agenerate_text_stream(self, request: GenerationRequest
                                     ) -> AsyncIterator[str | Response]:
         """The answer as the server streams it (``stream: true`` and ``include_usage``): text
         pieces as they arrive, then the Response built from the pieces and the usage chunk,
         priced as :meth:`agenerate` prices."""
-        spec = request.model
-        if not has_price(spec) and not self.allow_unpriced:
-            raise UnpricedModelError(
-                f"model {spec.name!r} has no price (input_price/output_price, USD per million "
-                "tokens); add one to its config, or pass --allow-unpriced"
-            )
+        self._check_priced(request.model)
         body = self.build_body(request)
         body["stream"] = True
         body["stream_options"] = {**(body.get("stream_options") or {}), "include_usage": True}

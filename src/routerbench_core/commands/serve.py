@@ -150,10 +150,7 @@ def register_commands(app: typer.Typer) -> None:
             help="Server processes sharing the port (default: the config's, 1)."),
     ) -> None:
         """Serve a saved router as an OpenAI-compatible endpoint (POST /v1/chat/completions)."""
-        import asyncio
-        import logging
         import os
-        import sys
 
         from routerbench_core.data.store import StoreError
         from routerbench_core.plugins.manager import UnknownNameError
@@ -161,7 +158,12 @@ def register_commands(app: typer.Typer) -> None:
         from routerbench_core.routing.router import RouterError
         from routerbench_core.serving.artefact import ArtefactError
         from routerbench_core.serving.config import ServeConfigError, load_config
-        from routerbench_core.serving.server import LOG, JsonLogFormatter, ServeError, build_server
+        from routerbench_core.serving.server import (
+            ServeError,
+            build_server,
+            log_to_stderr,
+            serve_until_signalled,
+        )
 
         st = state(ctx)
         key = None
@@ -169,11 +171,7 @@ def register_commands(app: typer.Typer) -> None:
             key = os.environ.get(api_key_env)
             if not key:
                 raise fail(f"--api-key-env {api_key_env}: the variable is not set")
-        handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(JsonLogFormatter())
-        LOG.handlers[:] = [handler]
-        LOG.setLevel(log_level.upper())
-        LOG.propagate = False
+        log_to_stderr(log_level)
         try:
             cfg = load_config(config)
             if record_text is not None:
@@ -208,27 +206,8 @@ def register_commands(app: typer.Typer) -> None:
             store.close()
             raise fail(str(exc)) from None
 
-        async def run() -> None:
-            import signal
-
-            stop = asyncio.Event()
-            loop = asyncio.get_running_loop()
-            for sig in (signal.SIGINT, signal.SIGTERM):
-                loop.add_signal_handler(sig, stop.set)  # finish and flush records, then exit
-            await server.start()
-            print(server.url, flush=True)
-            try:
-                await stop.wait()
-            finally:
-                await server.stop()
-
         try:
-            try:  # uvloop's event loop (the `serve` extra) cuts the server's CPU per request
-                import uvloop
-
-                uvloop.run(run())
-            except ImportError:
-                asyncio.run(run())
+            serve_until_signalled(server, lambda started: print(started.url, flush=True))
         except KeyboardInterrupt:
             pass
         finally:

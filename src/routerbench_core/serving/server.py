@@ -930,6 +930,46 @@ def _completion(rid: str, model: str, resp: Response) -> dict[str, Any]:
     }
 
 
+def log_to_stderr(level: str, **static: Any) -> None:
+    """The server's log as JSON lines on stderr at ``level`` (``static`` fields on every line,
+    e.g. a worker's index); once per process."""
+    import sys
+
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(JsonLogFormatter(static=static))
+    LOG.handlers[:] = [handler]
+    LOG.setLevel(level.upper())
+    LOG.propagate = False
+
+
+def serve_until_signalled(server: RouterServer,
+                          on_started: Callable[[RouterServer], None]) -> None:
+    """Start ``server``, call ``on_started`` once it listens, and serve until SIGINT or
+    SIGTERM; then finish the requests in flight and flush the records. Runs on uvloop's event
+    loop when installed (the ``serve`` extra), which cuts the server's CPU per request. An
+    ``OSError`` from binding the port propagates."""
+    import signal
+
+    async def run() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await server.start()
+        on_started(server)
+        try:
+            await stop.wait()
+        finally:
+            await server.stop()
+
+    try:
+        import uvloop
+    except ImportError:
+        asyncio.run(run())
+    else:
+        uvloop.run(run())
+
+
 def build_server(artefact_dir: str, config: ServeConfig, store: Store, host_plugins: Any, *,
                  bind: str = "127.0.0.1", port: int = 8000, api_key: str | None = None,
                  worker: int | None = None) -> RouterServer:

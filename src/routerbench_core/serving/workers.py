@@ -20,7 +20,6 @@ from __future__ import annotations
 import logging
 import signal
 import socket
-import sys
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -47,18 +46,12 @@ class WorkerSpec:
 def _worker_main(spec: WorkerSpec, index: int, ready: Any) -> None:
     """One worker: build the server, report the port it bound (or why it could not), serve
     until SIGTERM/SIGINT, then finish its requests and flush its records."""
-    import asyncio
-
     from routerbench_core.data.store import Store
     from routerbench_core.plugins.manager import make_plugin_manager
     from routerbench_core.serving.config import ServeConfig
-    from routerbench_core.serving.server import LOG, JsonLogFormatter, build_server
+    from routerbench_core.serving.server import build_server, log_to_stderr, serve_until_signalled
 
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(JsonLogFormatter(static={"worker": index}))
-    LOG.handlers[:] = [handler]
-    LOG.setLevel(spec.log_level.upper())
-    LOG.propagate = False
+    log_to_stderr(spec.log_level, worker=index)
     try:
         store = Store(spec.store_path)
         server = build_server(spec.artefact, ServeConfig.model_validate(spec.config), store,
@@ -67,30 +60,10 @@ def _worker_main(spec: WorkerSpec, index: int, ready: Any) -> None:
     except Exception as exc:  # reported to the parent, which prints it and stops the others
         ready.put((index, None, f"{type(exc).__name__}: {exc}"))
         return
-
-    async def run() -> None:
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stop.set)
-        try:
-            await server.start()
-        except OSError as exc:
-            ready.put((index, None, f"cannot bind {spec.bind}:{spec.port}: {exc}"))
-            return
-        ready.put((index, server.port, None))
-        try:
-            await stop.wait()
-        finally:
-            await server.stop()
-
     try:
-        try:
-            import uvloop
-
-            uvloop.run(run())
-        except ImportError:
-            asyncio.run(run())
+        serve_until_signalled(server, lambda started: ready.put((index, started.port, None)))
+    except OSError as exc:
+        ready.put((index, None, f"cannot bind {spec.bind}:{spec.port}: {exc}"))
     finally:
         store.close()
 

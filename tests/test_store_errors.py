@@ -129,6 +129,7 @@ def _make_v1(path: Path) -> None:
     _bench(path)
     conn = sqlite3.connect(path)
     conn.execute("DROP TABLE leases")
+    conn.execute("DROP TABLE text_blocks")
     conn.execute("UPDATE meta SET value='1' WHERE key='schema_version'")
     conn.execute("DELETE FROM meta WHERE key='format'")
     conn.commit()
@@ -145,12 +146,13 @@ def test_older_store_is_readable_refused_for_writing_until_migrated(tmp_path):
     line = one_error_line(out)
     assert "schema version 1" in line and "data migrate" in line and str(path) in line
     code, out = cli(path, "data", "migrate")
-    assert code == 0 and "schema 1 -> 2" in out
+    assert code == 0 and "schema 1 -> 2" in out and "schema 3 -> 4" in out
     code, out = cli(path, "data", "migrate")
     assert code == 0 and f"already at schema version {SCHEMA_VERSION}" in out
     with Store(path) as s:  # writable now, nothing lost
         assert len(list(s.responses("b"))) == 3
         assert s.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        assert s._has_table("leases") and s._has_table("text_blocks")
 
 
 def test_newer_store_is_refused(tmp_path):

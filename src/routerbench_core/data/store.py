@@ -40,7 +40,9 @@ if TYPE_CHECKING:  # numpy and the pydantic models are imported where they are u
 #: ``meta`` rows ``text_dict:<id>``; see ``data/textpack.py``), and ``meta`` rows
 #: ``bench_version:<id>`` version each bench for the matrix cache. Migrating from 2 changes
 #: nothing stored: a version-2 store has no packed values and gains versions on its next write.
-SCHEMA_VERSION = 3
+#: 4: imports store long answers in zstd blocks of many (table ``text_blocks``; the answer's
+#: column holds a 16-byte reference). Migrating from 3 adds the table and rewrites nothing.
+SCHEMA_VERSION = 4
 #: Benches being imported are written under this prefix (a name users cannot give: it holds a
 #: '/'), invisible to ``bench_names``, and renamed to their real name in one transaction.
 STAGING_PREFIX = ".importing/"
@@ -139,6 +141,14 @@ CREATE TABLE IF NOT EXISTS leases (
     owner TEXT NOT NULL,
     expires_at REAL NOT NULL
 ) WITHOUT ROWID;
+-- Long answers of an import, many per zstd frame (see data/textpack.py). A rowid table: its
+-- rows are large, and WITHOUT ROWID suits only small ones.
+CREATE TABLE IF NOT EXISTS text_blocks (
+    bench_id INTEGER NOT NULL,
+    no INTEGER NOT NULL,
+    data BLOB NOT NULL,
+    PRIMARY KEY (bench_id, no)
+);
 """
 
 #: Statements that bring a store of version ``n - 1`` to version ``n`` (``rbench data
@@ -147,9 +157,13 @@ _MIGRATIONS: dict[int, list[str]] = {
     2: ["CREATE TABLE IF NOT EXISTS leases (hash TEXT PRIMARY KEY, owner TEXT NOT NULL, "
         "expires_at REAL NOT NULL) WITHOUT ROWID"],
     3: [],
+    4: ["CREATE TABLE IF NOT EXISTS text_blocks (bench_id INTEGER NOT NULL, no INTEGER NOT NULL, "
+        "data BLOB NOT NULL, PRIMARY KEY (bench_id, no))"],
 }
 _MIGRATION_NOTES = {2: "add the leases table (concurrent collectors claim requests there)",
-                    3: "allow zstd-packed answers and bench versions (nothing to rewrite)"}
+                    3: "allow zstd-packed answers and bench versions (nothing to rewrite)",
+                    4: "add the text_blocks table (imports store answers in blocks; nothing "
+                       "to rewrite)"}
 
 _RESPONSE_COLUMNS = (
     "raw_output, prompt_tokens, completion_tokens, reasoning_tokens, cached_tokens, cost, "
@@ -656,7 +670,7 @@ class Store:
 
     @staticmethod
     def _delete_bench_rows(conn: sqlite3.Connection, bench_id: int) -> None:
-        for table in ("grades", "responses", "queries", "models"):
+        for table in ("grades", "responses", "text_blocks", "queries", "models"):
             conn.execute(f"DELETE FROM {table} WHERE bench_id=?", (bench_id,))
         conn.execute("DELETE FROM benches WHERE id=?", (bench_id,))
         conn.execute("DELETE FROM meta WHERE key=?", (_version_key(bench_id),))
@@ -1013,10 +1027,11 @@ class Store:
             params.append(dataset)
         if not include_failed:
             sql += " AND r.error IS NULL"
+        unpack = self.text_reader().unpack
         for row in self.execute(sql + " ORDER BY r.q, r.m", params).fetchall():
             (key, name, raw, pt, ct, rt, cached, cost, src, lat, err, rh, created, meta) = row
             yield Response(
-                query_key=key, model=name, raw_output=self.unpack_text(raw), prompt_tokens=pt,
+                query_key=key, model=name, raw_output=unpack(raw, bench_id), prompt_tokens=pt,
                 completion_tokens=ct, reasoning_tokens=rt, cached_tokens=cached, cost=cost,
                 cost_source=src, latency_s=lat, error=err, request_hash=rh, created_at=created,
                 metadata=json.loads(meta),
@@ -1057,8 +1072,8 @@ class Store:
                 (bench_id, m),
             ).fetchall()
         )
-        unpack = self.unpack_text
-        return [unpack(rows.get(qi.get(k, -1))) for k in keys]
+        unpack = self.text_reader().unpack
+        return [unpack(rows.get(qi.get(k, -1)), bench_id) for k in keys]
 
     # -- the outcome matrix ----------------------------------------------------------------
 
@@ -1299,14 +1314,15 @@ class Store:
         or by (model, query) with ``by_model``; metadata as stored JSON text."""
         order = "r.m, r.q" if by_model else "r.q, r.m"
         cols = ", ".join("r." + c.strip() for c in _RESPONSE_COLUMNS.split(","))
+        bench_id = self.bench_id(bench)
         cur = self.execute(
             f"SELECT r.q, r.m, qu.key, mo.name, {cols} FROM responses r "
             "JOIN queries qu ON qu.bench_id=r.bench_id AND qu.idx=r.q "
             "JOIN models mo ON mo.bench_id=r.bench_id AND mo.idx=r.m WHERE r.bench_id=? "
-            f"ORDER BY {order}", (self.bench_id(bench),))
-        unpack = self.unpack_text
-        return (ResponseRow._make((*r[:4], unpack(r[4]), *r[5:])) if type(r[4]) is bytes
-                else ResponseRow._make(r) for r in cur.fetchall())
+            f"ORDER BY {order}", (bench_id,))
+        unpack = self.text_reader().unpack
+        return (ResponseRow._make((*r[:4], unpack(r[4], bench_id), *r[5:]))
+                if type(r[4]) is bytes else ResponseRow._make(r) for r in cur.fetchall())
 
     def grade_rows(self, bench: str) -> Iterator[GradeRow]:
         """Every stored grade of ``bench`` ordered by (query, model); details as JSON text."""
@@ -1362,25 +1378,22 @@ class Store:
                            ).fetchone()
         return None if row is None else textpack.decode_dict(row[0])
 
-    def unpack_text(self, value: str | bytes | None) -> str | None:
-        """A stored answer as text (packed answers are BLOBs; see ``data/textpack.py``)."""
-        if type(value) is not bytes:
-            return value  # type: ignore[return-value]
-        unpacker = getattr(self, "_unpacker", None)
-        if unpacker is None:
-            from routerbench_core.data.textpack import TextUnpacker
+    def _text_block(self, bench_id: int, no: int) -> bytes | None:
+        row = self.execute("SELECT data FROM text_blocks WHERE bench_id=? AND no=?",
+                           (bench_id, no)).fetchone()
+        return None if row is None else bytes(row[0])
 
-            unpacker = self._unpacker = TextUnpacker(self._text_dict)
-        return unpacker.unpack(value)
+    def text_reader(self) -> Any:
+        """A :class:`~routerbench_core.data.textpack.TextReader` for one read of this store:
+        stored answers are ``str``, or BLOBs (block references and schema-3 frames; see
+        ``data/textpack.py``) that it decodes."""
+        from routerbench_core.data.textpack import TextReader
 
-    def text_packer(self) -> Any:
-        """A :class:`~routerbench_core.data.textpack.TextPacker` whose dictionary id is new to
-        this store; :meth:`write_bench_staged` saves its dictionary with the first chunk."""
-        from routerbench_core.data.textpack import TextPacker
+        return TextReader(self._text_dict, self._text_block)
 
-        taken = [int(k.rsplit(":", 1)[1]) for (k,) in self.execute(
-            "SELECT key FROM meta WHERE substr(key, 1, 10) = 'text_dict:'")]
-        return TextPacker(taken)
+    def unpack_text(self, value: str | bytes | None, bench_id: int | None = None) -> str | None:
+        """One stored answer as text (a block reference needs its ``bench_id``)."""
+        return self.text_reader().unpack(value, bench_id)
 
     def staging_benches(self) -> list[tuple[int, str, dict[str, Any]]]:
         """``(id, name, metadata)`` of every staging bench (imports in progress or killed)."""
@@ -1412,7 +1425,6 @@ class Store:
         source: str | None = None,
         metadata: dict[str, Any] | None = None,
         replace: bool = False,
-        packer: Any = None,
     ) -> int:
         """Write a bench from bounded chunks, all-or-nothing, without holding it in memory.
 
@@ -1434,7 +1446,7 @@ class Store:
         meta = dict(metadata or {})
         staging = f"{STAGING_PREFIX}{name}/{secrets.token_hex(4)}"
         with self._bulk_settings():
-            return self._write_staged(name, staging, chunks, source, meta, replace, packer)
+            return self._write_staged(name, staging, chunks, source, meta, replace)
 
     @contextlib.contextmanager
     def _bulk_settings(self) -> Iterator[None]:
@@ -1457,7 +1469,7 @@ class Store:
                 self._conn.execute(f"PRAGMA wal_autocheckpoint={int(before[1])}")
 
     def _write_staged(self, name: str, staging: str, chunks: Iterable[Any], source: str | None,
-                      meta: dict[str, Any], replace: bool, packer: Any) -> int:
+                      meta: dict[str, Any], replace: bool) -> int:
         with self.transaction() as conn:
             cur = conn.execute(
                 "INSERT INTO benches (name, source, created_at, metadata) VALUES (?,?,?,?)",
@@ -1473,13 +1485,10 @@ class Store:
                 seen_models += chunk.models
                 try:
                     with self.transaction() as conn:
-                        if packer is not None and packer.dict_data is not None and not packer.saved:
-                            from routerbench_core.data import textpack
-
-                            conn.execute("INSERT INTO meta VALUES (?, ?)", (
-                                textpack.meta_key(packer.dict_id),
-                                textpack.encode_dict(packer.dict_data)))
-                            packer.saved = True
+                        if chunk.blocks:
+                            conn.executemany(
+                                f"INSERT INTO text_blocks (bench_id, no, data) VALUES ({bid},?,?)",
+                                chunk.blocks)
                         conn.executemany(
                             "INSERT INTO models (bench_id, idx, name, spec) VALUES (?,?,?,?)",
                             [(bid, n_models + i, s.name, s.model_dump_json())

@@ -23,6 +23,7 @@ from routerbench_core.data.importers.base import (
     DataFormatError,
     ImportedBench,
     MissingDependencyError,
+    merged_chunks,
 )
 from routerbench_core.data.importers.records import ImportedRecords
 from routerbench_core.words import did_you_mean
@@ -194,9 +195,9 @@ def _import_streamed(store: Store, fmt: str, path: Path, name: str, stream: Any,
     """Bounded chunks from ``stream(path)`` into a staging bench, published atomically at
     the end; parsing, answer packing and writing run in three threads."""
     from routerbench_core.data.prefetch import prefetched
-    from routerbench_core.data.textpack import pack_responses
+    from routerbench_core.data.textpack import BlockPacker, pack_responses
 
-    packer = store.text_packer()
+    packer = BlockPacker()
     counts = {"queries": 0, "models": 0, "records": 0}
     metadata: dict[str, Any] = {}
 
@@ -209,10 +210,10 @@ def _import_streamed(store: Store, fmt: str, path: Path, name: str, stream: Any,
                 metadata.update(chunk.metadata)
             yield chunk
 
-    stages = prefetched(pack_responses(prefetched(stream(path, **options), depth=1), packer),
-                        depth=1)
+    stages = prefetched(merged_chunks(pack_responses(
+        prefetched(stream(path, **options), depth=1), packer)), depth=1)
     store.write_bench_staged(name, counted(stages), source=f"{fmt}:{path.resolve()}",
-                             replace=replace, packer=packer)
+                             replace=replace)
     t1 = time.perf_counter()
     _build_matrix_cache(store, name)
     return ImportResult(

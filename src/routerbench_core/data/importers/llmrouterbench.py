@@ -154,7 +154,7 @@ def parse_chunks(path: Path, *, chunk_rows: int | None = None) -> Iterator[Bench
             if chunk.responses or chunk.queries or chunk.models:
                 yield chunk
                 chunk = BenchChunk()
-            group = (dataset_dir, split_dir)
+            group = chunk.group = (dataset_dir, split_dir)
         found = _newest_real_run(files)
         if found is None:
             demo_runs.append(f"{dataset_dir}/{split_dir}/{model_dir}")

@@ -21,7 +21,7 @@ pytestmark = pytest.mark.skipif(
 
 CHILD = r"""
 import sys
-from routerbench_core.embedding import sentence_transformers as st
+from routerbench_core import processes
 
 def rss_mib():
     return int(open("/proc/self/statm").read().split()[1]) * 4096 / 2**20
@@ -33,7 +33,7 @@ keep = b"z" * (600 << 10)  # on the heap above them: its top cannot be trimmed
 before = rss_mib()
 del blocks
 if sys.argv[1] == "trim":
-    st.release_free_memory()
+    processes.release_free_memory()
 print(round(before - rss_mib()))
 """
 

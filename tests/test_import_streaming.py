@@ -15,32 +15,8 @@ import pytest
 from routerbench_core.data.importers import DataFormatError, export_bench, import_bench, parse
 from routerbench_core.data.importers import llmrouterbench as lrb
 from routerbench_core.data.store import STAGING_PREFIX, Store
-
-WORDS = ("alpha beta gamma delta solve the equation first we note that hence therefore "
-         "answer boxed value sum product prime integer").split()
-
-
-def _answer(rng: random.Random, i: int) -> str:
-    return " ".join(rng.choice(WORDS) for _ in range(80)) + f" so the answer is {i}."
-
-
-def write_release(root: Path, *, models: int = 3, datasets: int = 3, n: int = 40,
-                  seed: int = 0) -> Path:
-    rng = random.Random(seed)
-    for d in range(datasets):
-        for m in range(models):
-            records = [{
-                "index": i, "origin_query": f"q{d}.{i}", "prompt": f"Question {d}.{i}?",
-                "prediction": str(i), "ground_truth": str(i), "score": float((i + m) % 2),
-                "prompt_tokens": 10, "completion_tokens": 20 + i, "cost": 1e-5 * (m + 1),
-                "raw_output": _answer(rng, i),
-            } for i in range(n)]
-            folder = root / "results" / "bench" / f"ds{d}" / "test" / f"model{m}"
-            folder.mkdir(parents=True, exist_ok=True)
-            (folder / f"model{m}_20250101_000000.json").write_text(json.dumps(
-                {"dataset_name": f"ds{d}", "split": "test", "model_name": f"model{m}",
-                 "records": records}), encoding="utf-8")
-    return root
+from routerbench_core.testing.releases import answer as _answer
+from routerbench_core.testing.releases import write_llmrouterbench_release as write_release
 
 
 def test_chunks_are_bounded_and_match_the_whole_parse(tmp_path: Path) -> None:
@@ -53,7 +29,11 @@ def test_chunks_are_bounded_and_match_the_whole_parse(tmp_path: Path) -> None:
     def same(r: tuple[Any, ...]) -> tuple[Any, ...]:
         return r[:12] + r[13:]  # all but created_at
 
-    assert [same(r) for c in chunks for r in c.responses] == [same(r) for r in whole.responses]
+    assert [same(r) for c in chunks for r in c.layout.full(c.responses, "responses")] == [
+        same(r) for r in whole.responses]
+    # the chunks' rows are narrow: the import's constants are not repeated in every row
+    assert len(chunks[0].responses[0]) == 8 and len(chunks[0].grades[0]) == 4
+    assert whole.grades[0][4:6] == ("import:llmrouterbench", lrb.IMPORTER_VERSION)
     assert [q for c in chunks for q in c.queries] == whole.queries
     assert [s.name for c in chunks for s in c.models] == [s.name for s in whole.models]
 

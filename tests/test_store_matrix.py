@@ -56,15 +56,19 @@ def test_load_matrix_empty_bench(rbench_store: Store) -> None:
     assert m.shape == (1, 1) and np.isnan(m.score).all() and not m.failed.any()
 
 
-def test_matrix_query_never_reads_raw_outputs(rbench_store: Store) -> None:
-    """The matrix is read from the covering index: long answers cost nothing to load."""
+def test_matrix_query_reads_one_bench_range_and_responses_have_no_second_index(
+        rbench_store: Store) -> None:
+    """The matrix is one range of the clustered table (imported answers are 20-byte block
+    references, so the rows are narrow), and an import maintains a single B-tree."""
     from routerbench_core.data.store import matrix_sql
 
     for n in (0, 3):
         plan = rbench_store.execute(
             "EXPLAIN QUERY PLAN " + matrix_sql(n, 20), (*["x"] * n, 1)).fetchall()
         detail = " ".join(str(row[-1]) for row in plan)
-        assert "COVERING INDEX responses_outcomes" in detail, detail
+        assert "USING PRIMARY KEY (bench_id=?)" in detail, detail
+    assert rbench_store.execute("SELECT COUNT(*) FROM sqlite_master WHERE type='index' AND "
+                                "tbl_name='responses' AND sql IS NOT NULL").fetchone()[0] == 0
 
 
 def test_new_store_page_size_and_existing_kept(tmp_path: Path) -> None:

@@ -195,6 +195,16 @@ def rebuild(store: Store, bench: str) -> tuple[OutcomeMatrix, dict[str, Any]]:
     return matrix, stats
 
 
+def write(store: Store, bench_id: int, version: str, matrix: OutcomeMatrix,
+          stats: dict[str, Any]) -> None:
+    """Write the cache of a matrix known to be the bench's at ``version`` (an import that
+    built it from the rows it wrote; see ``data/matrix_build.py``)."""
+    path = cache_path(store, bench_id)
+    if path is not None:
+        with contextlib.suppress(OSError):
+            _write(path, version, matrix, stats)
+
+
 def load(store: Store, bench: str) -> OutcomeMatrix:
     """The bench's outcome matrix: from the cache file when it is current, else from SQL."""
     bench_id = store.bench_id(bench)

@@ -16,24 +16,31 @@ from typing import Any
 def prefetched(items: Iterable[Any], depth: int = 2) -> Iterator[Any]:
     """Iterate ``items`` in a background thread, ``depth`` ahead: a streamed import parses the
     next chunk (JSON decoding, validation, compression) while SQLite writes this one (SQLite
-    and zstd release the GIL). An error in the producer is raised here, in order; if the
-    consumer stops early, the producer is told to stop at its next item."""
+    and zstd release the GIL). At most ``depth + 1`` items are alive at once, the one the
+    consumer holds included: the producer starts an item only when one is finished (a chunk
+    of a 400k release holds tens of MiB). An error in the producer is raised here, in order;
+    if the consumer stops early, the producer is told to stop at its next item."""
     import queue
 
-    q: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=depth)
+    q: queue.Queue[tuple[str, Any]] = queue.Queue()
+    slots = threading.Semaphore(depth + 1)
     stop = threading.Event()
 
     def produce() -> None:
         try:
-            for item in items:
-                while not stop.is_set():
-                    try:
-                        q.put(("item", item), timeout=0.1)
-                        break
-                    except queue.Full:
-                        continue
+            source = iter(items)
+            while True:
+                while not slots.acquire(timeout=0.1):
+                    if stop.is_set():
+                        return
                 if stop.is_set():
                     return
+                try:
+                    item = next(source)
+                except StopIteration:
+                    break
+                q.put(("item", item))  # never blocks: the slots bound what is alive
+                del item
             q.put(("end", None))
         except BaseException as exc:  # handed to the consumer
             q.put(("error", exc))
@@ -52,6 +59,8 @@ def prefetched(items: Iterable[Any], depth: int = 2) -> Iterator[Any]:
             if kind == "error":
                 raise value
             yield value
+            del value
+            slots.release()  # the consumer is done with that item
     finally:
         stop.set()
         while thread.is_alive():

@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import math
 import operator
 import os
 import secrets
@@ -41,7 +42,10 @@ if TYPE_CHECKING:  # numpy and the pydantic models are imported where they are u
 #: ``bench_version:<id>`` version each bench for the matrix cache. Migrating from 2 changes
 #: nothing stored: a version-2 store has no packed values and gains versions on its next write.
 #: 4: imports store long answers in zstd blocks of many (table ``text_blocks``; the answer's
-#: column holds a 16-byte reference). Migrating from 3 adds the table and rewrites nothing.
+#: column holds a 20-byte reference), and ``responses`` has no second index (the covering
+#: index of version 3 cost an import a second B-tree; the matrix cache serves routes, and a
+#: scan of the table read a 400k-response bench of inline answers in the same 1.4-1.7 s).
+#: Migrating from 3 adds the table, drops the index and rewrites nothing.
 SCHEMA_VERSION = 4
 #: Benches being imported are written under this prefix (a name users cannot give: it holds a
 #: '/'), invisible to ``bench_names``, and renamed to their real name in one transaction.
@@ -49,7 +53,7 @@ STAGING_PREFIX = ".importing/"
 DEFAULT_STORE = "rbench.db"
 #: Page cache (KiB) and WAL checkpoint interval (pages) of a bulk import (see
 #: ``Store._bulk_settings``).
-BULK_CACHE_KIB = 65_536
+BULK_CACHE_KIB = 8_192
 BULK_CHECKPOINT_PAGES = 10_000
 _QM = operator.itemgetter(0, 1)
 #: Row layouts of the matrix queries (``numpy.dtype`` specs, built when a matrix is loaded).
@@ -106,9 +110,6 @@ CREATE TABLE IF NOT EXISTS responses (
     metadata TEXT NOT NULL DEFAULT '{}',
     PRIMARY KEY (bench_id, q, m)
 ) WITHOUT ROWID;
--- Covers the outcome-matrix query, so loading a matrix never reads the (long) raw outputs.
-CREATE INDEX IF NOT EXISTS responses_outcomes ON responses
-    (bench_id, q, m, cost, prompt_tokens, completion_tokens, latency, cost_source, error);
 CREATE TABLE IF NOT EXISTS grades (
     bench_id INTEGER NOT NULL,
     q INTEGER NOT NULL,
@@ -158,11 +159,13 @@ _MIGRATIONS: dict[int, list[str]] = {
         "expires_at REAL NOT NULL) WITHOUT ROWID"],
     3: [],
     4: ["CREATE TABLE IF NOT EXISTS text_blocks (bench_id INTEGER NOT NULL, no INTEGER NOT NULL, "
-        "data BLOB NOT NULL, PRIMARY KEY (bench_id, no))"],
+        "data BLOB NOT NULL, PRIMARY KEY (bench_id, no))",
+        "DROP INDEX IF EXISTS responses_outcomes"],
 }
 _MIGRATION_NOTES = {2: "add the leases table (concurrent collectors claim requests there)",
                     3: "allow zstd-packed answers and bench versions (nothing to rewrite)",
-                    4: "add the text_blocks table (imports store answers in blocks; nothing "
+                    4: "add the text_blocks table (imports store answers in blocks) and drop "
+                       "the responses_outcomes index (the matrix cache serves routes; nothing "
                        "to rewrite)"}
 
 _RESPONSE_COLUMNS = (
@@ -251,8 +254,8 @@ def default_store_path() -> Path:
 
 def matrix_sql(n_sources: int, n_models: int) -> str:
     """The outcome-matrix query over ``responses`` (parameters: the ``n_sources`` distinct cost
-    sources, then the bench id). Every column it reads is in the ``responses_outcomes``
-    index, so SQLite answers it from that index alone (a test checks the plan).
+    sources, then the bench id): one range scan of the clustered table (a test checks the
+    plan); imported answers are 20-byte block references, so the rows it reads are narrow.
 
     Few columns means few Python objects per row: the cell is ``q * n_models + m`` (a flat
     index into the grid), and one ``flags`` integer packs the NULL bits of cost, prompt
@@ -366,6 +369,36 @@ def _bad_text_message(name: str, models: Sequence[ModelSpec], query_rows: Any,
     return (f"cannot import bench {name!r}: {where or 'a record'} holds text that is not valid "
             "Unicode (a lone surrogate such as a \\udcff escape); fix the input, nothing was "
             "stored")
+
+
+def _sql_literal(value: Any) -> str:
+    """A constant of a row layout as SQL text (numbers and strings only)."""
+    if value is None:
+        return "NULL"
+    if type(value) is bool or not isinstance(value, int | float | str):
+        raise TypeError(f"a row-layout constant must be a number or a string, not {value!r}")
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise ValueError("a row-layout constant cannot hold NUL")
+        return "'" + value.replace("'", "''") + "'"
+    if not math.isfinite(value):
+        raise ValueError(f"a row-layout constant must be finite, not {value!r}")
+    return repr(value)  # the shortest text that reads back as the same number
+
+
+def _insert_sql(table: str, bench_id: int, q: str, columns: Sequence[str], layout: Any) -> str:
+    """The INSERT of one outcome table for rows of ``layout``: ``(q, m, *columns)`` are
+    bound, every other column is written as its layout constant."""
+    from routerbench_core.data.importers.base import GRADE_ROW, RESPONSE_ROW
+
+    full = RESPONSE_ROW if table == "responses" else GRADE_ROW
+    names = ["bench_id", "q", "m", *columns]
+    values = [str(int(bench_id)), q, "?", *["?"] * len(columns)]
+    for column in full:
+        if column not in columns:
+            names.append(column)
+            values.append(_sql_literal(layout.value(column)))
+    return f"INSERT INTO {table} ({', '.join(names)}) VALUES ({', '.join(values)})"
 
 
 def lease_owner_id() -> str:
@@ -1339,12 +1372,13 @@ class Store:
     # staging benches, long answers are stored packed)
 
     @staticmethod
-    def _touch(conn: sqlite3.Connection, bench_id: int) -> None:
-        """Give bench ``bench_id`` a new version (in ``conn``'s transaction). Every write to a
-        bench's rows goes through a Store method that calls this, so a cached view of a bench
-        is valid exactly while its version is unchanged."""
-        conn.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)",
-                     (_version_key(bench_id), secrets.token_hex(8)))
+    def _touch(conn: sqlite3.Connection, bench_id: int) -> str:
+        """Give bench ``bench_id`` a new version (in ``conn``'s transaction) and return it.
+        Every write to a bench's rows goes through a Store method that calls this, so a
+        cached view of a bench is valid exactly while its version is unchanged."""
+        token = secrets.token_hex(8)
+        conn.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (_version_key(bench_id), token))
+        return token
 
     @staticmethod
     def _touch_rows(conn: sqlite3.Connection, rows: Sequence[tuple[Any, ...]]) -> None:
@@ -1425,6 +1459,7 @@ class Store:
         source: str | None = None,
         metadata: dict[str, Any] | None = None,
         replace: bool = False,
+        on_publish: Callable[[int, str], None] | None = None,
     ) -> int:
         """Write a bench from bounded chunks, all-or-nothing, without holding it in memory.
 
@@ -1434,7 +1469,9 @@ class Store:
         transaction deletes the bench being replaced (if ``replace``) and renames the staging
         bench to ``name``. If parsing or writing fails, the staging bench is deleted and an
         existing bench of that name is untouched; a killed import leaves a staging bench
-        that the next import removes (:meth:`drop_stale_staging`).
+        that the next import removes (:meth:`drop_stale_staging`). ``on_publish(bench_id,
+        version)`` is called once the bench is visible, with the version its publication set
+        (what a cache of exactly these rows is keyed by).
         """
         validate_bench_name(name)
         if self.has_bench(name) and not replace:
@@ -1446,7 +1483,10 @@ class Store:
         meta = dict(metadata or {})
         staging = f"{STAGING_PREFIX}{name}/{secrets.token_hex(4)}"
         with self._bulk_settings():
-            return self._write_staged(name, staging, chunks, source, meta, replace)
+            bid, version = self._write_staged(name, staging, chunks, source, meta, replace)
+        if on_publish is not None:
+            on_publish(bid, version)
+        return bid
 
     @contextlib.contextmanager
     def _bulk_settings(self) -> Iterator[None]:
@@ -1469,7 +1509,7 @@ class Store:
                 self._conn.execute(f"PRAGMA wal_autocheckpoint={int(before[1])}")
 
     def _write_staged(self, name: str, staging: str, chunks: Iterable[Any], source: str | None,
-                      meta: dict[str, Any], replace: bool) -> int:
+                      meta: dict[str, Any], replace: bool) -> tuple[int, str]:
         with self.transaction() as conn:
             cur = conn.execute(
                 "INSERT INTO benches (name, source, created_at, metadata) VALUES (?,?,?,?)",
@@ -1495,20 +1535,24 @@ class Store:
                              for i, s in enumerate(chunk.models)],
                         )
                         n_models += len(chunk.models)
-                        conn.executemany(f"INSERT INTO queries VALUES ({bid},?,?,?,?,?,?,?,?,?)",
-                                         chunk.queries)
-                        chunk.responses.sort(key=_QM)
+                        # a parse worker's query indices count from q_base
+                        q = f"?+{int(chunk.q_base)}" if chunk.q_base else "?"
                         conn.executemany(
-                            f"INSERT INTO responses (bench_id, q, m, {_RESPONSE_COLUMNS}) "
-                            f"VALUES ({bid},?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                            chunk.responses,
-                        )
-                        chunk.grades.sort(key=_QM)
-                        conn.executemany(f"INSERT INTO grades VALUES ({bid},?,?,?,?,?,?,?,?)",
+                            f"INSERT INTO queries VALUES ({bid},{q},?,?,?,?,?,?,?,?)",
+                            chunk.queries)
+                        if not chunk.ordered:
+                            chunk.responses.sort(key=_QM)
+                            chunk.grades.sort(key=_QM)
+                        layout = chunk.layout
+                        conn.executemany(_insert_sql("responses", bid, q, layout.responses,
+                                                     layout), chunk.responses)
+                        conn.executemany(_insert_sql("grades", bid, q, layout.grades, layout),
                                          chunk.grades)
                 except UnicodeEncodeError:
-                    raise StoreError(_bad_text_message(name, seen_models, chunk.queries,
-                                                       chunk.responses, chunk.grades)) from None
+                    raise StoreError(_bad_text_message(
+                        name, seen_models, chunk.queries,
+                        chunk.layout.full(list(chunk.responses), "responses"),
+                        chunk.layout.full(list(chunk.grades), "grades"))) from None
                 if chunk.metadata:
                     meta.update(chunk.metadata)
             with self.transaction() as conn:
@@ -1521,7 +1565,7 @@ class Store:
                     self._delete_bench_rows(conn, int(row[0]))
                 conn.execute("UPDATE benches SET name=?, metadata=?, created_at=? WHERE id=?",
                              (name, _dumps(meta), time.time(), bid))
-                self._touch(conn, bid)
+                version = self._touch(conn, bid)
         except BaseException:
             close = getattr(chunks, "close", None)
             if close is not None:
@@ -1529,7 +1573,7 @@ class Store:
             with contextlib.suppress(sqlite3.Error), self.transaction() as conn:
                 self._delete_bench_rows(conn, bid)
             raise
-        return bid
+        return bid, version
 
     # -- embedding cache -------------------------------------------------------------------
 

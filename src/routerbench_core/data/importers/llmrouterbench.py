@@ -25,6 +25,7 @@ import re
 import time
 from collections import defaultdict
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +34,7 @@ from routerbench_core.data.importers.base import (
     BenchChunk,
     DataFormatError,
     ImportedBench,
+    RowLayout,
     Where,
     as_cost,
     as_messages,
@@ -40,9 +42,11 @@ from routerbench_core.data.importers.base import (
     as_text,
     as_tokens,
     dumps,
+    merged_chunks,
     read_json,
 )
 from routerbench_core.data.paths import inside, path_component
+from routerbench_core.data.textpack import MIN_PACK_CHARS
 from routerbench_core.schema import ModelSpec
 
 FORMAT = "llmrouterbench"
@@ -125,61 +129,87 @@ def _top_name(data: dict[str, Any], field: str, fallback: str, path: Path) -> st
 #: A chunk is written once it holds this many responses (and at the end of each dataset split,
 #: so a chunk's rows can be sorted by (query, model) and appended to the clustered tables).
 CHUNK_ROWS = 10_000
+#: Releases with at least this much JSON are parsed by worker processes (below it, starting
+#: them costs more than they save).
+PARALLEL_MIN_BYTES = 64 << 20
+#: ``RBENCH_IMPORT_WORKERS``: how many processes parse a large release (0: this process).
+WORKERS_ENV = "RBENCH_IMPORT_WORKERS"
 
 
-def parse_chunks(path: Path, *, chunk_rows: int | None = None) -> Iterator[BenchChunk]:
-    """Parse a release file by file, yielding bounded :class:`BenchChunk` s; the last one
-    carries the metadata. Only one run file's JSON is in memory at a time.
+class _ReleaseParser:
+    """What a parse has seen so far: query and model indices, the runs, the prompts (to check
+    that every model's file agrees). The serial parse keeps one for the whole release; each
+    worker of the parallel parse keeps one per dataset split, and the main process one for
+    the release, fed with the workers' results (:func:`_merge_group`)."""
 
-    Every check of the whole-release parse is made (a record key is unique within its run
-    file, a run gives one model's outcomes, a query's prompt agrees across models' files), so
-    an error in the last file is still found before anything becomes visible; the caller
-    writes chunks to a staging bench and publishes it only after the last chunk.
-    """
-    root = bench_root(Path(path))
-    chunk_rows = chunk_rows or CHUNK_ROWS
-    created = time.time()
-    grader = f"import:{FORMAT}"
-    qindex: dict[str, int] = {}
-    texts: list[str] = []  # query index -> its text, to check other models' files agree
-    models: dict[str, int] = {}
-    chunk = BenchChunk()
+    def __init__(self, created: float, packer: Any = None) -> None:
+        self.created = created
+        #: packs long answers as records are read (a parse worker); None leaves them as text
+        self.packer = packer
+        self.grader = f"import:{FORMAT}"
+        # rows carry what varies from record to record; the rest is the same for all
+        self.layout = RowLayout(
+            responses=("raw_output", "prompt_tokens", "completion_tokens", "cost",
+                       "cost_source", "error"),
+            grades=("score", "prediction"),
+            constants=(("created_at", created), ("grader", self.grader),
+                       ("grader_version", IMPORTER_VERSION)))
+        self.qindex: dict[str, int] = {}
+        self.texts: list[str] = []  # query index -> its text
+        self.models: dict[str, int] = {}
+        self.seen_runs: dict[tuple[str, str, str], Path] = {}
+        self.demo_runs: list[str] = []
+        self.files_used = 0
 
-    seen_runs: dict[tuple[str, str, str], Path] = {}
-    demo_runs: list[str] = []
-    files_used = 0
-    group: tuple[str, str] | None = None
-    for dataset_dir, split_dir, model_dir, files in run_folders(root):
-        if (dataset_dir, split_dir) != group or len(chunk.responses) >= chunk_rows:
-            if chunk.responses or chunk.queries or chunk.models:
-                yield chunk
-                chunk = BenchChunk()
-            group = chunk.group = (dataset_dir, split_dir)
-        found = _newest_real_run(files)
-        if found is None:
-            demo_runs.append(f"{dataset_dir}/{split_dir}/{model_dir}")
-            continue
-        file, data = found
+    def metadata(self) -> dict[str, Any]:
+        metadata: dict[str, Any] = {"files": self.files_used, "import_format": FORMAT,
+                                    "importer_version": IMPORTER_VERSION}
+        if self.demo_runs:
+            metadata["skipped_demo_runs"] = self.demo_runs
+        return metadata
+
+    def chunks(self, folders: list[tuple[str, str, str, list[Path]]],
+               chunk_rows: int) -> Iterator[BenchChunk]:
+        """Chunks of the given run folders; the last one is yielded even when empty."""
+        chunk = BenchChunk(layout=self.layout)
+        group: tuple[str, str] | None = None
+        for dataset_dir, split_dir, model_dir, files in folders:
+            if (dataset_dir, split_dir) != group or len(chunk.responses) >= chunk_rows:
+                if chunk.responses or chunk.queries or chunk.models:
+                    yield chunk
+                    chunk = BenchChunk(layout=self.layout)
+                group = chunk.group = (dataset_dir, split_dir)
+            found = _newest_real_run(files)
+            if found is None:
+                self.demo_runs.append(f"{dataset_dir}/{split_dir}/{model_dir}")
+                continue
+            self._parse_run(found[0], found[1], dataset_dir, split_dir, model_dir, chunk)
+        yield chunk
+
+    def _parse_run(self, file: Path, data: dict[str, Any], dataset_dir: str, split_dir: str,
+                   model_dir: str, chunk: BenchChunk) -> None:
         dataset = _top_name(data, "dataset_name", dataset_dir, file)
         split = _top_name(data, "split", split_dir, file)
         model = _top_name(data, "model_name", model_dir, file)
         run = (dataset, split, model)
-        if run in seen_runs:
+        if run in self.seen_runs:
             raise DataFormatError(
-                f"run {dataset}/{split}/{model} is also given by {seen_runs[run]}", file=file,
-                field="model_name",
+                f"run {dataset}/{split}/{model} is also given by {self.seen_runs[run]}",
+                file=file, field="model_name",
             )
-        seen_runs[run] = file
+        self.seen_runs[run] = file
         records = data.get("records")
         del data
         if not isinstance(records, list):
             raise DataFormatError("expected a list of records", file=file, field="records")
-        files_used += 1
-        m = models.get(model)
+        self.files_used += 1
+        m = self.models.get(model)
         if m is None:
-            m = models[model] = len(models)
+            m = self.models[model] = len(self.models)
             chunk.models.append(ModelSpec(name=model))
         queries, responses, grades = chunk.queries, chunk.responses, chunk.grades
+        qindex, texts = self.qindex, self.texts
+        pack = None if self.packer is None else self.packer.add
         prefix = f"{dataset}/{split}/"
         indices_seen: dict[str, int] = {}
         for pos, rec in enumerate(records):
@@ -258,21 +288,184 @@ def parse_chunks(path: Path, *, chunk_rows: int | None = None) -> Iterator[Bench
                     "prompt", f"differs from the prompt other models' files give for {key!r}; "
                     "the files do not describe the same queries"
                 )
-            responses.append(
-                (q, m, raw, pt, ct, None, None, cost, None if cost is None else "imported",
-                 None, error, None, created, "{}")
-            )
+            if pack is not None and raw is not None and len(raw) >= MIN_PACK_CHARS:
+                raw = pack(raw)
+            responses.append((q, m, raw, pt, ct, cost, None if cost is None else "imported", error))
             if error is None:
-                grades.append((q, m, score, pred, grader, IMPORTER_VERSION, "{}", created))
-        del records
-    if not texts:
+                grades.append((q, m, score, pred))
+        if self.packer is not None:
+            chunk.blocks += self.packer.finish()  # a block never spans two models
+
+
+def parse_chunks(path: Path, *, chunk_rows: int | None = None) -> Iterator[BenchChunk]:
+    """Parse a release file by file, yielding bounded :class:`BenchChunk` s; the last one
+    carries the metadata. Only one run file's JSON is in memory at a time.
+
+    Every check of the whole-release parse is made (a record key is unique within its run
+    file, a run gives one model's outcomes, a query's prompt agrees across models' files), so
+    an error in the last file is still found before anything becomes visible; the caller
+    writes chunks to a staging bench and publishes it only after the last chunk.
+    """
+    parser = _ReleaseParser(time.time())
+    held: BenchChunk | None = None
+    for chunk in parser.chunks(run_folders(bench_root(Path(path))), chunk_rows or CHUNK_ROWS):
+        if held is not None:
+            yield held
+        held = chunk
+    if not parser.texts or held is None:
         raise DataFormatError(f"no records found in {path}")
-    metadata: dict[str, Any] = {"files": files_used, "import_format": FORMAT,
-                                "importer_version": IMPORTER_VERSION}
-    if demo_runs:
-        metadata["skipped_demo_runs"] = demo_runs
-    chunk.metadata = metadata
-    yield chunk
+    held.metadata = parser.metadata()
+    yield held
+
+
+# -- the parallel parse: one dataset split per task, in worker processes ------------------
+
+
+@dataclass
+class _GroupResult:
+    """What a worker sends back for one dataset split: its packed chunks, with query and
+    model indices of its own (0, 1, ... in order of first sight), and what it saw."""
+
+    chunks: list[BenchChunk]
+    models: list[str]
+    runs: dict[tuple[str, str, str], Path]
+    demo_runs: list[str]
+    files_used: int
+
+
+def _parse_group(folders: list[tuple[str, str, str, list[Path]]], seq: int, chunk_rows: int,
+                 created: float) -> _GroupResult:
+    """A worker's task: parse one dataset split's run folders and pack its answers (blocks
+    numbered from ``seq << 32``, so no two tasks' blocks share a number)."""
+    from routerbench_core.data.columns import ColumnRows
+    from routerbench_core.data.matrix_build import with_outcomes
+    from routerbench_core.data.textpack import BlockPacker
+
+    parser = _ReleaseParser(created, BlockPacker(first=seq << 32))
+    layout = parser.layout
+
+    def as_columns(chunks: Iterator[BenchChunk]) -> Iterator[BenchChunk]:
+        for chunk in chunks:  # each chunk's tuples are dropped as soon as it is read
+            chunk.responses = ColumnRows.from_rows(("q", "m", *layout.responses),
+                                                   chunk.responses)  # type: ignore[assignment]
+            chunk.grades = ColumnRows.from_rows(("q", "m", *layout.grades),
+                                                chunk.grades)  # type: ignore[assignment]
+            yield chunk
+
+    chunks = []
+    for chunk in merged_chunks(as_columns(parser.chunks(folders, chunk_rows))):
+        if chunk.responses or chunk.queries or chunk.models:
+            chunk.responses.sort()  # here, in parallel, instead of in the writing process
+            chunk.grades.sort()
+            chunk.ordered = True
+            chunks.append(chunk)
+    chunks = list(with_outcomes(chunks))
+    return _GroupResult(chunks, list(parser.models), parser.seen_runs, parser.demo_runs,
+                        parser.files_used)
+
+
+def _merge_group(state: _ReleaseParser, result: _GroupResult) -> list[BenchChunk] | None:
+    """Give a worker's chunks the release's indices (the query offset as ``q_base``, model
+    indices rewritten only where they differ) and record what it saw in ``state``. None when
+    the split shares queries or runs with an earlier one (folders whose files name the same
+    dataset): the caller then parses it in ``state`` itself, as the serial parse would."""
+    if any(run in state.seen_runs for run in result.runs):
+        return None
+    if any(row[1] in state.qindex for c in result.chunks for row in c.queries):
+        return None
+    base = len(state.texts)
+    for chunk in result.chunks:
+        for row in chunk.queries:
+            state.qindex[row[1]] = base + row[0]
+            state.texts.append(row[4])
+        chunk.q_base = base
+        new = []
+        for spec in chunk.models:
+            if spec.name not in state.models:
+                state.models[spec.name] = len(state.models)
+                new.append(spec)
+        chunk.models = new
+    mapping = [state.models[name] for name in result.models]
+    if mapping != list(range(len(mapping))):
+        import numpy as np
+
+        to_global = np.array(mapping, dtype=np.int64)
+        for chunk in result.chunks:
+            chunk.responses.remap_models(mapping)  # type: ignore[attr-defined]
+            chunk.grades.remap_models(mapping)  # type: ignore[attr-defined]
+            for arr in (chunk.outcomes.responses, chunk.outcomes.grades):
+                arr["m"] = to_global[arr["m"]]
+    state.seen_runs.update(result.runs)
+    state.demo_runs += result.demo_runs
+    state.files_used += result.files_used
+    return result.chunks
+
+
+def import_workers(folders: list[tuple[str, str, str, list[Path]]]) -> int:
+    """How many worker processes parse this release: ``RBENCH_IMPORT_WORKERS`` if set, else
+    one per CPU for a release of at least :data:`PARALLEL_MIN_BYTES` of JSON (else 0)."""
+    value = os.environ.get(WORKERS_ENV)
+    if value not in (None, ""):
+        try:
+            workers = int(value)
+        except ValueError:
+            raise DataFormatError(f"{WORKERS_ENV}={value!r}: expected a whole number of "
+                                  "processes (0 parses in this process)") from None
+        if workers < 0:
+            raise DataFormatError(f"{WORKERS_ENV}={value!r}: expected 0 or more processes")
+        return workers
+    size = sum(f.stat().st_size for *_, files in folders for f in files)
+    if size < PARALLEL_MIN_BYTES:
+        return 0
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return max(int(cpus or 1), 1)
+
+
+def stream(path: Path, *, chunk_rows: int | None = None,
+           workers: int | None = None) -> Iterator[BenchChunk]:
+    """The import's stream: :func:`parse_chunks` in this process, or, for a large release,
+    each dataset split parsed and packed by ``workers`` (default :func:`import_workers`)
+    worker processes (``data/workers.py``) while this process writes. The bench is the same
+    either way (same indices, rows and errors, in release order); the first error raised is
+    the first one in release order."""
+    root = bench_root(Path(path))
+    folders = run_folders(root)
+    if workers is None:
+        workers = import_workers(folders)
+    groups: list[list[tuple[str, str, str, list[Path]]]] = []
+    for folder in folders:
+        if groups and groups[-1][0][:2] == folder[:2]:
+            groups[-1].append(folder)
+        else:
+            groups.append([folder])
+    if workers < 1 or len(groups) < 2:
+        yield from parse_chunks(path, chunk_rows=chunk_rows)
+        return
+    yield from _parallel_chunks(path, groups, workers, chunk_rows or CHUNK_ROWS)
+
+
+def _parallel_chunks(path: Path, groups: list[list[tuple[str, str, str, list[Path]]]],
+                     workers: int, chunk_rows: int) -> Iterator[BenchChunk]:
+    from routerbench_core.data.workers import ordered_map
+
+    state = _ReleaseParser(time.time())
+    tasks = ((group, seq + 1, chunk_rows, state.created) for seq, group in enumerate(groups))
+    results = ordered_map(f"{__name__}:_parse_group", tasks, min(workers, len(groups)))
+    try:
+        for group, result in zip(groups, results, strict=True):
+            chunks = _merge_group(state, result)
+            del result
+            if chunks is None:  # shares queries with an earlier split: parse it here
+                chunks = [c for c in state.chunks(group, chunk_rows)
+                          if c.responses or c.queries or c.models]
+            while chunks:
+                yield chunks.pop(0)
+    finally:
+        results.close()  # stops the workers now if the import stopped early
+    if not state.texts:
+        raise DataFormatError(f"no records found in {path}")
+    # the metadata travels in a last, empty chunk (holding one back would keep it in memory)
+    yield BenchChunk(metadata=state.metadata(), layout=state.layout, ordered=True)
 
 
 def parse(path: Path) -> ImportedBench:
@@ -282,15 +475,15 @@ def parse(path: Path) -> ImportedBench:
     for chunk in parse_chunks(path):
         bench.models.extend(chunk.models)
         bench.queries.extend(chunk.queries)
-        bench.responses.extend(chunk.responses)
-        bench.grades.extend(chunk.grades)
+        bench.responses.extend(chunk.layout.full(chunk.responses, "responses"))
+        bench.grades.extend(chunk.layout.full(chunk.grades, "grades"))
         if chunk.metadata is not None:
             bench.metadata.update(chunk.metadata)
     return bench
 
 
 #: import_bench streams a release through this instead of parsing it whole.
-parse.stream = parse_chunks  # type: ignore[attr-defined]
+parse.stream = stream  # type: ignore[attr-defined]
 
 
 # -- export ---------------------------------------------------------------------------------

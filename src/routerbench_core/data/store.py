@@ -1719,14 +1719,19 @@ class Store:
     def record_served(self, rows: Sequence[dict[str, Any]]) -> int:
         """Append served-request records (one transaction); keys as :data:`SERVED_COLUMNS`."""
         self._served_table()
-        unknown = {k for r in rows for k in r} - set(SERVED_COLUMNS)
+        unknown = set().union(*rows) - _SERVED_SET
         if unknown:
             raise StoreError(f"served record has unknown field(s): {', '.join(sorted(unknown))}")
-        values = [
-            tuple(_dumps(r[c]) if c in _SERVED_JSON and r.get(c) is not None else r.get(c)
-                  for c in SERVED_COLUMNS)
-            for r in rows
-        ]
+        from routerbench_core.collection.wire import json_dumps
+
+        # one C call per record picks the columns (absent ones None); then the JSON columns
+        values = []
+        for r in rows:
+            row = list(_SERVED_PICK({**_SERVED_NONE, **r}))
+            for i in _SERVED_JSON_AT:
+                if row[i] is not None:
+                    row[i] = json_dumps(row[i]).decode()
+            values.append(row)
         spent = spend_by_key(rows)
         marks = ",".join("?" * len(SERVED_COLUMNS))
         with self.transaction() as conn:  # the records and the keys' sums move together
@@ -1845,6 +1850,10 @@ SERVED_COLUMNS: tuple[str, ...] = (
     "shadow_cost", "shadow_error", "metadata",
 )
 _SERVED_JSON = frozenset({"operating_point", "messages", "fallbacks", "metadata"})
+_SERVED_SET = frozenset(SERVED_COLUMNS)
+_SERVED_NONE = dict.fromkeys(SERVED_COLUMNS)
+_SERVED_PICK = operator.itemgetter(*SERVED_COLUMNS)
+_SERVED_JSON_AT = [i for i, c in enumerate(SERVED_COLUMNS) if c in _SERVED_JSON]
 _SERVED_SCHEMA = """
 CREATE TABLE IF NOT EXISTS served (
     id INTEGER PRIMARY KEY,

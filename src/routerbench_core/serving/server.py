@@ -34,7 +34,6 @@ import logging
 import os
 import threading
 import time
-import uuid
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -42,9 +41,9 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
-import orjson
 from aiohttp import web
 
+from routerbench_core.collection.wire import json_dumps, json_loads
 from routerbench_core.data.store import spend_by_key
 from routerbench_core.routing.router import QuerySet, RouterError
 from routerbench_core.schema import GenerationRequest, ModelSpec, Response
@@ -85,22 +84,8 @@ def openai_error(status: int, message: str, *, type_: str = "invalid_request_err
     return web.json_response(body, status=status, headers=dict(headers or {}))
 
 
-def _loads(raw: bytes) -> Any:
-    """orjson (faster than the stdlib), or the stdlib for what orjson refuses: escaped
-    lone surrogates, which buggy clients send and the stdlib has always accepted."""
-    try:
-        return orjson.loads(raw)
-    except orjson.JSONDecodeError:
-        return json.loads(raw)
-
-
-def _dumps(payload: Any) -> bytes:
-    """orjson, or the stdlib for text orjson cannot encode (lone surrogates kept from an
-    upstream answer that was not UTF-8: the stdlib writes them as ``\\udcff`` escapes)."""
-    try:
-        return orjson.dumps(payload)
-    except TypeError:
-        return json.dumps(payload).encode()
+_loads = json_loads  # request bodies
+_dumps = json_dumps  # answers (lone surrogates kept from a non-UTF-8 upstream answer work)
 
 
 def query_text(messages: list[dict[str, Any]]) -> str:
@@ -615,7 +600,7 @@ class RouterServer:
 
     async def chat(self, request: web.Request) -> web.StreamResponse:
         t0 = time.perf_counter()
-        rid = "chatcmpl-rbench-" + uuid.uuid4().hex[:20]
+        rid = "chatcmpl-rbench-" + os.urandom(10).hex()
         who, denied = self._auth(request)
         if denied is not None:
             return denied

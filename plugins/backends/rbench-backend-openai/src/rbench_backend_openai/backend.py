@@ -33,6 +33,8 @@ from routerbench_core import (
     api_model_name,
     failed_response,
     has_price,
+    json_dumps,
+    json_loads,
     parse_retry_after,
     response_cost,
 )
@@ -96,6 +98,7 @@ class OpenAIBackend(Backend):
         if self.api_key:
             self.headers["Authorization"] = f"Bearer {self.api_key}"
         self._clients: dict[int, aiohttp.ClientSession] = {}
+        self._timeouts: dict[float, aiohttp.ClientTimeout] = {}
 
     @staticmethod
     def _resolve_key(options: dict[str, Any]) -> str | None:
@@ -163,14 +166,14 @@ class OpenAIBackend(Backend):
         url = self.base_url + path
         kwargs: dict[str, Any] = {}
         if timeout is not None:
-            kwargs["timeout"] = aiohttp.ClientTimeout(total=float(timeout))
+            kwargs["timeout"] = self._timeouts.get(timeout) or self._timeouts.setdefault(
+                timeout, aiohttp.ClientTimeout(total=float(timeout)))
         try:
-            async with client.post(url, data=json.dumps(body), **kwargs) as r:
+            async with client.post(url, data=json_dumps(body), **kwargs) as r:
                 status = r.status
-                # JSON is UTF-8; bytes that are not decode to lone surrogates (kept exactly,
-                # the collector records them) instead of failing the whole call
-                text = (await r.read()).decode(r.charset or "utf-8", "surrogateescape")
-                headers = dict(r.headers)
+                raw = await r.read()
+                charset = r.charset
+                headers = dict(r.headers) if status >= 400 else {}
         except asyncio.TimeoutError:
             raise _Retryable(f"timeout after {timeout or self.timeout:g} s calling {url}"
                              ) from None
@@ -178,6 +181,19 @@ class OpenAIBackend(Backend):
             raise _Retryable(
                 f"connection error ({type(exc).__name__}: {exc}) calling {url}"
             ) from None
+        if charset in (None, "utf-8", "UTF-8") and status < 400:
+            try:
+                data = json_loads(raw)
+            except ValueError:  # not UTF-8, or not JSON: the careful path below says which
+                pass
+            else:
+                if not isinstance(data, dict):
+                    raise _Fatal(f"malformed response body (not an object): "
+                                 f"{_snippet(raw.decode('utf-8', 'replace'))}")
+                return data
+        # JSON is UTF-8; bytes that are not decode to lone surrogates (kept exactly, the
+        # collector records them) instead of failing the whole call
+        text = raw.decode(charset or "utf-8", "surrogateescape")
         if status >= 400:
             _raise_for_status(status, text, headers)
         try:
@@ -254,7 +270,7 @@ class OpenAIBackend(Backend):
 
         async def attempt_once() -> aiohttp.ClientResponse:
             try:
-                r = await client.post(url, data=json.dumps(body), timeout=aiohttp.ClientTimeout(
+                r = await client.post(url, data=json_dumps(body), timeout=aiohttp.ClientTimeout(
                     total=None, sock_connect=min(limit, 30.0), sock_read=limit))
             except asyncio.TimeoutError:
                 raise _Retryable(f"timeout after {limit:g} s calling {url}") from None

@@ -1,0 +1,42 @@
+"""JSON on the wire: request and answer bodies of the OpenAI-compatible backends and server.
+
+Why not the standard library: per request, encoding the body and decoding the answer with
+``json`` cost the serving path more than routing did. msgspec decodes and orjson encodes the
+same values several times faster; what they refuse (escaped lone surrogates, which buggy
+servers and clients send, and text holding them) goes to the standard library, so nothing
+that worked before is refused now.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+_DECODE: list[Any] = []
+
+
+def json_loads(raw: bytes | str) -> Any:
+    """Parse a JSON document; malformed input raises ``ValueError`` (``json.JSONDecodeError``,
+    or ``UnicodeDecodeError`` for bytes that are not UTF-8), as ``json.loads`` does. Numbers
+    come back as the standard library gives them (integers exact)."""
+    if not _DECODE:
+        import msgspec
+
+        _DECODE.append(msgspec.json.Decoder().decode)
+        _DECODE.append((msgspec.DecodeError, UnicodeDecodeError))
+    try:
+        return _DECODE[0](raw)
+    except _DECODE[1]:
+        return json.loads(raw)
+
+
+def json_dumps(value: Any) -> bytes:
+    """A JSON document as UTF-8 bytes (orjson; the standard library for what orjson cannot
+    encode: lone surrogates, which it writes as ``\\udcff`` escapes, non-string keys, integers
+    beyond 64 bits)."""
+    import orjson
+
+    try:
+        return orjson.dumps(value)
+    except TypeError:
+        return json.dumps(value).encode()

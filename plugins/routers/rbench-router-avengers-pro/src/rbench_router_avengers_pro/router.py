@@ -88,6 +88,7 @@ class AvengersProRouter(Router, capabilities=CAPABILITIES):
         self.prior = p.prior
         self.refit = p.refit
         self.profile: ml.ClusterProfile | None = None
+        self._tables: dict[float, np.ndarray] = {}  # alpha -> the fitted profile's table
         self.chosen: dict[str, Any] = {}
 
     def _profile(self, emb: np.ndarray, score: np.ndarray, cost: np.ndarray, k: int
@@ -113,10 +114,16 @@ class AvengersProRouter(Router, capabilities=CAPABILITIES):
         return alpha * acc + (1.0 - alpha) * (1.0 - cost)
 
     def _votes(self, emb: np.ndarray, profile: ml.ClusterProfile, alpha: float) -> np.ndarray:
-        table = self.table(profile, alpha, self.cost_norm)
-        if self.vote == "rank":
-            table = ml.rank_scores(table, rule="reciprocal")
-        return ml.cluster_vote(emb, profile.centroids, table, self.top_k, self.beta,
+        # a served router routes a few queries per call at one of a few alphas: the table of
+        # the fitted profile at an alpha is made once (fit's search over k passes others)
+        cached = self._tables.get(alpha) if profile is self.profile else None
+        if cached is None:
+            cached = self.table(profile, alpha, self.cost_norm)
+            if self.vote == "rank":
+                cached = ml.rank_scores(cached, rule="reciprocal")
+            if profile is self.profile and len(self._tables) < 64:
+                self._tables[alpha] = cached
+        return ml.cluster_vote(emb, profile.centroids, cached, self.top_k, self.beta,
                                metric=self.distance)
 
     def fit(self, train: LabeledSet, valid: LabeledSet) -> None:
@@ -151,6 +158,7 @@ class AvengersProRouter(Router, capabilities=CAPABILITIES):
             self.profile = self._profile(both.embeddings(), both.score, both.cost, k)
         else:
             self.profile = self._profile(emb, train.score, train.cost, k)
+        self._tables = {}
         self.chosen["k"] = self.profile.k
 
     def sweep(self) -> list[dict[str, Any]]:
@@ -181,5 +189,6 @@ class AvengersProRouter(Router, capabilities=CAPABILITIES):
     def load_state(self, state: RouterState) -> None:
         self.chosen = dict(state.value("chosen"))
         self.profile = profile_from_state(state)
+        self._tables = {}
         if self.profile.cost is None:
             raise RouterError("avengers-pro: the saved state has no per-cluster cost table")

@@ -46,8 +46,8 @@ _API: dict[str, str] = {
     "BackendError": "routerbench_core.collection.backends",
     "api_model_name": "routerbench_core.collection.backends",
     "failed_response": "routerbench_core.collection.backends",
-    "json_loads": "routerbench_core.collection.wire",
-    "json_dumps": "routerbench_core.collection.wire",
+    "json_loads": "routerbench_core.data.jsonio",
+    "json_dumps": "routerbench_core.data.jsonio",
     # grade: datasets and their families
     "Dataset": "routerbench_core.scoring.datasets",
     "TemplateDataset": "routerbench_core.scoring.datasets",

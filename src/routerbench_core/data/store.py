@@ -1722,7 +1722,7 @@ class Store:
         unknown = set().union(*rows) - _SERVED_SET
         if unknown:
             raise StoreError(f"served record has unknown field(s): {', '.join(sorted(unknown))}")
-        from routerbench_core.collection.wire import json_dumps
+        from routerbench_core.data.jsonio import json_dumps
 
         # one C call per record picks the columns (absent ones None); then the JSON columns
         values = []

@@ -43,7 +43,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import numpy as np
 from aiohttp import web
 
-from routerbench_core.collection.wire import json_dumps, json_loads
+from routerbench_core.data.jsonio import json_dumps, json_loads
 from routerbench_core.data.store import spend_by_key
 from routerbench_core.routing.router import QuerySet, RouterError
 from routerbench_core.schema import GenerationRequest, ModelSpec, Response

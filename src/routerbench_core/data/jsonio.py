@@ -1,4 +1,5 @@
-"""JSON on the wire: request and answer bodies of the OpenAI-compatible backends and server.
+"""JSON on the wire: request and answer bodies of the OpenAI-compatible backends and server
+(in ``data/``, the first stage that needs it, so every later one may use it).
 
 Why not the standard library: per request, encoding the body and decoding the answer with
 ``json`` cost the serving path more than routing did. msgspec decodes and orjson encodes the

@@ -2,9 +2,11 @@
 
 Why blocks: a release of 400k answers is mostly answer text, and one answer (1-3 kB) is too
 short for zstd to find much to reuse inside it; compressing each alone also pays zstd's
-per-frame cost 400k times. An import therefore packs the long answers of one model in one
-chunk into blocks of up to :data:`BLOCK_TEXTS` answers (or :data:`BLOCK_BYTES` of text),
-each one zstd frame in the ``text_blocks`` table. The answer's own column holds a 16-byte
+per-frame cost 400k times. An import therefore packs the long answers of one model's run
+file (:meth:`BlockPacker.add`, as a parse worker reads them) or of one model in a chunk
+(:func:`pack_responses`) into blocks of up to :data:`BLOCK_TEXTS` answers (or
+:data:`BLOCK_BYTES` of text),
+each one zstd frame in the ``text_blocks`` table. The answer's own column holds a 20-byte
 reference (:func:`block_ref`: magic, block number, offset, length), so the outcome tables
 stay narrow and a reader decompresses a block once for all the answers in it.
 
@@ -120,28 +122,11 @@ class BlockPacker:
                 by_model.setdefault(r[1], []).append(i)
         blocks: list[tuple[int, bytes]] = []
         for positions in by_model.values():
-            start = 0
-            while start < len(positions):
-                no = self._next
-                self._next += 1
-                parts: list[bytes] = []
-                offset = 0
-                end = start
-                while end < len(positions) and end - start < BLOCK_TEXTS and offset < BLOCK_BYTES:
-                    i = positions[end]
-                    r = rows[i]
-                    end += 1
-                    try:
-                        data = r[2].encode("utf-8")
-                    except UnicodeEncodeError:
-                        continue  # left as text: the store's write names the record
-                    rows[i] = (r[0], r[1], _REF.pack(REF_MAGIC, no, offset, len(data)), *r[3:])
-                    parts.append(data)
-                    offset += len(data)
-                blocks.append((no, _exact(self._compress(b"".join(parts)))))
-                start = end
+            for i in positions:
+                r = rows[i]
+                rows[i] = (r[0], r[1], self.add(r[2]), *r[3:])
+            blocks += self.finish()
         return blocks
-
 
 def _exact(frame: bytes) -> bytes:
     """A copy of a zstd frame that holds only its bytes. ``ZstdCompressor.compress`` returns

@@ -6,8 +6,9 @@ written, ``export(store, bench, out)``. Import formats are registered through th
 add theirs), so :func:`parse` looks a format up in the plugin host. :func:`import_bench` is
 all-or-nothing: a failed import stores nothing and leaves an existing bench untouched. An
 importer with a ``stream`` attribute (LLMRouterBench's 400k-record releases) is streamed: its
-bounded chunks go to a staging bench renamed into place at the end (parse, answer packing and
-writing overlap in three threads); the others are parsed whole and written in one transaction.
+bounded chunks go to a staging bench renamed into place at the end (parsing and answer packing
+run beside the writer: in a thread, or for a large release in worker processes); the others
+are parsed whole and written in one transaction.
 See ``docs/data-formats.md`` for the formats and their mappings.
 """
 

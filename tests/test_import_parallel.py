@@ -205,3 +205,51 @@ def test_killing_a_parallel_import_stores_nothing_and_leaves_no_worker(tmp_path:
     assert store.bench_names() == []
     result = import_bench(store, "llmrouterbench", root, "big")  # cleans up and imports
     assert store.staging_benches() == [] and result.n_records == 4 * 6 * 400
+
+
+def test_column_rows_keep_values_and_types_sort_join_and_remap() -> None:
+    from routerbench_core.data.columns import ColumnRows
+
+    names = ("q", "m", "raw_output", "prompt_tokens", "cost", "error")
+    rows = [(2, 1, b"ref", 7, 0.5, None), (0, 1, "text", 9, None, "boom"),
+            (0, 0, None, 1 << 70, 1.5, None)]
+    cols = ColumnRows.from_rows(names, rows)
+    assert list(cols) == rows and len(cols) == 3
+    assert [type(v) for v in next(iter(cols))] == [int, int, bytes, int, float, type(None)]
+    assert isinstance(cols.column("q"), np.ndarray) and isinstance(cols.column("cost"), list)
+    cols.sort()
+    assert [r[:2] for r in cols] == [(0, 0), (0, 1), (2, 1)]
+    joined = cols + ColumnRows.from_rows(names, [(3, 0, "x", 2, 2.0, None)])
+    assert len(joined) == 4 and list(joined)[-1] == (3, 0, "x", 2, 2.0, None)
+    joined.remap_models([5, 6])
+    assert [r[1] for r in joined] == [5, 6, 6, 5]
+    assert list(ColumnRows.from_rows(names, [])) == []
+
+
+def test_prefetch_keeps_at_most_depth_plus_one_items_alive() -> None:
+    import threading
+
+    from routerbench_core.data.prefetch import prefetched
+
+    alive = []
+    lock = threading.Lock()
+    peak = [0]
+
+    class Item:
+        def __init__(self) -> None:
+            with lock:
+                alive.append(1)
+                peak[0] = max(peak[0], len(alive))
+
+        def __del__(self) -> None:
+            with lock:
+                alive.pop()
+
+    def items() -> Any:
+        for _ in range(20):
+            yield Item()
+
+    for item in prefetched(items(), depth=1):
+        time.sleep(0.005)  # the consumer is slower: the producer would run ahead
+        del item
+    assert peak[0] <= 2

@@ -199,7 +199,9 @@ def _release(root: Path, n: int) -> Path:
 def test_kill_import_is_all_or_nothing(tmp_path: Path, delay: float) -> None:
     db = tmp_path / "i.db"
     _answered_bench(db, 5)  # a bench that was there before must survive untouched
-    n = 15_000
+    # big enough that the import still runs 1.2 s after its start on a fast machine (100,000
+    # records took 2.6 s here; 30,000 took about 1.2 s)
+    n = 80_000
     release = _release(tmp_path / "rel", n)
     args = [sys.executable, "-m", "routerbench_core.commands.app", "--store", str(db), "data",
             "import", "llmrouterbench", str(release), "--name", "big"]

@@ -184,7 +184,8 @@ def _tagged_processes(tag: str) -> list[int]:
 
 @pytest.mark.skipif(not Path("/proc/self/environ").exists(), reason="needs Linux /proc")
 def test_killing_a_parallel_import_stores_nothing_and_leaves_no_worker(tmp_path: Path) -> None:
-    root = write_release(tmp_path / "r", models=4, datasets=6, n=400)
+    # big enough that the import still runs once its workers are seen (about 2 s here)
+    root = write_release(tmp_path / "r", models=4, datasets=6, n=3000)
     db = tmp_path / "s.db"
     Store(db).close()
     tag = uuid.uuid4().hex
@@ -204,7 +205,7 @@ def test_killing_a_parallel_import_stores_nothing_and_leaves_no_worker(tmp_path:
     store = Store(db)
     assert store.bench_names() == []
     result = import_bench(store, "llmrouterbench", root, "big")  # cleans up and imports
-    assert store.staging_benches() == [] and result.n_records == 4 * 6 * 400
+    assert store.staging_benches() == [] and result.n_records == 4 * 6 * 3000
 
 
 def test_column_rows_keep_values_and_types_sort_join_and_remap() -> None:

@@ -254,3 +254,25 @@ def test_prefetch_keeps_at_most_depth_plus_one_items_alive() -> None:
         time.sleep(0.005)  # the consumer is slower: the producer would run ahead
         del item
     assert peak[0] <= 2
+
+
+@pytest.mark.parametrize("workers", ["0", "2"])
+def test_a_long_answer_that_is_not_unicode_is_named_and_nothing_is_stored(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, workers: str) -> None:
+    """A lone surrogate in an answer long enough to be packed: the packer leaves it as text
+    and the store's write names model, query and field, serial or parallel."""
+    from routerbench_core.data.store import StoreError
+
+    root = write_release(tmp_path / "r", models=2, datasets=3, n=10)
+    path = sorted((root / "results" / "bench").rglob("*.json"))[3]  # ds1, model1
+    doc = json.loads(path.read_text())
+    doc["records"][2]["raw_output"] = "a long answer " * 20 + "\udcff"
+    path.write_text(json.dumps(doc))  # JSON escapes the surrogate
+    monkeypatch.setenv(lrb.WORKERS_ENV, workers)
+    store = Store(tmp_path / "s.db")
+    with pytest.raises(StoreError) as info:
+        import_bench(store, "llmrouterbench", root, "b")
+    message = str(info.value)
+    assert "model 'model1'" in message and "'ds1/test/2'" in message
+    assert "raw_output" in message and "nothing was stored" in message
+    assert store.bench_names() == [] and store.staging_benches() == []

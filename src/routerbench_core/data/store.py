@@ -1540,7 +1540,7 @@ class Store:
                         conn.executemany(
                             f"INSERT INTO queries VALUES ({bid},{q},?,?,?,?,?,?,?,?)",
                             chunk.queries)
-                        if not chunk.ordered:
+                        if not chunk.final:
                             chunk.responses.sort(key=_QM)
                             chunk.grades.sort(key=_QM)
                         layout = chunk.layout

@@ -136,11 +136,12 @@ def _exact(frame: bytes) -> bytes:
 
 
 def pack_responses(chunks: Iterable[Any], packer: BlockPacker) -> Iterator[Any]:
-    """Pack each import chunk's answers into blocks (added to ``chunk.blocks``; answers
-    already packed by a parse worker are left as they are). zstd runs without the GIL, so this
-    stage overlaps with parsing when it runs in its own thread."""
+    """Pack each import chunk's answers into blocks (added to ``chunk.blocks``; a parse
+    worker's chunks, packed already, pass untouched). zstd runs without the GIL, so this stage
+    overlaps with parsing when it runs in its own thread."""
     for chunk in chunks:
-        chunk.blocks += packer.pack_chunk(chunk.responses)
+        if not chunk.final:
+            chunk.blocks += packer.pack_chunk(chunk.responses)
         yield chunk
 
 

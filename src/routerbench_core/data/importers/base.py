@@ -326,8 +326,9 @@ class BenchChunk:
     outcomes: Any = None
     #: The columns the row tuples hold (an importer's narrow rows; see :class:`RowLayout`).
     layout: RowLayout = FULL_LAYOUT
-    #: Rows already in (query, model) order (a parse worker sorts them, so the writer need not).
-    ordered: bool = False
+    #: Made final by a parse worker: merged, packed and sorted in (query, model) order, its
+    #: rows held as columns. Later stages pass it on untouched and the writer does not sort it.
+    final: bool = False
 
 
 #: Packed chunks of one group are merged into writes of at most this many responses.
@@ -345,7 +346,7 @@ def merged_chunks(chunks: Iterable[BenchChunk], max_rows: int = MERGE_ROWS) -> I
     so a whole split is cheap to hold and is written as one sorted append."""
     held: BenchChunk | None = None
     for chunk in chunks:
-        if chunk.ordered:  # final (a parse worker merged and sorted it): on at once
+        if chunk.final:  # a parse worker merged it already: on at once
             if held is not None:
                 yield held
                 held = None
@@ -353,14 +354,13 @@ def merged_chunks(chunks: Iterable[BenchChunk], max_rows: int = MERGE_ROWS) -> I
             continue
         if (held is not None and chunk.group is not None and chunk.group == held.group
                 and chunk.q_base == held.q_base and chunk.layout == held.layout
-                and not (chunk.ordered or held.ordered)  # a parse worker's: final
+                and not (chunk.final or held.final)
                 and len(held.responses) + len(chunk.responses) <= max_rows):
             held.models += chunk.models
             held.queries += chunk.queries
             held.responses += chunk.responses
             held.grades += chunk.grades
             held.blocks += chunk.blocks
-            held.ordered = False
             held.outcomes = None
             if chunk.metadata is not None:
                 held.metadata = chunk.metadata

@@ -357,7 +357,7 @@ def _parse_group(folders: list[tuple[str, str, str, list[Path]]], seq: int, chun
         if chunk.responses or chunk.queries or chunk.models:
             chunk.responses.sort()  # here, in parallel, instead of in the writing process
             chunk.grades.sort()
-            chunk.ordered = True
+            chunk.final = True
             chunks.append(chunk)
     chunks = list(with_outcomes(chunks))
     return _GroupResult(chunks, list(parser.models), parser.seen_runs, parser.demo_runs,
@@ -465,7 +465,7 @@ def _parallel_chunks(path: Path, groups: list[list[tuple[str, str, str, list[Pat
     if not state.texts:
         raise DataFormatError(f"no records found in {path}")
     # the metadata travels in a last, empty chunk (holding one back would keep it in memory)
-    yield BenchChunk(metadata=state.metadata(), layout=state.layout, ordered=True)
+    yield BenchChunk(metadata=state.metadata(), layout=state.layout, final=True)
 
 
 def parse(path: Path) -> ImportedBench:

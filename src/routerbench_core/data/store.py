@@ -168,10 +168,13 @@ _MIGRATION_NOTES = {2: "add the leases table (concurrent collectors claim reques
                        "the responses_outcomes index (the matrix cache serves routes; nothing "
                        "to rewrite)"}
 
-_RESPONSE_COLUMNS = (
-    "raw_output, prompt_tokens, completion_tokens, reasoning_tokens, cached_tokens, cost, "
-    "cost_source, latency, error, request_hash, created_at, metadata"
-)
+#: The columns of a response row and a grade row after ``(bench_id, q, m)``, in table order
+#: (importers' rows hold them in this order, or a subset of them: ``RowLayout``).
+RESPONSE_ROW = ("raw_output", "prompt_tokens", "completion_tokens", "reasoning_tokens",
+                "cached_tokens", "cost", "cost_source", "latency", "error", "request_hash",
+                "created_at", "metadata")
+GRADE_ROW = ("score", "prediction", "grader", "grader_version", "details", "created_at")
+_RESPONSE_COLUMNS = ", ".join(RESPONSE_ROW)
 
 
 class StoreError(RuntimeError):
@@ -355,14 +358,13 @@ def _bad_text_message(name: str, models: Sequence[ModelSpec], query_rows: Any,
         for field, value in zip(QueryRow._fields[1:], row[1:], strict=False):
             if isinstance(value, str) and not is_clean(value) and not where:
                 where = f"query {row[1]!r}, field {field}"
-    for rows, fields in ((response_rows, _RESPONSE_COLUMNS.split(",")),
-                         (grade_rows, GradeRow._fields[4:])):
+    for rows, fields in ((response_rows, RESPONSE_ROW), (grade_rows, GRADE_ROW)):
         for row in rows if isinstance(rows, Sequence) and not where else ():
             for field, value in zip(fields, row[2:], strict=False):
                 if isinstance(value, str) and not is_clean(value):
                     model = models[row[1]].name if row[1] < len(models) else row[1]
                     where = (f"model {model!r} on query {keys.get(row[0], row[0])!r}, field "
-                             f"{field.strip()}")
+                             f"{field}")
                     break
             if where:
                 break
@@ -389,8 +391,6 @@ def _sql_literal(value: Any) -> str:
 def _insert_sql(table: str, bench_id: int, q: str, columns: Sequence[str], layout: Any) -> str:
     """The INSERT of one outcome table for rows of ``layout``: ``(q, m, *columns)`` are
     bound, every other column is written as its layout constant."""
-    from routerbench_core.data.importers.base import GRADE_ROW, RESPONSE_ROW
-
     full = RESPONSE_ROW if table == "responses" else GRADE_ROW
     names = ["bench_id", "q", "m", *columns]
     values = [str(int(bench_id)), q, "?", *["?"] * len(columns)]
@@ -1047,7 +1047,7 @@ class Store:
 
         bench_id = self.bench_id(bench)
         sql = (
-            f"SELECT qu.key, mo.name, {', '.join('r.' + c.strip() for c in _RESPONSE_COLUMNS.split(','))} "
+            f"SELECT qu.key, mo.name, {', '.join('r.' + c for c in RESPONSE_ROW)} "
             "FROM responses r JOIN queries qu ON qu.bench_id=r.bench_id AND qu.idx=r.q "
             "JOIN models mo ON mo.bench_id=r.bench_id AND mo.idx=r.m WHERE r.bench_id=?"
         )
@@ -1346,7 +1346,7 @@ class Store:
         """Every stored response of ``bench`` (failures included), ordered by (query, model),
         or by (model, query) with ``by_model``; metadata as stored JSON text."""
         order = "r.m, r.q" if by_model else "r.q, r.m"
-        cols = ", ".join("r." + c.strip() for c in _RESPONSE_COLUMNS.split(","))
+        cols = ", ".join("r." + c for c in RESPONSE_ROW)
         bench_id = self.bench_id(bench)
         cur = self.execute(
             f"SELECT r.q, r.m, qu.key, mo.name, {cols} FROM responses r "
@@ -1425,10 +1425,6 @@ class Store:
 
         return TextReader(self._text_dict, self._text_block)
 
-    def unpack_text(self, value: str | bytes | None, bench_id: int | None = None) -> str | None:
-        """One stored answer as text (a block reference needs its ``bench_id``)."""
-        return self.text_reader().unpack(value, bench_id)
-
     def staging_benches(self) -> list[tuple[int, str, dict[str, Any]]]:
         """``(id, name, metadata)`` of every staging bench (imports in progress or killed)."""
         return [(int(i), n, json.loads(m)) for i, n, m in self.execute(
@@ -1491,11 +1487,11 @@ class Store:
     @contextlib.contextmanager
     def _bulk_settings(self) -> Iterator[None]:
         """This connection's page cache and WAL checkpoint interval enlarged for one bulk
-        write, then restored. Chunks interleave in the clustered tables (a dataset split's
-        rows arrive a few models at a time), so each chunk revisits the pages of the ones
-        before: with SQLite's default 2 MB cache every revisit re-reads and re-parses them,
-        and with a checkpoint every 1,000 pages each is copied into the database many times.
-        Neither setting changes what a crash can leave (the WAL still commits each chunk)."""
+        write, then restored. With a checkpoint every 1,000 pages (SQLite's default) the pages
+        of a growing bench are copied into the database many times; a chunk that lands among
+        the rows of the chunks before it (a stream whose chunks of one split were not merged)
+        revisits their pages, which SQLite's 2 MB default cache would re-read. Neither setting
+        changes what a crash can leave (the WAL still commits each chunk)."""
         with self._lock:
             before = [self._conn.execute(f"PRAGMA {p}").fetchone()[0]
                       for p in ("cache_size", "wal_autocheckpoint")]

@@ -7,7 +7,8 @@ file (:meth:`BlockPacker.add`, as a parse worker reads them) or of one model in 
 (:func:`pack_responses`) into blocks of up to :data:`BLOCK_TEXTS` answers (or
 :data:`BLOCK_BYTES` of text),
 each one zstd frame in the ``text_blocks`` table. The answer's own column holds a 20-byte
-reference (:func:`block_ref`: magic, block number, offset, length), so the outcome tables
+reference (magic, block number, offset, length; :meth:`BlockPacker.add` writes it,
+:func:`read_ref` reads it), so the outcome tables
 stay narrow and a reader decompresses a block once for all the answers in it.
 
 Stores written by rbench 0.1 (schema 3) may hold answers compressed one by one with a trained
@@ -54,12 +55,6 @@ def meta_key(dict_id: int) -> str:
 
 def decode_dict(text: str) -> bytes:
     return base64.b64decode(text.encode("ascii"))
-
-
-def block_ref(no: int, offset: int, length: int) -> bytes:
-    """The stored value (20 bytes) of an answer kept in block ``no`` at bytes
-    ``offset:offset+length`` of the decompressed block."""
-    return _REF.pack(REF_MAGIC, no, offset, length)
 
 
 def read_ref(value: bytes) -> tuple[int, int, int] | None:

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from routerbench_core.data.store import GRADE_ROW, RESPONSE_ROW
 from routerbench_core.schema import ModelSpec
 
 #: Bumped when an importer changes what it stores for the same input.
@@ -259,13 +260,6 @@ def as_float_cell(text: str, name: str, where: Where, *, low: float = 0.0,
     return value
 
 
-#: The columns of a full response row and grade row after ``(q, m)``, in the store's order.
-RESPONSE_ROW = ("raw_output", "prompt_tokens", "completion_tokens", "reasoning_tokens",
-                "cached_tokens", "cost", "cost_source", "latency", "error", "request_hash",
-                "created_at", "metadata")
-GRADE_ROW = ("score", "prediction", "grader", "grader_version", "details", "created_at")
-
-
 @dataclass(frozen=True)
 class RowLayout:
     """Which columns a chunk's row tuples hold after ``(q, m)``; every other column has the
@@ -354,7 +348,6 @@ def merged_chunks(chunks: Iterable[BenchChunk], max_rows: int = MERGE_ROWS) -> I
             continue
         if (held is not None and chunk.group is not None and chunk.group == held.group
                 and chunk.q_base == held.q_base and chunk.layout == held.layout
-                and not (chunk.final or held.final)
                 and len(held.responses) + len(chunk.responses) <= max_rows):
             held.models += chunk.models
             held.queries += chunk.queries

@@ -10,24 +10,29 @@ that worked before is refused now.
 
 from __future__ import annotations
 
+import functools
 import json
+from collections.abc import Callable
 from typing import Any
 
-_DECODE: list[Any] = []
+
+@functools.cache
+def fast_decoder() -> tuple[Callable[[bytes | str], Any], tuple[type[Exception], ...]]:
+    """msgspec's JSON decoder (made once) and the exceptions it refuses a document with; the
+    callers decide where a refused document goes next."""
+    import msgspec
+
+    return msgspec.json.Decoder().decode, (msgspec.DecodeError, UnicodeDecodeError)
 
 
 def json_loads(raw: bytes | str) -> Any:
     """Parse a JSON document; malformed input raises ``ValueError`` (``json.JSONDecodeError``,
     or ``UnicodeDecodeError`` for bytes that are not UTF-8), as ``json.loads`` does. Numbers
     come back as the standard library gives them (integers exact)."""
-    if not _DECODE:
-        import msgspec
-
-        _DECODE.append(msgspec.json.Decoder().decode)
-        _DECODE.append((msgspec.DecodeError, UnicodeDecodeError))
+    decode, refused = fast_decoder()
     try:
-        return _DECODE[0](raw)
-    except _DECODE[1]:
+        return decode(raw)
+    except refused:
         return json.loads(raw)
 
 

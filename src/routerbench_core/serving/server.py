@@ -84,8 +84,6 @@ def openai_error(status: int, message: str, *, type_: str = "invalid_request_err
     return web.json_response(body, status=status, headers=dict(headers or {}))
 
 
-_loads = json_loads  # request bodies
-_dumps = json_dumps  # answers (lone surrogates kept from a non-UTF-8 upstream answer work)
 
 
 def query_text(messages: list[dict[str, Any]]) -> str:
@@ -609,7 +607,7 @@ class RouterServer:
                                   "router": self.meta.router, "artefact": self.artefact_id,
                                   "fallbacks": [], "stream": 0}
         try:
-            body = _loads(await request.read())
+            body = json_loads(await request.read())
         except (ValueError, UnicodeDecodeError):
             return openai_error(400, "request body is not valid JSON")
         if not isinstance(body, dict):
@@ -689,7 +687,7 @@ class RouterServer:
         headers = self._headers(rid, served, point, outcome)
         payload = _completion(rid, served, resp)
         self._maybe_shadow(text, messages, body, served, record, t0)
-        return web.Response(body=_dumps(payload), headers=headers,
+        return web.Response(body=json_dumps(payload), headers=headers,
                             content_type="application/json")
 
     def _account(self, record: dict[str, Any], key_name: str | None, resp: Response) -> None:
@@ -804,7 +802,7 @@ class RouterServer:
                 "model": served}
 
         def chunk(delta: dict[str, Any], finish: str | None = None) -> bytes:
-            return b"data: " + _dumps({**base, "choices": [
+            return b"data: " + json_dumps({**base, "choices": [
                 {"index": 0, "delta": delta, "finish_reason": finish}]}) + b"\n\n"
 
         final: Response | None = None
@@ -834,7 +832,7 @@ class RouterServer:
             record["model"] = served
             self._finish(record, t0, status=502, error=f"{served}: {message}")
             with contextlib.suppress(ConnectionError):
-                await out.write(b"data: " + _dumps({"error": {
+                await out.write(b"data: " + json_dumps({"error": {
                     "message": f"the model's stream broke after {sent} piece(s): {message}",
                     "type": "upstream_error", "param": None, "code": "stream_broken"}}) + b"\n\n")
                 await out.write_eof()
@@ -843,7 +841,7 @@ class RouterServer:
         tail = chunk({}, final.metadata.get("finish_reason") or "stop")
         if (body.get("stream_options") or {}).get("include_usage"):
             usage = _completion(rid, served, final)["usage"]
-            tail += b"data: " + _dumps({**base, "choices": [], "usage": usage}) + b"\n\n"
+            tail += b"data: " + json_dumps({**base, "choices": [], "usage": usage}) + b"\n\n"
         self._maybe_shadow(text, messages, body, served, record, t0)
         with contextlib.suppress(ConnectionError):
             await out.write(tail + b"data: [DONE]\n\n")

@@ -101,9 +101,6 @@ def not_utf8(path: Path) -> DataFormatError:
     )
 
 
-_DECODE: Any = None
-
-
 def read_json(path: Path) -> Any:
     """Parse a JSON file; bad JSON becomes a :class:`DataFormatError` with line and column.
 
@@ -113,14 +110,11 @@ def read_json(path: Path) -> Any:
     refuses; anything it refuses goes through orjson, whose errors (``json.JSONDecodeError``)
     give line and column, and whose refusal of a lone escaped surrogate falls back to the
     standard library so the record check can name the field."""
-    global _DECODE
     import orjson
 
-    if _DECODE is None:
-        import msgspec
+    from routerbench_core.data.jsonio import fast_decoder
 
-        _DECODE = (msgspec.json.Decoder().decode, (msgspec.DecodeError, UnicodeDecodeError))
-    decode, refused = _DECODE
+    decode, refused = fast_decoder()
     try:
         with open(path, "rb") as fh:
             data = fh.read()

@@ -14,6 +14,7 @@ connection errors; any other 4xx fails at once. A call that still fails comes ba
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import time
@@ -40,6 +41,8 @@ from routerbench_core import (
 )
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
+#: A response body not parsed yet (JSON ``null`` parses to None).
+_UNREAD = object()
 #: Request parameters that configure the call rather than go into the JSON body.
 _NOT_BODY = frozenset({"extra_body", "timeout"})
 T = TypeVar("T")
@@ -181,27 +184,23 @@ class OpenAIBackend(Backend):
             raise _Retryable(
                 f"connection error ({type(exc).__name__}: {exc}) calling {url}"
             ) from None
+        data: Any = _UNREAD
         if charset in (None, "utf-8", "UTF-8") and status < 400:
-            try:
+            with contextlib.suppress(ValueError):  # not UTF-8, or not JSON: read below
                 data = json_loads(raw)
-            except ValueError:  # not UTF-8, or not JSON: the careful path below says which
-                pass
-            else:
-                if not isinstance(data, dict):
-                    raise _Fatal(f"malformed response body (not an object): "
-                                 f"{_snippet(raw.decode('utf-8', 'replace'))}")
-                return data
-        # JSON is UTF-8; bytes that are not decode to lone surrogates (kept exactly, the
-        # collector records them) instead of failing the whole call
-        text = raw.decode(charset or "utf-8", "surrogateescape")
-        if status >= 400:
-            _raise_for_status(status, text, headers)
-        try:
-            data = json.loads(text)
-        except ValueError:
-            raise _Fatal(f"malformed response body (not JSON): {_snippet(text)}") from None
+        if data is _UNREAD:
+            # JSON is UTF-8; bytes that are not decode to lone surrogates (kept exactly, the
+            # collector records them) instead of failing the whole call
+            text = raw.decode(charset or "utf-8", "surrogateescape")
+            if status >= 400:
+                _raise_for_status(status, text, headers)
+            try:
+                data = json.loads(text)
+            except ValueError:
+                raise _Fatal(f"malformed response body (not JSON): {_snippet(text)}") from None
         if not isinstance(data, dict):
-            raise _Fatal(f"malformed response body (not an object): {_snippet(text)}")
+            raise _Fatal("malformed response body (not an object): "
+                         f"{_snippet(raw.decode(charset or 'utf-8', 'surrogateescape'))}")
         return data
 
     async def apreflight(self, spec: ModelSpec) -> str | None:

@@ -12,6 +12,7 @@ the two agree on every field.
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -48,12 +49,14 @@ def chunk_outcomes(chunk: Any) -> ChunkOutcomes:
 
     layout = chunk.layout
 
-    def columns(rows: Any, names: tuple[str, ...], wanted: tuple[str, ...]) -> list[Any]:
+    def columns(rows: Any, held: tuple[str, ...], wanted: tuple[str, ...]) -> list[Any]:
+        """The ``wanted`` columns of rows whose tuples hold ``(q, m, *held)``."""
+        names = ("q", "m", *held)
         if isinstance(rows, ColumnRows):
             cols = rows.columns
         else:
-            cols = list(zip(*rows, strict=True)) if rows else [()] * (len(names) + 2)
-        return [cols[names.index(c) + 2] if c in names else [layout.value(c)] * len(rows)
+            cols = list(zip(*rows, strict=True)) if rows else [()] * len(names)
+        return [cols[names.index(c)] if c in names else [layout.value(c)] * len(rows)
                 for c in wanted]
 
     def real(values: Any) -> np.ndarray:
@@ -64,27 +67,22 @@ def chunk_outcomes(chunk: Any) -> ChunkOutcomes:
         return np.array([_NAN if v is None else v for v in values], dtype=np.float64)
 
     responses, grades = chunk.responses, chunk.grades
-    cost, pt, ct, lat, src, err = columns(responses, layout.responses, (
-        "cost", "prompt_tokens", "completion_tokens", "latency", "cost_source", "error"))
+    q, m, cost, pt, ct, lat, src, err = columns(responses, layout.responses, (
+        "q", "m", "cost", "prompt_tokens", "completion_tokens", "latency", "cost_source",
+        "error"))
     sources = sorted({s for s in src if s is not None})
     codes: dict[str | None, int] = {s: i + 1 for i, s in enumerate(sources)}
     codes[None] = 0
     resp = np.empty(len(responses), dtype=np.dtype(RESPONSE_FIELDS))
-    q_of, m_of = ((responses.columns[0], responses.columns[1])
-                  if isinstance(responses, ColumnRows)
-                  else ([r[0] for r in responses], [r[1] for r in responses]))
-    resp["q"], resp["m"] = q_of, m_of
+    resp["q"], resp["m"] = q, m
     resp["cost"], resp["pt"], resp["ct"], resp["lat"] = real(cost), real(pt), real(ct), real(lat)
     resp["failed"] = False if set(err) == {None} else [e is not None for e in err]
     distinct = set(src)
     resp["source"] = (codes[next(iter(distinct))] if len(distinct) == 1
                       else [codes[s] for s in src])
-    (score,) = columns(grades, layout.grades, ("score",))
+    gq, gm, score = columns(grades, layout.grades, ("q", "m", "score"))
     grade = np.empty(len(grades), dtype=np.dtype(GRADE_FIELDS))
-    grade["q"], grade["m"] = ((grades.columns[0], grades.columns[1])
-                              if isinstance(grades, ColumnRows)
-                              else ([g[0] for g in grades], [g[1] for g in grades]))
-    grade["score"] = real(score)
+    grade["q"], grade["m"], grade["score"] = gq, gm, real(score)
     return ChunkOutcomes(resp, grade, sources)
 
 
@@ -169,17 +167,10 @@ class MatrixBuilder:
         stats = {
             "source": source, "created_at": created_at, "n_queries": n, "n_models": m,
             "n_responses": n_responses, "n_failures": n_failures, "n_grades": n_grades,
-            "datasets": list(_first_seen_counts(self._datasets).items()),
-            "source_splits": list(_first_seen_counts(self._splits).items()),
+            "datasets": list(Counter(self._datasets).items()),  # in order of first sight
+            "source_splits": list(Counter(self._splits).items()),
             # SQLite's ORDER BY: NULL first, then by UTF-8 bytes (= code point order)
             "cost_sources": sorted(source_counts.items(),
                                    key=lambda kv: (kv[0] is not None, kv[0] or "")),
         }
         return matrix, stats
-
-
-def _first_seen_counts(values: list[Any]) -> dict[Any, int]:
-    counts: dict[Any, int] = {}
-    for v in values:
-        counts[v] = counts.get(v, 0) + 1
-    return counts

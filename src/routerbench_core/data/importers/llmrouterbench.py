@@ -18,6 +18,7 @@ file, and distinct across splits of one dataset.
 from __future__ import annotations
 
 import calendar
+import itertools
 import json
 import operator
 import os
@@ -306,9 +307,14 @@ def parse_chunks(path: Path, *, chunk_rows: int | None = None) -> Iterator[Bench
     an error in the last file is still found before anything becomes visible; the caller
     writes chunks to a staging bench and publishes it only after the last chunk.
     """
+    yield from _serial_chunks(path, run_folders(bench_root(Path(path))), chunk_rows)
+
+
+def _serial_chunks(path: Path, folders: list[tuple[str, str, str, list[Path]]],
+                   chunk_rows: int | None) -> Iterator[BenchChunk]:
     parser = _ReleaseParser(time.time())
     held: BenchChunk | None = None
-    for chunk in parser.chunks(run_folders(bench_root(Path(path))), chunk_rows or CHUNK_ROWS):
+    for chunk in parser.chunks(folders, chunk_rows or CHUNK_ROWS):
         if held is not None:
             yield held
         held = chunk
@@ -432,14 +438,10 @@ def stream(path: Path, *, chunk_rows: int | None = None,
     folders = run_folders(root)
     if workers is None:
         workers = import_workers(folders)
-    groups: list[list[tuple[str, str, str, list[Path]]]] = []
-    for folder in folders:
-        if groups and groups[-1][0][:2] == folder[:2]:
-            groups[-1].append(folder)
-        else:
-            groups.append([folder])
+    # one task per dataset split (run folders come sorted by dataset, split, model)
+    groups = [list(group) for _, group in itertools.groupby(folders, key=lambda f: f[:2])]
     if workers < 1 or len(groups) < 2:
-        yield from parse_chunks(path, chunk_rows=chunk_rows)
+        yield from _serial_chunks(path, folders, chunk_rows)
         return
     yield from _parallel_chunks(path, groups, workers, chunk_rows or CHUNK_ROWS)
 

@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import json
 import logging
 import os
@@ -44,7 +43,7 @@ import numpy as np
 from aiohttp import web
 
 from routerbench_core.data.jsonio import json_dumps, json_loads
-from routerbench_core.data.store import spend_by_key
+from routerbench_core.data.store import spend_by_key, text_hash
 from routerbench_core.routing.router import QuerySet, RouterError
 from routerbench_core.schema import GenerationRequest, ModelSpec, Response
 from routerbench_core.serving.config import ServeConfig, ServeConfigError
@@ -186,8 +185,9 @@ class RoutingService:
                 out.append(exc)
         return out
 
-    async def embed(self, text: str) -> np.ndarray:
-        key = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    async def embed(self, text: str, key: str | None = None) -> np.ndarray:
+        """The text's embedding; ``key`` is its :func:`text_hash` when the caller has it."""
+        key = key or text_hash(text)
         vec = self._cache.get(key)
         if vec is not None:
             self._cache.move_to_end(key)
@@ -248,9 +248,11 @@ class RoutingService:
                               "cannot be served")
         return [models[int(j)] for j in np.asarray(routing.choice)]
 
-    async def decide(self, text: str, config: dict[str, Any] | None) -> str:
-        """The model for one query, routed in the batch of the loop turn it arrives in."""
-        vec = await self.embed(text) if self.router.needs_embeddings else None
+    async def decide(self, text: str, config: dict[str, Any] | None,
+                     key: str | None = None) -> str:
+        """The model for one query, routed in the batch of the loop turn it arrives in
+        (``key``: the text's :func:`text_hash`, when the caller has it)."""
+        vec = await self.embed(text, key) if self.router.needs_embeddings else None
         loop = asyncio.get_running_loop()
         waiter: asyncio.Future[str] = loop.create_future()
         point = "" if not config else json.dumps(config, sort_keys=True, default=str)
@@ -628,7 +630,7 @@ class RouterServer:
             return openai_error(400, "n: only n=1 is supported", param="n")
         stream = bool(body.get("stream"))
         record.update(stream=int(stream),
-                      query_hash=hashlib.sha256(text.encode("utf-8")).hexdigest())
+                      query_hash=text_hash(text))
         if self.config.record_text:
             record.update(query_text=text, messages=messages)
         try:
@@ -719,7 +721,7 @@ class RouterServer:
         """Route, then ask the candidates in turn until one answers. Streaming, a model has
         answered once its first text piece arrived: from then on it cannot be replaced."""
         r0 = time.perf_counter()
-        routed = await self.service.decide(text, point.config)
+        routed = await self.service.decide(text, point.config, record["query_hash"])
         record["route_latency"] = time.perf_counter() - r0
         record["routed_model"] = routed
         outcome = _Outcome(response=None, routed=routed)
